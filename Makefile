@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make run` (the app on SQLite with demo data) and `make test`.
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+DB ?= sqlite:///./rapport.db
+export RAPPORT_DATABASE_URL ?= $(DB)
+
+.PHONY: setup run demo test lint format clean
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+run: setup
+	@if [ ! -f rapport.db ]; then $(UV) run rapport demo; fi
+	$(UV) run rapport serve --host 127.0.0.1 --port 8000
+
+demo: setup
+	$(UV) run rapport demo
+
+lint: setup
+	$(UV) run ruff check src tests bench migrations
+	$(UV) run ruff format --check src tests bench migrations
+	$(UV) run mypy
+
+test: setup
+	$(UV) run pytest -p xdist -n 2
+
+format: setup
+	$(UV) run ruff check --fix src tests bench migrations
+	$(UV) run ruff format src tests bench migrations
+
+clean:
+	rm -f rapport.db rapport.db-wal rapport.db-shm

@@ -1,0 +1,227 @@
+"""Workspaces, users, memberships and API tokens: creating them and resolving credentials."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rapport.accounts.models import ApiToken, Membership, User, Workspace
+from rapport.core import security
+from rapport.core.clock import utcnow
+from rapport.core.context import Context
+from rapport.core.errors import Conflict, Invalid, NotFound, Unauthorized, invalid
+from rapport.core.events import record
+from rapport.core.permissions import Role, expand_scopes
+
+MIN_PASSWORD = 10
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "workspace"
+
+
+def create_workspace(session: Session, name: str, *, slug: str | None = None) -> Workspace:
+    """A new, empty workspace (operator action: no context yet)."""
+    if not name.strip():
+        raise invalid(("name",), "A workspace needs a name")
+    slug = _slugify(slug or name)
+    if session.scalars(select(Workspace).where(Workspace.slug == slug)).first():
+        raise Conflict(f"A workspace with the slug {slug!r} already exists")
+    workspace = Workspace(name=name.strip(), slug=slug)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def get_workspace(session: Session, slug_or_id: str) -> Workspace:
+    try:
+        workspace = session.get(Workspace, uuid.UUID(slug_or_id))
+    except ValueError:
+        workspace = session.scalars(select(Workspace).where(Workspace.slug == slug_or_id)).first()
+    if workspace is None:
+        raise NotFound(f"No workspace {slug_or_id!r}")
+    return workspace
+
+
+def normalise_login_email(email: str) -> str:
+    try:
+        return validate_email(
+            email.strip(),
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=True,
+        ).normalized.lower()
+    except EmailNotValidError as exc:
+        raise invalid(("email",), str(exc)) from exc
+
+
+def create_user(
+    session: Session,
+    workspace: Workspace,
+    *,
+    email: str,
+    password: str | None,
+    name: str = "",
+    role: Role = Role.MEMBER,
+) -> User:
+    """A user with a role in ``workspace``; an existing user (same email) just joins it."""
+    email = normalise_login_email(email)
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise invalid(("password",), f"Passwords need at least {MIN_PASSWORD} characters")
+    user = session.scalars(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(email=email, name=name or email.split("@")[0])
+        if password:
+            user.password_hash = security.hash_password(password)
+        session.add(user)
+        session.flush()
+    existing = session.scalars(
+        select(Membership)
+        .where(Membership.workspace_id == workspace.id, Membership.user_id == user.id)
+        .execution_options(all_workspaces=True)
+    ).first()
+    if existing is not None:
+        raise Conflict(f"{email} is already a member of {workspace.name}")
+    session.add(Membership(workspace_id=workspace.id, user_id=user.id, role=role.value))
+    session.flush()
+    return user
+
+
+def membership(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+    return session.scalars(
+        select(Membership)
+        .where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+        .execution_options(all_workspaces=True)
+    ).first()
+
+
+def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:
+    """The workspaces a user belongs to, with their role in each."""
+    rows = session.execute(
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Workspace.name)
+        .execution_options(all_workspaces=True)
+    ).all()
+    return [(w, r) for w, r in rows]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a credential belongs to, resolved before the workspace session is scoped."""
+
+    user_id: uuid.UUID
+    workspace_id: uuid.UUID
+    role: Role
+    scopes: frozenset[str] | None
+    actor_type: str
+
+
+def authenticate_password(session: Session, email: str, password: str) -> User:
+    """The user if the password matches; one vague error otherwise (no account probing)."""
+    try:
+        email = normalise_login_email(email)
+    except Invalid:
+        email = email.strip().lower()
+    user = session.scalars(select(User).where(User.email == email)).first()
+    if (
+        user is None
+        or not user.is_active
+        or not security.verify_password(user.password_hash, password)
+    ):
+        raise Unauthorized("Wrong email or password")
+    user.last_login_at = utcnow()
+    return user
+
+
+def authenticate_token(session: Session, token: str) -> Principal:
+    """Resolve a bearer token to its user, workspace, role and scopes."""
+    row = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.token_hash == security.hash_token(token))
+        .execution_options(all_workspaces=True)
+    ).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("Invalid or revoked API token")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("This API token has expired")
+    member = membership(session, row.workspace_id, row.user_id)
+    if member is None:
+        raise Unauthorized("The token's user is no longer a member of this workspace")
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # at most one write a minute per token
+    return Principal(
+        user_id=row.user_id,
+        workspace_id=row.workspace_id,
+        role=Role(member.role),
+        scopes=expand_scopes(row.scopes),
+        actor_type="token",
+    )
+
+
+def create_token(
+    ctx: Context,
+    *,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    user_id: uuid.UUID | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token for the acting user (admins may mint one for another member)."""
+    ctx.require("tokens:manage")
+    owner_id = user_id or ctx.user_id
+    if owner_id is None:
+        raise invalid(("user_id",), "A token must belong to a user")
+    if owner_id != ctx.user_id:
+        ctx.require("members:manage")
+    if membership(ctx.session, ctx.workspace_id, owner_id) is None:
+        raise NotFound("No such member in this workspace")
+    try:
+        expand_scopes(scopes)
+    except ValueError as exc:
+        raise invalid(("scopes",), str(exc)) from exc
+    if not scopes:
+        raise invalid(("scopes",), "Give at least one scope, e.g. 'read' or '*'")
+    secret, prefix, digest = security.new_token_secret()
+    token = ApiToken(
+        workspace_id=ctx.workspace_id,
+        user_id=owner_id,
+        name=name,
+        prefix=prefix,
+        token_hash=digest,
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    ctx.session.add(token)
+    ctx.session.flush()
+    record(ctx, "token.created", token.id, {"name": (None, name), "scopes": (None, scopes)})
+    return token, secret
+
+
+def list_tokens(ctx: Context) -> list[ApiToken]:
+    """The acting user's tokens (all members' tokens for those who manage members)."""
+    ctx.require("tokens:manage")
+    query = select(ApiToken).order_by(ApiToken.created_at.desc())
+    if not ctx.can("members:manage"):
+        query = query.where(ApiToken.user_id == ctx.user_id)
+    return list(ctx.session.scalars(query))
+
+
+def revoke_token(ctx: Context, token_id: uuid.UUID) -> ApiToken:
+    """Revoke a token at once; it can never be used again."""
+    ctx.require("tokens:manage")
+    token = ctx.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != ctx.user_id and not ctx.can("members:manage")):
+        raise NotFound("No such token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(ctx, "token.revoked", token.id, {"revoked_at": (None, token.revoked_at)})
+    return token

@@ -1,0 +1,29 @@
+"""Settings read from the environment (prefix ``RAPPORT_``) or a ``.env`` file."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; defaults run on SQLite with no other service."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./rapport.db"
+    secret_key: str = "change-me-in-production-please-0123456789"
+    broker_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 1_000_000
+    default_page_size: int = 50
+    max_page_size: int = 500
+    idempotency_ttl_hours: int = 24
+    default_region: str = "US"
+    secure_cookies: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings are read once per process; tests clear the cache to change them."""
+    return Settings()

@@ -1,0 +1,272 @@
+"""Engine, sessions, the declarative base and the mixins every table is built from.
+
+Workspace isolation lives here and only here: every ORM statement run through a session is
+given a ``workspace_id = :ws`` criterion for all ``WorkspaceScoped`` entities (and a
+``deleted_at IS NULL`` criterion for ``SoftDeletable`` ones), and a flush refuses to write a
+row into another workspace. A session without a workspace refuses scoped queries outright,
+unless it was explicitly opened as ``unscoped`` (migrations, operator CLI, cross-workspace jobs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    MetaData,
+    Uuid,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+from rapport.core.clock import utcnow
+from rapport.core.config import get_settings
+from rapport.core.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps go in as aware UTC and come out aware UTC, even on SQLite (which drops tz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names, so migrations match on both DBs."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        uuid.UUID: Uuid(),
+    }
+
+
+class HasId:
+    """A UUIDv7 primary key."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class WorkspaceScoped(HasId):
+    """A row that belongs to exactly one workspace; the session filter reads this column."""
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+class Timestamped:
+    """Creation and last-change instants, UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Versioned:
+    """Optimistic concurrency: the UPDATE carries ``WHERE version = :seen``, so a racing
+    writer's change can never be silently overwritten (SQLAlchemy raises StaleDataError)."""
+
+    version: Mapped[int] = mapped_column(default=1, nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - SQLAlchemy passes the class
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class SoftDeletable:
+    """Deleted rows stay for restore; the session hides them unless asked."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class WorkspaceViolation(RuntimeError):
+    """A bug: code tried to read or write without (or across) a workspace."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_scoping_criteria(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the parent statement already carried the criteria
+    info = state.session.info
+    workspace_id = info.get("workspace_id")
+    options = []
+    if state.execution_options.get("all_workspaces", False):
+        # The one deliberate escape hatch: resolving a credential before a workspace is known.
+        pass
+    elif workspace_id is not None:
+        options.append(
+            with_loader_criteria(
+                WorkspaceScoped,
+                lambda cls: cls.workspace_id == workspace_id,
+                include_aliases=True,
+            )
+        )
+    elif not info.get("unscoped") and any(
+        isinstance(m.entity, type) and issubclass(m.entity, WorkspaceScoped)
+        for m in state.all_mappers
+    ):
+        raise WorkspaceViolation("query on a workspace table from a session with no workspace")
+    if not state.execution_options.get("include_deleted", False):
+        options.append(
+            with_loader_criteria(
+                SoftDeletable, lambda cls: cls.deleted_at.is_(None), include_aliases=True
+            )
+        )
+    if options:
+        state.statement = state.statement.options(*options)
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_workspace_on_write(session: Session, _ctx: Any, _instances: Any) -> None:
+    workspace_id = session.info.get("workspace_id")
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, WorkspaceScoped):
+            continue
+        if obj.workspace_id is None and workspace_id is not None:
+            obj.workspace_id = workspace_id
+        if workspace_id is not None and obj.workspace_id != workspace_id:
+            raise WorkspaceViolation("write into another workspace")
+        if workspace_id is None and not session.info.get("unscoped"):
+            raise WorkspaceViolation("write to a workspace table from a session with no workspace")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL + foreign keys, and the pysqlite fix so SAVEPOINT and BEGIN behave (see SQLAlchemy's
+    SQLite dialect docs, "Serializable isolation / Savepoints / Transactional DDL")."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for the configured database, with dialect-specific settings applied."""
+    url = url or get_settings().database_url
+    if url.startswith("sqlite"):
+        connect_args = {"check_same_thread": False}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """The process's engine and session factory. Tests swap ``session_factory`` to bind
+    every session to a connection whose transaction is rolled back after the test."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.engine = make_engine(url)
+        self.session_factory: sessionmaker[Session] = sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    def session(self, workspace_id: uuid.UUID | None = None, *, unscoped: bool = False) -> Session:
+        session = self.session_factory()
+        session.info["workspace_id"] = workspace_id
+        session.info["unscoped"] = unscoped
+        return session
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    """The process-wide Database, created on first use from settings."""
+    global _database
+    if _database is None:
+        _database = Database()
+    return _database
+
+
+def set_database(database: Database | None) -> None:
+    """Swap the process-wide Database (CLI ``--database`` and tests)."""
+    global _database
+    _database = database
+
+
+@contextmanager
+def transaction(
+    workspace_id: uuid.UUID | None = None, *, unscoped: bool = False
+) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. The only commit site."""
+    session = get_database().session(workspace_id, unscoped=unscoped)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,86 @@
+"""FastAPI dependencies: one request is one unit of work, run as one authenticated Context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rapport.accounts import service as accounts
+from rapport.core import security
+from rapport.core.context import Context
+from rapport.core.db import get_database
+from rapport.core.errors import BadRequest, StaleWrite, Unauthorized
+from rapport.core.permissions import Role
+
+
+def _principal(request: Request, session: Session) -> accounts.Principal:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Use 'Authorization: Bearer <token>'")
+        return accounts.authenticate_token(session, token.strip())
+    cookie = request.cookies.get(security.SESSION_COOKIE)
+    data = security.read_session(cookie) if cookie else None
+    if data:
+        user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
+        member = accounts.membership(session, workspace_id, user_id)
+        if member is not None:
+            return accounts.Principal(user_id, workspace_id, Role(member.role), None, "user")
+    raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'")
+
+
+def context(request: Request) -> Iterator[Context]:
+    """Authenticate, then yield a Context whose session is scoped to the caller's workspace.
+    Commits once if the route succeeded, rolls back otherwise."""
+    session = get_database().session()
+    try:
+        principal = _principal(request, session)
+        session.info["workspace_id"] = principal.workspace_id
+        ctx = Context(
+            session=session,
+            workspace_id=principal.workspace_id,
+            user_id=principal.user_id,
+            role=principal.role,
+            scopes=principal.scopes,
+            actor_type=principal.actor_type,
+            request_id=request.headers.get("x-request-id"),
+        )
+        request.state.context = ctx
+        yield ctx
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise StaleWrite("Someone else changed this record at the same time; reload it") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version a client last saw, from an ETag it sends back (``"3"`` or ``W/"3"``)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise BadRequest(
+            f"If-Match must be an ETag this API gave you, such as '\"3\"', not {if_match!r}"
+        )
+    return int(value)
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,54 @@
+"""Roles and what each may do. Token scopes narrow a role further, never widen it."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    MEMBER = "member"
+    READ_ONLY = "read_only"
+
+
+RECORD_OBJECTS = ("people", "companies", "activities", "tags")
+ALL_PERMISSIONS = frozenset(
+    [f"{obj}:{action}" for obj in RECORD_OBJECTS for action in ("read", "write", "delete")]
+    + ["fields:read", "fields:write", "audit:read", "members:manage", "workspace:manage"]
+    + ["tokens:manage"]
+)
+
+_READ = {p for p in ALL_PERMISSIONS if p.endswith(":read")} | {"tokens:manage"}
+_MEMBER = _READ | {f"{o}:write" for o in RECORD_OBJECTS}
+_MANAGER = _MEMBER | {f"{o}:delete" for o in RECORD_OBJECTS} | {"audit:read"}
+_ADMIN = _MANAGER | {"fields:write", "members:manage", "workspace:manage"}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.READ_ONLY: frozenset(_READ - {"audit:read"}),
+    Role.MEMBER: frozenset(_MEMBER - {"audit:read"}),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: ALL_PERMISSIONS,
+}
+
+# Scopes a token may carry: a permission, "<object>:*", "read" (every :read) or "*".
+SCOPE_ALIASES = {"read": frozenset(p for p in ALL_PERMISSIONS if p.endswith(":read"))}
+
+
+def expand_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Turn a token's scopes into the permissions they allow."""
+    allowed: set[str] = set()
+    for scope in scopes:
+        if scope == "*":
+            return ALL_PERMISSIONS
+        if scope in SCOPE_ALIASES:
+            allowed |= SCOPE_ALIASES[scope]
+        elif scope.endswith(":*"):
+            allowed |= {p for p in ALL_PERMISSIONS if p.startswith(scope[:-1])}
+        elif scope in ALL_PERMISSIONS:
+            allowed.add(scope)
+        else:
+            raise ValueError(f"unknown scope {scope!r}")
+    return frozenset(allowed)
