@@ -8,6 +8,7 @@ export RAPPORT_DATABASE_URL ?= $(DB)
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
+	@bash scripts/assets.sh
 
 run: setup
 	@if [ ! -f rapport.db ]; then $(UV) run rapport demo; fi

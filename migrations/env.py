@@ -4,17 +4,10 @@ from alembic import context
 from sqlalchemy import Connection
 
 from rapport.core.db import get_database
+from rapport.core.migrations import include_name
 from rapport.models import Base
 
 target_metadata = Base.metadata
-
-
-# Created by raw SQL in migrations (dialect-specific search indexes), not by the models.
-UNMODELLED = ("search_fts", "ix_search_documents_content_trgm", "ix_people_custom_gin")
-
-
-def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    return not (name or "").startswith(UNMODELLED) and name != "ix_companies_custom_gin"
 
 
 def run(connection: Connection) -> None:

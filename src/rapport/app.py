@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import health
+from rapport.core import audit_api, health
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import install_handlers
@@ -18,6 +19,9 @@ from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
 from rapport.hub import api as hub_api
+from rapport.web import views as web_views
+from rapport.web.render import STATIC_DIR
+from rapport.web.session import LoginRequired, login_redirect
 
 API_PREFIX = "/api/v1"
 
@@ -74,6 +78,10 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(accounts_api.router, prefix=API_PREFIX)
     app.include_router(hub_api.router, prefix=API_PREFIX)
+    app.include_router(audit_api.router, prefix=API_PREFIX)
+    app.add_exception_handler(LoginRequired, login_redirect)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(web_views.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -81,3 +81,7 @@ def serve(
         access_log=False,
         log_level="warning",
     )
+
+
+if __name__ == "__main__":
+    app()

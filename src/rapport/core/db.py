@@ -10,10 +10,10 @@ unless it was explicitly opened as ``unscoped`` (migrations, operator CLI, cross
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     MetaData,
+    Table,
     Uuid,
     create_engine,
     event,
@@ -130,6 +131,14 @@ class SoftDeletable:
         return self.deleted_at is not None
 
 
+ScopedT = TypeVar("ScopedT", bound=WorkspaceScoped)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for multi-row INSERTs that skip per-object ORM work."""
+    return cast(Table, model.__table__)
+
+
 class WorkspaceViolation(RuntimeError):
     """A bug: code tried to read or write without (or across) a workspace."""
 
@@ -183,6 +192,25 @@ def _guard_workspace_on_write(session: Session, _ctx: Any, _instances: Any) -> N
             raise WorkspaceViolation("write to a workspace table from a session with no workspace")
 
 
+def get_scoped(
+    session: Session,
+    model: type[ScopedT],
+    record_id: uuid.UUID,
+    *,
+    include_deleted: bool = False,
+    options: Sequence[Any] = (),
+) -> ScopedT | None:
+    """The row with this id in the session's workspace, or None — never another workspace's."""
+    row = session.get(
+        model, record_id, options=options, execution_options={"include_deleted": include_deleted}
+    )
+    if row is None or row.workspace_id != session.info.get("workspace_id"):
+        return None
+    if not include_deleted and isinstance(row, SoftDeletable) and row.deleted_at is not None:
+        return None
+    return row
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL + foreign keys, and the pysqlite fix so SAVEPOINT and BEGIN behave (see SQLAlchemy's
     SQLite dialect docs, "Serializable isolation / Savepoints / Transactional DDL")."""
@@ -199,7 +227,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A unit of work that will write takes the write lock up front (BEGIN IMMEDIATE):
+        # SQLite cannot upgrade a read snapshot once another writer has committed, so a
+        # deferred BEGIN would fail such requests half-way instead of making them wait.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -228,10 +260,15 @@ class Database:
             self.engine, expire_on_commit=False
         )
 
-    def session(self, workspace_id: uuid.UUID | None = None, *, unscoped: bool = False) -> Session:
+    def session(
+        self, workspace_id: uuid.UUID | None = None, *, unscoped: bool = False, writes: bool = False
+    ) -> Session:
+        """A new session; ``writes`` says the unit of work will write (see ``_on_begin``)."""
         session = self.session_factory()
         session.info["workspace_id"] = workspace_id
         session.info["unscoped"] = unscoped
+        if writes and self.dialect == "sqlite":
+            session.connection(execution_options={"sqlite_immediate": True})
         return session
 
     @property
@@ -261,7 +298,7 @@ def transaction(
     workspace_id: uuid.UUID | None = None, *, unscoped: bool = False
 ) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error. The only commit site."""
-    session = get_database().session(workspace_id, unscoped=unscoped)
+    session = get_database().session(workspace_id, unscoped=unscoped, writes=True)
     try:
         yield session
         session.commit()

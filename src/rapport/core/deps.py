@@ -16,6 +16,7 @@ from rapport.core.context import Context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, StaleWrite, Unauthorized
 from rapport.core.permissions import Role
+from rapport.web import csrf
 
 
 def _principal(request: Request, session: Session) -> accounts.Principal:
@@ -27,7 +28,11 @@ def _principal(request: Request, session: Session) -> accounts.Principal:
         return accounts.authenticate_token(session, token.strip())
     cookie = request.cookies.get(security.SESSION_COOKIE)
     data = security.read_session(cookie) if cookie else None
-    if data:
+    if data and "user" in data and "workspace" in data:
+        # A browser attaches this cookie to any site's request, so a cookie-authenticated
+        # write must also prove it comes from our pages (CSRF): X-CSRF-Token must match the
+        # session's token. Bearer tokens are never attached automatically and need no proof.
+        csrf.check_header(request, data)
         user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
         member = accounts.membership(session, workspace_id, user_id)
         if member is not None:
@@ -38,7 +43,8 @@ def _principal(request: Request, session: Session) -> accounts.Principal:
 def context(request: Request) -> Iterator[Context]:
     """Authenticate, then yield a Context whose session is scoped to the caller's workspace.
     Commits once if the route succeeded, rolls back otherwise."""
-    session = get_database().session()
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    session = get_database().session(writes=writes)
     try:
         principal = _principal(request, session)
         session.info["workspace_id"] = principal.workspace_id

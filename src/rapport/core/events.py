@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import Base, HasId, WorkspaceScoped
+from rapport.core.db import Base, WorkspaceScoped, table_of
+from rapport.core.errors import StaleWrite
 from rapport.core.ids import new_id
 
 Changes = dict[str, tuple[Any, Any]]
@@ -134,8 +135,8 @@ def record_many(
         *(_rows(ctx, topic, rid, changes, payload) for rid, changes, payload in items),
         strict=True,
     )
-    ctx.session.execute(insert(AuditEntry), list(audits))
-    ctx.session.execute(insert(OutboxEvent), list(events))
+    ctx.session.execute(insert(table_of(AuditEntry)), list(audits))
+    ctx.session.execute(insert(table_of(OutboxEvent)), list(events))
 
 
 def diff_fields(obj: Any, values: dict[str, Any]) -> Changes:
@@ -149,4 +150,10 @@ def diff_fields(obj: Any, values: dict[str, Any]) -> Changes:
     return changes
 
 
-__all__ = ["AuditEntry", "Changes", "HasId", "OutboxEvent", "diff_fields", "jsonable", "record"]
+def check_version(actual: int, expected: int | None) -> None:
+    """Refuse a write based on an old read (If-Match): 412, never a silent overwrite."""
+    if expected is not None and expected != actual:
+        raise StaleWrite(
+            f"You edited version {expected}, but the record is now at version {actual}; "
+            "reload it and apply your change again"
+        )

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
-from rapport.core.db import Base
+from rapport.core.db import Base, table_of
 
 CANDIDATES = 300
 MIN_SCORE = 62.0
@@ -101,14 +101,18 @@ def _content(parts: Iterable[str | None]) -> str:
     return " " + " ".join(words) + " "
 
 
-def index_documents(session: Session, workspace_id: uuid.UUID, docs: Sequence[Document]) -> None:
-    """Insert or replace the search documents of some records."""
+def index_documents(
+    session: Session, workspace_id: uuid.UUID, docs: Sequence[Document], *, fresh: bool = False
+) -> None:
+    """Insert or replace the search documents of some records (``fresh``: new records, so
+    there is nothing to replace)."""
     if not docs:
         return
-    remove_documents(session, workspace_id, [(d.record_type, d.record_id) for d in docs])
+    if not fresh:
+        remove_documents(session, workspace_id, [(d.record_type, d.record_id) for d in docs])
     now = utcnow()
     session.execute(
-        insert(SearchDocument),
+        insert(table_of(SearchDocument)),
         [
             {
                 "workspace_id": workspace_id,

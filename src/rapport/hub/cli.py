@@ -3,12 +3,56 @@
 from __future__ import annotations
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from rapport.core import migrations
+from rapport.core.db import get_database, transaction
+from rapport.core.errors import RapportError
+from rapport.hub.demo import create_demo
+
+console = Console()
 
 
 def demo(
-    workspace: str = typer.Option("Demo", "--workspace", "-w"),
-    people: int = typer.Option(2000, "--people"),
+    workspace: str = typer.Option("Demo", "--workspace", "-w", help="Name of the new workspace"),
+    people: int = typer.Option(2000, "--people", min=10),
+    companies: int = typer.Option(300, "--companies", min=1),
+    activities: int = typer.Option(30_000, "--activities", min=0),
     seed: int = typer.Option(42, "--seed"),
 ) -> None:
     """Seed a realistic demo workspace (people, companies, two years of activities)."""
-    raise typer.Exit(0)
+    migrations.upgrade(get_database().engine)
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        tasks = {
+            "companies": progress.add_task("companies", total=companies),
+            "people": progress.add_task("people", total=people),
+            "activities": progress.add_task("activities", total=activities),
+        }
+        try:
+            with transaction(unscoped=True) as session:
+                result = create_demo(
+                    session,
+                    name=workspace,
+                    people=people,
+                    company_count=companies,
+                    activities=activities,
+                    seed=seed,
+                    progress=lambda stage, n: progress.advance(tasks[stage], n),
+                )
+        except RapportError as exc:
+            console.print(f"[red]error:[/red] {exc.detail}")
+            raise typer.Exit(1) from exc
+    console.print(
+        f"[green]✓[/green] workspace [bold]{workspace}[/bold] ({result.slug}): "
+        f"{result.companies} companies, {result.people} people, {result.activities} activities"
+    )
+    console.print(
+        f"  sign in as [bold]{result.owner_email}[/bold] / [bold]{result.password}[/bold]"
+    )

@@ -90,7 +90,8 @@ class Company(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    tags: Mapped[list[Tag]] = relationship(secondary=company_tags, lazy="raise")
+    # Written through hub.service.common.set_tags (the link rows carry workspace_id).
+    tags: Mapped[list[Tag]] = relationship(secondary=company_tags, lazy="raise", viewonly=True)
     __table_args__ = (
         Index("ix_companies_ws_name", "workspace_id", "name", "id"),
         Index("ix_companies_ws_domain", "workspace_id", "domain"),
@@ -129,7 +130,8 @@ class Person(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     phones: Mapped[list[PersonPhone]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="PersonPhone.position"
     )
-    tags: Mapped[list[Tag]] = relationship(secondary=person_tags, lazy="raise")
+    # Written through hub.service.common.set_tags (the link rows carry workspace_id).
+    tags: Mapped[list[Tag]] = relationship(secondary=person_tags, lazy="raise", viewonly=True)
 
     __table_args__ = (
         Index("ix_people_ws_full_name", "workspace_id", "full_name", "id"),

@@ -1,0 +1,166 @@
+"""Shared pieces of the benchmarks: a fresh database, a served app, and a latency meter."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+BENCH_DIR = Path(os.environ.get("RAPPORT_BENCH_DIR", "/tmp/rapport-bench"))
+PG_BASE = os.environ.get(
+    "RAPPORT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def database_url(kind: str, name: str, *, fresh: bool) -> str:
+    """A database for a benchmark: ``sqlite`` (a file), ``postgresql`` (its own database)."""
+    if kind == "sqlite":
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        path = BENCH_DIR / f"{name}.db"
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    if kind == "postgresql":
+        if fresh:
+            admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+        return PG_BASE.rsplit("/", 1)[0] + "/" + name
+    return kind
+
+
+def analyze(url: str) -> None:
+    """Fresh statistics after a bulk load (the machine's PostgreSQL runs without autovacuum)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        if url.startswith("sqlite"):
+            conn.execute(text("PRAGMA optimize"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(url: str, *, workers: int = 1) -> Iterator[str]:
+    """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address."""
+    port = free_port()
+    env = {**os.environ, "RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rapport.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("rapport serve did not become ready")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@dataclass
+class Figures:
+    name: str
+    count: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+
+
+def measure(
+    name: str,
+    call: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    *,
+    base: str,
+    headers: dict[str, str],
+    requests: int,
+    concurrency: int,
+    warmup: int = 50,
+) -> Figures:
+    """Latency percentiles and throughput of ``call`` over real HTTP, ``concurrency`` at once."""
+
+    async def run() -> Figures:
+        latencies: list[float] = []
+        errors = 0
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+            for i in range(warmup):
+                await call(client, i)
+            counter = iter(range(requests))
+
+            async def worker() -> None:
+                nonlocal errors
+                for i in counter:
+                    started = time.perf_counter()
+                    response = await call(client, i)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    if response.status_code >= 400:
+                        errors += 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        q = statistics.quantiles(latencies, n=100)
+        return Figures(name, len(latencies), errors, q[49], q[94], q[98], len(latencies) / elapsed)
+
+    return asyncio.run(run())
+
+
+def print_figures(title: str, figures: list[Figures]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("operation", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s"):
+        table.add_column(column, justify="right" if column != "operation" else "left")
+    for f in figures:
+        table.add_row(
+            f.name,
+            str(f.count),
+            str(f.errors),
+            f"{f.p50_ms:.1f}",
+            f"{f.p95_ms:.1f}",
+            f"{f.p99_ms:.1f}",
+            f"{f.rps:.0f}",
+        )
+    Console().print(table)

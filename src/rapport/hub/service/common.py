@@ -1,0 +1,89 @@
+"""Pieces the hub services share: tags by name, owner checks, list parameters."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from rapport.accounts import service as accounts
+from rapport.core.context import Context
+from rapport.core.errors import FieldError
+from rapport.hub.models import Company, Person, Tag, company_tags, person_tags
+
+
+@dataclass
+class ListParams:
+    """What a list request asks for: a page, an order, a filter, a search."""
+
+    limit: int = 50
+    cursor: str | None = None
+    sort: str | None = None
+    filter: Any = None  # a parsed core.filtering node, or None
+    q: str | None = None
+    deleted: bool = False  # list the bin (soft-deleted records) instead
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def tags_by_name(ctx: Context, names: list[str]) -> list[Tag]:
+    """The tags with these names, creating the missing ones (names compared case-insensitively)."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        clean = " ".join(name.split())
+        if clean:
+            wanted.setdefault(clean.lower(), clean)
+    if not wanted:
+        return []
+    # Case-insensitive: "VIP" and "vip" are one tag.
+    query = select(Tag).where(func.lower(Tag.name).in_(list(wanted)))
+    existing = {t.name.lower(): t for t in ctx.session.scalars(query)}
+    tags = []
+    for key, name in wanted.items():
+        tag = existing.get(key)
+        if tag is None:
+            tag = Tag(name=name, workspace_id=ctx.workspace_id)
+            ctx.session.add(tag)
+            existing[key] = tag
+        tags.append(tag)
+    ctx.session.flush()
+    return tags
+
+
+def set_tags(
+    ctx: Context, record: Person | Company, tags: list[Tag]
+) -> tuple[list[str], list[str]] | None:
+    """Make ``tags`` the record's tags (link rows carry workspace_id, so they are written here,
+    not by the ORM). Returns (old names, new names) if anything changed. The record must be
+    flushed already."""
+    table, column = (
+        (person_tags, "person_id") if isinstance(record, Person) else (company_tags, "company_id")
+    )
+    old = {t.id: t for t in record.tags}
+    new = {t.id: t for t in tags}
+    if old.keys() == new.keys():
+        return None
+    gone = list(old.keys() - new.keys())
+    if gone:
+        ctx.session.execute(
+            delete(table).where(table.c[column] == record.id, table.c.tag_id.in_(gone))
+        )
+    added = [
+        {column: record.id, "tag_id": tag_id, "workspace_id": ctx.workspace_id}
+        for tag_id in new.keys() - old.keys()
+    ]
+    if added:
+        ctx.session.execute(insert(table), added)
+    set_committed_value(record, "tags", sorted(tags, key=lambda t: t.name.lower()))
+    return sorted(t.name for t in old.values()), sorted(t.name for t in new.values())
+
+
+def check_owner(
+    ctx: Context, owner_id: uuid.UUID | None, loc: tuple[str, ...] = ("owner_id",)
+) -> list[FieldError]:
+    """An owner must be a member of this workspace."""
+    if owner_id is None or accounts.membership(ctx.session, ctx.workspace_id, owner_id):
+        return []
+    return [FieldError(loc, "no member of this workspace has this id", "unknown-owner")]

@@ -1,0 +1,194 @@
+"""Rendering pages: one function answers both the whole page and the HTMX fragment.
+
+Fragments are separate template files named with a leading underscore (``_search_results.html``)
+that the page template ``{% include %}``s, so the page and the fragment are rendered from the
+same context and cannot drift apart (the healthchecks way; chosen over jinja2-fragments so that
+a fragment is a file you can find by name). ``render(request, "page.html",
+fragment="_part.html", **context)`` renders the page for a normal request and only the
+fragment when HTMX asks (``HX-Request`` without ``HX-Boosted``). Toasts collected during the
+request ride along out-of-band; across a redirect they travel in a short-lived signed cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from rapport.core import security
+from rapport.web import csrf
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+PACKAGE_DIR = WEB_DIR.parent
+FLASH_COOKIE = "rapport_flash"
+
+# script-src 'self' only: no inline scripts, no eval (htmx runs with allowEval off). Inline
+# style attributes stay allowed because libraries (Chart.js, SortableJS) set them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    icon: str
+    ready: bool = True
+
+
+# The app's sections; a domain that ships its pages flips ``ready`` (or adds its entry).
+NAV: list[NavItem] = [
+    NavItem("People", "/people", "users"),
+    NavItem("Companies", "/companies", "building"),
+    NavItem("Deals", "/deals", "deal", ready=False),
+    NavItem("Tickets", "/tickets", "ticket", ready=False),
+    NavItem("Marketing", "/marketing", "megaphone", ready=False),
+    NavItem("Analytics", "/analytics", "chart", ready=False),
+]
+
+
+@dataclass(frozen=True)
+class Toast:
+    message: str
+    kind: str = "success"  # success | error | info
+
+
+def _template_dirs() -> list[Path]:
+    """web/templates first (base layout, shared pieces), then each domain's templates/."""
+    own = WEB_DIR / "templates"
+    return [own, *sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir() and p != own)]
+
+
+@lru_cache(maxsize=256)
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<content hash>``, so browsers may cache assets until they change."""
+    file = STATIC_DIR / path
+    version = hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.is_file() else "0"
+    return f"/static/{path}?v={version}"
+
+
+def local_time(value: datetime | None, style: str = "datetime") -> Markup:
+    """A ``<time>`` in UTC that app.js rewrites into the reader's own time zone."""
+    if value is None:
+        return Markup("")
+    value = value.astimezone(UTC)
+    shown = value.strftime("%-d %b %Y" if style == "date" else "%-d %b %Y, %H:%M UTC")
+    return Markup('<time datetime="{}" data-local="{}">{}</time>').format(
+        value.isoformat(), style, shown
+    )
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in _template_dirs()]),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static_url"] = static_url
+    env.globals["nav"] = NAV
+    env.filters["local_time"] = local_time
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def is_htmx(request: Request) -> bool:
+    """An HTMX request that wants a fragment (a boosted link, or a history restore after the
+    back button, wants the whole page)."""
+    headers = request.headers
+    return bool(headers.get("hx-request")) and not (
+        headers.get("hx-boosted") or headers.get("hx-history-restore-request")
+    )
+
+
+def toast(request: Request, message: str, kind: str = "success") -> None:
+    """Queue a message for the user; shown by the next rendered page or fragment."""
+    pending: list[Toast] = getattr(request.state, "toasts", [])
+    pending.append(Toast(message, kind))
+    request.state.toasts = pending
+
+
+def _take_toasts(request: Request) -> tuple[list[Toast], bool]:
+    toasts: list[Toast] = []
+    flashed = request.cookies.get(FLASH_COOKIE)
+    data = security.read_session(flashed) if flashed else None
+    for item in (data or {}).get("toasts", []):
+        if isinstance(item, list) and len(item) == 2:
+            toasts.append(Toast(str(item[1]), str(item[0])))
+    toasts.extend(getattr(request.state, "toasts", []))
+    request.state.toasts = []
+    return toasts, flashed is not None
+
+
+def _secure_headers(response: Response) -> None:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"  # pages carry one user's data
+    response.headers["Vary"] = "HX-Request, Cookie"
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """The whole page, or only ``fragment`` when HTMX asks; queued toasts go along."""
+    toasts, had_flash = _take_toasts(request)
+    web = getattr(request.state, "web", None)
+    values: dict[str, Any] = {
+        "request": request,
+        "web": web,
+        "csrf_token": web.csrf_token if web is not None else None,
+        "current_path": request.url.path,
+        "toasts": toasts,
+        "title": None,
+        **context,
+    }
+    if fragment is not None and is_htmx(request):
+        html = templates.get_template(fragment).render(values)
+        if toasts:
+            html += templates.get_template("_toasts.html").render(toasts=toasts, oob=True)
+    else:
+        html = templates.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    if had_flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    csrf.remember_new_token(request, response)
+    _secure_headers(response)
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a successful form: 303 for a plain form, HX-Redirect for HTMX; toasts follow."""
+    response: Response
+    if request.headers.get("hx-request"):
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    pending: list[Toast] = getattr(request.state, "toasts", [])
+    if pending:
+        value = security.sign_session({"toasts": [[t.kind, t.message] for t in pending]})
+        response.set_cookie(FLASH_COOKIE, value, max_age=60, httponly=True, samesite="lax")
+        request.state.toasts = []
+    return response

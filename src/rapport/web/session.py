@@ -1,0 +1,162 @@
+"""The signed-in browser: the session cookie, and the dependency every app page takes.
+
+A page request is one unit of work, as an API request is (see ``core/deps.py``): the
+dependency opens a session scoped to the signed-in user's workspace, commits if the view
+succeeds and rolls back otherwise. A request without a valid session raises
+:class:`LoginRequired`, which :func:`login_redirect` turns into a trip to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rapport.accounts import service as accounts
+from rapport.accounts.models import User, Workspace
+from rapport.core import security
+from rapport.core.context import Context
+from rapport.core.db import get_database, transaction
+from rapport.core.errors import StaleWrite
+from rapport.core.permissions import Role
+from rapport.web import csrf
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in user; answered with a redirect to /login, never a 401."""
+
+
+@dataclass
+class WebSession:
+    """The signed-in user, their workspace and role, and the token their forms echo."""
+
+    ctx: Context
+    user: User
+    workspace: Workspace
+    csrf_token: str
+
+    @property
+    def role(self) -> Role:
+        return self.ctx.role
+
+
+def set_session_cookie(
+    request: Request, response: Response, user_id: uuid.UUID, workspace_id: uuid.UUID
+) -> None:
+    """Sign the browser in, with a fresh CSRF token (never reuse the pre-sign-in one)."""
+    value = security.sign_session(
+        {"user": str(user_id), "workspace": str(workspace_id), "csrf": csrf.new_token()}
+    )
+    response.set_cookie(
+        security.SESSION_COOKIE,
+        value,
+        max_age=security.SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=csrf.is_https(request),
+        path="/",
+    )
+    response.delete_cookie(csrf.ANON_COOKIE, path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(security.SESSION_COOKIE, path="/")
+
+
+def _session_data(request: Request) -> dict[str, Any] | None:
+    value = request.cookies.get(security.SESSION_COOKIE)
+    data = security.read_session(value) if value else None
+    if not data or not {"user", "workspace", "csrf"} <= data.keys():
+        return None
+    return data
+
+
+def _load(session: Session, data: dict[str, Any]) -> tuple[User, Workspace, Role] | None:
+    try:
+        user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
+    except (TypeError, ValueError):
+        return None
+    member = accounts.membership(session, workspace_id, user_id)
+    user = session.get(User, user_id)
+    workspace = session.get(Workspace, workspace_id)
+    if member is None or user is None or not user.is_active or workspace is None:
+        return None
+    return user, workspace, Role(member.role)
+
+
+def is_signed_in(request: Request, session: Session) -> bool:
+    """True if the browser holds a valid session for an active member."""
+    data = _session_data(request)
+    return data is not None and _load(session, data) is not None
+
+
+def web_session(request: Request) -> Iterator[WebSession]:
+    """The signed-in user's unit of work; LoginRequired when the cookie is missing or stale."""
+    data = _session_data(request)
+    if data is None:
+        raise LoginRequired
+    session = get_database().session(unscoped=False)
+    try:
+        loaded = _load(session, data)
+        if loaded is None:
+            raise LoginRequired
+        user, workspace, role = loaded
+        session.info["workspace_id"] = workspace.id
+        ctx = Context(
+            session=session,
+            workspace_id=workspace.id,
+            user_id=user.id,
+            role=role,
+            actor_type="user",
+            request_id=request.headers.get("x-request-id"),
+        )
+        request.state.context = ctx
+        page = WebSession(ctx=ctx, user=user, workspace=workspace, csrf_token=data["csrf"])
+        request.state.web = page
+        yield page
+        session.commit()
+    except StaleDataError as exc:  # a racing writer won between our read and our UPDATE
+        session.rollback()
+        raise StaleWrite("Someone else changed this record at the same time; reload it") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def anonymous_session() -> Iterator[Session]:
+    """A unit of work with no workspace yet: sign-in and first-run setup."""
+    with transaction(unscoped=True) as session:
+        yield session
+
+
+# scope="function": commit when the view returns, before the response leaves. With the default
+# ("request") FastAPI runs the code after ``yield`` once the response has been sent, so a
+# browser following a redirect could arrive before the commit and miss what was just written.
+Page = Annotated[WebSession, Depends(web_session, scope="function")]
+AnonSession = Annotated[Session, Depends(anonymous_session, scope="function")]
+
+
+def login_redirect(request: Request, _exc: Exception) -> Response:
+    """Send a signed-out browser to the sign-in page, then back to where it was going."""
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.headers.get("hx-request"):
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        target = current.path + ("?" + current.query if current.query else "")
+    location = "/login" if target in ("/", "") else f"/login?next={quote(target, safe='')}"
+    if request.headers.get("hx-request"):
+        # An HTMX swap would otherwise follow the redirect and paste the login page into a
+        # fragment; HX-Redirect makes htmx load the sign-in page as a whole page instead
+        # (204, not 401: the browser would log a 401 as a console error before redirecting).
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)

@@ -1,0 +1,36 @@
+"""The web app's routes. Every route here passes the CSRF check on unsafe methods.
+
+Mounted by ``create_app`` with ``app.include_router(web_views.router)``; static files are
+served from ``/static`` and a signed-out page request becomes a redirect to ``/login`` through
+the ``LoginRequired`` handler (see ``app.py``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from rapport.web import (
+    auth_views,
+    csrf,
+    people_views,
+    person_views,
+    placeholders,
+    search_views,
+)
+from rapport.web.render import redirect
+from rapport.web.session import Page
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.protect)])
+
+
+@router.get("/")
+def home(request: Request, page: Page) -> Response:
+    """The start page: the people list, for now."""
+    return redirect(request, "/people")
+
+
+router.include_router(auth_views.router)
+router.include_router(search_views.router)
+router.include_router(people_views.router)  # before person_views: /people/new vs /people/{id}
+router.include_router(person_views.router)
+router.include_router(placeholders.router)
