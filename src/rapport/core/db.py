@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -132,6 +133,17 @@ class SoftDeletable:
 
 
 ScopedT = TypeVar("ScopedT", bound=WorkspaceScoped)
+
+
+def flush_unique(session: Session, conflict: Exception) -> None:
+    """Flush inside a savepoint; a unique-constraint violation (two writers racing past the
+    service's own duplicate check) becomes ``conflict`` instead of a 500, and the session
+    stays usable."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
 
 
 def table_of(model: type[Base]) -> Table:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -95,6 +96,15 @@ class Company(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     __table_args__ = (
         Index("ix_companies_ws_name", "workspace_id", "name", "id"),
         Index("ix_companies_ws_domain", "workspace_id", "domain"),
+        # A domain names one live company; the service checks first, this closes the race.
+        Index(
+            "uq_companies_ws_domain_live",
+            "workspace_id",
+            "domain",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND domain IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND domain IS NOT NULL"),
+        ),
         Index("ix_companies_ws_created", "workspace_id", "created_at", "id"),
     )
 

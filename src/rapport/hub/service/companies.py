@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
-from rapport.core.db import get_scoped
+from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
 from rapport.core.search import Document, index_documents, remove_documents
@@ -68,7 +68,7 @@ def create(ctx: Context, data: CompanyIn) -> Company:
     company = Company(workspace_id=ctx.workspace_id)
     changes = _assign(company, clean)
     ctx.session.add(company)
-    ctx.session.flush()
+    flush_unique(ctx.session, DuplicateDomain(f"Another company has the domain {company.domain}"))
     set_committed_value(company, "tags", [])
     _apply_tags(ctx, company, clean, changes)
     record(ctx, "company.created", company.id, changes)
@@ -99,7 +99,8 @@ def update(
         return company
     if set(changes) == {"tags"}:
         company.updated_at = utcnow()  # a tag change is a change of the company: new version
-    ctx.session.flush()  # the UPDATE carries WHERE version = :seen (no lost update)
+    # The UPDATE carries WHERE version = :seen (no lost update).
+    flush_unique(ctx.session, DuplicateDomain("Another company has just taken this domain"))
     record(ctx, "company.updated", company.id, changes)
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
     if "name" in changes:

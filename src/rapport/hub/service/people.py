@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
-from rapport.core.db import get_scoped
+from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
 from rapport.core.search import Document, index_documents, remove_documents
@@ -37,6 +37,9 @@ FULL = (
 class DuplicateEmail(Conflict):
     code = "duplicate-email"
     title = "Another person in this workspace has this email"
+
+
+_EMAIL_RACE = DuplicateEmail("One of these emails was just given to another person")
 
 
 @dataclass
@@ -70,7 +73,7 @@ def create(ctx: Context, data: PersonIn) -> Person:
     person = Person(workspace_id=ctx.workspace_id, emails=[], phones=[])
     changes = _apply(ctx, person, clean)
     ctx.session.add(person)
-    ctx.session.flush()
+    flush_unique(ctx.session, _EMAIL_RACE)
     set_committed_value(person, "tags", [])
     _apply_tags(ctx, person, clean, changes)
     record(ctx, "person.created", person.id, changes)
@@ -99,7 +102,8 @@ def update(
     if changes:
         if "tags" in changes and len(changes) == 1:
             person.updated_at = utcnow()  # a tag change is a change of the person: new version
-        ctx.session.flush()  # the UPDATE carries WHERE version = :seen (no lost update)
+        # The UPDATE carries WHERE version = :seen (no lost update).
+        flush_unique(ctx.session, _EMAIL_RACE)
         record(ctx, "person.updated", person.id, changes)
         _index(ctx, [person])
     return person
