@@ -10,7 +10,7 @@ unless it was explicitly opened as ``unscoped`` (migrations, operator CLI, cross
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -135,15 +135,15 @@ class SoftDeletable:
 ScopedT = TypeVar("ScopedT", bound=WorkspaceScoped)
 
 
-def flush_unique(session: Session, conflict: Exception) -> None:
+def flush_unique(session: Session, conflict: Callable[[], Exception]) -> None:
     """Flush inside a savepoint; a unique-constraint violation (two writers racing past the
-    service's own duplicate check) becomes ``conflict`` instead of a 500, and the session
+    service's own duplicate check) raises ``conflict()`` instead of a 500, and the session
     stays usable."""
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise conflict from exc
+        raise conflict() from exc
 
 
 def table_of(model: type[Base]) -> Table:

@@ -68,7 +68,7 @@ def create(ctx: Context, data: CompanyIn) -> Company:
     company = Company(workspace_id=ctx.workspace_id)
     changes = _assign(company, clean)
     ctx.session.add(company)
-    flush_unique(ctx.session, DuplicateDomain(f"Another company has the domain {company.domain}"))
+    flush_unique(ctx.session, lambda: DuplicateDomain("Another company has just taken this domain"))
     set_committed_value(company, "tags", [])
     _apply_tags(ctx, company, clean, changes)
     record(ctx, "company.created", company.id, changes)
@@ -100,7 +100,7 @@ def update(
     if set(changes) == {"tags"}:
         company.updated_at = utcnow()  # a tag change is a change of the company: new version
     # The UPDATE carries WHERE version = :seen (no lost update).
-    flush_unique(ctx.session, DuplicateDomain("Another company has just taken this domain"))
+    flush_unique(ctx.session, lambda: DuplicateDomain("Another company has just taken this domain"))
     record(ctx, "company.updated", company.id, changes)
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
     if "name" in changes:

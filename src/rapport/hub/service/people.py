@@ -39,7 +39,8 @@ class DuplicateEmail(Conflict):
     title = "Another person in this workspace has this email"
 
 
-_EMAIL_RACE = DuplicateEmail("One of these emails was just given to another person")
+def _email_race() -> DuplicateEmail:
+    return DuplicateEmail("One of these emails was just given to another person")
 
 
 @dataclass
@@ -73,7 +74,7 @@ def create(ctx: Context, data: PersonIn) -> Person:
     person = Person(workspace_id=ctx.workspace_id, emails=[], phones=[])
     changes = _apply(ctx, person, clean)
     ctx.session.add(person)
-    flush_unique(ctx.session, _EMAIL_RACE)
+    flush_unique(ctx.session, _email_race)
     set_committed_value(person, "tags", [])
     _apply_tags(ctx, person, clean, changes)
     record(ctx, "person.created", person.id, changes)
@@ -103,7 +104,7 @@ def update(
         if "tags" in changes and len(changes) == 1:
             person.updated_at = utcnow()  # a tag change is a change of the person: new version
         # The UPDATE carries WHERE version = :seen (no lost update).
-        flush_unique(ctx.session, _EMAIL_RACE)
+        flush_unique(ctx.session, _email_race)
         record(ctx, "person.updated", person.id, changes)
         _index(ctx, [person])
     return person
