@@ -64,6 +64,7 @@ def served(url: str, *, workers: int = 1) -> Iterator[str]:
     """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address."""
     port = free_port()
     env = {**os.environ, "RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
+    log = open(BENCH_DIR / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
         [
             sys.executable,
@@ -76,8 +77,8 @@ def served(url: str, *, workers: int = 1) -> Iterator[str]:
             str(workers),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -90,11 +91,12 @@ def served(url: str, *, workers: int = 1) -> Iterator[str]:
                 pass
             time.sleep(0.2)
         else:
-            raise RuntimeError("rapport serve did not become ready")
+            raise RuntimeError(f"rapport serve did not become ready; see {log.name}")
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 @dataclass

@@ -131,7 +131,8 @@ def load(db: Database, people: int, seed: int, args_activities: int) -> tuple[uu
 
 
 def reuse(db: Database) -> tuple[uuid.UUID, str]:
-    """The workspace of an earlier load, and a new token for it."""
+    """The workspace of an earlier load (migrated to this release), and a new token for it."""
+    migrations.upgrade(db.engine)
     with transaction(unscoped=True) as session:
         ws_id = session.scalars(select(Workspace.id).where(Workspace.slug == "bench")).one()
     with transaction(ws_id) as session:
