@@ -282,6 +282,8 @@ class TestList:
         assert {p["full_name"] for p in leads} == {"Zoe Zed", "Bob Brown", "Dee Dunn"}
         vips = api.get("/api/v1/people", params={"tag": "vip"}).json()["items"]
         assert {p["full_name"] for p in vips} == {"Zoe Zed", "Amy Adams"}
+        shouted = api.get("/api/v1/people", params={"tag": "VIP"}).json()["items"]
+        assert {p["full_name"] for p in shouted} == {"Zoe Zed", "Amy Adams"}
         expr = json.dumps(
             {
                 "and": [

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from rapport.core.context import Context
 from rapport.core.filtering import FieldSet, FilterField, compile_filter
 from rapport.core.pagination import Page, keyset_page, parse_sort
 from rapport.core.search import search
-from rapport.hub.models import ConsentStatus, LifecycleStage, Person, Tag, person_tags
+from rapport.hub.models import ConsentStatus, LifecycleStage, Person, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.common import ListParams
+from rapport.hub.service.tags import has_tag
 
 # Every sort is served by an index (workspace_id, <column>, id); see hub/models.py.
 SORTS = {
@@ -45,20 +46,6 @@ LIST_COLUMNS = (
 )
 
 
-def _has_tag(op: str, value: Any) -> ColumnElement[bool]:
-    names = value if isinstance(value, list) else [value]
-    tagged = (
-        select(person_tags.c.person_id)
-        .join(Tag, Tag.id == person_tags.c.tag_id)
-        .where(person_tags.c.person_id == Person.id)
-    )
-    if op in ("eq", "in"):
-        return exists(tagged.where(Tag.name.in_([str(n) for n in names])))
-    if op == "is_null":
-        return ~exists(tagged)
-    raise ValueError(op)
-
-
 FIELDS = FieldSet(
     [
         FilterField("first_name", "string", column=Person.first_name),
@@ -78,7 +65,7 @@ FIELDS = FieldSet(
         ),
         FilterField("created_at", "datetime", column=Person.created_at),
         FilterField("updated_at", "datetime", column=Person.updated_at),
-        FilterField("tag", "tag", build=_has_tag),
+        FilterField("tag", "tag", build=partial(has_tag, person_tags, "person_id", Person.id)),
     ],
     custom_column=Person.custom,
 )
