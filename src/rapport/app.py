@@ -19,6 +19,8 @@ from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
 from rapport.hub import api as hub_api
+from rapport.hygiene import api as hygiene_api
+from rapport.sales import api as sales_api
 from rapport.web import views as web_views
 from rapport.web.render import STATIC_DIR
 from rapport.web.session import LoginRequired, login_redirect
@@ -78,6 +80,8 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(accounts_api.router, prefix=API_PREFIX)
     app.include_router(hub_api.router, prefix=API_PREFIX)
+    app.include_router(hygiene_api.router, prefix=API_PREFIX)
+    app.include_router(sales_api.router, prefix=API_PREFIX)
     app.include_router(audit_api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -13,11 +13,14 @@ from rapport.core.db import get_database, transaction
 from rapport.core.errors import RapportError
 from rapport.core.permissions import Role
 from rapport.hub.cli import demo
+from rapport.hygiene import cli as hygiene_cli
 
 app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command()(demo)
+app.command("import")(hygiene_cli.import_)
+app.command("dedupe")(hygiene_cli.dedupe)
 console = Console()
 
 

@@ -18,12 +18,23 @@ ALL_PERMISSIONS = frozenset(
     [f"{obj}:{action}" for obj in RECORD_OBJECTS for action in ("read", "write", "delete")]
     + ["fields:read", "fields:write", "audit:read", "members:manage", "workspace:manage"]
     + ["tokens:manage"]
+    + ["deals:read", "deals:write", "deals:delete", "pipelines:read", "pipelines:write"]
+    + ["leads:write", "tasks:read", "tasks:write", "scoring:write"]
+    + ["hygiene:read", "hygiene:import", "hygiene:merge", "export:read"]
 )
 
 _READ = {p for p in ALL_PERMISSIONS if p.endswith(":read")} | {"tokens:manage"}
-_MEMBER = _READ | {f"{o}:write" for o in RECORD_OBJECTS}
-_MANAGER = _MEMBER | {f"{o}:delete" for o in RECORD_OBJECTS} | {"audit:read"}
+_MEMBER = _READ | {f"{o}:write" for o in RECORD_OBJECTS} | {"deals:write", "leads:write"}
+_MEMBER |= {"tasks:write"}
+_MANAGER = _MEMBER | {f"{o}:delete" for o in RECORD_OBJECTS} | {"audit:read", "deals:delete"}
+# Hygiene: everyone sees import jobs and the duplicate queue; members import (a bulk
+# people:write); merging (it removes a person) and bulk export (a whole list leaving the
+# system, a privacy matter) are for managers and above.
+_READ -= {"export:read"}
+_MEMBER = (_MEMBER - {"export:read"}) | {"hygiene:import"}
+_MANAGER |= {"hygiene:import", "hygiene:merge", "export:read"}
 _ADMIN = _MANAGER | {"fields:write", "members:manage", "workspace:manage"}
+_ADMIN |= {"pipelines:write", "scoring:write"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.READ_ONLY: frozenset(_READ - {"audit:read"}),

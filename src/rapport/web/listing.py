@@ -54,9 +54,13 @@ class ListState:
                 pairs.append((key, value))
         return pairs
 
+    def query(self, **changes: str | list[str] | None) -> str:
+        """This list's query string, with some parameters changed (None or "" drops one)."""
+        return urlencode(self._pairs(**changes))
+
     def url(self, **changes: str | list[str] | None) -> str:
         """This list's URL with some parameters changed (None or "" drops one)."""
-        query = urlencode(self._pairs(**changes))
+        query = self.query(**changes)
         return self.path + ("?" + query if query else "")
 
     def sort_state(self, column: Column) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -16,9 +17,10 @@ from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people, tags
 from rapport.hub.service.common import ListParams
 from rapport.hub.service.people_list import DEFAULT_SORT, FIELDS, list_people
-from rapport.web import lookups
+from rapport.web import lookups, saved_views
 from rapport.web.forms import PersonForm, form_errors, person_values
 from rapport.web.listing import Column, ListState
+from rapport.web.models import SavedView
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
 
@@ -38,6 +40,7 @@ COLUMNS = (
 DEFAULT_COLUMNS = ("email", "company", "job_title", "stage", "owner", "updated")
 NAME_COLUMN = Column("name", "Name", "full_name")
 FILTER_FIELDS = {"stage": "lifecycle_stage", "tag": "tag", "owner": "owner_id"}
+VIEW_PARAMS = ("q", "sort", "stage", "tag", "owner", "cols")  # what a saved view keeps
 STAGES = [(s.value, s.value.replace("_", " ").capitalize()) for s in LifecycleStage]
 
 
@@ -66,6 +69,7 @@ def people_list(
     cols: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     part: str = "",
+    view: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:
     """People, sorted and filtered from the URL; HTMX gets the results or the next rows."""
     state = _state(q, sort, stage, tag, owner, cols)
@@ -92,7 +96,45 @@ def people_list(
         stages=STAGES,
         tag_names=[t.name for t in tags.list_tags(page.ctx, limit=200).items],
         can_write=page.ctx.can("people:write"),
+        views=saved_views.list_views(page.ctx, "person"),
+        active_view=view,
+        user_id=page.user.id,
+        can_manage=page.ctx.can("workspace:manage"),
     )
+
+
+def view_url(view: SavedView) -> str:
+    """Where a saved view opens: its list query, marked so the list shows which view it is."""
+    return f"/people?{view.query}&view={view.id}" if view.query else f"/people?view={view.id}"
+
+
+@router.post("/people/views")
+def save_people_view(
+    request: Request,
+    page: Page,
+    name: Annotated[str, Form(max_length=200)] = "",
+    query: Annotated[str, Form(max_length=4000)] = "",
+    shared: Annotated[bool, Form()] = False,
+) -> Response:
+    """Save the list as it is (search, filters, sort, columns) under a name."""
+    try:
+        saved = saved_views.save_view(
+            page.ctx, "person", name=name, query=query, allowed=VIEW_PARAMS, shared=shared
+        )
+    except Invalid as exc:
+        toast(request, exc.detail, "error")
+        cleaned = saved_views.clean_query(query, VIEW_PARAMS)
+        return redirect(request, "/people" + ("?" + cleaned if cleaned else ""))
+    toast(request, f"View “{saved.name}” saved{' and shared' if saved.is_shared else ''}.")
+    return redirect(request, view_url(saved))
+
+
+@router.post("/people/views/{view_id}/delete")
+def delete_people_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
+    """Delete a saved view (your own; admins may delete shared ones)."""
+    deleted = saved_views.delete_view(page.ctx, view_id)
+    toast(request, f"View “{deleted.name}” deleted.", "info")
+    return redirect(request, "/people")
 
 
 def _new_form(request: Request, page: Page, values: dict[str, Any], errors: dict[str, str],

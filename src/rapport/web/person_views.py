@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapport.core.errors import Conflict, Invalid, StaleWrite
 from rapport.hub.models import ActivityKind, Direction
 from rapport.hub.schemas import ActivityIn, PersonPatch
-from rapport.hub.service import people, timeline, timeline_read
+from rapport.hub.service import fields, people, timeline, timeline_read
 from rapport.hub.service.timeline import CHANNELS
 from rapport.web import lookups
 from rapport.web.forms import PersonForm, form_errors, person_values
@@ -88,6 +88,7 @@ def _record(
         all_channels=CHANNELS,
         owners=owners,
         owner_names={m.user_id: m.name for m in owners},
+        custom_labels={d.key: d.label for d in fields.definitions(page.ctx, "person").values()},
         stages=STAGES,
         kinds=QUICK_KINDS,
         edit=edit,

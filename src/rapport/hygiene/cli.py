@@ -1,0 +1,167 @@
+"""``rapport import``, ``rapport export`` and ``rapport dedupe``: data hygiene from a shell."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from rapport.accounts import service as accounts
+from rapport.core.config import get_settings
+from rapport.core.db import transaction
+from rapport.core.errors import RapportError
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def workspace_id(slug: str) -> uuid.UUID:
+    """The id of a workspace named by slug or id."""
+    with transaction(unscoped=True) as session:
+        return accounts.get_workspace(session, slug).id
+
+
+def import_(
+    file: Path | None = typer.Argument(
+        None, exists=True, dir_okay=False, help="CSV, vCard or JSONL"
+    ),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    mapping: list[str] = typer.Option([], "--map", help="column=field (field 'ignore' drops)"),
+    fmt: str | None = typer.Option(None, "--format", help="csv | vcf | jsonl (default: by name)"),
+    apply: bool = typer.Option(False, "--apply", help="Write; without it, only validate"),
+    resume: str | None = typer.Option(None, "--resume", help="Resume the import with this id"),
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, max=20_000),
+) -> None:
+    """Import people from a file; previews by default, writes with --apply (rerun-safe)."""
+    from rapport.hygiene.service import runner, sources
+
+    try:
+        ws = workspace_id(workspace)
+        if resume:
+            job_id = uuid.UUID(resume)
+        else:
+            if file is None:
+                _fail("give a FILE (or --resume ID)")
+                return
+            kind = fmt or sources.guess_format(file.name)
+            overrides = sources.parse_overrides(mapping)
+            if not apply:
+                _preview(file, kind, overrides)
+                return
+            job_id = runner.start_file(ws, file, kind, overrides)
+            console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
+        _run(ws, job_id, batch_size)
+    except RapportError as exc:
+        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _preview(file: Path, fmt: str, overrides: dict[str, str]) -> None:
+    from rapport.hygiene.service import runner
+
+    region = get_settings().default_region
+    with file.open("rb") as handle:
+        mapping, good, problems = runner.preview(handle, fmt, overrides, region=region)
+    table = Table(title=f"{file.name}: column → field")
+    table.add_column("column")
+    table.add_column("field")
+    for column, field in mapping.items():
+        table.add_row(column, field)
+    console.print(table)
+    console.print(f"[green]{good}[/green] rows are valid")
+    for line, problem in problems:
+        console.print(f"  line {line}, {problem.column}: {problem.reason}")
+    console.print("preview only: nothing written; add --apply to import")
+
+
+def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> None:
+    from rapport.hygiene.service import runner
+
+    with transaction(ws) as session:
+        from rapport.core.context import system_context
+        from rapport.hygiene.service import importing
+
+        job = importing.get_job(system_context(session, ws), job_id)
+        total = runner.count_lines(Path(job.path)) if job.path else None
+        done = job.last_line
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("lines", total=total, completed=done)
+        job = runner.run_file(
+            ws,
+            job_id,
+            batch_size=batch_size,
+            progress=lambda line: progress.update(task, completed=line),
+        )
+    table = Table(title=f"import {job.id}")
+    for name in ("created", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="right")
+    table.add_row(str(job.created), str(job.updated), str(job.unchanged), str(job.rejected))
+    console.print(table)
+    if job.rejected:
+        console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
+    sys.stdout.flush()
+
+
+def dedupe(
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Review from"),
+    auto_merge: float = typer.Option(0.95, "--auto-merge", min=0.0, max=1.0),
+    apply: bool = typer.Option(False, "--apply", help="Merge pairs at or above --auto-merge"),
+) -> None:
+    """Find likely duplicate people and refresh the review queue; with --apply, also merge the
+    pairs above the auto-merge threshold (each merge can be undone)."""
+    from rapport.core.context import system_context
+    from rapport.hub.service import people
+    from rapport.hygiene.service import dedupe as service
+
+    try:
+        ws = workspace_id(workspace)
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console) as progress, transaction(ws) as session:
+            task = progress.add_task("people read", total=None)
+
+            def step(stage: str, n: int) -> None:
+                progress.update(task, description=f"{stage}", completed=n, total=n)
+
+            ctx = system_context(session, ws)
+            result = service.find_duplicates(
+                ctx, threshold=threshold, auto_merge=auto_merge, progress=step
+            )
+            merged = (
+                service.apply_auto_merges(ctx, threshold=auto_merge, progress=step) if apply else []
+            )
+            table = Table(title=f"most likely duplicates (of {result.found})")
+            for column in ("probability", "person", "person", "agreeing fields"):
+                table.add_column(column)
+            for row in result.top:
+                a = people.get(ctx, row.person_a, include_deleted=True)
+                b = people.get(ctx, row.person_b, include_deleted=True)
+                same = ", ".join(k for k, v in row.reasons.items() if v in ("exact", "close"))
+                table.add_row(f"{row.probability:.3f}", a.full_name, b.full_name, same)
+    except RapportError as exc:
+        _fail(exc.detail)
+        return
+    console.print(table)
+    summary = Table(title="dedupe")
+    for name in ("people", "pairs compared", "candidates", "new", "remembered", "≥ auto-merge"):
+        summary.add_column(name, justify="right")
+    summary.add_row(*(str(v) for v in (result.people, result.compared, result.found, result.new,
+                                       result.remembered, result.auto_merge)))  # fmt: skip
+    console.print(summary)
+    if apply:
+        console.print(
+            f"[green]merged {len(merged)} pairs[/green] (undo: POST /api/v1/merges/ID/undo)"
+        )
+    else:
+        console.print("preview: review queue refreshed, nothing merged; add --apply to auto-merge")

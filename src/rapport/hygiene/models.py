@@ -1,0 +1,85 @@
+"""Hygiene tables: import jobs and their rejects, duplicate candidates, and merges (for undo)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, Timestamped, WorkspaceScoped
+
+
+class ImportJob(WorkspaceScoped, Timestamped, Base):
+    """One import of a file; ``last_line`` is the last source line whose batch committed,
+    so a killed import resumes after it."""
+
+    __tablename__ = "import_jobs"
+    filename: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str | None] = mapped_column(String(1000), default=None)
+    format: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total_rows: Mapped[int | None] = mapped_column(default=None)
+    last_line: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (Index("ix_import_jobs_ws_created", "workspace_id", "created_at"),)
+
+
+class ImportReject(WorkspaceScoped, Base):
+    """A source row that did not go in: where it is and why."""
+
+    __tablename__ = "import_rejects"
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column()
+    column: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str | None] = mapped_column(Text, default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_import_rejects_import_line", "import_id", "line"),)
+
+
+class DuplicateCandidate(WorkspaceScoped, Timestamped, Base):
+    """A pair of people that may be one: pending review, dismissed (remembered) or merged.
+    ``person_a`` < ``person_b`` so a pair has one row whichever way it was found."""
+
+    __tablename__ = "duplicate_candidates"
+    person_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    person_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    probability: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "person_a", "person_b"),
+        Index("ix_duplicate_candidates_ws_status", "workspace_id", "status", "probability"),
+    )
+
+
+class Merge(WorkspaceScoped, Base):
+    """Person ``merged_id`` folded into ``survivor_id``; ``snapshot`` holds everything undo
+    needs to put both back exactly as they were."""
+
+    __tablename__ = "merges"
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (Index("ix_merges_ws_merged_at", "workspace_id", "merged_at"),)

@@ -1,0 +1,113 @@
+"""Validating and normalising one import record, with the hub's own normalisers.
+
+A record either becomes a :class:`CleanRow` or a list of problems naming the source column,
+the value and the reason, which become lines of the rejects CSV.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rapport.hub import validation
+from rapport.hub.models import LifecycleStage
+
+STAGES = {s.value for s in LifecycleStage}
+ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
+LIMITS = {"first_name": 100, "last_name": 100, "job_title": 200, "source": 100}
+LIMITS |= {"external_id": 200, "company": 300}
+
+
+@dataclass
+class Problem:
+    column: str
+    value: str | None
+    reason: str
+
+
+@dataclass
+class CleanRow:
+    """A record ready to upsert: person columns plus the links that live in other tables."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    person_id: uuid.UUID | None = None
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+
+
+@lru_cache(maxsize=4096)
+def _country(value: str) -> str:
+    return validation.normalise_country(value)
+
+
+def clean_record(
+    line: int, raw: dict[str, str], mapping: dict[str, str], *, region: str
+) -> CleanRow | list[Problem]:
+    """Normalise one record; the problems found, or the clean row if there were none."""
+    if "__error__" in raw:
+        return [Problem("(record)", None, raw["__error__"])]
+    data: dict[str, str] = {}
+    source_of: dict[str, str] = {}
+    for column, value in raw.items():
+        target = mapping.get(column)
+        if target is not None and value is not None and value.strip():
+            data[target] = value.strip()
+            source_of[target] = column
+    problems: list[Problem] = []
+    row = CleanRow(line)
+
+    def bad(name: str, reason: str) -> None:
+        problems.append(Problem(source_of.get(name, name), data.get(name), reason))
+
+    for name, limit in LIMITS.items():
+        if len(data.get(name, "")) > limit:
+            bad(name, f"longer than {limit} characters")
+    if "id" in data:
+        try:
+            row.person_id = uuid.UUID(data["id"])
+        except ValueError:
+            bad("id", "not a Rapport id (a UUID)")
+    first, last = data.get("first_name", ""), data.get("last_name", "")
+    if not (first or last) and data.get("full_name"):
+        first, _, last = validation.clean_name(data["full_name"]).rpartition(" ")
+        first, last = (first, last) if first else (last, "")
+    row.values["first_name"] = validation.clean_name(first)
+    row.values["last_name"] = validation.clean_name(last)
+    if "email" in data:
+        try:
+            row.email = validation.normalise_email(data["email"])
+        except ValueError as exc:
+            bad("email", str(exc))
+    country = None
+    if "country" in data:
+        try:
+            country = _country(data["country"])
+        except ValueError as exc:
+            bad("country", str(exc))
+    if "phone" in data:
+        try:
+            row.phone = validation.normalise_phone(data["phone"], country or region)
+        except ValueError as exc:
+            bad("phone", str(exc))
+    for name in ("job_title", "source", "external_id"):
+        if name in data:
+            row.values[name] = data[name]
+    if "lifecycle_stage" in data:
+        stage = data["lifecycle_stage"].lower().replace(" ", "_").replace("-", "_")
+        if stage in STAGES:
+            row.values["lifecycle_stage"] = stage
+        else:
+            bad("lifecycle_stage", f"not one of {', '.join(sorted(STAGES))}")
+    address = {k: data[k] for k in ADDRESS_FIELDS if k in data}
+    if address:
+        if country:
+            address["country"] = country
+        row.values["addresses"] = [address]
+    row.company = data.get("company")
+    if not (row.values["first_name"] or row.values["last_name"] or row.email) and not problems:
+        bad("first_name", "a person needs a name or an email")
+    return problems or row

@@ -1,0 +1,329 @@
+"""Importing people: jobs, batches and rejects.
+
+A file is read record by record and loaded in batches. Each batch is one unit of work: its
+new people (multi-row Core INSERTs with their emails, phones, search documents and one audit +
+outbox row each), its updates (through the hub's ``people.update``, so they are validated and
+audited field by field), its rejects and the job's progress (``last_line``) commit together.
+So a killed import leaves only whole batches behind and resumes after ``last_line``; and since
+people are matched by Rapport id, external id or email, rerunning a file changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from rapport.core.clock import utcnow
+from rapport.core.config import get_settings
+from rapport.core.context import Context
+from rapport.core.db import get_database, get_scoped, table_of
+from rapport.core.errors import NotFound, RapportError
+from rapport.core.events import Changes, record, record_many
+from rapport.core.ids import new_id
+from rapport.core.search import index_documents
+from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
+from rapport.hub.schemas import CompanyIn, PersonPatch
+from rapport.hub.service import companies, people
+from rapport.hygiene.models import ImportJob, ImportReject
+from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
+
+BATCH = 2000
+Record = tuple[int, dict[str, str]]
+_COMPARED = ("first_name", "last_name", "job_title", "source", "external_id", "lifecycle_stage")
+
+
+def create_job(
+    ctx: Context, *, filename: str, fmt: str, mapping: dict[str, str], path: str | None = None
+) -> ImportJob:
+    """A new import job (status ``running``) for a file whose columns map as ``mapping``."""
+    ctx.require("hygiene:import")
+    ctx.require("people:write")
+    job = ImportJob(
+        workspace_id=ctx.workspace_id,
+        filename=filename[:500],
+        path=path,
+        format=fmt,
+        status="running",
+        mapping=mapping,
+        actor_id=ctx.user_id,
+    )
+    ctx.session.add(job)
+    ctx.session.flush()
+    record(ctx, "import.started", job.id, payload={"filename": filename, "format": fmt})
+    return job
+
+
+def get_job(ctx: Context, job_id: uuid.UUID) -> ImportJob:
+    """One import job of the workspace; NotFound otherwise."""
+    ctx.require("hygiene:read")
+    job = get_scoped(ctx.session, ImportJob, job_id)
+    if job is None:
+        raise NotFound("No import with this id")
+    return job
+
+
+def finish(ctx: Context, job: ImportJob, *, error: str | None = None) -> None:
+    """Mark a job done (or failed with ``error``) and announce it."""
+    job.status = "failed" if error else "done"
+    job.error = error
+    job.finished_at = utcnow()
+    counts = {k: getattr(job, k) for k in ("created", "updated", "unchanged", "rejected")}
+    record(ctx, f"import.{job.status}", job.id, payload=counts)
+
+
+@dataclass
+class _Batch:
+    rejects: list[tuple[int, list[Problem]]]
+    rows: list[CleanRow]
+
+
+def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
+    """Validate and upsert one batch of records; rejects and progress are saved with it."""
+    ctx.require("hygiene:import")
+    if not records:
+        return
+    region = str(ctx.extra.get("region") or get_settings().default_region)
+    batch = _Batch([], [])
+    for line, raw in records:
+        outcome = clean_record(line, raw, job.mapping, region=region)
+        if isinstance(outcome, CleanRow):
+            batch.rows.append(outcome)
+        else:
+            batch.rejects.append((line, outcome))
+    creates, updates = _match(ctx, batch)
+    company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
+    _insert_new(ctx, creates, company_ids)
+    _apply_updates(ctx, job, batch, updates, company_ids)
+    _save_rejects(ctx, job, batch.rejects)
+    job.created += len(creates)
+    job.rejected += len(batch.rejects)
+    job.rows_done += len(records)
+    job.last_line = records[-1][0]
+    job.updated_at = utcnow()
+
+
+def _match(ctx: Context, batch: _Batch) -> tuple[list[CleanRow], list[tuple[CleanRow, uuid.UUID]]]:
+    """Split the clean rows into new people and updates of existing ones."""
+    rows = batch.rows
+    emails = [r.email for r in rows if r.email]
+    externals = [r.values["external_id"] for r in rows if r.values.get("external_id")]
+    ids = [r.person_id for r in rows if r.person_id]
+    by_email = _lookup(ctx, PersonEmail.email, PersonEmail.person_id, emails)
+    by_external = _lookup(ctx, Person.external_id, Person.id, externals)
+    known_ids = set(_lookup(ctx, Person.id, Person.id, ids))
+    creates: list[CleanRow] = []
+    updates: list[tuple[CleanRow, uuid.UUID]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        keys = [k for k in (row.email, row.values.get("external_id"), row.person_id) if k]
+        repeated = next((seen[str(k)] for k in keys if str(k) in seen), None)
+        if repeated is not None:
+            batch.rejects.append(
+                (row.line, [Problem("(record)", None, f"repeats line {repeated}")])
+            )
+            continue
+        seen.update(dict.fromkeys((str(k) for k in keys), row.line))
+        if row.person_id and row.person_id not in known_ids:
+            batch.rejects.append((row.line, [Problem("id", str(row.person_id), "no such person")]))
+            continue
+        owners = {row.person_id} if row.person_id else set()
+        owners |= {by_email[row.email]} if row.email in by_email else set()
+        ext = row.values.get("external_id")
+        owners |= {by_external[ext]} if ext in by_external else set()
+        if len(owners) > 1:
+            reason = "id, external id and email point at different people; merge them first"
+            batch.rejects.append((row.line, [Problem("(record)", None, reason)]))
+        elif owners:
+            updates.append((row, owners.pop()))
+        else:
+            creates.append(row)
+    return creates, updates
+
+
+def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, uuid.UUID]:
+    found: dict[Any, uuid.UUID] = {}
+    unique = list(dict.fromkeys(wanted))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        found.update(dict(ctx.session.execute(select(key, value).where(key.in_(chunk))).all()))
+    return found
+
+
+def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
+    """Company ids by lower-cased name; names not yet known become new companies."""
+    wanted = {n.lower(): n for n in names if n}
+    if not wanted:
+        return {}
+    rows = ctx.session.execute(
+        select(func.lower(Company.name), Company.id).where(
+            func.lower(Company.name).in_(list(wanted))
+        )
+    ).all()
+    found: dict[str, uuid.UUID] = dict(rows)
+    for key, name in wanted.items():
+        if key not in found:
+            found[key] = companies.create(ctx, CompanyIn(name=name)).id
+    return found
+
+
+def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> None:
+    if not rows:
+        return
+    ws, now = ctx.workspace_id, utcnow()
+    person_rows, email_rows, phone_rows, docs = [], [], [], []
+    audits: list[tuple[uuid.UUID | None, Changes | None, dict[str, Any] | None]] = []
+    for row in rows:
+        pid = new_id()
+        values = {"addresses": [], "lifecycle_stage": "lead", **row.values}
+        values["full_name"] = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
+        values["company_id"] = company_ids.get(row.company.lower()) if row.company else None
+        values |= {"email": row.email, "phone": row.phone}
+        person_rows.append(
+            {"id": pid, "workspace_id": ws, "preferences": {}, "custom": {},
+             "consent_status": "unknown", "version": 1, "created_at": now, "updated_at": now,
+             **values}
+        )  # fmt: skip
+        if row.email:
+            email_rows.append(
+                {"id": new_id(), "workspace_id": ws, "person_id": pid, "email": row.email,
+                 "label": None, "is_primary": True, "position": 0}
+            )  # fmt: skip
+        if row.phone:
+            phone_rows.append(
+                {"id": new_id(), "workspace_id": ws, "person_id": pid, "number": row.phone,
+                 "label": None, "is_primary": True, "position": 0}
+            )  # fmt: skip
+        changes = {k: (None, v) for k, v in values.items() if v not in (None, "", [])}
+        audits.append((pid, changes, {"source": "import"}))
+        docs.append(
+            people.document_for(
+                pid,
+                full_name=values["full_name"],
+                job_title=values.get("job_title"),
+                company_name=row.company,
+                emails=[row.email] if row.email else [],
+                phones=[row.phone] if row.phone else [],
+            )
+        )
+    session = ctx.session
+    # Core INSERTs of plain rows: the ORM's per-object bookkeeping is the cost at this size.
+    session.execute(insert(table_of(Person)), person_rows)
+    if email_rows:
+        session.execute(insert(table_of(PersonEmail)), email_rows)
+    if phone_rows:
+        session.execute(insert(table_of(PersonPhone)), phone_rows)
+    record_many(ctx, "person.created", audits)
+    index_documents(session, ws, docs, fresh=True)
+
+
+def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """What the import compares against, for many people in three queries (no ORM objects)."""
+    columns = [getattr(Person, k) for k in _COMPARED]
+    state: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        stmt = select(Person.id, Person.company_id, Person.addresses, *columns)
+        for row in ctx.session.execute(stmt.where(Person.id.in_(chunk))).mappings():
+            state[row["id"]] = {**row, "emails": [], "phones": []}
+        for pid, email in ctx.session.execute(
+            select(PersonEmail.person_id, PersonEmail.email)
+            .where(PersonEmail.person_id.in_(chunk))
+            .order_by(PersonEmail.position)
+        ):
+            state[pid]["emails"].append(email)
+        for pid, number in ctx.session.execute(
+            select(PersonPhone.person_id, PersonPhone.number)
+            .where(PersonPhone.person_id.in_(chunk))
+            .order_by(PersonPhone.position)
+        ):
+            state[pid]["phones"].append(number)
+    return state
+
+
+def _patch(row: CleanRow, old: dict[str, Any], company_id: uuid.UUID | None) -> dict[str, Any]:
+    """The fields this row sets that differ from the person's; empty cells change nothing."""
+    patch = {k: v for k, v in row.values.items() if k in _COMPARED and v and old[k] != v}
+    if "addresses" in row.values and row.values["addresses"][0] not in old["addresses"]:
+        patch["addresses"] = row.values["addresses"] + list(old["addresses"])
+    if company_id is not None and old["company_id"] != company_id:
+        patch["company_id"] = company_id
+    if row.phone and row.phone not in old["phones"]:
+        patch["phones"] = [{"number": n} for n in [*old["phones"], row.phone]]
+    if row.email and row.email not in old["emails"]:
+        patch["emails"] = [{"email": e} for e in [*old["emails"], row.email]]
+    return patch
+
+
+def _apply_updates(
+    ctx: Context,
+    job: ImportJob,
+    batch: _Batch,
+    updates: list[tuple[CleanRow, uuid.UUID]],
+    company_ids: dict[str, uuid.UUID],
+) -> None:
+    """Update matched people through the hub's service (validated, audited per field)."""
+    state = _existing(ctx, [pid for _, pid in updates])
+    for row, person_id in updates:
+        old = state.get(person_id)
+        if old is None:  # in the bin: an import does not bring people back silently
+            batch.rejects.append((row.line, [Problem("(record)", None, "person is in the bin")]))
+            continue
+        company_id = company_ids[row.company.lower()] if row.company else None
+        patch = _patch(row, old, company_id)
+        if not patch:
+            job.unchanged += 1
+            continue
+        try:
+            with ctx.session.begin_nested():
+                people.update(ctx, person_id, PersonPatch.model_validate(patch))
+        except RapportError as exc:
+            reason = "; ".join(e.message for e in exc.errors) or exc.detail
+            batch.rejects.append((row.line, [Problem("(record)", None, reason)]))
+            continue
+        job.updated += 1
+
+
+def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
+    rows = [
+        {"id": new_id(), "workspace_id": ctx.workspace_id, "import_id": job.id, "line": line,
+         "column": p.column[:200], "value": p.value, "reason": p.reason}
+        for line, problems in sorted(rejects, key=lambda r: r[0])
+        for p in problems
+    ]  # fmt: skip
+    if rows:
+        ctx.session.execute(insert(table_of(ImportReject)), rows)
+
+
+def rejects_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
+    """The rejects of an import as CSV text (line, column, value, reason): checked now,
+    streamed later through its own session (a response outlives the request's)."""
+    return _reject_lines(ctx.workspace_id, get_job(ctx, job_id).id)
+
+
+def _reject_lines(workspace_id: uuid.UUID, job_id: uuid.UUID) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "column", "value", "reason"])
+    yield _drain(out)
+    stmt = (
+        select(ImportReject.line, ImportReject.column, ImportReject.value, ImportReject.reason)
+        .where(ImportReject.import_id == job_id)
+        .order_by(ImportReject.line, ImportReject.id)
+    )
+    with get_database().session(workspace_id) as session:
+        for row in session.execute(stmt.execution_options(yield_per=2000)):
+            writer.writerow(row)
+            yield _drain(out)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -1,0 +1,236 @@
+"""Merging two people into one, and undoing it exactly.
+
+``merge`` folds person B into A: A's fields follow a survivorship rule (or a per-field choice);
+B's emails, phones, tags and timeline move to A; B goes to the bin. The ``merges`` row keeps a
+snapshot of A's old fields and of every link that moved, so ``undo`` puts both people back.
+Other domains (deals, tickets) register a hook in ``MERGE_HOOKS`` that moves their links and
+returns what it moved; ``UNDO_HOOKS`` gets that back to reverse it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from rapport.core.clock import utcnow
+from rapport.core.context import Context
+from rapport.core.db import get_scoped, table_of
+from rapport.core.errors import Conflict, NotFound, invalid
+from rapport.core.events import jsonable, record
+from rapport.core.search import index_documents, remove_documents
+from rapport.hub.models import Activity, Company, Person, PersonEmail, PersonPhone, person_tags
+from rapport.hub.service import people
+from rapport.hygiene.models import DuplicateCandidate, Merge
+
+SURVIVING = (
+    "first_name", "last_name", "job_title", "company_id", "owner_id", "lifecycle_stage",
+    "source", "external_id", "addresses", "custom",
+)  # fmt: skip
+_UUIDS = ("company_id", "owner_id")
+MergeHook = Callable[[Context, uuid.UUID, uuid.UUID], dict[str, Any]]
+MERGE_HOOKS: dict[str, MergeHook] = {}
+UNDO_HOOKS: dict[str, Callable[[Context, dict[str, Any]], None]] = {}
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {})
+
+
+def _choose(field: str, a: Person, b: Person, rule: str, choices: dict[str, str]) -> Any:
+    """The survivor's value for ``field`` under the per-field choice or the rule."""
+    mine, theirs = getattr(a, field), getattr(b, field)
+    choice = choices.get(field)
+    if choice == "merged":
+        return theirs
+    if choice == "survivor" or rule == "survivor" or _empty(theirs):
+        return mine
+    if _empty(mine):
+        return theirs  # most_complete and most_recent both fill the survivor's gaps
+    if rule == "most_recent" and b.updated_at > a.updated_at:
+        return theirs
+    return mine
+
+
+def merge(
+    ctx: Context,
+    survivor_id: uuid.UUID,
+    merged_id: uuid.UUID,
+    *,
+    rule: str = "most_complete",
+    choices: dict[str, str] | None = None,
+) -> Merge:
+    """Fold ``merged_id`` into ``survivor_id``; audited, and undoable with :func:`undo`."""
+    ctx.require("hygiene:merge")
+    if survivor_id == merged_id:
+        raise invalid(("merged_id",), "a person cannot be merged into themselves")
+    a, b = people.get(ctx, survivor_id), people.get(ctx, merged_id)
+    choices = choices or {}
+    unknown = set(choices) - set(SURVIVING)
+    if unknown:
+        raise invalid(("fields",), f"cannot choose {sorted(unknown)}; one of {list(SURVIVING)}")
+    session, ws = ctx.session, ctx.workspace_id
+    snapshot: dict[str, Any] = {
+        "survivor": {f: jsonable(getattr(a, f)) for f in (*SURVIVING, "email", "phone")},
+        "emails": [_link(e) for e in b.emails],
+        "phones": [_link(p) for p in b.phones],
+        "tags_of_merged": [str(t.id) for t in b.tags],
+        "tags_added": [str(t.id) for t in b.tags if t.id not in {x.id for x in a.tags}],
+        "activities": [
+            str(i)
+            for i in session.scalars(
+                select(Activity.id)
+                .where(Activity.person_id == b.id)
+                .execution_options(include_deleted=True)
+            )
+        ],
+    }
+    changes = {}
+    for field in SURVIVING:
+        value = _choose(field, a, b, rule, choices)
+        if value != getattr(a, field):
+            changes[field] = (getattr(a, field), value)
+            setattr(a, field, value)
+    _move_links(ctx, a, b, snapshot)
+    snapshot["hooks"] = {name: hook(ctx, a.id, b.id) for name, hook in MERGE_HOOKS.items()}
+    a.full_name = " ".join(p for p in (a.first_name, a.last_name) if p)
+    a.email = a.email or (b.email if b.emails else None)
+    a.phone = a.phone or (b.phone if b.phones else None)
+    a.updated_at = utcnow()  # links moved: the survivor changed even if no field did
+    b.deleted_at = utcnow()
+    row = Merge(workspace_id=ws, survivor_id=a.id, merged_id=b.id, snapshot=snapshot)
+    row.actor_id = ctx.user_id
+    session.add(row)
+    session.flush()
+    pair = sorted([a.id, b.id], key=str)
+    session.execute(
+        update(DuplicateCandidate)
+        .where(DuplicateCandidate.person_a == pair[0], DuplicateCandidate.person_b == pair[1])
+        .values(status="merged", decided_by=ctx.user_id)
+    )
+    remove_documents(session, ws, [("person", b.id)])
+    _reindex(ctx, [a.id])
+    moved = {k: len(snapshot[k]) for k in ("emails", "phones", "tags_added", "activities")}
+    record(ctx, "person.merged", a.id, changes, payload={"merged_id": b.id, "merge_id": row.id})
+    record(ctx, "person.deleted", b.id, {"deleted_at": (None, b.deleted_at)},
+           payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
+    row.snapshot = {**snapshot, "moved": moved}
+    return row
+
+
+def _link(row: PersonEmail | PersonPhone) -> dict[str, Any]:
+    return {"id": str(row.id), "is_primary": row.is_primary, "position": row.position}
+
+
+def _move_links(ctx: Context, a: Person, b: Person, snapshot: dict[str, Any]) -> None:
+    session, ws = ctx.session, ctx.workspace_id
+    for model, mine, key in ((PersonEmail, a.emails, "emails"), (PersonPhone, a.phones, "phones")):
+        table = table_of(model)
+        for offset, link in enumerate(snapshot[key]):
+            values: dict[str, Any] = {"person_id": a.id}
+            if mine:  # the survivor keeps its primary; the merged person's come after
+                values |= {"is_primary": False, "position": len(mine) + offset}
+            session.execute(
+                update(table).where(table.c.id == uuid.UUID(link["id"])).values(**values)
+            )
+    if snapshot["tags_added"]:
+        session.execute(
+            insert(person_tags),
+            [{"person_id": a.id, "tag_id": uuid.UUID(t), "workspace_id": ws}
+             for t in snapshot["tags_added"]],
+        )  # fmt: skip
+    session.execute(delete(person_tags).where(person_tags.c.person_id == b.id))
+    activities = table_of(Activity)
+    session.execute(
+        update(activities)
+        .where(activities.c.workspace_id == ws, activities.c.person_id == b.id)
+        .values(person_id=a.id)
+    )
+
+
+def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
+    """Put both people back as they were before the merge, with every moved link."""
+    ctx.require("hygiene:merge")
+    row = get_scoped(ctx.session, Merge, merge_id)
+    if row is None:
+        raise NotFound("No merge with this id")
+    if row.undone_at is not None:
+        raise Conflict("This merge was already undone")
+    session, ws, snap = ctx.session, ctx.workspace_id, row.snapshot
+    a = people.get(ctx, row.survivor_id)
+    b = people.get(ctx, row.merged_id, include_deleted=True)
+    changes = {}
+    for field, old in snap["survivor"].items():
+        value = uuid.UUID(old) if field in _UUIDS and old else old
+        if getattr(a, field) != value:
+            changes[field] = (getattr(a, field), value)
+            setattr(a, field, value)
+    a.full_name = " ".join(p for p in (a.first_name, a.last_name) if p)
+    a.updated_at = utcnow()
+    for model, key in ((PersonEmail, "emails"), (PersonPhone, "phones")):
+        table = table_of(model)
+        for link in snap[key]:
+            session.execute(
+                update(table)
+                .where(table.c.id == uuid.UUID(link["id"]))
+                .values(person_id=b.id, is_primary=link["is_primary"], position=link["position"])
+            )
+    added = [uuid.UUID(t) for t in snap["tags_added"]]
+    if added:
+        session.execute(
+            delete(person_tags).where(
+                person_tags.c.person_id == a.id, person_tags.c.tag_id.in_(added)
+            )
+        )
+    if snap["tags_of_merged"]:
+        session.execute(
+            insert(person_tags),
+            [{"person_id": b.id, "tag_id": uuid.UUID(t), "workspace_id": ws}
+             for t in snap["tags_of_merged"]],
+        )  # fmt: skip
+    activities = table_of(Activity)
+    if snap["activities"]:
+        session.execute(
+            update(activities)
+            .where(activities.c.id.in_([uuid.UUID(i) for i in snap["activities"]]))
+            .values(person_id=b.id)
+        )
+    for name, moved in snap.get("hooks", {}).items():
+        UNDO_HOOKS[name](ctx, moved)
+    b.deleted_at = None
+    row.undone_at = utcnow()
+    session.flush()
+    _reindex(ctx, [a.id, b.id])
+    record(
+        ctx, "person.merge_undone", a.id, changes, payload={"merge_id": row.id, "restored": b.id}
+    )
+    record(ctx, "person.restored", b.id, payload={"merge_id": row.id})
+    return row
+
+
+def _reindex(ctx: Context, ids: list[uuid.UUID]) -> None:
+    """Fresh search documents from the rows as they now are (links moved under the ORM)."""
+    session = ctx.session
+    session.flush()
+    docs = []
+    for pid in ids:
+        person = session.get(Person, pid, execution_options={"include_deleted": True})
+        assert person is not None
+        emails = list(session.scalars(
+            select(PersonEmail.email).where(PersonEmail.person_id == pid)
+            .order_by(PersonEmail.position)
+        ))  # fmt: skip
+        phones = list(session.scalars(
+            select(PersonPhone.number).where(PersonPhone.person_id == pid)
+            .order_by(PersonPhone.position)
+        ))  # fmt: skip
+        company = session.get(Company, person.company_id) if person.company_id else None
+        docs.append(
+            people.document_for(
+                pid, full_name=person.full_name, job_title=person.job_title,
+                company_name=company.name if company else None, emails=emails, phones=phones,
+            )
+        )  # fmt: skip
+    index_documents(session, ctx.workspace_id, docs)

@@ -1,0 +1,246 @@
+"""Reading import files: CSV (any delimiter, any encoding), vCard and JSON lines.
+
+Each reader yields ``(line, {column: text})`` where ``line`` is the 1-based line of the file
+on which the record starts, so a reject can point at it exactly. Column names are mapped to
+Rapport's import fields automatically by name and synonyms, with manual overrides.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import vobject
+from charset_normalizer import from_bytes
+
+from rapport.core.errors import BadRequest, invalid
+
+FORMATS = ("csv", "vcf", "jsonl")
+FIELDS = (
+    "id",
+    "external_id",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "job_title",
+    "company",
+    "source",
+    "lifecycle_stage",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
+_SYNONYMS = {
+    "external_id": ("externalid", "extid", "crmid", "customerid", "contactid", "uid"),
+    "first_name": ("firstname", "first", "givenname", "forename", "prenom", "vorname"),
+    "last_name": ("lastname", "last", "surname", "familyname", "nom", "nachname"),
+    "full_name": ("fullname", "name", "contactname", "displayname"),
+    "email": ("email", "emailaddress", "mail", "e-mail", "primaryemail", "workemail"),
+    "phone": ("phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cell"),
+    "job_title": ("jobtitle", "title", "position", "role"),
+    "company": ("company", "companyname", "organization", "organisation", "org", "employer"),
+    "source": ("source", "leadsource", "origin"),
+    "lifecycle_stage": ("lifecyclestage", "stage", "lifecycle", "status"),
+    "street": ("street", "address", "streetaddress", "address1", "addressline1"),
+    "city": ("city", "town", "locality", "suburb"),
+    "region": ("region", "state", "province", "county"),
+    "postal_code": ("postalcode", "postcode", "zip", "zipcode"),
+    "country": ("country", "countrycode", "nation"),
+}
+_BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
+SNIFF_BYTES = 256 * 1024
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.strip().lower())
+
+
+def auto_mapping(columns: Iterable[str], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """``{column: field}`` for the columns Rapport recognises; overrides win (field ``""`` or
+    ``ignore`` drops a column). Raises Invalid for an unknown field or an unknown column."""
+    columns = list(columns)
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        field = column if column in FIELDS else _BY_KEY.get(_key(column))
+        if field and field not in taken:
+            mapping[column] = field
+            taken.add(field)
+    for column, field in (overrides or {}).items():
+        if column not in columns:
+            raise invalid(("map", column), f"the file has no column {column!r}")
+        if field in ("", "ignore"):
+            mapping.pop(column, None)
+            continue
+        if field not in FIELDS:
+            raise invalid(("map", column), f"unknown field {field!r}; one of {', '.join(FIELDS)}")
+        for other in [c for c, f in mapping.items() if f == field and c != column]:
+            del mapping[other]
+        mapping[column] = field
+    return mapping
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
+    """``["E-Mail Adresse=email", "Notes=ignore"]`` → ``{"E-Mail Adresse": "email", ...}``."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column:
+            raise invalid(("map",), f"{pair!r} is not column=field")
+        out[column] = field.strip()
+    return out
+
+
+def guess_format(filename: str) -> str:
+    """The format from a file name's extension."""
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    fmt = {"csv": "csv", "tsv": "csv", "txt": "csv", "vcf": "vcf", "vcard": "vcf"}.get(suffix)
+    fmt = fmt or {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl"}.get(suffix)
+    if fmt is None:
+        raise BadRequest(f"cannot tell the format of {filename!r}; use .csv, .vcf or .jsonl")
+    return fmt
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The text encoding of a file from its first bytes (charset-normalizer)."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if not sample:
+        return "utf-8"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4:
+            return "utf-8"  # the sample cut a multi-byte character in half
+    matches = from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        raise BadRequest("cannot tell the text encoding of this file")
+    # Short samples fit several single-byte code pages equally well; among the plausible
+    # ones, prefer the Western defaults that spreadsheet exports actually use.
+    plausible = {m.encoding for m in matches}
+    return next((e for e in ("cp1252", "latin_1") if e in plausible), best.encoding)
+
+
+@dataclass
+class Source:
+    """An opened import file: its format, columns and a record iterator."""
+
+    format: str
+    columns: list[str]
+    records: Iterator[tuple[int, dict[str, str]]]
+
+
+def open_source(stream: IO[bytes], fmt: str) -> Source:
+    """Open a binary stream for reading as ``fmt`` (csv, vcf or jsonl)."""
+    if fmt not in FORMATS:
+        raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(stream, "peek") else b""
+    if not head:
+        head = stream.read(SNIFF_BYTES)
+        stream.seek(0)
+    encoding = detect_encoding(head)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    if fmt == "csv":
+        return _csv(text, head.decode(encoding, errors="ignore"))
+    if fmt == "jsonl":
+        return Source("jsonl", list(FIELDS), _jsonl(text))
+    return Source("vcf", list(FIELDS), _vcards(text))
+
+
+def _csv(text: io.TextIOWrapper, sample: str) -> Source:
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            "\n".join(sample.splitlines()[:20]), delimiters=",;\t|"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(text, dialect)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise BadRequest("the file is empty") from None
+    if not any(header):
+        raise BadRequest("the first line must name the columns")
+
+    def records() -> Iterator[tuple[int, dict[str, str]]]:
+        line = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield line, dict(zip(header, row, strict=False))
+            line = reader.line_num + 1
+
+    return Source("csv", header, records())
+
+
+def _jsonl(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+    for line, raw in enumerate(text, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield line, {"__error__": f"not JSON: {exc.msg}"}
+            continue
+        if not isinstance(obj, dict):
+            yield line, {"__error__": "each line must be a JSON object"}
+            continue
+        yield line, {str(k): "" if v is None else str(v) for k, v in obj.items()}
+
+
+def _vcards(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+    start, chunk = 0, list[str]()
+    for line, raw in enumerate(text, start=1):
+        if raw.strip().upper() == "BEGIN:VCARD":
+            start, chunk = line, []
+        chunk.append(raw)
+        if raw.strip().upper() == "END:VCARD" and start:
+            yield start, _vcard_fields("".join(chunk))
+            start = 0
+
+
+def _vcard_fields(card_text: str) -> dict[str, str]:
+    try:
+        card = vobject.readOne(card_text)
+    except Exception as exc:  # vobject raises many unrelated types on malformed input
+        return {"__error__": f"not a vCard: {exc}"}
+    out: dict[str, str] = {}
+    contents = card.contents
+    if "n" in contents:
+        name = contents["n"][0].value
+        out["first_name"] = " ".join(_parts(name.given))
+        out["last_name"] = " ".join(_parts(name.family))
+    if "fn" in contents:
+        out["full_name"] = str(contents["fn"][0].value)
+    simple = {"email": "email", "tel": "phone", "title": "job_title", "uid": "external_id"}
+    for key, field in simple.items():
+        if key in contents:
+            out[field] = str(contents[key][0].value)
+    if "org" in contents:
+        org = contents["org"][0].value
+        out["company"] = str(org[0] if isinstance(org, list) and org else org)
+    if "adr" in contents:
+        adr = contents["adr"][0].value
+        out["street"] = " ".join(_parts(adr.street))
+        out["city"] = " ".join(_parts(adr.city))
+        out["region"] = " ".join(_parts(adr.region))
+        out["postal_code"] = " ".join(_parts(adr.code))
+        out["country"] = " ".join(_parts(adr.country))
+    return out
+
+
+def _parts(value: object) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v]
+    return [str(value)] if value else []

@@ -1,0 +1,1 @@
+"""Sales: pipelines, stages, deals, forecasts, lead capture and lead scoring."""

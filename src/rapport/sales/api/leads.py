@@ -1,0 +1,111 @@
+"""Lead capture: the public form endpoint (no auth, CORS for allowed sites), the API create,
+and the forms' configuration."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from rapport.core.api import domain_router, problems
+from rapport.core.db import transaction
+from rapport.core.deps import Ctx
+from rapport.core.errors import BadRequest
+from rapport.sales.models import LeadForm
+from rapport.sales.schemas import LeadFormIn, LeadFormOut, LeadIn, LeadOut
+from rapport.sales.service import leads
+
+router = domain_router(tags=["leads"])
+public = APIRouter(tags=["leads"])  # no Idempotency-Key handling: there is no credential
+
+
+def public_session() -> Iterator[Session]:
+    """A unit of work with no signed-in user; the service picks the workspace from the key."""
+    with transaction() as session:
+        yield session
+
+
+async def lead_body(request: Request) -> LeadIn:
+    """A submission sent as JSON or as an HTML form (urlencoded or multipart)."""
+    data: Any
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = await request.json()
+        except ValueError as exc:
+            raise BadRequest("Malformed JSON") from exc
+    else:
+        data = dict(await request.form())
+    try:
+        return LeadIn.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+PublicSession = Annotated[Session, Depends(public_session)]
+LeadBody = Annotated[LeadIn, Depends(lead_body)]
+LEAD_SCHEMA = {"$ref": "#/components/schemas/LeadIn"}
+
+
+@public.post(
+    "/forms/{form_key}/submit",
+    response_model=LeadOut,
+    status_code=202,
+    responses=problems(400, 403, 404, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": LEAD_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": LEAD_SCHEMA},
+            },
+        }
+    },
+)
+def submit(
+    form_key: str, body: LeadBody, request: Request, response: Response, session: PublicSession
+) -> LeadOut:
+    """Public: a web form's submission becomes or updates a person. No authentication."""
+    client = request.client.host if request.client else "unknown"
+    outcome, headers = leads.submit_form(
+        session, form_key, body, origin=request.headers.get("origin"), client=client
+    )
+    response.headers.update(headers)
+    return outcome
+
+
+@public.options("/forms/{form_key}/submit", status_code=204, responses=problems(404))
+def preflight(form_key: str, request: Request, session: PublicSession) -> Response:
+    """Public: CORS preflight; allows only the sites configured on the form."""
+    headers = leads.preflight(session, form_key, request.headers.get("origin"))
+    return Response(status_code=204, headers=headers)
+
+
+@router.post("/leads", response_model=LeadOut, status_code=201, responses=problems(401, 403, 422))
+def create_lead(body: LeadIn, ctx: Ctx) -> LeadOut:
+    """Capture a lead from another system: creates or updates the person by email."""
+    return leads.capture(ctx, body)
+
+
+@router.get("/lead-forms", response_model=list[LeadFormOut], responses=problems(401, 403))
+def list_forms(ctx: Ctx) -> list[LeadForm]:
+    """The workspace's lead forms with their public keys."""
+    return leads.list_forms(ctx)
+
+
+@router.post(
+    "/lead-forms", response_model=LeadFormOut, status_code=201, responses=problems(401, 403, 422)
+)
+def create_form(body: LeadFormIn, ctx: Ctx) -> LeadForm:
+    """A new public form; embed its key in your site's form action."""
+    return leads.create_form(ctx, body)
+
+
+@router.delete("/lead-forms/{form_id}", status_code=204, responses=problems(401, 403, 404))
+def delete_form(form_id: uuid.UUID, ctx: Ctx) -> None:
+    """Retire a form; its key stops working."""
+    leads.delete_form(ctx, form_id)

@@ -1,0 +1,150 @@
+"""Tables of the sales domain: pipelines and stages, deals and their stage history, lead
+forms and submissions, scoring rules and the latest score of each person."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, SoftDeletable, Timestamped, Versioned, WorkspaceScoped
+
+
+class DealStatus(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class Pipeline(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
+    """A sales process: an ordered list of stages; deals in it may be held to one currency."""
+
+    __tablename__ = "pipelines"
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (Index("ix_pipelines_ws_position", "workspace_id", "position"),)
+
+
+class Stage(WorkspaceScoped, Timestamped, Versioned, Base):
+    """One column of a pipeline with its static win probability (0-100)."""
+
+    __tablename__ = "stages"
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    probability: Mapped[int] = mapped_column(default=0)
+    is_won: Mapped[bool] = mapped_column(default=False)
+    is_lost: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
+
+
+class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
+    """An opportunity: money in a currency, in one stage of one pipeline, owned by a member."""
+
+    __tablename__ = "deals"
+    title: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3))
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="RESTRICT"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(10), default=DealStatus.OPEN)
+    expected_close_date: Mapped[date | None] = mapped_column(default=None)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), default=None
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), default=None
+    )
+    stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    __table_args__ = (
+        Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),
+        Index("ix_deals_ws_close_date", "workspace_id", "expected_close_date", "id"),
+        Index("ix_deals_ws_owner", "workspace_id", "owner_id", "status"),
+        Index("ix_deals_ws_stage", "workspace_id", "stage_id", "status"),
+        Index("ix_deals_ws_pipeline", "workspace_id", "pipeline_id", "status"),
+        Index("ix_deals_ws_person", "workspace_id", "person_id"),
+        Index("ix_deals_ws_company", "workspace_id", "company_id"),
+    )
+
+
+class DealStageHistory(WorkspaceScoped, Base):
+    """A deal's stay in one stage: when it entered and (once it moved on) when it left."""
+
+    __tablename__ = "deal_stage_history"
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"))
+    entered_at: Mapped[datetime] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    __table_args__ = (
+        Index("ix_deal_stage_history_deal", "deal_id", "entered_at"),
+        Index("ix_deal_stage_history_ws_stage", "workspace_id", "stage_id", "deal_id"),
+    )
+
+
+class LeadForm(WorkspaceScoped, Timestamped, Versioned, Base):
+    """A public web form; its random ``key`` is the only thing a submitter knows."""
+
+    __tablename__ = "lead_forms"
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str | None] = mapped_column(String(100), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class LeadSubmission(WorkspaceScoped, Base):
+    """One captured lead with where it came from (form or API, UTM parameters)."""
+
+    __tablename__ = "lead_submissions"
+    form_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lead_forms.id", ondelete="SET NULL"), default=None
+    )
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    source: Mapped[str | None] = mapped_column(String(100), default=None)
+    utm_source: Mapped[str | None] = mapped_column(String(200), default=None)
+    utm_medium: Mapped[str | None] = mapped_column(String(200), default=None)
+    utm_campaign: Mapped[str | None] = mapped_column(String(200), default=None)
+    utm_term: Mapped[str | None] = mapped_column(String(200), default=None)
+    utm_content: Mapped[str | None] = mapped_column(String(200), default=None)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_lead_submissions_ws_person", "workspace_id", "person_id"),)
+
+
+class ScoringRule(WorkspaceScoped, Timestamped, Versioned, Base):
+    """One editable lead-scoring rule: a fit test or an engagement count, worth some points."""
+
+    __tablename__ = "scoring_rules"
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    points: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class LeadScore(WorkspaceScoped, Base):
+    """The latest rule score of a person, with the reasons behind it."""
+
+    __tablename__ = "lead_scores"
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(default=0)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("workspace_id", "person_id"),)

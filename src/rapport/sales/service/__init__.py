@@ -1,0 +1,1 @@
+"""The rules of the sales domain; the only code that writes its tables."""

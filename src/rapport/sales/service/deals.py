@@ -1,0 +1,316 @@
+"""Deals: money in a currency moving through the stages of a pipeline.
+
+Every stage change goes through :func:`_enter_stage`, which closes the open stay in
+``deal_stage_history`` and opens the next, so the history is complete by construction. A won
+or lost deal is closed: it moves again only after an explicit :func:`reopen`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+
+from rapport.core.clock import utcnow
+from rapport.core.context import Context
+from rapport.core.db import get_scoped
+from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
+from rapport.core.events import Changes, check_version, diff_fields, record
+from rapport.core.search import Document, index_documents, remove_documents
+from rapport.hub.models import Company, Person
+from rapport.hub.service.common import check_owner
+from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
+from rapport.sales.schemas import DealIn, DealPatch
+from rapport.sales.service import pipelines
+
+
+class DealClosed(Conflict):
+    code = "deal-closed"
+    title = "The deal is closed"
+
+
+def get(ctx: Context, deal_id: uuid.UUID, *, include_deleted: bool = False) -> Deal:
+    """One deal of the workspace; NotFound otherwise."""
+    ctx.require("deals:read")
+    deal = get_scoped(ctx.session, Deal, deal_id, include_deleted=include_deleted)
+    if deal is None:
+        raise NotFound("No deal with this id")
+    return deal
+
+
+def create(ctx: Context, data: DealIn) -> Deal:
+    """A new deal in the given (or default) pipeline, at the given (or first) stage."""
+    ctx.require("deals:write")
+    if data.pipeline_id is not None:
+        pipeline = _pipeline_or_invalid(ctx, data.pipeline_id)
+    elif data.stage_id is not None:
+        stage = _stage_or_invalid(ctx, data.stage_id, None)
+        pipeline = pipelines.get(ctx, stage.pipeline_id)
+    else:
+        pipeline = pipelines.ensure_default(ctx)
+    stage = (
+        _stage_or_invalid(ctx, data.stage_id, pipeline.id)
+        if data.stage_id is not None
+        else _first_open_stage(ctx, pipeline)
+    )
+    values = data.model_dump(exclude={"pipeline_id", "stage_id"})
+    values["owner_id"] = values["owner_id"] or ctx.user_id
+    values["currency"] = pipelines.check_currency(values["currency"])
+    _validate(ctx, values, pipeline)
+    now = utcnow()
+    deal = Deal(
+        workspace_id=ctx.workspace_id,
+        pipeline_id=pipeline.id,
+        stage_id=stage.id,
+        stage_entered_at=now,
+        status=_status_of(stage),
+        closed_at=now if _status_of(stage) != DealStatus.OPEN else None,
+        **values,
+    )
+    ctx.session.add(deal)
+    ctx.session.flush()
+    ctx.session.add(_stay(ctx, deal, stage, now))
+    ctx.session.flush()
+    changes: Changes = {k: (None, v) for k, v in values.items() if v is not None}
+    changes["stage_id"] = (None, stage.id)
+    record(ctx, "deal.created", deal.id, changes)
+    _index(ctx, deal)
+    return deal
+
+
+def update(
+    ctx: Context, deal_id: uuid.UUID, patch: DealPatch, *, expected_version: int | None = None
+) -> Deal:
+    """Change the fields sent; 412 if the deal changed since ``expected_version``."""
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    values: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    for name in ("title", "amount", "currency"):
+        if name in values and values[name] is None:
+            raise invalid((name,), "cannot be null")
+    if "currency" in values:
+        values["currency"] = pipelines.check_currency(values["currency"])
+    _validate(ctx, values, pipelines.get(ctx, deal.pipeline_id), current_currency=deal.currency)
+    changes = diff_fields(deal, values)
+    if changes:
+        ctx.session.flush()
+        record(ctx, "deal.updated", deal.id, changes)
+        _index(ctx, deal)
+    return deal
+
+
+def delete(ctx: Context, deal_id: uuid.UUID, *, expected_version: int | None = None) -> Deal:
+    """Move a deal to the bin."""
+    ctx.require("deals:delete")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    deal.deleted_at = utcnow()
+    ctx.session.flush()
+    record(ctx, "deal.deleted", deal.id, {"deleted_at": (None, deal.deleted_at)})
+    remove_documents(ctx.session, ctx.workspace_id, [("deal", deal.id)])
+    return deal
+
+
+def restore(ctx: Context, deal_id: uuid.UUID) -> Deal:
+    """Bring a deal back from the bin."""
+    ctx.require("deals:delete")
+    deal = get(ctx, deal_id, include_deleted=True)
+    if deal.deleted_at is not None:
+        old, deal.deleted_at = deal.deleted_at, None
+        ctx.session.flush()
+        record(ctx, "deal.restored", deal.id, {"deleted_at": (old, None)})
+        _index(ctx, deal)
+    return deal
+
+
+def move_to_stage(
+    ctx: Context, deal_id: uuid.UUID, stage_id: uuid.UUID, *, expected_version: int | None = None
+) -> Deal:
+    """Move an open deal to another stage of its pipeline (a won/lost stage closes it)."""
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    _require_open(deal)
+    stage = _stage_or_invalid(ctx, stage_id, deal.pipeline_id)
+    if stage.id != deal.stage_id:
+        _enter_stage(ctx, deal, stage, topic="deal.moved")
+    return deal
+
+
+def mark_won(
+    ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
+) -> Deal:
+    """Close an open deal as won, in its pipeline's won stage."""
+    return _close(ctx, deal_id, won=True, reason=reason, expected_version=expected_version)
+
+
+def mark_lost(
+    ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
+) -> Deal:
+    """Close an open deal as lost, in its pipeline's lost stage, with the reason."""
+    return _close(ctx, deal_id, won=False, reason=reason, expected_version=expected_version)
+
+
+def reopen(
+    ctx: Context,
+    deal_id: uuid.UUID,
+    *,
+    stage_id: uuid.UUID | None = None,
+    expected_version: int | None = None,
+) -> Deal:
+    """Reopen a closed deal, in ``stage_id`` or the open stage it was in before closing."""
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    if deal.status == DealStatus.OPEN:
+        raise Conflict("The deal is already open")
+    if stage_id is not None:
+        stage = _stage_or_invalid(ctx, stage_id, deal.pipeline_id)
+        if stage.is_won or stage.is_lost:
+            raise invalid(("stage_id",), "reopen into an open stage", "closed-stage")
+    else:
+        stage = _previous_open_stage(ctx, deal) or _first_open_stage(
+            ctx, pipelines.get(ctx, deal.pipeline_id)
+        )
+    deal.close_reason = None
+    _enter_stage(ctx, deal, stage, topic="deal.reopened")
+    return deal
+
+
+def history(ctx: Context, deal_id: uuid.UUID) -> list[DealStageHistory]:
+    """The deal's stays in each stage, oldest first."""
+    deal = get(ctx, deal_id)
+    query = select(DealStageHistory).where(DealStageHistory.deal_id == deal.id)
+    return list(ctx.session.scalars(query.order_by(DealStageHistory.entered_at)))
+
+
+# --- internals ------------------------------------------------------------------------------
+
+
+def _close(
+    ctx: Context, deal_id: uuid.UUID, *, won: bool, reason: str | None, expected_version: int | None
+) -> Deal:
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    _require_open(deal)
+    flag = Stage.is_won if won else Stage.is_lost
+    stage = ctx.session.scalars(
+        select(Stage)
+        .where(Stage.pipeline_id == deal.pipeline_id, flag.is_(True))
+        .order_by(Stage.position)
+    ).first()
+    if stage is None:
+        outcome = "won" if won else "lost"
+        raise invalid(("stage_id",), f"this pipeline has no {outcome} stage", "no-closing-stage")
+    deal.close_reason = (reason or "").strip() or None
+    _enter_stage(ctx, deal, stage, topic="deal.won" if won else "deal.lost")
+    return deal
+
+
+def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: str) -> None:
+    now = utcnow()
+    ctx.session.execute(
+        sql_update(DealStageHistory)
+        .where(DealStageHistory.deal_id == deal.id, DealStageHistory.left_at.is_(None))
+        .values(left_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    old_stage, old_status = deal.stage_id, deal.status
+    deal.stage_id = stage.id
+    deal.stage_entered_at = now
+    deal.status = _status_of(stage)
+    deal.closed_at = now if deal.status != DealStatus.OPEN else None
+    ctx.session.add(_stay(ctx, deal, stage, now))
+    ctx.session.flush()
+    changes: Changes = {"stage_id": (old_stage, stage.id)}
+    if old_status != deal.status:
+        changes["status"] = (old_status, deal.status)
+    record(ctx, topic, deal.id, changes, payload={"reason": deal.close_reason})
+
+
+def _stay(ctx: Context, deal: Deal, stage: Stage, entered_at: Any) -> DealStageHistory:
+    return DealStageHistory(
+        workspace_id=ctx.workspace_id,
+        deal_id=deal.id,
+        stage_id=stage.id,
+        entered_at=entered_at,
+        actor_id=ctx.user_id,
+    )
+
+
+def _status_of(stage: Stage) -> DealStatus:
+    if stage.is_won:
+        return DealStatus.WON
+    return DealStatus.LOST if stage.is_lost else DealStatus.OPEN
+
+
+def _require_open(deal: Deal) -> None:
+    if deal.status != DealStatus.OPEN:
+        raise DealClosed(f"The deal is {deal.status}; reopen it before moving it")
+
+
+def _pipeline_or_invalid(ctx: Context, pipeline_id: uuid.UUID) -> Pipeline:
+    pipeline = get_scoped(ctx.session, Pipeline, pipeline_id)
+    if pipeline is None:
+        raise invalid(("pipeline_id",), "no pipeline with this id", "unknown-pipeline")
+    return pipeline
+
+
+def _stage_or_invalid(ctx: Context, stage_id: uuid.UUID, pipeline_id: uuid.UUID | None) -> Stage:
+    stage = get_scoped(ctx.session, Stage, stage_id)
+    if stage is None or (pipeline_id is not None and stage.pipeline_id != pipeline_id):
+        raise invalid(
+            ("stage_id",), "no stage with this id in the deal's pipeline", "unknown-stage"
+        )
+    return stage
+
+
+def _first_open_stage(ctx: Context, pipeline: Pipeline) -> Stage:
+    for stage in pipelines.stages_of(ctx, pipeline.id):
+        if not (stage.is_won or stage.is_lost):
+            return stage
+    raise invalid(("pipeline_id",), "this pipeline has no open stage", "no-open-stage")
+
+
+def _previous_open_stage(ctx: Context, deal: Deal) -> Stage | None:
+    query = (
+        select(Stage)
+        .join(DealStageHistory, DealStageHistory.stage_id == Stage.id)
+        .where(DealStageHistory.deal_id == deal.id)
+        .where(Stage.is_won.is_(False), Stage.is_lost.is_(False))
+        .order_by(DealStageHistory.entered_at.desc())
+    )
+    return ctx.session.scalars(query.limit(1)).first()
+
+
+def _validate(
+    ctx: Context, values: dict[str, Any], pipeline: Pipeline, *, current_currency: str | None = None
+) -> None:
+    """Amount, currency, owner and links; every problem at once, as one Invalid."""
+    errors: list[FieldError] = []
+    amount = values.get("amount")
+    if isinstance(amount, Decimal) and amount < 0:
+        errors.append(FieldError(("amount",), "must be zero or more", "negative-amount"))
+    currency = values.get("currency", current_currency)
+    if pipeline.currency and currency and currency != pipeline.currency:
+        message = f"currency mismatch: the pipeline uses {pipeline.currency}, not {currency}"
+        errors.append(FieldError(("currency",), message, "currency-mismatch"))
+    if "owner_id" in values:
+        errors += check_owner(ctx, values["owner_id"])
+    for name, model in (("person_id", Person), ("company_id", Company)):
+        linked = values.get(name)
+        if linked is not None and get_scoped(ctx.session, model, linked) is None:
+            errors.append(FieldError((name,), f"no {name[:-3]} with this id", f"unknown-{name}"))
+    if errors:
+        summary = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors)
+        raise Invalid(summary, errors=errors)
+
+
+def _index(ctx: Context, deal: Deal) -> None:
+    document = Document("deal", deal.id, deal.title, f"{deal.amount} {deal.currency}", [])
+    index_documents(ctx.session, ctx.workspace_id, [document])

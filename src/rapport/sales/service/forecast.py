@@ -1,0 +1,280 @@
+"""Forecast and pipeline analytics, each one or two GROUP BY queries whatever the deal count.
+
+1. weighted pipeline: open amount times the stage's static probability, by expected-close month,
+   owner and currency;
+2. forecast: for each stage, of the deals that ever entered it and are now closed, the share
+   that were won, applied to the open deals in it (the static probability while fewer than
+   ``min_history`` closed deals passed through the stage);
+3. summary: win rate, average won amount per currency, average sales cycle (created → won);
+4. funnel: deals that ever entered each stage and the share that went on to the next;
+5. bottlenecks: the median time open deals have sat in each stage against the median stay
+   of past deals in it, flagged when it exceeds the history by ``factor``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, literal, select
+
+from rapport.core.clock import utcnow
+from rapport.core.context import Context
+from rapport.core.db import UTCDateTime
+from rapport.sales.models import Deal, DealStageHistory, DealStatus, Stage
+from rapport.sales.service import pipelines
+
+MIN_HISTORY = 5
+CENT = Decimal("0.01")
+DAY = 86400.0
+
+
+@dataclass
+class StageForecast:
+    stage_id: uuid.UUID
+    name: str
+    currency: str
+    open_deals: int
+    open_amount: Decimal
+    rate: float
+    rate_source: str
+    closed_history: int
+    forecast: Decimal
+
+
+def weighted_pipeline(
+    ctx: Context, *, pipeline_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
+    """Open amount and probability-weighted amount by expected-close month, owner, currency."""
+    ctx.require("deals:read")
+    month = _month(ctx, Deal.expected_close_date).label("month")
+    query = (
+        select(
+            month,
+            Deal.owner_id,
+            Deal.currency,
+            func.count(),
+            func.sum(Deal.amount),
+            func.sum(Deal.amount * Stage.probability),
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(Deal.status == DealStatus.OPEN)
+        .group_by(month, Deal.owner_id, Deal.currency)
+    )
+    if pipeline_id is not None:
+        query = query.where(Deal.pipeline_id == pipeline_id)
+    rows = [
+        {
+            "month": m,
+            "owner_id": owner,
+            "currency": currency,
+            "deals": count,
+            "amount": _money(total),
+            "weighted": _money(Decimal(weighted or 0) / 100),
+        }
+        for m, owner, currency, count, total, weighted in ctx.session.execute(query)
+    ]
+    return sorted(rows, key=lambda r: (r["month"] or "9999", str(r["owner_id"]), r["currency"]))
+
+
+def stage_win_rates(ctx: Context) -> dict[uuid.UUID, tuple[int, int]]:
+    """For each stage: (closed deals that ever entered it, of which won)."""
+    ctx.require("deals:read")
+    won = case((Deal.status == DealStatus.WON, DealStageHistory.deal_id))
+    query = (
+        select(
+            DealStageHistory.stage_id,
+            func.count(DealStageHistory.deal_id.distinct()),
+            func.count(won.distinct()),
+        )
+        .join(Deal, Deal.id == DealStageHistory.deal_id)
+        .where(Deal.status != DealStatus.OPEN)
+        .group_by(DealStageHistory.stage_id)
+    )
+    return {stage: (closed, won_count) for stage, closed, won_count in ctx.session.execute(query)}
+
+
+def forecast(
+    ctx: Context, *, pipeline_id: uuid.UUID | None = None, min_history: int = MIN_HISTORY
+) -> tuple[list[StageForecast], dict[str, Decimal]]:
+    """Expected won amount of the open deals, stage by stage, from historical conversion."""
+    ctx.require("deals:read")
+    rates = stage_win_rates(ctx)
+    query = (
+        select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.amount))
+        .where(Deal.status == DealStatus.OPEN)
+        .group_by(Deal.stage_id, Deal.currency)
+    )
+    if pipeline_id is not None:
+        query = query.where(Deal.pipeline_id == pipeline_id)
+    open_rows = list(ctx.session.execute(query))
+    stages = _stages(ctx, {row[0] for row in open_rows})
+    result: list[StageForecast] = []
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for stage_id, currency, count, amount in open_rows:
+        stage = stages[stage_id]
+        closed, won = rates.get(stage_id, (0, 0))
+        if closed >= min_history:
+            rate, source = won / closed, "history"
+        else:
+            rate, source = stage.probability / 100, "static"
+        expected = _money(Decimal(amount or 0) * Decimal(str(rate)))
+        totals[currency] += expected
+        result.append(
+            StageForecast(stage_id, stage.name, currency, count, _money(amount), rate, source,
+                          closed, expected)
+        )  # fmt: skip
+    result.sort(key=lambda f: (stages[f.stage_id].pipeline_id, stages[f.stage_id].position))
+    return result, dict(totals)
+
+
+def summary(ctx: Context, *, pipeline_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Win rate, average won amount per currency and average sales cycle in days."""
+    ctx.require("deals:read")
+    scope = [Deal.pipeline_id == pipeline_id] if pipeline_id is not None else []
+    counts = dict(
+        ctx.session.execute(
+            select(Deal.status, func.count())
+            .where(Deal.status != DealStatus.OPEN, *scope)
+            .group_by(Deal.status)
+        ).all()
+    )
+    won, lost = counts.get(DealStatus.WON, 0), counts.get(DealStatus.LOST, 0)
+    averages = ctx.session.execute(
+        select(Deal.currency, func.avg(Deal.amount))
+        .where(Deal.status == DealStatus.WON, *scope)
+        .group_by(Deal.currency)
+    ).all()
+    cycle = ctx.session.scalar(
+        select(func.avg(_seconds(ctx, Deal.created_at, Deal.closed_at))).where(
+            Deal.status == DealStatus.WON, *scope
+        )
+    )
+    return {
+        "won": won,
+        "lost": lost,
+        "win_rate": won / (won + lost) if won + lost else None,
+        "average_won_amount": {c: _money(a) for c, a in averages},
+        "average_cycle_days": float(cycle) / DAY if cycle is not None else None,
+    }
+
+
+def funnel(ctx: Context, *, pipeline_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Deals that ever entered each stage (lost stages left out) and the share that went on."""
+    ctx.require("deals:read")
+    pipeline = pipelines.get(ctx, pipeline_id) if pipeline_id else pipelines.default_pipeline(ctx)
+    if pipeline is None:
+        return []
+    stages = [s for s in pipelines.stages_of(ctx, pipeline.id) if not s.is_lost]
+    stages.sort(key=lambda s: (s.is_won, s.position))
+    entered = dict(
+        ctx.session.execute(
+            select(DealStageHistory.stage_id, func.count(DealStageHistory.deal_id.distinct()))
+            .where(DealStageHistory.stage_id.in_([s.id for s in stages]))
+            .group_by(DealStageHistory.stage_id)
+        ).all()
+    )
+    rows = []
+    for index, stage in enumerate(stages):
+        here = entered.get(stage.id, 0)
+        after = stages[index + 1] if index + 1 < len(stages) and not stage.is_won else None
+        conversion = entered.get(after.id, 0) / here if after is not None and here else None
+        rows.append(
+            {"stage_id": stage.id, "name": stage.name, "entered": here,
+             "conversion_to_next": conversion}
+        )  # fmt: skip
+    return rows
+
+
+def bottlenecks(
+    ctx: Context, *, pipeline_id: uuid.UUID | None = None, factor: float = 1.5
+) -> list[dict[str, Any]]:
+    """Per open stage: open deals' median days in it against past deals' median stay."""
+    ctx.require("deals:read")
+    pipeline = pipelines.get(ctx, pipeline_id) if pipeline_id else pipelines.default_pipeline(ctx)
+    if pipeline is None:
+        return []
+    stages = [s for s in pipelines.stages_of(ctx, pipeline.id) if not (s.is_won or s.is_lost)]
+    ids = [s.id for s in stages]
+    stay = _seconds(ctx, DealStageHistory.entered_at, DealStageHistory.left_at)
+    history = _median_by(
+        ctx, DealStageHistory.stage_id, stay,
+        [DealStageHistory.stage_id.in_(ids), DealStageHistory.left_at.is_not(None)],
+    )  # fmt: skip
+    now = literal(utcnow(), UTCDateTime())
+    waiting = _seconds(ctx, Deal.stage_entered_at, now)
+    open_only = [Deal.stage_id.in_(ids), Deal.status == DealStatus.OPEN]
+    current = _median_by(ctx, Deal.stage_id, waiting, open_only)
+    counts = dict(
+        ctx.session.execute(
+            select(Deal.stage_id, func.count()).where(*open_only).group_by(Deal.stage_id)
+        ).all()
+    )
+    rows = []
+    for stage in stages:
+        now_days, past_days = current.get(stage.id), history.get(stage.id)
+        ratio = now_days / past_days if now_days is not None and past_days else None
+        rows.append(
+            {"stage_id": stage.id, "name": stage.name, "open_deals": counts.get(stage.id, 0),
+             "current_median_days": now_days, "historical_median_days": past_days,
+             "ratio": ratio, "is_bottleneck": ratio is not None and ratio >= factor}
+        )  # fmt: skip
+    return rows
+
+
+# --- SQL helpers that differ by database ----------------------------------------------------
+
+
+def _dialect(ctx: Context) -> str:
+    return ctx.session.get_bind().dialect.name
+
+
+def _month(ctx: Context, column: Any) -> ColumnElement[str]:
+    if _dialect(ctx) == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _seconds(ctx: Context, start: Any, end: Any) -> ColumnElement[float]:
+    """Seconds from ``start`` to ``end`` (SQLite stores UTC text that julianday reads)."""
+    if _dialect(ctx) == "postgresql":
+        return cast(ColumnElement[float], extract("epoch", end - start))
+    return (func.julianday(end) - func.julianday(start)) * DAY
+
+
+def _median_by(
+    ctx: Context, key: Any, value: ColumnElement[float], where: list[Any]
+) -> dict[uuid.UUID, float]:
+    """Median of ``value`` (seconds) per ``key``, in days. PostgreSQL has percentile_cont;
+    SQLite gets the middle row(s) of each group from window functions."""
+    query: Select[Any]
+    if _dialect(ctx) == "postgresql":
+        query = select(key, func.percentile_cont(0.5).within_group(value)).where(*where)
+        query = query.group_by(key)
+    else:
+        ranked = (
+            select(
+                key.label("k"),
+                value.label("v"),
+                func.row_number().over(partition_by=key, order_by=value).label("rn"),
+                func.count().over(partition_by=key).label("n"),
+            )
+            .where(*where)
+            .subquery()
+        )
+        middle = and_(ranked.c.rn >= (ranked.c.n + 1) // 2, ranked.c.rn <= (ranked.c.n + 2) // 2)
+        query = select(ranked.c.k, func.avg(ranked.c.v)).where(middle).group_by(ranked.c.k)
+    return {k: float(v) / DAY for k, v in ctx.session.execute(query) if v is not None}
+
+
+def _stages(ctx: Context, ids: set[uuid.UUID]) -> dict[uuid.UUID, Stage]:
+    if not ids:
+        return {}
+    return {s.id: s for s in ctx.session.scalars(select(Stage).where(Stage.id.in_(list(ids))))}
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENT)

@@ -1,0 +1,197 @@
+"""Lead scoring by transparent, per-workspace rules: fit (job title, company size, industry,
+custom fields) and engagement (timeline activities, each worth less as it ages:
+points * 0.5^(age in days / half-life)). Every score comes with the rules that made it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from rapport.core.clock import utcnow
+from rapport.core.context import Context
+from rapport.core.db import get_scoped
+from rapport.core.errors import NotFound, invalid
+from rapport.core.events import check_version, diff_fields, record
+from rapport.hub.models import Activity, Company, Person
+from rapport.sales.models import LeadScore, ScoringRule
+from rapport.sales.schemas import RuleIn, RulePatch
+
+MAX_ACTIVITIES = 1000  # per engagement rule; older ones are worth next to nothing anyway
+_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "job_title_contains": {"text": str},
+    "company_size_between": {"min": (int, type(None)), "max": (int, type(None))},
+    "industry_equals": {"industry": str},
+    "custom_field_equals": {"key": str, "value": (str, int, float, bool)},
+    "engagement": {
+        "kind": str, "channel": (str, type(None)), "source": (str, type(None)),
+        "half_life_days": (int, float), "max_points": (int, float, type(None)),
+    },
+}  # fmt: skip
+_REQUIRED = {"job_title_contains": {"text"}, "industry_equals": {"industry"},
+             "custom_field_equals": {"key", "value"}, "engagement": {"kind"},
+             "company_size_between": set()}  # fmt: skip
+
+
+@dataclass
+class Scored:
+    person_id: uuid.UUID
+    score: int
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    computed_at: Any = None
+
+
+def list_rules(ctx: Context) -> list[ScoringRule]:
+    """The workspace's scoring rules."""
+    ctx.require("people:read")
+    return list(ctx.session.scalars(select(ScoringRule).order_by(ScoringRule.created_at)))
+
+
+def create_rule(ctx: Context, data: RuleIn) -> ScoringRule:
+    """Add a rule; its params are checked against its kind."""
+    ctx.require("scoring:write")
+    rule = ScoringRule(
+        workspace_id=ctx.workspace_id,
+        name=data.name,
+        kind=data.kind,
+        params=_check_params(data.kind, data.params),
+        points=data.points,
+        is_active=data.is_active,
+    )
+    ctx.session.add(rule)
+    ctx.session.flush()
+    record(ctx, "scoring_rule.created", rule.id, {"name": (None, rule.name)})
+    return rule
+
+
+def update_rule(
+    ctx: Context, rule_id: uuid.UUID, patch: RulePatch, *, expected_version: int | None
+) -> ScoringRule:
+    """Change a rule's name, params, points or whether it counts."""
+    ctx.require("scoring:write")
+    rule = _rule(ctx, rule_id)
+    check_version(rule.version, expected_version)
+    values = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
+    if "params" in values:
+        values["params"] = _check_params(rule.kind, values["params"])
+    changes = diff_fields(rule, values)
+    if changes:
+        ctx.session.flush()
+        record(ctx, "scoring_rule.updated", rule.id, changes)
+    return rule
+
+
+def delete_rule(ctx: Context, rule_id: uuid.UUID) -> None:
+    """Remove a rule (scores change at the next rescore)."""
+    ctx.require("scoring:write")
+    rule = _rule(ctx, rule_id)
+    ctx.session.delete(rule)
+    ctx.session.flush()
+    record(ctx, "scoring_rule.deleted", rule.id, {"name": (rule.name, None)})
+
+
+def score(ctx: Context, person_id: uuid.UUID) -> Scored:
+    """The person's score under the current rules, with one reason per rule that counted."""
+    ctx.require("people:read")
+    person = get_scoped(ctx.session, Person, person_id)
+    if person is None:
+        raise NotFound("No person with this id")
+    company = get_scoped(ctx.session, Company, person.company_id) if person.company_id else None
+    reasons: list[dict[str, Any]] = []
+    rules = select(ScoringRule).where(ScoringRule.is_active.is_(True))
+    for rule in ctx.session.scalars(rules.order_by(ScoringRule.created_at)):
+        points = _points(ctx, rule, person, company)
+        if points:
+            reasons.append({"rule": rule.name, "rule_id": str(rule.id), "points": points})
+    total = round(sum(r["points"] for r in reasons))
+    return Scored(person.id, total, reasons, utcnow())
+
+
+def rescore(ctx: Context, person_id: uuid.UUID) -> Scored:
+    """Compute the score now and keep it as the person's latest."""
+    ctx.require("leads:write")
+    result = score(ctx, person_id)
+    stored = ctx.session.scalars(select(LeadScore).where(LeadScore.person_id == person_id)).first()
+    if stored is None:
+        stored = LeadScore(workspace_id=ctx.workspace_id, person_id=person_id)
+        ctx.session.add(stored)
+    old = stored.score
+    stored.score, stored.reasons = result.score, result.reasons
+    stored.computed_at = result.computed_at
+    ctx.session.flush()
+    record(ctx, "lead_score.updated", person_id, {"score": (old, result.score)})
+    return result
+
+
+def latest(ctx: Context, person_id: uuid.UUID) -> Scored:
+    """The stored score, or (never scored yet) one computed now without storing it."""
+    ctx.require("people:read")
+    if get_scoped(ctx.session, Person, person_id) is None:
+        raise NotFound("No person with this id")
+    stored = ctx.session.scalars(select(LeadScore).where(LeadScore.person_id == person_id)).first()
+    if stored is None:
+        return score(ctx, person_id)
+    return Scored(person_id, stored.score, list(stored.reasons), stored.computed_at)
+
+
+def _points(ctx: Context, rule: ScoringRule, person: Person, company: Company | None) -> float:
+    p = rule.params
+    if rule.kind == "job_title_contains":
+        hit = str(p["text"]).lower() in (person.job_title or "").lower()
+    elif rule.kind == "company_size_between":
+        size = company.size if company else None
+        hit = size is not None and (p.get("min") is None or size >= p["min"])
+        hit = hit and (p.get("max") is None or size <= p["max"])
+    elif rule.kind == "industry_equals":
+        hit = bool(company and (company.industry or "").lower() == str(p["industry"]).lower())
+    elif rule.kind == "custom_field_equals":
+        hit = (person.custom or {}).get(p["key"]) == p["value"]
+    else:
+        return _engagement(ctx, rule, person)
+    return float(rule.points) if hit else 0.0
+
+
+def _engagement(ctx: Context, rule: ScoringRule, person: Person) -> float:
+    p = rule.params
+    query = select(Activity.occurred_at).where(
+        Activity.person_id == person.id, Activity.kind == p["kind"]
+    )
+    if p.get("channel"):
+        query = query.where(Activity.channel == p["channel"])
+    if p.get("source"):
+        query = query.where(Activity.source == p["source"])
+    query = query.order_by(Activity.occurred_at.desc()).limit(MAX_ACTIVITIES)
+    now, half_life = utcnow(), float(p.get("half_life_days") or 30)
+    total = 0.0
+    for occurred_at in ctx.session.scalars(query):
+        age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
+        total += rule.points * 0.5 ** (age_days / half_life)
+    cap = p.get("max_points")
+    if cap is not None:
+        total = max(-abs(cap), min(abs(cap), total))
+    return round(total, 2)
+
+
+def _check_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    allowed = _PARAMS[kind]
+    for name in params:
+        if name not in allowed:
+            raise invalid(("params", name), f"'{name}' is not a parameter of {kind}")
+    for name in _REQUIRED[kind]:
+        if name not in params:
+            raise invalid(("params", name), f"{kind} needs '{name}'")
+    for name, value in params.items():
+        if not isinstance(value, allowed[name]):
+            raise invalid(("params", name), f"'{name}' has the wrong type")
+    if kind == "engagement" and float(params.get("half_life_days", 30)) <= 0:
+        raise invalid(("params", "half_life_days"), "must be more than 0")
+    return dict(params)
+
+
+def _rule(ctx: Context, rule_id: uuid.UUID) -> ScoringRule:
+    rule = get_scoped(ctx.session, ScoringRule, rule_id)
+    if rule is None:
+        raise NotFound("No scoring rule with this id")
+    return rule

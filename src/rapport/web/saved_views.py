@@ -1,0 +1,119 @@
+"""Saved views: a user names a list's search, filters, sort and columns, to reopen in one click,
+and may share it with the whole workspace."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import or_, select
+
+from rapport.core.context import Context
+from rapport.core.db import get_scoped
+from rapport.core.errors import NotFound, invalid
+from rapport.core.events import record
+from rapport.web.models import SavedView
+
+# The permission that lets someone read the records a view lists.
+READ_PERMISSION = {"person": "people:read", "company": "companies:read"}
+WRITE_PERMISSION = {"person": "people:write", "company": "companies:write"}
+MAX_QUERY = 2000
+
+
+def _require_read(ctx: Context, object_type: str) -> None:
+    if object_type not in READ_PERMISSION:
+        raise invalid(("object_type",), f"no saved views for {object_type!r}")
+    ctx.require(READ_PERMISSION[object_type])
+
+
+def clean_query(query: str, allowed: Collection[str]) -> str:
+    """The list parameters worth keeping, in a stable order; paging state is dropped."""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=False) if k in allowed and v]
+    return urlencode(pairs)
+
+
+def list_views(ctx: Context, object_type: str) -> list[SavedView]:
+    """The user's own views and the workspace's shared ones, by name."""
+    _require_read(ctx, object_type)
+    return list(
+        ctx.session.scalars(
+            select(SavedView)
+            .where(SavedView.object_type == object_type)
+            .where(or_(SavedView.user_id == ctx.user_id, SavedView.is_shared.is_(True)))
+            .order_by(SavedView.name, SavedView.id)
+        )
+    )
+
+
+def get_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
+    """A view the user may open (their own, or a shared one); NotFound otherwise."""
+    view = get_scoped(ctx.session, SavedView, view_id)
+    if view is None or (view.user_id != ctx.user_id and not view.is_shared):
+        raise NotFound("No saved view with this id")
+    _require_read(ctx, view.object_type)
+    return view
+
+
+def save_view(
+    ctx: Context,
+    object_type: str,
+    *,
+    name: str,
+    query: str,
+    allowed: Collection[str],
+    shared: bool = False,
+) -> SavedView:
+    """Save (or, under a name the user already used, replace) a view of a list."""
+    _require_read(ctx, object_type)
+    if ctx.user_id is None:
+        raise invalid(("user",), "only a signed-in user can save a view")
+    name = " ".join(name.split())
+    if not name:
+        raise invalid(("name",), "Give the view a name")
+    if len(name) > 100:
+        raise invalid(("name",), "Keep the name under 100 characters")
+    query = clean_query(query, allowed)
+    if len(query) > MAX_QUERY:
+        raise invalid(("query",), "This view has too many filters to save")
+    if shared:
+        ctx.require(WRITE_PERMISSION[object_type])  # read-only members keep their views private
+    view = ctx.session.scalars(
+        select(SavedView).where(
+            SavedView.object_type == object_type,
+            SavedView.user_id == ctx.user_id,
+            SavedView.name == name,
+        )
+    ).first()
+    topic = "saved_view.updated"
+    if view is None:
+        view = SavedView(
+            workspace_id=ctx.workspace_id,
+            user_id=ctx.user_id,
+            object_type=object_type,
+            name=name,
+            query="",
+            is_shared=False,
+        )
+        ctx.session.add(view)
+        topic = "saved_view.created"
+    changes = {
+        k: (getattr(view, k), v)
+        for k, v in (("query", query), ("is_shared", shared))
+        if getattr(view, k) != v
+    }
+    view.query, view.is_shared = query, shared
+    ctx.session.flush()
+    record(ctx, topic, view.id, {"name": (None, name), **changes})
+    return view
+
+
+def delete_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
+    """Delete a view: your own, or, for admins, a shared one."""
+    view = get_view(ctx, view_id)
+    if view.user_id != ctx.user_id and not ctx.can("workspace:manage"):
+        raise NotFound("No saved view of yours with this id")
+    ctx.session.delete(view)
+    ctx.session.flush()
+    record(ctx, "saved_view.deleted", view.id, {"name": (view.name, None)})
+    return view

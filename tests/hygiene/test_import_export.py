@@ -1,0 +1,126 @@
+"""Imports and exports through the API: rejects by line, idempotent reruns, round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from fastapi.testclient import TestClient
+
+GOOD_AND_BAD = (
+    "First Name;Surname;E-Mail;Telephone;Country\n"
+    "ada;LOVELACE;Ada@Example.com;+44 20 7946 0018;England\n"
+    "Bob;Builder;not-an-email;;\n"
+    "Cy;Young;cy@example.com;12;USA\n"
+    "Di;Prince;di@example.com;(415) 555-2671;Narnia\n"
+    "Eve;Online;eve@example.com;;Germany\n"
+)
+
+
+def _upload(client: TestClient, name: str, text: str, **form: object) -> dict:
+    files = {"file": (name, text.encode("utf-8"), "application/octet-stream")}
+    response = client.post("/api/v1/imports", files=files, data=form)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+class TestImport:
+    def test_good_rows_go_in_and_bad_rows_are_reported_by_line_and_column(
+        self, api: TestClient
+    ) -> None:
+        job = _upload(api, "people.csv", GOOD_AND_BAD)
+        assert (job["created"], job["rejected"], job["status"]) == (2, 3, "done")
+        assert job["mapping"]["E-Mail"] == "email" and job["mapping"]["Surname"] == "last_name"
+        rejects = api.get(f"/api/v1/imports/{job['id']}/rejects.csv")
+        rows = list(csv.DictReader(io.StringIO(rejects.text)))
+        assert [(r["line"], r["column"]) for r in rows] == [
+            ("3", "E-Mail"),
+            ("4", "Telephone"),
+            ("5", "Country"),
+        ]
+        ada = api.get("/api/v1/people", params={"email": "ada@example.com"}).json()["items"][0]
+        assert (ada["first_name"], ada["last_name"], ada["phone"]) == (
+            "Ada",
+            "Lovelace",
+            "+442079460018",
+        )
+
+    def test_rerunning_the_same_file_changes_nothing(self, api: TestClient) -> None:
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        before = api.get("/api/v1/people", params={"limit": 100}).json()["items"]
+        again = _upload(api, "people.csv", GOOD_AND_BAD)
+        assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+        after = api.get("/api/v1/people", params={"limit": 100}).json()["items"]
+        assert [(p["id"], p["version"]) for p in after] == [(p["id"], p["version"]) for p in before]
+
+    def test_manual_mapping_overrides_the_automatic_one(self, api: TestClient) -> None:
+        text = "Who,Contact\nZed Zebra,zed@example.com\n"
+        job = _upload(api, "x.csv", text, map=["Who=full_name", "Contact=email"])
+        assert job["created"] == 1
+        zed = api.get("/api/v1/people", params={"email": "zed@example.com"}).json()["items"][0]
+        assert (zed["first_name"], zed["last_name"]) == ("Zed", "Zebra")
+
+    def test_latin1_file_is_decoded(self, api: TestClient) -> None:
+        data = "first_name,last_name,email\nJosé,Núñez,jose@example.com\n".encode("latin-1")
+        files = {"file": ("p.csv", data, "text/csv")}
+        job = api.post("/api/v1/imports", files=files).json()
+        assert job["created"] == 1, job
+        row = api.get("/api/v1/people", params={"email": "jose@example.com"}).json()["items"]
+        assert row[0]["last_name"] == "Núñez"
+
+    def test_vcard_and_json_lines_are_read(self, api: TestClient) -> None:
+        vcf = (
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Hopper;Grace;;;\r\nFN:Grace Hopper\r\n"
+            "EMAIL:grace@navy.mil\r\nORG:US Navy\r\nEND:VCARD\r\n"
+        )
+        assert _upload(api, "c.vcf", vcf)["created"] == 1
+        lines = json.dumps({"first_name": "Linus", "email": "linus@example.org"}) + "\n{bad\n"
+        job = _upload(api, "c.jsonl", lines)
+        assert (job["created"], job["rejected"]) == (1, 1)
+
+    def test_unknown_mapping_field_is_a_422_and_nothing_is_written(self, api: TestClient) -> None:
+        files = {"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}
+        response = api.post("/api/v1/imports", files=files, data={"map": ["a=shoe_size"]})
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+    def test_read_only_cannot_import_and_globex_cannot_see_acme_imports(self, api, api_as) -> None:  # type: ignore[no-untyped-def]
+        job = _upload(api, "people.csv", GOOD_AND_BAD)
+        files = {"file": ("x.csv", b"email\nq@example.com\n", "text/csv")}
+        assert api_as("cleo").post("/api/v1/imports", files=files).status_code == 403
+        assert api_as("ben").post("/api/v1/imports", files=files).status_code == 201
+        assert api_as("dev").get(f"/api/v1/imports/{job['id']}").status_code == 404
+        assert api_as("dev").get(f"/api/v1/imports/{job['id']}/rejects.csv").status_code == 404
+
+
+class TestExport:
+    def test_csv_export_reimports_without_any_change(self, api: TestClient) -> None:
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        api.post("/api/v1/companies", json={"name": "Analytical Engines"})
+        exported = api.get("/api/v1/exports/people.csv")
+        assert exported.status_code == 200
+        assert "ada@example.com" in exported.text
+        job = _upload(api, "people.csv", exported.text)
+        assert (job["created"], job["updated"], job["rejected"]) == (0, 0, 0)
+        assert job["unchanged"] == 2
+
+    def test_vcard_and_jsonl_exports_reimport_without_change(self, api: TestClient) -> None:
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        for fmt in ("vcf", "jsonl"):
+            body = api.get(f"/api/v1/exports/people.{fmt}").text
+            job = _upload(api, f"people.{fmt}", body)
+            assert (job["created"], job["updated"], job["unchanged"]) == (0, 0, 2), (fmt, job)
+
+    def test_export_follows_the_list_filter(self, api: TestClient) -> None:
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        body = api.get("/api/v1/exports/people.jsonl", params={"email": "eve@example.com"}).text
+        assert [json.loads(line)["first_name"] for line in body.splitlines()] == ["Eve"]
+        bad = api.get("/api/v1/exports/people.csv", params={"filter": '{"field":"nope"}'})
+        assert bad.status_code in (400, 422)
+
+    def test_members_cannot_export_and_globex_sees_nothing(self, api, api_as) -> None:  # type: ignore[no-untyped-def]
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        assert api_as("ben").get("/api/v1/exports/people.csv").status_code == 403
+        dev = api_as("dev").get("/api/v1/exports/people.csv")
+        assert dev.status_code == 200 and "example.com" not in dev.text
