@@ -90,8 +90,11 @@ def create_demo(
     """Seed a new workspace; ``progress(stage, n)`` is told how far each stage got."""
     tick = progress or (lambda _stage, _n: None)
     rng = random.Random(seed)
+    # Names and places from five countries; the words people write stay in English.
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "nl_NL"])
     fake.seed_instance(seed)
+    words = Faker("en_US")
+    words.seed_instance(seed)
     workspace = accounts.create_workspace(session, name)
     owner_email = f"owner@{workspace.slug}.rapport.test"
     owner = accounts.create_user(
@@ -114,8 +117,8 @@ def create_demo(
     ctx.user_id = owner.id
     _define_fields(ctx)
     company_rows = _companies(ctx, fake, rng, company_count, team, tick)
-    person_ids, profiles = _people(ctx, fake, rng, people, company_rows, team, tick)
-    made = _activities(ctx, fake, rng, activities, person_ids, profiles, tick)
+    person_ids, profiles = _people(ctx, fake, words, rng, people, company_rows, team, tick)
+    made = _activities(ctx, words, rng, activities, person_ids, profiles, tick)
     return DemoResult(
         workspace.id,
         workspace.slug,
@@ -196,6 +199,7 @@ class _Profile:
 def _people(
     ctx: Context,
     fake: Faker,
+    words: Faker,
     rng: random.Random,
     count: int,
     company_rows: list[tuple[uuid.UUID, str, str]],
@@ -239,7 +243,7 @@ def _people(
                 "last_name": last,
                 "email": email,
                 "phone": _phone(rng, country),
-                "job_title": fake.job()[:200],
+                "job_title": words.job()[:200],
                 "company_id": company[0] if company else None,
                 "owner_id": rng.choice(team),
                 "lifecycle_stage": stage,
@@ -291,7 +295,7 @@ SUBJECTS = {
 
 def _activities(
     ctx: Context,
-    fake: Faker,
+    words: Faker,
     rng: random.Random,
     target: int,
     person_ids: list[uuid.UUID],
@@ -342,7 +346,7 @@ def _activities(
                 "direction": rng.choice(["inbound", "outbound"]) if kind != "note" else "internal",
                 "occurred_at": moment,
                 "subject": subject,
-                "body": fake.paragraph(nb_sentences=3),
+                "body": words.paragraph(nb_sentences=3),
                 "person_id": person_ids[index],
             }
         )
