@@ -68,6 +68,9 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/exports/people.jsonl"): MANAGERS,
     ("post", "/api/v1/merges"): MANAGERS,
     ("post", "/api/v1/merges/{merge_id}/undo"): MANAGERS,
+    ("post", "/api/v1/duplicates/scan"): MANAGERS,
+    ("get", "/api/v1/duplicates"): EVERYONE,
+    ("post", "/api/v1/duplicates/{candidate_id}/decision"): MANAGERS,
 }
 MATRIX |= {  # sales
     ("get", "/api/v1/pipelines"): EVERYONE,
@@ -160,7 +163,12 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
     extra = api.post("/api/v1/people", json={"first_name": "Twin too"}).json()
     merge = api.post("/api/v1/merges", json={"survivor_id": twin["id"], "merged_id": extra["id"]})
     merge = merge.json()
-    for record in (person, company, tag, field, activity, token, job, merge, *sales):
+    for first in ("Henrietta", "Henrieta"):
+        twin_body = {"first_name": first, "last_name": "Swan", "phone": "+14155552681"}
+        api.post("/api/v1/people", json=twin_body)
+    api.post("/api/v1/duplicates/scan", json={})
+    candidate = api.get("/api/v1/duplicates").json()["items"][0]
+    for record in (person, company, tag, field, activity, token, job, merge, candidate, *sales):
         assert "id" in record, record
     return {
         "pipeline_id": pipeline["id"],
@@ -176,6 +184,7 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
         "token_id": token["id"],
         "import_id": job["id"],
         "merge_id": merge["id"],
+        "candidate_id": candidate["id"],
     }
 
 
@@ -194,6 +203,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/activities"): {"kind": "note", "subject": "x"},
     ("post", "/api/v1/activities/bulk"): {"items": [{"kind": "note", "subject": "x"}]},
     ("post", "/api/v1/pipelines"): {"name": "New pipeline"},
+    ("post", "/api/v1/duplicates/scan"): {},
+    ("post", "/api/v1/duplicates/{candidate_id}/decision"): {"decision": "skip"},
     ("post", "/api/v1/pipelines/{pipeline_id}/stages"): {"name": "New stage"},
     ("post", "/api/v1/deals"): {"title": "New deal", "currency": "EUR"},
     ("post", "/api/v1/deals/{deal_id}/won"): {},
@@ -262,6 +273,7 @@ def test_other_workspace_lists_show_nothing_of_acme(api_as: Api, records: dict[s
         "/api/v1/custom-fields",
         "/api/v1/deals",
         "/api/v1/pipelines",
+        "/api/v1/duplicates",
     ):
         body = dev.get(path).json()
         items = body["items"] if isinstance(body, dict) else body

@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from rapport.core.context import Context
+from rapport.hygiene.service import dedupe
+
 Api = Callable[[str], TestClient]
 
 
@@ -132,3 +135,14 @@ class TestAccess:
         assert cleo.post("/api/v1/duplicates/scan", json={}).status_code == 403
         decision = cleo.post(f"/api/v1/duplicates/{pair_id}/decision", json={"decision": "merge"})
         assert decision.status_code == 403
+
+
+class TestPossibleDuplicates:
+    def test_warns_of_a_likely_twin_before_create(self, api: TestClient, ada_ctx: Context) -> None:
+        p = _cast(api)
+        twin = {"first_name": "Kathy", "last_name": "Johnson", "phone": "+14155552671"}
+        found = dedupe.possible_duplicates(ada_ctx, twin)
+        ids = [str(pid) for pid, _ in found]
+        assert ids[0] == p["kat"] and set(ids) <= {p["kat"], p["kat2"]}  # Katherin shares the phone
+        stranger = {"first_name": "Alan", "last_name": "Jackson", "email": "alan@x.org"}
+        assert dedupe.possible_duplicates(ada_ctx, stranger) == []

@@ -70,7 +70,9 @@ def context(request: Request) -> Iterator[Context]:
         session.close()
 
 
-Ctx = Annotated[Context, Depends(context)]
+# scope="function": commit before the response leaves, so a client never sees a write
+# that is not yet durable, and a failed commit is reported instead of silently lost.
+Ctx = Annotated[Context, Depends(context, scope="function")]
 
 
 def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:

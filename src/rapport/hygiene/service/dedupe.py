@@ -7,11 +7,12 @@ A scan never re-proposes a pair someone marked "not a duplicate" (or one already
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from rapport.core.context import Context
@@ -53,14 +54,56 @@ def _people(ctx: Context, chunk: int) -> Iterator[tuple[uuid.UUID, matching.Reco
         .execution_options(yield_per=chunk)
     )  # fmt: skip
     for pid, first, last, email, phone, addresses, domain in ctx.session.execute(stmt):
-        address: dict[str, Any] = addresses[0] if addresses else {}
-        raw = {
-            "given_name": first, "surname": last, "email": email, "phone": phone,
-            "street": address.get("street"), "city": address.get("city"),
-            "postcode": address.get("postal_code"), "state": address.get("region"),
-            "domain": domain,
-        }  # fmt: skip
-        yield pid, matching.normalise(raw)
+        yield pid, _record(first, last, email, phone, addresses, domain)
+
+
+def _record(
+    first: str | None, last: str | None, email: str | None, phone: str | None,
+    addresses: list[Any] | None, domain: str | None,
+) -> matching.Record:  # fmt: skip
+    address: dict[str, Any] = addresses[0] if addresses else {}
+    raw = {
+        "given_name": first, "surname": last, "email": email, "phone": phone,
+        "street": address.get("street"), "city": address.get("city"),
+        "postcode": address.get("postal_code"), "state": address.get("region"),
+        "domain": domain,
+    }  # fmt: skip
+    return matching.normalise(raw)
+
+
+def possible_duplicates(
+    ctx: Context, person: Mapping[str, Any], *, threshold: float = matching.REVIEW, limit: int = 5
+) -> list[tuple[uuid.UUID, float]]:
+    """People who may already be the person about to be created (``first_name``, ``last_name``,
+    ``email``, ``phone``, ``addresses``), most probable first, to warn before a create. Scored
+    with the engine's prior model: one new record gives EM nothing to fit."""
+    ctx.require("hygiene:read")
+    new = _record(person.get("first_name"), person.get("last_name"), person.get("email"),
+                  person.get("phone"), person.get("addresses"), None)  # fmt: skip
+    same = []
+    if person.get("email"):
+        same.append(func.lower(Person.email) == str(person["email"]).strip().lower())
+    if person.get("phone"):
+        same.append(Person.phone == person["phone"])
+    if person.get("last_name"):
+        same.append(func.lower(Person.last_name) == str(person["last_name"]).strip().lower())
+    if not same:
+        return []
+    stmt = (
+        select(Person.id, Person.first_name, Person.last_name, Person.email, Person.phone,
+               Person.addresses, Company.domain)
+        .outerjoin(Company, Company.id == Person.company_id)
+        .where(or_(*same))
+        .limit(200)  # a common surname must not turn a create into a table scan
+    )  # fmt: skip
+    rows = ctx.session.execute(stmt).all()
+    if not rows:
+        return []
+    records = [new] + [_record(*row[1:]) for row in rows]
+    pairs = np.array([(0, i) for i in range(1, len(records))], dtype=np.int64)
+    probability = matching.score(matching.prior_model(), matching.compare(records, pairs))
+    found = [(rows[i].id, float(p)) for i, p in enumerate(probability) if p >= threshold]
+    return sorted(found, key=lambda item: -item[1])[:limit]
 
 
 def _reasons(vector: list[int], fields: tuple[matching.Field, ...]) -> dict[str, str]:

@@ -108,23 +108,26 @@ def email_level(a: str, b: str) -> int:
 
 @dataclass(frozen=True)
 class Field:
-    """One compared field: its name, comparator and number of levels (missing excluded)."""
+    """One compared field: its name, comparator, number of levels (missing excluded) and how
+    rare agreement is between different people in the starting guess (``rarity``: each level
+    up is that many times less likely; identifiers such as phone or email are rare)."""
 
     name: str
     compare: Comparator
     levels: int
+    rarity: float = 2.0
 
 
 PEOPLE_FIELDS = (
     Field("given_name", name_level, 4),
     Field("surname", name_level, 4),
-    Field("email", email_level, 3),
-    Field("phone", code_level, 3),
+    Field("email", email_level, 3, rarity=8.0),
+    Field("phone", code_level, 3, rarity=8.0),
     Field("street", text_level, 4),
     Field("city", name_level, 4),
     Field("postcode", code_level, 3),
     Field("state", exact_level, 2),
-    Field("date_of_birth", code_level, 3),
+    Field("date_of_birth", code_level, 3, rarity=8.0),
     Field("domain", exact_level, 2),
 )
 FIELDS = tuple(f.name for f in PEOPLE_FIELDS)
@@ -224,14 +227,23 @@ class Model:
         ]
 
 
-def _init(levels: Sequence[int]) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+def _init(
+    fields: Sequence[Field],
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
     """Start with matches mostly agreeing and non-matches mostly disagreeing."""
     m, u = [], []
-    for n in levels:
-        ramp = np.arange(1, n + 1, dtype=np.float64)
+    for spec in fields:
+        ramp = np.arange(1, spec.levels + 1, dtype=np.float64)
         m.append(np.concatenate([[1.0], 2.0**ramp / (2.0**ramp).sum()]))
-        u.append(np.concatenate([[1.0], 2.0**-ramp / (2.0**-ramp).sum()]))
+        rare = spec.rarity**-ramp
+        u.append(np.concatenate([[1.0], rare / rare.sum()]))
     return m, u
+
+
+def prior_model(fields: Sequence[Field] = PEOPLE_FIELDS, prior: float = 0.1) -> Model:
+    """The starting guess as a model: for scoring a handful of pairs with nothing to fit."""
+    m, u = _init(fields)
+    return Model(tuple(f.name for f in fields), m, u, prior)
 
 
 def _log_likelihoods(
@@ -262,7 +274,7 @@ def fit(
     pairs keeps sensible weights instead of over-fitting them, while on thousands of pairs the
     data wins."""
     levels = [f.levels for f in fields]
-    m, u = _init(levels)
+    m, u = _init(fields)
     m0, u0 = [x[1:] * strength for x in m], [x[1:] * strength for x in u]
     p0 = prior
     model = Model(tuple(f.name for f in fields), m, u, prior)

@@ -1,0 +1,260 @@
+"""End-to-end tests: a real ``rapport serve`` and Debian's Chromium driven by Playwright.
+
+Each pytest-xdist worker starts its own server on its own free port against its own fresh
+database (made by ``rapport init``): SQLite in a temporary folder, or a new PostgreSQL database
+when RAPPORT_TEST_DATABASE_URL points at a server; workers never share state. Every page fails
+its test on a console error or an uncaught page error. Chromium comes from Debian (apt), not
+from ``playwright install``, whose browser download is not available everywhere.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR = ROOT / "src/rapport/web/static/vendor"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Generous: CI machines have two cores and may be busy with the rest of the suite.
+EXPECT_TIMEOUT_MS = 15_000
+ACTION_TIMEOUT_MS = 20_000
+OWNER_EMAIL = "olivia@example.com"
+OWNER_PASSWORD = "a long and secret passphrase"
+WORKSPACE = "Northwind"
+
+
+def _ensure_chromium() -> None:
+    """Install Debian's chromium once per machine (a file lock keeps xdist workers in line)."""
+    if CHROMIUM.exists():
+        return
+    with open("/tmp/rapport-e2e-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return
+        if shutil.which("apt-get") is None or os.geteuid() != 0:
+            pytest.fail(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+
+
+def _ensure_assets() -> None:
+    """The pages load htmx from static/vendor; `make setup` copies it, so do a bare pytest."""
+    if not (VENDOR / "htmx.min.js").exists():
+        with open("/tmp/rapport-e2e-assets.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (VENDOR / "htmx.min.js").exists():
+                subprocess.run(["bash", str(ROOT / "scripts/assets.sh")], check=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rapport(*args: str, env: dict[str, str]) -> str:
+    cli = Path(sys.executable).parent / "rapport"
+    done = subprocess.run(
+        [str(cli), *args], env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rapport {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _database_url(directory: Path) -> tuple[str, Callable[[], None]]:
+    """SQLite in ``directory``; or, when the suite runs on PostgreSQL, a fresh database there
+    (and the function that drops it)."""
+    base = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{directory / 'e2e.db'}", lambda: None
+    name = f"rapport_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.rsplit("/", 1)[0] + "/" + name, drop
+
+
+@dataclass
+class Server:
+    """A running ``rapport serve`` and what it was set up with."""
+
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+    drop_database: Callable[[], None] = lambda: None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def cli(self, *args: str) -> str:
+        return _rapport(*args, env=self.env)
+
+    def token(self, email: str = OWNER_EMAIL, workspace: str = "northwind") -> str:
+        """An API token with every scope for a member (made once, with the CLI)."""
+        if email not in self.tokens:
+            out = self.cli("token", "create", email, "-w", workspace, "--scopes", "*")
+            self.tokens[email] = out.strip().splitlines()[-1]
+        return self.tokens[email]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(directory: Path, *, with_owner: bool) -> Server:
+    """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
+    suite runs there), then serve it."""
+    database_url, drop_database = _database_url(directory)
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": database_url,
+        "RAPPORT_SECRET_KEY": "e2e-secret-" + directory.name.ljust(32, "x"),
+        "RAPPORT_LOG_LEVEL": "WARNING",
+    }
+    init = ["init", "--workspace", WORKSPACE]
+    if with_owner:
+        init += ["--email", OWNER_EMAIL, "--password", OWNER_PASSWORD]
+    _rapport(*init, env=env)
+    log = directory / "server.log"
+    for _attempt in range(3):  # another process may grab the free port before we bind it
+        port = _free_port()
+        cli = Path(sys.executable).parent / "rapport"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(f"http://127.0.0.1:{port}", env, process, log, drop_database)
+        if _wait_ready(server):
+            return server
+        server.stop()
+    drop_database()
+    raise RuntimeError(f"rapport serve did not become ready:\n{log.read_text()[-3000:]}")
+
+
+def _wait_ready(server: Server, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            return False
+        try:
+            if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This worker's server, with workspace Northwind owned by Olivia."""
+    running = start_server(tmp_path_factory.mktemp("e2e"), with_owner=True)
+    yield running
+    running.stop()
+    running.drop_database()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A server whose workspace has no owner yet (first run); one per test."""
+    running = start_server(tmp_path, with_owner=False)
+    yield running
+    running.stop()
+    running.drop_database()
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless, launched once per worker."""
+    _ensure_chromium()
+    _ensure_assets()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def errors() -> list[str]:
+    """Console errors and uncaught exceptions seen by this test's pages."""
+    return []
+
+
+def _watch(page, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console {msg.type}: {msg.text} @ {msg.location}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+
+
+@pytest.fixture
+def new_page(chromium, errors: list[str]):  # type: ignore[no-untyped-def]
+    """``new_page(width, height)``: a page in a fresh browser context (own cookies)."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        _watch(page, errors)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    if errors:
+        pytest.fail("the browser reported errors:\n" + "\n".join(errors))
+
+
+@pytest.fixture
+def page(new_page):  # type: ignore[no-untyped-def]
+    """A desktop-sized page with its own cookies; the test fails on any console error."""
+    return new_page()
