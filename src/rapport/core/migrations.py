@@ -17,6 +17,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 UNMODELLED = (
     "search_fts",
     "ix_search_documents_content_trgm",
+    "ix_search_documents_title_trgm",
     "ix_people_custom_gin",
     "ix_companies_custom_gin",
 )

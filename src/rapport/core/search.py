@@ -34,6 +34,7 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Base, table_of
 
 CANDIDATES = 300
+PG_CANDIDATES = 100  # ordered by similarity already, so fewer are needed
 MIN_SCORE = 62.0
 
 
@@ -192,17 +193,21 @@ def _sqlite_candidates(
 
 
 def _postgres_candidates(
-    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None
+    session: Session,
+    workspace_id: uuid.UUID,
+    q: str,
+    types: Sequence[str] | None,
+    column: str,
 ) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
     session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
     type_filter = " AND record_type = ANY(:types)" if types else ""
     rows = session.execute(
         text(
             "SELECT record_type, record_id, title, subtitle, content "
-            "FROM search_documents WHERE workspace_id = :ws AND :q <% content" + type_filter + " "
-            "ORDER BY :q <<-> content LIMIT :limit"
+            f"FROM search_documents WHERE workspace_id = :ws AND :q <% {column}{type_filter} "
+            f"ORDER BY :q <<-> {column} LIMIT :limit"
         ),
-        {"ws": workspace_id, "q": q, "limit": CANDIDATES, "types": list(types or [])},
+        {"ws": workspace_id, "q": q, "limit": PG_CANDIDATES, "types": list(types or [])},
     ).all()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -228,14 +233,27 @@ def search(
     query = _query_text(q)
     if len(query.replace(" ", "")) < 2:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = _postgres_candidates(session, workspace_id, query, types)
-    else:
-        candidates = _sqlite_candidates(session, workspace_id, query, types)
+    if session.get_bind().dialect.name != "postgresql":
+        hits = _ranked(query, _sqlite_candidates(session, workspace_id, query, types))
+        return hits[:limit]
+    # Names are matched against the short titles first (fewer, cheaper candidates); emails,
+    # phone numbers, companies of people and too few name hits fall back to whole documents.
+    hits = []
+    if not any(c.isdigit() or c == "@" for c in query):
+        hits = _ranked(query, _postgres_candidates(session, workspace_id, query, types, "title"))
+    if len(hits) < limit:
+        seen = {h.record_id for h in hits}
+        more = _postgres_candidates(session, workspace_id, query, types, "content")
+        hits += [h for h in _ranked(query, more) if h.record_id not in seen]
+        hits.sort(key=lambda h: (-h.score, h.title))
+    return hits[:limit]
+
+
+def _ranked(q: str, candidates: list[tuple[str, uuid.UUID, str, str | None, str]]) -> list[Hit]:
     hits = [
-        Hit(rt, rid, title, subtitle, _score(query, title, content))
+        Hit(rt, rid, title, subtitle, _score(q, title, content))
         for rt, rid, title, subtitle, content in candidates
     ]
     hits = [h for h in hits if h.score >= MIN_SCORE]
     hits.sort(key=lambda h: (-h.score, h.title))
-    return hits[:limit]
+    return hits
