@@ -106,8 +106,9 @@ class TestShell:
         sign_in(page, server)
         nav = page.get_by_role("navigation", name="Main")
         expect(nav.get_by_role("link", name="Companies")).to_be_visible()
-        expect(nav.get_by_role("link", name="Deals")).to_have_count(0)
-        expect(nav.get_by_text("Deals")).to_be_visible()
+        expect(nav.get_by_role("link", name="Deals")).to_be_visible()
+        expect(nav.get_by_role("link", name="Tickets")).to_have_count(0)
+        expect(nav.get_by_text("Tickets")).to_be_visible()
 
     def test_search_finds_a_person_despite_a_typo(self, server: Server, page: Page):
         person_id = add_person(

@@ -53,7 +53,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("People", "/people", "users"),
     NavItem("Companies", "/companies", "building"),
-    NavItem("Deals", "/deals", "deal", ready=False),
+    NavItem("Deals", "/deals", "deal"),
     NavItem("Tickets", "/tickets", "ticket", ready=False),
     NavItem("Marketing", "/marketing", "megaphone", ready=False),
     NavItem("Analytics", "/analytics", "chart", ready=False),
@@ -64,6 +64,9 @@ NAV: list[NavItem] = [
 class Toast:
     message: str
     kind: str = "success"  # success | error | info
+    # An optional button in the toast that posts to ``action`` (e.g. Undo after a delete).
+    action: str | None = None
+    action_label: str = ""
 
 
 def _template_dirs() -> list[Path]:
@@ -117,10 +120,18 @@ def is_htmx(request: Request) -> bool:
     )
 
 
-def toast(request: Request, message: str, kind: str = "success") -> None:
-    """Queue a message for the user; shown by the next rendered page or fragment."""
+def toast(
+    request: Request,
+    message: str,
+    kind: str = "success",
+    *,
+    action: str | None = None,
+    action_label: str = "",
+) -> None:
+    """Queue a message for the user; shown by the next rendered page or fragment. With
+    ``action`` the toast carries a button that posts there (``action_label``, e.g. Undo)."""
     pending: list[Toast] = getattr(request.state, "toasts", [])
-    pending.append(Toast(message, kind))
+    pending.append(Toast(message, kind, action, action_label))
     request.state.toasts = pending
 
 
@@ -131,6 +142,8 @@ def _take_toasts(request: Request) -> tuple[list[Toast], bool]:
     for item in (data or {}).get("toasts", []):
         if isinstance(item, list) and len(item) == 2:
             toasts.append(Toast(str(item[1]), str(item[0])))
+        elif isinstance(item, list) and len(item) == 4:
+            toasts.append(Toast(str(item[1]), str(item[0]), str(item[2]), str(item[3])))
     toasts.extend(getattr(request.state, "toasts", []))
     request.state.toasts = []
     return toasts, flashed is not None
@@ -168,7 +181,9 @@ def render(
     if fragment is not None and is_htmx(request):
         html = templates.get_template(fragment).render(values)
         if toasts:
-            html += templates.get_template("_toasts.html").render(toasts=toasts, oob=True)
+            html += templates.get_template("_toasts.html").render(
+                toasts=toasts, oob=True, csrf_token=values["csrf_token"]
+            )
     else:
         html = templates.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
@@ -177,6 +192,10 @@ def render(
     csrf.remember_new_token(request, response)
     _secure_headers(response)
     return response
+
+
+def _flash_item(t: Toast) -> list[str]:
+    return [t.kind, t.message, t.action, t.action_label] if t.action else [t.kind, t.message]
 
 
 def redirect(request: Request, url: str) -> Response:
@@ -188,7 +207,7 @@ def redirect(request: Request, url: str) -> Response:
         response = RedirectResponse(url, status_code=303)
     pending: list[Toast] = getattr(request.state, "toasts", [])
     if pending:
-        value = security.sign_session({"toasts": [[t.kind, t.message] for t in pending]})
+        value = security.sign_session({"toasts": [_flash_item(t) for t in pending]})
         response.set_cookie(FLASH_COOKIE, value, max_age=60, httponly=True, samesite="lax")
         request.state.toasts = []
     return response

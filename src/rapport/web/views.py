@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from rapport.web import (
     auth_views,
+    company_views,
     csrf,
+    deals_views,
     people_views,
     person_views,
-    placeholders,
     search_views,
 )
 from rapport.web.render import redirect
@@ -33,4 +34,5 @@ router.include_router(auth_views.router)
 router.include_router(search_views.router)
 router.include_router(people_views.router)  # before person_views: /people/new vs /people/{id}
 router.include_router(person_views.router)
-router.include_router(placeholders.router)
+router.include_router(company_views.router)  # /companies/new is declared before /{id}
+router.include_router(deals_views.router)  # /deals/new is declared before /{id}

@@ -33,7 +33,9 @@
     (root || document).querySelectorAll("[data-toast]:not([data-armed])").forEach(function (el) {
       el.setAttribute("data-armed", "");
       var kind = (el.className.match(/toast-(\w+)/) || [])[1] || "info";
-      setTimeout(function () { dismissToast(el); }, TOAST_MS[kind] || 5000);
+      // A toast with a button (Undo) stays long enough to reach for it.
+      var ms = el.hasAttribute("data-toast-long") ? 12000 : TOAST_MS[kind] || 5000;
+      setTimeout(function () { dismissToast(el); }, ms);
     });
   }
 
