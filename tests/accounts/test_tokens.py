@@ -43,6 +43,8 @@ class TestTokens:
         )
         listed = api.get("/api/v1/tokens").json()
         assert all("token" not in t for t in listed)
+        used = next(t for t in listed if t["id"] == created.json()["id"])
+        assert used["last_used_at"] is not None
 
     def test_revoked_token_is_refused(self, api: TestClient, anon: TestClient) -> None:
         created = api.post("/api/v1/tokens", json={"name": "tmp", "scopes": ["*"]}).json()

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from rapport.accounts.models import ApiToken, Membership, User, Workspace
 from rapport.core import security
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
+from rapport.core.db import transaction
 from rapport.core.errors import Conflict, Invalid, NotFound, Unauthorized, invalid
 from rapport.core.events import record
 from rapport.core.permissions import Role, expand_scopes
 
 MIN_PASSWORD = 10
+log = logging.getLogger(__name__)
 
 
 def _slugify(name: str) -> str:
@@ -157,7 +161,7 @@ def authenticate_token(session: Session, token: str) -> Principal:
     if member is None:
         raise Unauthorized("The token's user is no longer a member of this workspace")
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # at most one write a minute per token
+        _touch_token(row.id, now)
     return Principal(
         user_id=row.user_id,
         workspace_id=row.workspace_id,
@@ -165,6 +169,21 @@ def authenticate_token(session: Session, token: str) -> Principal:
         scopes=expand_scopes(row.scopes),
         actor_type="token",
     )
+
+
+def _touch_token(token_id: uuid.UUID, now: datetime) -> None:
+    """Note when a token was last used, at most once a minute, in its own short transaction:
+    a read request must not hold SQLite's write lock (or fail for want of it) just for this."""
+    try:
+        with transaction(unscoped=True) as session:
+            session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id)
+                .values(last_used_at=now)
+                .execution_options(all_workspaces=True)
+            )
+    except OperationalError:
+        log.warning("could not record token use (database busy); will try next minute")
 
 
 def create_token(
