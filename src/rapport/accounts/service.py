@@ -126,6 +126,7 @@ class Principal:
     role: Role
     scopes: frozenset[str] | None
     actor_type: str
+    token_to_touch: uuid.UUID | None = None  # a token whose last use is over a minute old
 
 
 def authenticate_password(session: Session, email: str, password: str) -> User:
@@ -160,28 +161,33 @@ def authenticate_token(session: Session, token: str) -> Principal:
     member = membership(session, row.workspace_id, row.user_id)
     if member is None:
         raise Unauthorized("The token's user is no longer a member of this workspace")
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        _touch_token(row.id, now)
+    stale_use = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
     return Principal(
         user_id=row.user_id,
         workspace_id=row.workspace_id,
         role=Role(member.role),
         scopes=expand_scopes(row.scopes),
         actor_type="token",
+        token_to_touch=row.id if stale_use else None,
     )
 
 
-def _touch_token(token_id: uuid.UUID, now: datetime) -> None:
-    """Note when a token was last used, at most once a minute, in its own short transaction:
-    a read request must not hold SQLite's write lock (or fail for want of it) just for this."""
+def touch_token(session: Session | None, token_id: uuid.UUID) -> None:
+    """Note when a token was last used (at most once a minute). A writing request passes its
+    own session; a reading one passes None and the update gets its own short transaction, so
+    a read never holds SQLite's write lock (nor fails for want of it) just for this."""
+    statement = (
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .values(last_used_at=utcnow())
+        .execution_options(all_workspaces=True)
+    )
+    if session is not None:
+        session.execute(statement)
+        return
     try:
-        with transaction(unscoped=True) as session:
-            session.execute(
-                update(ApiToken)
-                .where(ApiToken.id == token_id)
-                .values(last_used_at=now)
-                .execution_options(all_workspaces=True)
-            )
+        with transaction(unscoped=True) as own:
+            own.execute(statement)
     except OperationalError:
         log.warning("could not record token use (database busy); will try next minute")
 

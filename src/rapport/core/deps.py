@@ -47,6 +47,8 @@ def context(request: Request) -> Iterator[Context]:
     session = get_database().session(writes=writes)
     try:
         principal = _principal(request, session)
+        if principal.token_to_touch is not None:
+            accounts.touch_token(session if writes else None, principal.token_to_touch)
         session.info["workspace_id"] = principal.workspace_id
         ctx = Context(
             session=session,
