@@ -237,15 +237,13 @@ def search(
         hits = _ranked(query, _sqlite_candidates(session, workspace_id, query, types))
         return hits[:limit]
     # Names are matched against the short titles first (fewer, cheaper candidates); emails,
-    # phone numbers, companies of people and too few name hits fall back to whole documents.
+    # phone numbers, and words found in no title (a person's company, say) fall back to the
+    # whole documents, whose index is larger and slower at a million records.
     hits = []
     if not any(c.isdigit() or c == "@" for c in query):
         hits = _ranked(query, _postgres_candidates(session, workspace_id, query, types, "title"))
-    if len(hits) < limit:
-        seen = {h.record_id for h in hits}
-        more = _postgres_candidates(session, workspace_id, query, types, "content")
-        hits += [h for h in _ranked(query, more) if h.record_id not in seen]
-        hits.sort(key=lambda h: (-h.score, h.title))
+    if not hits:
+        hits = _ranked(query, _postgres_candidates(session, workspace_id, query, types, "content"))
     return hits[:limit]
 
 
