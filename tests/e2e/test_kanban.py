@@ -72,6 +72,7 @@ def test_drag_a_deal_to_another_stage(server: Server, page: Page):
     sign_in(page, server)
     page.get_by_role("link", name="Deals").click()
     expect(page).to_have_url(re.compile(r"/deals$"))
+    page.wait_for_load_state("networkidle")  # htmx must be listening before the picker changes
     page.get_by_label("Pipeline").select_option(pipeline_id)
     expect(page).to_have_url(re.compile(rf"pipeline={pipeline_id}"))
     first, proposal = column(page, stages["Qualification"]), column(page, stages["Proposal"])
