@@ -22,6 +22,7 @@ def sign_in(page: Page, server: Server, email: str = OWNER_EMAIL) -> None:
     page.get_by_label("Password").fill(OWNER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # scripts (htmx) ready before the test acts
 
 
 def add_person(server: Server, first: str, last: str, email: str, **extra: object) -> str:
