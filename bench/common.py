@@ -61,9 +61,14 @@ def free_port() -> int:
 
 @contextmanager
 def served(url: str, *, workers: int = 1) -> Iterator[str]:
-    """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address."""
+    """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address.
+
+    The app tier alone is measured: the embedded job runtime is off (in production the outbox
+    backlog of a bulk load is worked off by ``rapport worker`` elsewhere), unless the caller's
+    environment sets ``RAPPORT_JOBS_EMBEDDED`` itself."""
     port = free_port()
-    env = {**os.environ, "RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
+    env = {"RAPPORT_JOBS_EMBEDDED": "false", **os.environ}
+    env |= {"RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
     log = open(BENCH_DIR / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
         [

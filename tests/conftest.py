@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,10 @@ from rapport.core.db import Database, set_database
 from rapport.core.permissions import Role
 
 PASSWORD = "correct horse battery staple"
+
+# Property tests assert behaviour, not speed: a busy machine must not fail them on time.
+settings.register_profile("rapport", deadline=None)
+settings.load_profile("rapport")
 
 
 def _postgres_database(base_url: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import audit_api, health
+from rapport.core import audit_api, health, jobs, jobs_api, jobs_runtime
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import install_handlers
@@ -21,6 +21,7 @@ from rapport.core.migrations import schema_problem
 from rapport.hub import api as hub_api
 from rapport.hygiene import api as hygiene_api
 from rapport.sales import api as sales_api
+from rapport.web import errors as web_errors
 from rapport.web import views as web_views
 from rapport.web.render import STATIC_DIR
 from rapport.web.session import LoginRequired, login_redirect
@@ -56,6 +57,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def create_app(*, check_schema: bool = True) -> FastAPI:
     """Build the application; refuses to start on a database that is not migrated."""
     configure_logging()
+    jobs.load_job_modules()  # every domain's handlers, before anything is enqueued
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +65,13 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
             problem = schema_problem(get_database().engine)
             if problem:
                 raise RuntimeError(problem)
-        yield
+        # Embedded mode (no RAPPORT_BROKER_URL): jobs, outbox relay and scheduler run here.
+        runtime = jobs_runtime.start_embedded()
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                jobs_runtime.stop_runtime()
 
     app = FastAPI(
         title="Rapport",
@@ -83,9 +91,11 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.include_router(hygiene_api.router, prefix=API_PREFIX)
     app.include_router(sales_api.router, prefix=API_PREFIX)
     app.include_router(audit_api.router, prefix=API_PREFIX)
+    app.include_router(jobs_api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.router)
+    web_errors.install(app)  # HTML error pages for the web app, problems for the API
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -11,16 +11,25 @@ from rapport.core import migrations
 from rapport.core.config import get_settings
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import RapportError
+from rapport.core.jobs_cli import jobs_app, worker
 from rapport.core.permissions import Role
 from rapport.hub.cli import demo
 from rapport.hygiene import cli as hygiene_cli
+from rapport.sales.cli_leads import leads_app, scoring_app
+from rapport.sales.reminders_cli import reminders_app
 
 app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(leads_app, name="leads")
+app.add_typer(scoring_app, name="scoring")
+app.add_typer(reminders_app, name="reminders")
 app.command()(demo)
 app.command("import")(hygiene_cli.import_)
 app.command("dedupe")(hygiene_cli.dedupe)
+app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
+app.command()(worker)
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 

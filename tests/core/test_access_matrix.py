@@ -3,6 +3,7 @@ OpenAPI document so a new endpoint cannot slip past these checks unnoticed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/people"): EVERYONE,
     ("post", "/api/v1/people"): WRITERS,
     ("post", "/api/v1/people/bulk"): WRITERS,
+    ("post", "/api/v1/people/bulk-actions"): WRITERS,
+    ("post", "/api/v1/companies/bulk-actions"): WRITERS,
     ("get", "/api/v1/people/{person_id}"): EVERYONE,
     ("patch", "/api/v1/people/{person_id}"): WRITERS,
     ("delete", "/api/v1/people/{person_id}"): MANAGERS,
@@ -60,9 +63,16 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("delete", "/api/v1/activities/{activity_id}"): MANAGERS,
     ("post", "/api/v1/activities/{activity_id}/restore"): MANAGERS,
     ("get", "/api/v1/audit"): MANAGERS,
+    ("get", "/api/v1/jobs"): ADMINS,
     ("post", "/api/v1/imports"): WRITERS,
     ("get", "/api/v1/imports/{import_id}"): EVERYONE,
     ("get", "/api/v1/imports/{import_id}/rejects.csv"): EVERYONE,
+    ("get", "/api/v1/imports"): EVERYONE,
+    ("get", "/api/v1/import-mappings"): EVERYONE,
+    ("post", "/api/v1/import-mappings"): WRITERS,
+    ("get", "/api/v1/import-mappings/{mapping_id}"): EVERYONE,
+    ("put", "/api/v1/import-mappings/{mapping_id}"): WRITERS,
+    ("delete", "/api/v1/import-mappings/{mapping_id}"): WRITERS,
     ("get", "/api/v1/exports/people.csv"): MANAGERS,
     ("get", "/api/v1/exports/people.vcf"): MANAGERS,
     ("get", "/api/v1/exports/people.jsonl"): MANAGERS,
@@ -71,6 +81,17 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/duplicates/scan"): MANAGERS,
     ("get", "/api/v1/duplicates"): EVERYONE,
     ("post", "/api/v1/duplicates/{candidate_id}/decision"): MANAGERS,
+    ("get", "/api/v1/quality"): EVERYONE,
+    ("post", "/api/v1/company-duplicates/scan"): MANAGERS,
+    ("get", "/api/v1/company-duplicates"): EVERYONE,
+    ("post", "/api/v1/company-duplicates/{candidate_id}/decision"): MANAGERS,
+    ("post", "/api/v1/company-merges"): MANAGERS,
+    ("post", "/api/v1/company-merges/{merge_id}/undo"): MANAGERS,
+    ("post", "/api/v1/quality/stale"): MANAGERS,
+    ("get", "/api/v1/hygiene/settings"): EVERYONE,
+    ("put", "/api/v1/hygiene/settings"): ADMINS,
+    ("post", "/api/v1/people/{person_id}/bounce"): WRITERS,
+    ("delete", "/api/v1/people/{person_id}/bounce"): WRITERS,
 }
 MATRIX |= {  # sales
     ("get", "/api/v1/pipelines"): EVERYONE,
@@ -109,6 +130,30 @@ MATRIX |= {  # sales
     ("delete", "/api/v1/scoring/rules/{rule_id}"): ADMINS,
     ("get", "/api/v1/people/{person_id}/score"): EVERYONE,
     ("post", "/api/v1/people/{person_id}/score"): WRITERS,
+    ("post", "/api/v1/sales/leads/import"): WRITERS,
+    ("get", "/api/v1/sales/scoring/model"): EVERYONE,
+    ("post", "/api/v1/sales/scoring/model/train"): ADMINS,
+}
+MATRIX |= {  # sales: routing, tasks and reminders
+    ("get", "/api/v1/routing/rules"): EVERYONE,
+    ("post", "/api/v1/routing/rules"): ADMINS,
+    ("patch", "/api/v1/routing/rules/{rule_id}"): ADMINS,
+    ("delete", "/api/v1/routing/rules/{rule_id}"): ADMINS,
+    ("post", "/api/v1/people/{person_id}/route"): WRITERS,
+    ("get", "/api/v1/people/{person_id}/assignments"): EVERYONE,
+    ("get", "/api/v1/teams"): EVERYONE,
+    ("post", "/api/v1/teams"): ADMINS,
+    ("put", "/api/v1/teams/{team_id}/members"): ADMINS,
+    ("get", "/api/v1/sales/settings"): EVERYONE,
+    ("patch", "/api/v1/sales/settings"): ADMINS,
+    ("get", "/api/v1/tasks"): EVERYONE,
+    ("post", "/api/v1/tasks"): WRITERS,
+    ("post", "/api/v1/tasks/reminders/run"): ADMINS,
+    ("get", "/api/v1/tasks/{task_id}"): EVERYONE,
+    # Ada's own task: a member may change only tasks assigned to or made by them
+    ("patch", "/api/v1/tasks/{task_id}"): MANAGERS,
+    ("delete", "/api/v1/tasks/{task_id}"): MANAGERS,
+    ("post", "/api/v1/tasks/{task_id}/restore"): MANAGERS,
 }
 # No credential at all: the probes, and the public lead form (its key names the workspace).
 PUBLIC = {
@@ -149,6 +194,7 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
     token = api.post("/api/v1/tokens", json={"name": "m", "scopes": ["read"]}).json()
     upload = {"file": ("m.csv", b"email\nmatrix-import@x.org\n", "text/csv")}
     job = api.post("/api/v1/imports", files=upload).json()
+    mapping = api.post("/api/v1/import-mappings", json=BODIES[MAPPING]).json()
     pipeline = api.post("/api/v1/pipelines", json={"name": "Matrix"}).json()
     deal = api.post(
         "/api/v1/deals", json={"title": "M", "currency": "EUR", "pipeline_id": pipeline["id"]}
@@ -158,7 +204,14 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
         "/api/v1/scoring/rules",
         json={"name": "CTO", "kind": "job_title_contains", "params": {"text": "cto"}, "points": 5},
     ).json()
-    sales = (pipeline, deal, form, rule)
+    routing_rule = api.post(
+        "/api/v1/routing/rules",
+        json={"name": "DACH", "kind": "territory", "params": {"countries": ["DE"]},
+              "user_id": api.get("/api/v1/me").json()["user_id"]},
+    ).json()  # fmt: skip
+    team = api.post("/api/v1/teams", json={"name": "Matrix team"}).json()
+    task = api.post("/api/v1/tasks", json={"title": "Matrix task", "deal_id": deal["id"]}).json()
+    sales = (pipeline, deal, form, rule, routing_rule, team, task)
     twin = api.post("/api/v1/people", json={"first_name": "Twin"}).json()
     extra = api.post("/api/v1/people", json={"first_name": "Twin too"}).json()
     merge = api.post("/api/v1/merges", json={"survivor_id": twin["id"], "merged_id": extra["id"]})
@@ -168,6 +221,15 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
         api.post("/api/v1/people", json=twin_body)
     api.post("/api/v1/duplicates/scan", json={})
     candidate = api.get("/api/v1/duplicates").json()["items"][0]
+    for name in ("Twin Labs Inc", "Twin Labs LLC", "Twin Labs Ltd", "Twin Labs GmbH"):
+        api.post("/api/v1/companies", json={"name": name, "phone": "+14155550177"})
+    api.post("/api/v1/company-duplicates/scan", json={})
+    pairs = api.get("/api/v1/company-duplicates").json()["items"]
+    done = api.post(f"/api/v1/company-duplicates/{pairs[0]['id']}/decision",
+                    json={"decision": "merge"}).json()  # fmt: skip
+    company_merge = {"id": done["reasons"]["merge_id"]}
+    company_candidate = next(p for p in pairs[1:] if {p["company_a"], p["company_b"]}.isdisjoint(
+        {done["company_a"], done["company_b"]}))  # fmt: skip
     for record in (person, company, tag, field, activity, token, job, merge, candidate, *sales):
         assert "id" in record, record
     return {
@@ -176,6 +238,9 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
         "deal_id": deal["id"],
         "form_id": form["id"],
         "rule_id": rule["id"],
+        "routing_rule_id": routing_rule["id"],
+        "team_id": team["id"],
+        "task_id": task["id"],
         "person_id": person["id"],
         "company_id": company["id"],
         "tag_id": tag["id"],
@@ -183,12 +248,18 @@ def records(api: TestClient, api_as: Api) -> dict[str, str]:
         "activity_id": activity["id"],
         "token_id": token["id"],
         "import_id": job["id"],
+        "mapping_id": mapping["id"],
         "merge_id": merge["id"],
         "candidate_id": candidate["id"],
+        "company_candidate_id": company_candidate["id"],
+        "company_merge_id": company_merge["id"],
     }
 
 
+MAPPING = ("post", "/api/v1/import-mappings")
 BODIES: dict[tuple[str, str], Any] = {
+    MAPPING: {"name": "Matrix", "fields": {"E-Mail": "email"}},
+    ("put", "/api/v1/import-mappings/{mapping_id}"): {"name": "M", "fields": {"Mail": "email"}},
     ("post", "/api/v1/tokens"): {"name": "t", "scopes": ["read"]},
     ("post", "/api/v1/people"): {"first_name": "New"},
     ("post", "/api/v1/people/bulk"): {"items": [{"first_name": "Bulk"}]},
@@ -205,6 +276,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/pipelines"): {"name": "New pipeline"},
     ("post", "/api/v1/duplicates/scan"): {},
     ("post", "/api/v1/duplicates/{candidate_id}/decision"): {"decision": "skip"},
+    ("put", "/api/v1/hygiene/settings"): {"inactive_days": 90},
+    ("post", "/api/v1/company-duplicates/scan"): {},
+    ("post", "/api/v1/people/{person_id}/bounce"): {},
     ("post", "/api/v1/pipelines/{pipeline_id}/stages"): {"name": "New stage"},
     ("post", "/api/v1/deals"): {"title": "New deal", "currency": "EUR"},
     ("post", "/api/v1/deals/{deal_id}/won"): {},
@@ -212,6 +286,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/deals/{deal_id}/reopen"): {},
     ("post", "/api/v1/leads"): {"email": "matrix.lead@example.com"},
     ("post", "/api/v1/lead-forms"): {"name": "New form"},
+    ("post", "/api/v1/routing/rules"): {"name": "RR", "kind": "company_owner"},
+    ("post", "/api/v1/tasks"): {"title": "New task"},
+    ("put", "/api/v1/teams/{team_id}/members"): {"member_ids": []},
     ("post", "/api/v1/scoring/rules"): {
         "name": "VP",
         "kind": "job_title_contains",
@@ -226,13 +303,31 @@ def _call(client: TestClient, method: str, path: str, ids: dict[str, str]) -> in
     body = BODIES.get((method, path))
     if path.startswith("/api/v1/tags/") and path.endswith(("add", "remove")):
         body = {"record_type": "person", "ids": [ids["person_id"]], "names": ["x"]}
+    if path.endswith("/bulk-actions"):
+        key = "person_id" if path.startswith("/api/v1/people") else "company_id"
+        body = {"ids": [ids[key]], "action": "tag", "tags": ["x"]}
     if path.endswith("/move"):
         body = {"stage_id": ids["stage_id"]}
     if method == "patch":
         body = {}
+    if path.startswith("/api/v1/routing/rules/"):
+        url = path.format(**(ids | {"rule_id": ids["routing_rule_id"]}))
+    if path == "/api/v1/teams":
+        body = {"name": f"Team {uuid.uuid4().hex[:6]}"}
     if path == "/api/v1/merges":  # the same person twice: 422 for those allowed, else 403
         body = {"survivor_id": ids["person_id"], "merged_id": ids["person_id"]}
-    if path == "/api/v1/imports":
+    if path == "/api/v1/company-merges":  # the same company twice: likewise
+        body = {"survivor_id": ids["company_id"], "merged_id": ids["company_id"]}
+    if path.startswith("/api/v1/company-duplicates/{"):  # a company pair: same ids as people's
+        url = path.format(**{**ids, "candidate_id": ids["company_candidate_id"]})
+        return client.post(url, json={"decision": "skip"}).status_code
+    if path.startswith("/api/v1/company-merges/{"):
+        url = path.format(**{**ids, "merge_id": ids["company_merge_id"]})
+        return client.post(url).status_code
+    if path == "/api/v1/sales/leads/import":
+        upload = {"file": ("l.csv", b"email\nmatrix-lead-import@x.org\n", "text/csv")}
+        return client.post(url, files=upload).status_code
+    if (method, path) == ("post", "/api/v1/imports"):
         upload = {"file": ("i.csv", b"email\nmatrix-call@x.org\n", "text/csv")}
         return client.post(url, files=upload).status_code
     response = client.request(method.upper(), url, json=body)

@@ -168,7 +168,7 @@ def start_server(directory: Path, *, with_owner: bool) -> Server:
     raise RuntimeError(f"rapport serve did not become ready:\n{log.read_text()[-3000:]}")
 
 
-def _wait_ready(server: Server, timeout: float = 30.0) -> bool:
+def _wait_ready(server: Server, timeout: float = 90.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -9,14 +9,14 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_shell import sign_in
+from tests.e2e.test_shell import follow, sign_in
 
 COMPANY_URL = re.compile(r"/companies/[0-9a-f-]{36}$")
 
 
 def test_add_a_company_see_it_in_the_list_and_open_it(server: Server, page: Page):
     sign_in(page, server)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Companies").click()
+    follow(page, page.get_by_role("navigation", name="Main").get_by_role("link", name="Companies"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Companies")
     page.get_by_role("link", name="Add company").first.click()
     suffix = uuid.uuid4().hex[:6]

@@ -13,7 +13,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_shell import sign_in
+from tests.e2e.test_shell import follow, sign_in
 
 SHOTS = os.environ.get("RAPPORT_SCREENSHOTS")
 
@@ -70,9 +70,8 @@ def test_drag_a_deal_to_another_stage(server: Server, page: Page):
     add_deal(server, pipeline_id, "Solar panels", "300", expected_close_date="2030-06-30")
     add_deal(server, pipeline_id, "Battery pack", "4500.50", stage_id=stages["Proposal"])
     sign_in(page, server)
-    page.get_by_role("link", name="Deals").click()
+    follow(page, page.get_by_role("link", name="Deals"))
     expect(page).to_have_url(re.compile(r"/deals$"))
-    page.wait_for_load_state("networkidle")  # htmx must be listening before the picker changes
     page.get_by_label("Pipeline").select_option(pipeline_id)
     expect(page).to_have_url(re.compile(rf"pipeline={pipeline_id}"))
     first, proposal = column(page, stages["Qualification"]), column(page, stages["Proposal"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import OWNER_EMAIL, OWNER_PASSWORD, WORKSPACE, Server
 
@@ -23,6 +23,14 @@ def sign_in(page: Page, server: Server, email: str = OWNER_EMAIL) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     page.wait_for_load_state("networkidle")  # scripts (htmx) ready before the test acts
+
+
+def follow(page: Page, link: Locator) -> None:
+    """Click a link and wait until the new page has loaded and run its scripts, so the
+    test never acts on a control whose (deferred) handler is not attached yet."""
+    with page.expect_navigation(wait_until="load"):
+        link.click()
+    page.wait_for_load_state("networkidle")
 
 
 def add_person(server: Server, first: str, last: str, email: str, **extra: object) -> str:
@@ -115,7 +123,7 @@ class TestShell:
         person_id = add_person(
             server, "Grace", "Hopper", f"grace.{uuid.uuid4().hex[:6]}@navy.example.com"
         )
-        add_person(server, "Gracie", "Hopkins", f"gracie.{uuid.uuid4().hex[:6]}@navy.example.com")
+        add_person(server, "Gracie", "Hopper", f"gracie.{uuid.uuid4().hex[:6]}@navy.example.com")
         sign_in(page, server)
         search = page.get_by_role("combobox", name="Search people and companies")
         search.click()

@@ -5,8 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 
 from fastapi.testclient import TestClient
+
+from rapport.core.context import Context
+from rapport.web import saved_views
+from rapport.web.people_views import VIEW_PARAMS
+from tests.hygiene.jobs_helper import drain_jobs
 
 GOOD_AND_BAD = (
     "First Name;Surname;E-Mail;Telephone;Country\n"
@@ -18,11 +24,17 @@ GOOD_AND_BAD = (
 )
 
 
-def _upload(client: TestClient, name: str, text: str, **form: object) -> dict:
-    files = {"file": (name, text.encode("utf-8"), "application/octet-stream")}
+def _upload(client: TestClient, name: str, text: str | bytes, **form: object) -> dict:
+    """Queue an import (202), run the queued job as a worker would, and return the job."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    files = {"file": (name, data, "application/octet-stream")}
     response = client.post("/api/v1/imports", files=files, data=form)
-    assert response.status_code == 201, response.text
-    return response.json()
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued"
+    drain_jobs()
+    job = client.get(f"/api/v1/imports/{response.json()['id']}").json()
+    assert job["status"] == "done", job
+    return job
 
 
 class TestImport:
@@ -54,6 +66,24 @@ class TestImport:
         after = api.get("/api/v1/people", params={"limit": 100}).json()["items"]
         assert [(p["id"], p["version"]) for p in after] == [(p["id"], p["version"]) for p in before]
 
+    def test_a_large_file_goes_in_whole_searchable_audited_and_reruns_unchanged(
+        self, api: TestClient
+    ) -> None:
+        # 1,200 rows: above the bulk path's COPY threshold on PostgreSQL
+        rows = [f"Name{i},Bulk,bulk{i}@example.com,+1 415 555 {i:04d}" for i in range(1200)]
+        text = "first_name,last_name,email,phone\n" + "\n".join(rows) + "\nX,Y,broken,\n"
+        job = _upload(api, "big.csv", text)
+        assert (job["created"], job["rejected"], job["last_line"]) == (1200, 1, 1202)
+        one = api.get("/api/v1/people", params={"email": "bulk1017@example.com"}).json()
+        assert [p["phone"] for p in one["items"]] == ["+14155551017"]
+        hits = api.get("/api/v1/people", params={"q": "Name1017 Bulk"}).json()["items"]
+        assert hits[0]["id"] == one["items"][0]["id"]
+        audit = api.get("/api/v1/audit", params={"record": job["id"], "limit": 100}).json()
+        batches = [e for e in audit["items"] if e["action"] == "import.batch"]
+        assert sum(e["changes"]["created"]["new"] for e in batches) == 1200
+        again = _upload(api, "big.csv", text)
+        assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1200)
+
     def test_manual_mapping_overrides_the_automatic_one(self, api: TestClient) -> None:
         text = "Who,Contact\nZed Zebra,zed@example.com\n"
         job = _upload(api, "x.csv", text, map=["Who=full_name", "Contact=email"])
@@ -63,8 +93,7 @@ class TestImport:
 
     def test_latin1_file_is_decoded(self, api: TestClient) -> None:
         data = "first_name,last_name,email\nJosé,Núñez,jose@example.com\n".encode("latin-1")
-        files = {"file": ("p.csv", data, "text/csv")}
-        job = api.post("/api/v1/imports", files=files).json()
+        job = _upload(api, "p.csv", data)
         assert job["created"] == 1, job
         row = api.get("/api/v1/people", params={"email": "jose@example.com"}).json()["items"]
         assert row[0]["last_name"] == "Núñez"
@@ -89,7 +118,7 @@ class TestImport:
         job = _upload(api, "people.csv", GOOD_AND_BAD)
         files = {"file": ("x.csv", b"email\nq@example.com\n", "text/csv")}
         assert api_as("cleo").post("/api/v1/imports", files=files).status_code == 403
-        assert api_as("ben").post("/api/v1/imports", files=files).status_code == 201
+        assert api_as("ben").post("/api/v1/imports", files=files).status_code == 202
         assert api_as("dev").get(f"/api/v1/imports/{job['id']}").status_code == 404
         assert api_as("dev").get(f"/api/v1/imports/{job['id']}/rejects.csv").status_code == 404
 
@@ -124,3 +153,37 @@ class TestExport:
         assert api_as("ben").get("/api/v1/exports/people.csv").status_code == 403
         dev = api_as("dev").get("/api/v1/exports/people.csv")
         assert dev.status_code == 200 and "example.com" not in dev.text
+
+
+class TestExportByView:
+    def test_a_saved_view_filters_the_export_and_combines_with_the_query(
+        self, api: TestClient, ada_ctx: Context
+    ) -> None:
+        body = "first_name,email,lifecycle_stage\nAl,al@example.com,customer\n"
+        body += "Bo,bo@example.com,lead\nCy,cy@example.com,customer\n"
+        _upload(api, "p.csv", body)
+        view = saved_views.save_view(
+            ada_ctx, "person", name="Customers", query="stage=customer",
+            allowed=VIEW_PARAMS,
+        )  # fmt: skip
+        ada_ctx.session.commit()
+        text = api.get("/api/v1/exports/people.csv", params={"view": str(view.id)}).text
+        assert sorted(r["first_name"] for r in csv.DictReader(io.StringIO(text))) == ["Al", "Cy"]
+        both = {"view": str(view.id), "email": "cy@example.com"}
+        lines = api.get("/api/v1/exports/people.jsonl", params=both).text.splitlines()
+        assert [json.loads(line)["first_name"] for line in lines] == ["Cy"]
+
+    def test_unknown_or_foreign_views_are_404_and_text_search_is_refused(
+        self, api: TestClient, api_as, ada_ctx: Context
+    ) -> None:  # type: ignore[no-untyped-def]
+        view = saved_views.save_view(
+            ada_ctx, "person", name="Shared", query="stage=lead", allowed=VIEW_PARAMS,
+            shared=True,
+        )  # fmt: skip
+        ada_ctx.session.commit()
+        missing = api.get("/api/v1/exports/people.csv", params={"view": str(uuid.uuid4())})
+        assert missing.status_code == 404
+        foreign = api_as("dev").get("/api/v1/exports/people.csv", params={"view": str(view.id)})
+        assert foreign.status_code == 404
+        search = api.get("/api/v1/exports/people.csv", params={"q": "Al"})
+        assert search.status_code == 422

@@ -69,8 +69,11 @@ def test_kill_9_during_import_leaves_consistent_rows_and_resume_completes(tmp_pa
     last_line = _scalar(url, "SELECT last_line FROM import_jobs")
     assert people == done == last_line - 1 < ROWS  # whole batches only, progress matches
     assert _scalar(url, "SELECT count(*) FROM person_emails") == people
-    audited = "SELECT count(*) FROM audit_log WHERE action = 'person.created'"
-    assert _scalar(url, audited) == people
+    # one summary audit entry per committed batch, counting the people it created
+    audited = "SELECT sum(json_extract(changes, '$.created.new')) FROM audit_log"
+    assert _scalar(url, audited + " WHERE action = 'import.batch'") == people
+    assert _scalar(url, "SELECT count(*) FROM search_documents") == people
+    assert _survivors(source) == [], "the validating worker outlived its killed parent"
 
     resumed = _cli(env, "import", "-w", "killme", "--resume", job_id, "--batch-size", "1000")
     assert resumed.returncode == 0, resumed.stderr
@@ -82,6 +85,22 @@ def test_kill_9_during_import_leaves_consistent_rows_and_resume_completes(tmp_pa
     assert _scalar(url, "SELECT count(*) FROM people") == ROWS
     newest = "SELECT unchanged FROM import_jobs ORDER BY created_at DESC LIMIT 1"
     assert _scalar(url, newest) == ROWS
+
+
+def _survivors(source: Path) -> list[int]:
+    """Processes still working on ``source`` (the import's forked worker would be one)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(source) in (entry / "cmdline").read_text():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def _cli_job(url: str) -> str:

@@ -56,3 +56,24 @@ def signed_in(browser: TestClient, cast: Cast) -> TestClient:
 def page_token(signed_in: TestClient) -> Callable[[str], str]:
     """The CSRF token of a page the signed-in browser loads."""
     return lambda path: csrf_from(signed_in.get(path).text)
+
+
+@pytest.fixture
+def signed_in_as(app, connection: Connection, cast: Cast) -> Callable[[str], TestClient]:  # type: ignore[no-untyped-def]
+    """``signed_in_as("cleo")``: a browser of its own signed in as that cast member (given a
+    password for the test; rolled back with everything else)."""
+    from rapport.accounts.models import User
+    from rapport.core import security
+    from rapport.core.db import get_database
+
+    def sign_in_as(name: str) -> TestClient:
+        member = getattr(cast, name)
+        with get_database().session(unscoped=True) as session:
+            user = session.get(User, member.user_id)
+            assert user is not None
+            user.password_hash = security.hash_password(PASSWORD)
+            session.commit()
+        client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+        return sign_in(client, member.email)
+
+    return sign_in_as

@@ -26,7 +26,8 @@ class TestHtmlForms:
     def test_a_wrong_token_is_rejected(self, signed_in: TestClient) -> None:
         response = signed_in.post("/logout", data={"csrf_token": "guess"})
         assert response.status_code == 403
-        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["content-type"].startswith("text/html")
+        assert "This form has expired" in response.text
 
     def test_a_json_body_cannot_smuggle_the_token(self, signed_in: TestClient) -> None:
         token = _session_token(signed_in)

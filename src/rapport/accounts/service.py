@@ -148,24 +148,31 @@ def authenticate_password(session: Session, email: str, password: str) -> User:
 
 def authenticate_token(session: Session, token: str) -> Principal:
     """Resolve a bearer token to its user, workspace, role and scopes."""
-    row = session.scalars(
-        select(ApiToken)
+    # One round trip: the token and its user's role in the token's workspace (outer join, so
+    # a token whose user has left the workspace is told apart from an unknown one).
+    found = session.execute(
+        select(ApiToken, Membership.role)
+        .outerjoin(
+            Membership,
+            (Membership.workspace_id == ApiToken.workspace_id)
+            & (Membership.user_id == ApiToken.user_id),
+        )
         .where(ApiToken.token_hash == security.hash_token(token))
         .execution_options(all_workspaces=True)
     ).first()
     now = utcnow()
-    if row is None or row.revoked_at is not None:
+    if found is None or found[0].revoked_at is not None:
         raise Unauthorized("Invalid or revoked API token")
+    row, role = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("This API token has expired")
-    member = membership(session, row.workspace_id, row.user_id)
-    if member is None:
+    if role is None:
         raise Unauthorized("The token's user is no longer a member of this workspace")
     stale_use = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
     return Principal(
         user_id=row.user_id,
         workspace_id=row.workspace_id,
-        role=Role(member.role),
+        role=Role(role),
         scopes=expand_scopes(row.scopes),
         actor_type="token",
         token_to_touch=row.id if stale_use else None,

@@ -12,7 +12,14 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./rapport.db"
     secret_key: str = "change-me-in-production-please-0123456789"
-    broker_url: str | None = None
+    broker_url: str | None = None  # redis://… or amqp://…; unset: jobs run inside `serve`
+    jobs_embedded: bool = True  # `serve` runs the worker, relay and scheduler when no broker
+    job_queue_prefix: str = "rapport"  # queue (and Redis key) namespace
+    job_worker_threads: int = 4
+    job_max_attempts: int = 8
+    job_min_backoff_ms: int = 1_000
+    job_max_backoff_ms: int = 300_000
+    job_poll_seconds: float = 0.5
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 1_000_000

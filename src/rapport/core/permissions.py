@@ -19,7 +19,7 @@ ALL_PERMISSIONS = frozenset(
     + ["fields:read", "fields:write", "audit:read", "members:manage", "workspace:manage"]
     + ["tokens:manage"]
     + ["deals:read", "deals:write", "deals:delete", "pipelines:read", "pipelines:write"]
-    + ["leads:write", "tasks:read", "tasks:write", "scoring:write"]
+    + ["leads:write", "tasks:read", "tasks:write", "scoring:write", "routing:manage"]
     + ["hygiene:read", "hygiene:import", "hygiene:merge", "export:read"]
 )
 
@@ -34,7 +34,7 @@ _READ -= {"export:read"}
 _MEMBER = (_MEMBER - {"export:read"}) | {"hygiene:import"}
 _MANAGER |= {"hygiene:import", "hygiene:merge", "export:read"}
 _ADMIN = _MANAGER | {"fields:write", "members:manage", "workspace:manage"}
-_ADMIN |= {"pipelines:write", "scoring:write"}
+_ADMIN |= {"pipelines:write", "scoring:write", "routing:manage"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.READ_ONLY: frozenset(_READ - {"audit:read"}),

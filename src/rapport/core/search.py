@@ -1,9 +1,11 @@
 """One search interface over every record type, typo-tolerant on both databases.
 
 Domains index a small document per record (title, subtitle, searchable text) with
-:func:`index_documents`. Candidates come from the database's trigram index (SQLite FTS5 with
-the trigram tokenizer, PostgreSQL pg_trgm word similarity), then are re-ranked with rapidfuzz
-so that a name with a typo still comes first. Raw SQL here cannot rely on the session's
+:func:`index_documents`. Candidates come first from the word index of titles
+(:mod:`rapport.core.search_terms`: typo-corrected against a dictionary, then looked up exactly),
+else from the database's trigram index over whole documents (SQLite FTS5 with the trigram
+tokenizer, PostgreSQL pg_trgm word similarity); then they are re-ranked with rapidfuzz so that
+a name with a typo still comes first. Raw SQL here cannot rely on the session's
 workspace criteria, so every statement names the workspace itself.
 """
 
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, table_of
+from rapport.core.search_terms import candidate_documents, index_terms
 
 CANDIDATES = 300
 PG_CANDIDATES = 100  # ordered by similarity already, so fewer are needed
@@ -79,9 +82,10 @@ class Hit:
 
 def normalise(value: str) -> str:
     """Lower-case, strip accents, and collapse punctuation to single spaces."""
-    value = unicodedata.normalize("NFKD", value)
-    value = "".join(c for c in value if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^\w@.+]+", " ", value).strip()
+    if not value.isascii():  # ASCII has no accents: skip the costly per-character pass
+        value = unicodedata.normalize("NFKD", value)
+        value = "".join(c for c in value if not unicodedata.combining(c))
+    return re.sub(r"[^\w@.+]+", " ", value.lower()).strip()
 
 
 def _digits_variant(part: str) -> str | None:
@@ -112,8 +116,11 @@ def index_documents(
     if not fresh:
         remove_documents(session, workspace_id, [(d.record_type, d.record_id) for d in docs])
     now = utcnow()
-    session.execute(
-        insert(table_of(SearchDocument)),
+    table = table_of(SearchDocument)
+    inserted = session.execute(
+        insert(table).returning(
+            table.c.doc_id, table.c.record_type, table.c.title, sort_by_parameter_order=True
+        ),
         [
             {
                 "workspace_id": workspace_id,
@@ -126,7 +133,8 @@ def index_documents(
             }
             for d in docs
         ],
-    )
+    ).all()
+    index_terms(session, workspace_id, [(r[0], r[1], normalise(r[2])) for r in inserted])
 
 
 def remove_documents(
@@ -193,23 +201,29 @@ def _sqlite_candidates(
 
 
 def _postgres_candidates(
-    session: Session,
-    workspace_id: uuid.UUID,
-    q: str,
-    types: Sequence[str] | None,
-    column: str,
+    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None
 ) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
     session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
     type_filter = " AND record_type = ANY(:types)" if types else ""
     rows = session.execute(
         text(
             "SELECT record_type, record_id, title, subtitle, content "
-            f"FROM search_documents WHERE workspace_id = :ws AND :q <% {column}{type_filter} "
-            f"ORDER BY :q <<-> {column} LIMIT :limit"
+            f"FROM search_documents WHERE workspace_id = :ws AND :q <% content{type_filter} "
+            "ORDER BY :q <<-> content LIMIT :limit"
         ),
         {"ws": workspace_id, "q": q, "limit": PG_CANDIDATES, "types": list(types or [])},
     ).all()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def _title_candidates(
+    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, limit: int
+) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
+    found = candidate_documents(session, workspace_id, q, types, max(3 * limit, 30))
+    # Every candidate already carries each word; its title is all the re-ranking needs.
+    return [
+        (rt, rid, title, subtitle, normalise(title)) for rt, rid, title, subtitle in found or []
+    ]
 
 
 def _score(q: str, title: str, content: str) -> float:
@@ -233,17 +247,18 @@ def search(
     query = _query_text(q)
     if len(query.replace(" ", "")) < 2:
         return []
-    if session.get_bind().dialect.name != "postgresql":
-        hits = _ranked(query, _sqlite_candidates(session, workspace_id, query, types))
-        return hits[:limit]
-    # Names are matched against the short titles first (fewer, cheaper candidates); emails,
-    # phone numbers, and words found in no title (a person's company, say) fall back to the
-    # whole documents, whose index is larger and slower at a million records.
-    hits = []
+    # Words are first corrected against the dictionary of title words and looked up exactly
+    # (cheap at any size); emails, phone numbers, and words in no title (a person's company,
+    # say) fall back to the trigram index over whole documents.
+    hits: list[Hit] = []
     if not any(c.isdigit() or c == "@" for c in query):
-        hits = _ranked(query, _postgres_candidates(session, workspace_id, query, types, "title"))
+        hits = _ranked(query, _title_candidates(session, workspace_id, query, types, limit))
     if not hits:
-        hits = _ranked(query, _postgres_candidates(session, workspace_id, query, types, "content"))
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = _postgres_candidates(session, workspace_id, query, types)
+        else:
+            candidates = _sqlite_candidates(session, workspace_id, query, types)
+        hits = _ranked(query, candidates)
     return hits[:limit]
 
 

@@ -2,48 +2,114 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
+from rapport.core import jobs
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
-from rapport.hub.api.params import list_query
-from rapport.hub.service.people_list import FIELDS
-from rapport.hygiene.models import DuplicateCandidate, ImportJob, Merge
+from rapport.core.errors import invalid
+from rapport.hygiene import jobs as hygiene_jobs
+from rapport.hygiene.models import (
+    CompanyDuplicate,
+    CompanyMerge,
+    DuplicateCandidate,
+    HygieneSettings,
+    ImportJob,
+    ImportMapping,
+    Merge,
+    PersonFlag,
+)
 from rapport.hygiene.schemas import (
+    BounceIn,
+    CompanyDuplicateOut,
+    CompanyDuplicatePageOut,
+    CompanyMergeIn,
+    CompanyMergeOut,
     DecisionIn,
     DuplicateOut,
     DuplicatePageOut,
+    HygieneSettingsIn,
+    HygieneSettingsOut,
+    ImportMappingIn,
+    ImportMappingOut,
     ImportOut,
     MergeIn,
     MergeOut,
+    PersonFlagOut,
+    QualityOut,
     ScanIn,
     ScanOut,
+    StaleOut,
 )
-from rapport.hygiene.service import dedupe, exporting, importing, merge, runner
+from rapport.hygiene.service import (
+    dedupe,
+    exporting,
+    importing,
+    mappings,
+    merge,
+    quality,
+    runner,
+    staleness,
+)
 
 router = APIRouter()
 imports = domain_router(prefix="/imports", tags=["hygiene"])
 exports = domain_router(prefix="/exports", tags=["hygiene"])
-PeopleQuery = list_query(FIELDS)
 
 
 @imports.post(
-    "", response_model=ImportOut, status_code=201, responses=problems(400, 401, 403, 413, 422)
+    "", response_model=ImportOut, status_code=202, responses=problems(400, 401, 403, 413, 422)
 )
 def create_import(
     ctx: Ctx,
     file: Annotated[UploadFile, File(description="CSV, vCard (.vcf) or JSON lines")],
     map: Annotated[list[str], Form(description="column=field overrides")] = [],  # noqa: B006
+    fields: Annotated[
+        str | None, Form(description='a JSON object {"column": "field"} of overrides')
+    ] = None,
+    mapping: Annotated[str | None, Form(description="name of a saved mapping to apply")] = None,
+    save_mapping: Annotated[
+        str | None, Form(description="save the resulting mapping under this name")
+    ] = None,
     format: Annotated[str | None, Form(description="csv | vcf | jsonl")] = None,
 ) -> ImportJob:
-    """Import people from a file, synchronously in this request; rejects are kept per line."""
-    return runner.run_upload(
-        ctx, filename=file.filename or "upload", data=file.file.read(), fmt=format, pairs=map
+    """Queue an import of people from a file (202); follow it at ``GET /imports/{id}``.
+    The mapping is automatic by header name, then a saved mapping, then overrides."""
+    job = runner.start_upload(
+        ctx,
+        filename=file.filename or "upload",
+        stream=file.file,
+        fmt=format,
+        pairs=map,
+        fields=_fields(fields),
+        mapping_name=mapping,
+        save_as=save_mapping,
     )
+    jobs.enqueue(ctx.session, hygiene_jobs.run_import, job_id=str(job.id))  # after commit
+    return job
+
+
+def _fields(raw: str | None) -> dict[str, str] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise invalid(("fields",), 'fields must be a JSON object {"column": "field"}')
+    return {str(k): v for k, v in value.items()}
+
+
+@imports.get("", response_model=list[ImportOut], responses=problems(401, 403))
+def list_imports(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ImportJob]:
+    """The workspace's latest imports, newest first."""
+    return importing.list_jobs(ctx, limit=limit)
 
 
 @imports.get("/{import_id}", response_model=ImportOut, responses=problems(401, 403, 404))
@@ -69,9 +135,18 @@ def _export_route(fmt: str) -> None:
         responses={200: {"content": {exporting.FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
         name=f"export_people_{fmt}",
     )
-    def export_people(params: PeopleQuery, ctx: Ctx) -> StreamingResponse:  # type: ignore[valid-type]
-        """Stream people (filtered like the people list) in this format."""
-        body = exporting.export_people(ctx, fmt, params.filter)  # type: ignore[attr-defined]
+    def export_people(
+        request: Request,
+        ctx: Ctx,
+        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
+        view: Annotated[
+            uuid.UUID | None, Query(description="Export what this saved people view lists")
+        ] = None,
+    ) -> StreamingResponse:
+        """Stream people in this format, filtered like the people list (``?field=value``,
+        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size."""
+        node = exporting.build_filter(ctx, request.query_params, filter, view)
+        body = exporting.export_people(ctx, fmt, node)
         headers = {"Content-Disposition": f'attachment; filename="people.{fmt}"'}
         return StreamingResponse(body, media_type=exporting.FORMATS[fmt], headers=headers)
 
@@ -81,6 +156,49 @@ for _fmt in exporting.FORMATS:
 
 router.include_router(imports)
 router.include_router(exports)
+
+
+import_mappings = domain_router(prefix="/import-mappings", tags=["hygiene"])
+
+
+@import_mappings.get("", response_model=list[ImportMappingOut], responses=problems(401, 403))
+def list_import_mappings(ctx: Ctx) -> list[ImportMapping]:
+    """The workspace's saved header mappings, by name."""
+    return mappings.list_mappings(ctx)
+
+
+@import_mappings.post(
+    "", response_model=ImportMappingOut, status_code=201, responses=problems(401, 403, 409, 422)
+)
+def create_import_mapping(body: ImportMappingIn, ctx: Ctx) -> ImportMapping:
+    """Save a header mapping under a name (use it with ``mapping=NAME`` on an import)."""
+    return mappings.create(ctx, body.name, body.fields)
+
+
+@import_mappings.get(
+    "/{mapping_id}", response_model=ImportMappingOut, responses=problems(401, 403, 404)
+)
+def get_import_mapping(mapping_id: uuid.UUID, ctx: Ctx) -> ImportMapping:
+    return mappings.get(ctx, mapping_id)
+
+
+@import_mappings.put(
+    "/{mapping_id}", response_model=ImportMappingOut, responses=problems(401, 403, 404, 409, 422)
+)
+def update_import_mapping(mapping_id: uuid.UUID, body: ImportMappingIn, ctx: Ctx) -> ImportMapping:
+    """Rename a saved mapping and/or replace its fields."""
+    return mappings.update(ctx, mapping_id, body.name, body.fields)
+
+
+@import_mappings.delete(
+    "/{mapping_id}", status_code=204, response_class=Response, responses=problems(401, 403, 404)
+)
+def delete_import_mapping(mapping_id: uuid.UUID, ctx: Ctx) -> Response:
+    mappings.delete(ctx, mapping_id)
+    return Response(status_code=204)
+
+
+router.include_router(import_mappings)
 
 
 merges = domain_router(prefix="/merges", tags=["hygiene"])
@@ -138,3 +256,118 @@ def decide_duplicate(candidate_id: uuid.UUID, body: DecisionIn, ctx: Ctx) -> Dup
 
 
 router.include_router(duplicates)
+
+
+quality_routes = domain_router(prefix="", tags=["hygiene"])
+
+
+@quality_routes.get("/quality", response_model=QualityOut, responses=problems(401, 403))
+def quality_report(ctx: Ctx) -> dict[str, Any]:
+    """Data quality: completeness per field, invalid values, duplicates pending, inactive
+    people and bounced emails."""
+    return quality.report(ctx)
+
+
+@quality_routes.post("/quality/stale", response_model=StaleOut, responses=problems(401, 403))
+def run_staleness(ctx: Ctx) -> staleness.StaleResult:
+    """Flag people quiet for the workspace's period with no open deal as inactive (and clear
+    the flag of those active again); pick up bounces from the timeline."""
+    return staleness.flag_stale(ctx)
+
+
+@quality_routes.get(
+    "/hygiene/settings", response_model=HygieneSettingsOut, responses=problems(401, 403)
+)
+def hygiene_settings(ctx: Ctx) -> HygieneSettings:
+    """The workspace's hygiene settings."""
+    return staleness.get_settings(ctx)
+
+
+@quality_routes.put(
+    "/hygiene/settings", response_model=HygieneSettingsOut, responses=problems(401, 403, 422)
+)
+def change_hygiene_settings(body: HygieneSettingsIn, ctx: Ctx) -> HygieneSettings:
+    """Change after how many quiet days a person counts as inactive."""
+    return staleness.set_inactive_days(ctx, body.inactive_days)
+
+
+@quality_routes.post(
+    "/people/{person_id}/bounce",
+    response_model=PersonFlagOut,
+    responses=problems(401, 403, 404, 422),
+)
+def mark_bounced(person_id: uuid.UUID, body: BounceIn, ctx: Ctx) -> PersonFlag:
+    """Flag one of a person's emails (the primary one by default) as bouncing."""
+    return staleness.mark_bounced(ctx, person_id, body.email)
+
+
+@quality_routes.delete(
+    "/people/{person_id}/bounce", response_model=PersonFlagOut, responses=problems(401, 403, 404)
+)
+def clear_bounced(person_id: uuid.UUID, ctx: Ctx) -> PersonFlag:
+    """The email works again: clear the bounce flag."""
+    return staleness.clear_bounced(ctx, person_id)
+
+
+router.include_router(quality_routes)
+
+
+company_duplicates = domain_router(prefix="/company-duplicates", tags=["hygiene"])
+
+
+@company_duplicates.post("/scan", response_model=ScanOut, responses=problems(401, 403, 422))
+def scan_company_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
+    """Scan the workspace's companies for likely duplicates and refresh their review queue."""
+    return dedupe.find_company_duplicates(ctx, threshold=body.threshold, auto_merge=body.auto_merge)
+
+
+@company_duplicates.get(
+    "", response_model=CompanyDuplicatePageOut, responses=problems(400, 401, 403, 422)
+)
+def list_company_duplicates(
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    status: Annotated[str, Query(pattern="^(pending|skipped|not_duplicate|merged)$")] = "pending",
+) -> CompanyDuplicatePageOut:
+    """The company review queue: candidate pairs, most probable first."""
+    page = dedupe.list_company_candidates(ctx, limit=limit, cursor=cursor, status=status)
+    items = [CompanyDuplicateOut.model_validate(row) for row in page.items]
+    return CompanyDuplicatePageOut(
+        items=items, next_cursor=page.next_cursor, has_more=page.has_more
+    )
+
+
+@company_duplicates.post(
+    "/{candidate_id}/decision",
+    response_model=CompanyDuplicateOut,
+    responses=problems(401, 403, 404, 409, 422),
+)
+def decide_company_duplicate(
+    candidate_id: uuid.UUID, body: DecisionIn, ctx: Ctx
+) -> CompanyDuplicate:
+    """Merge the company pair (undoable), mark it not a duplicate (remembered) or skip it."""
+    return dedupe.decide_company(ctx, candidate_id, body.decision)
+
+
+company_merges = domain_router(prefix="/company-merges", tags=["hygiene"])
+
+
+@company_merges.post(
+    "", response_model=CompanyMergeOut, status_code=201, responses=problems(401, 403, 404, 409, 422)
+)
+def create_company_merge(body: CompanyMergeIn, ctx: Ctx) -> CompanyMerge:
+    """Merge one company into another: people, deals, activities and tags move; undoable."""
+    return merge.merge_companies(ctx, body.survivor_id, body.merged_id)
+
+
+@company_merges.post(
+    "/{merge_id}/undo", response_model=CompanyMergeOut, responses=problems(401, 403, 404, 409)
+)
+def undo_company_merge(merge_id: uuid.UUID, ctx: Ctx) -> CompanyMerge:
+    """Undo a company merge: both companies and every moved link back as they were."""
+    return merge.undo_company_merge(ctx, merge_id)
+
+
+router.include_router(company_duplicates)
+router.include_router(company_merges)

@@ -36,6 +36,10 @@ def import_(
     ),
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
     mapping: list[str] = typer.Option([], "--map", help="column=field (field 'ignore' drops)"),
+    saved: str | None = typer.Option(None, "--mapping", help="Apply the saved mapping NAME"),
+    save_as: str | None = typer.Option(
+        None, "--save-mapping", help="Save the resulting mapping as NAME (with --apply)"
+    ),
     fmt: str | None = typer.Option(None, "--format", help="csv | vcf | jsonl (default: by name)"),
     apply: bool = typer.Option(False, "--apply", help="Write; without it, only validate"),
     resume: str | None = typer.Option(None, "--resume", help="Resume the import with this id"),
@@ -55,9 +59,11 @@ def import_(
             kind = fmt or sources.guess_format(file.name)
             overrides = sources.parse_overrides(mapping)
             if not apply:
-                _preview(file, kind, overrides)
+                _preview(file, kind, overrides, runner.saved_fields(ws, saved))
                 return
-            job_id = runner.start_file(ws, file, kind, overrides)
+            job_id = runner.start_file(
+                ws, file, kind, overrides, mapping_name=saved, save_as=save_as
+            )
             console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
         _run(ws, job_id, batch_size)
     except RapportError as exc:
@@ -66,12 +72,12 @@ def import_(
         _fail(str(exc))
 
 
-def _preview(file: Path, fmt: str, overrides: dict[str, str]) -> None:
+def _preview(file: Path, fmt: str, overrides: dict[str, str], saved: dict[str, str]) -> None:
     from rapport.hygiene.service import runner
 
     region = get_settings().default_region
     with file.open("rb") as handle:
-        mapping, good, problems = runner.preview(handle, fmt, overrides, region=region)
+        mapping, good, problems = runner.preview(handle, fmt, overrides, region=region, saved=saved)
     table = Table(title=f"{file.name}: column → field")
     table.add_column("column")
     table.add_column("field")
@@ -118,13 +124,17 @@ def dedupe(
     threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Review from"),
     auto_merge: float = typer.Option(0.95, "--auto-merge", min=0.0, max=1.0),
     apply: bool = typer.Option(False, "--apply", help="Merge pairs at or above --auto-merge"),
+    companies: bool = typer.Option(False, "--companies", help="Companies instead of people"),
 ) -> None:
-    """Find likely duplicate people and refresh the review queue; with --apply, also merge the
-    pairs above the auto-merge threshold (each merge can be undone)."""
+    """Find likely duplicate people (or --companies) and refresh the review queue; with
+    --apply, also merge the pairs above the auto-merge threshold (each can be undone)."""
     from rapport.core.context import system_context
     from rapport.hub.service import people
     from rapport.hygiene.service import dedupe as service
 
+    if companies:
+        _dedupe_companies(workspace, threshold, auto_merge, apply)
+        return
     try:
         ws = workspace_id(workspace)
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn())
@@ -165,3 +175,96 @@ def dedupe(
         )
     else:
         console.print("preview: review queue refreshed, nothing merged; add --apply to auto-merge")
+
+
+hygiene_app = typer.Typer(help="Data hygiene: staleness and the quality report.")
+
+
+@hygiene_app.command("stale")
+def stale(
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    now: str | None = typer.Option(None, "--now", help="ISO date-time to judge from (tests)"),
+) -> None:
+    """Flag people with no activity in the workspace's period and no open deal as inactive
+    (clearing those active again) and pick up bounced emails from the timeline."""
+    from datetime import datetime
+
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import staleness
+
+    try:
+        ws = workspace_id(workspace)
+        when = datetime.fromisoformat(now) if now else None
+        with transaction(ws) as session:
+            result = staleness.flag_stale(system_context(session, ws), now=when)
+    except RapportError as exc:
+        _fail(exc.detail)
+        return
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title=f"staleness ({result.inactive_days} days)")
+    for name in ("newly inactive", "active again", "inactive", "bounced"):
+        table.add_column(name, justify="right")
+    table.add_row(*(str(v) for v in (result.flagged, result.revived, result.inactive,
+                                     result.bounced)))  # fmt: skip
+    console.print(table)
+
+
+@hygiene_app.command("quality")
+def quality_report(
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+) -> None:
+    """Print the data-quality report."""
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import quality
+
+    try:
+        ws = workspace_id(workspace)
+        with transaction(ws) as session:
+            report = quality.report(system_context(session, ws))
+    except RapportError as exc:
+        _fail(exc.detail)
+        return
+    table = Table(title=f"completeness of {report['people']} people")
+    table.add_column("field")
+    table.add_column("filled", justify="right")
+    table.add_column("share", justify="right")
+    for name, value in report["completeness"].items():
+        table.add_row(name, str(value["filled"]), f"{value['share']:.0%}")
+    console.print(table)
+    for key in ("duplicates_pending", "company_duplicates_pending", "inactive", "bounced_emails"):
+        console.print(f"{key.replace('_', ' ')}: {report[key]}")
+    console.print(f"invalid emails: {report['invalid']['emails']}, "
+                  f"invalid phones: {report['invalid']['phones']}")  # fmt: skip
+
+
+def _dedupe_companies(workspace: str, threshold: float, auto_merge: float, apply: bool) -> None:
+    """``rapport dedupe --companies``: scan companies; with --apply merge the surest pairs."""
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import dedupe as service
+
+    try:
+        ws = workspace_id(workspace)
+        merged = 0
+        with transaction(ws) as session:
+            ctx = system_context(session, ws)
+            result = service.find_company_duplicates(ctx, threshold=threshold,
+                                                     auto_merge=auto_merge)  # fmt: skip
+            if apply:
+                gone: set[uuid.UUID] = set()
+                for row in service.list_company_candidates(ctx, limit=500).items:
+                    if row.probability < auto_merge or {row.company_a, row.company_b} & gone:
+                        continue
+                    service.decide_company(ctx, row.id, "merge")
+                    gone.add(row.company_b)
+                    merged += 1
+    except RapportError as exc:
+        _fail(exc.detail)
+        return
+    summary = Table(title="dedupe companies")
+    for name in ("companies", "pairs compared", "candidates", "new", "remembered", "merged"):
+        summary.add_column(name, justify="right")
+    summary.add_row(*(str(v) for v in (result.people, result.compared, result.found, result.new,
+                                       result.remembered, merged)))  # fmt: skip
+    console.print(summary)

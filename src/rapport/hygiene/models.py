@@ -83,3 +83,68 @@ class Merge(WorkspaceScoped, Base):
     merged_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_merges_ws_merged_at", "workspace_id", "merged_at"),)
+
+
+class ImportMapping(WorkspaceScoped, Timestamped, Base):
+    """A saved header mapping (``{column: field}``), reused by name for files of one shape."""
+
+    __tablename__ = "import_mappings"
+    name: Mapped[str] = mapped_column(String(100))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+
+class HygieneSettings(WorkspaceScoped, Timestamped, Base):
+    """A workspace's data-hygiene settings: after how many quiet days a person is inactive."""
+
+    __tablename__ = "hygiene_settings"
+    inactive_days: Mapped[int] = mapped_column(default=180)
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+
+class PersonFlag(WorkspaceScoped, Base):
+    """Hygiene flags of one person: inactive since (cleared when activity or an open deal
+    comes back) and a bounced email (which address, when)."""
+
+    __tablename__ = "person_flags"
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    inactive_since: Mapped[datetime | None] = mapped_column(default=None)
+    bounced_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    bounced_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "person_id"),
+        Index("ix_person_flags_ws_inactive", "workspace_id", "inactive_since"),
+    )
+
+
+class CompanyDuplicate(WorkspaceScoped, Timestamped, Base):
+    """A pair of companies that may be one (``company_a`` < ``company_b``), like people's."""
+
+    __tablename__ = "company_duplicate_candidates"
+    company_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    company_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    probability: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "company_a", "company_b"),
+        Index("ix_company_duplicates_ws_status", "workspace_id", "status", "probability"),
+    )
+
+
+class CompanyMerge(WorkspaceScoped, Base):
+    """Company ``merged_id`` folded into ``survivor_id``; ``snapshot`` is what undo needs."""
+
+    __tablename__ = "company_merges"
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (Index("ix_company_merges_ws_merged_at", "workspace_id", "merged_at"),)

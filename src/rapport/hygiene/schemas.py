@@ -18,6 +18,7 @@ class ImportOut(BaseModel):
     format: str
     status: str
     mapping: dict[str, str]
+    total_rows: int | None = Field(description="records in the file (lines, for CSV)")
     last_line: int
     rows_done: int
     created: int
@@ -27,6 +28,23 @@ class ImportOut(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class ImportMappingIn(BaseModel):
+    """A named header mapping: ``{column: field}`` (field ``ignore`` drops a column)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    fields: dict[str, str] = Field(examples=[{"E-Mail Adresse": "email", "Notes": "ignore"}])
+
+
+class ImportMappingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    fields: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
 
 
 class MergeIn(BaseModel):
@@ -100,3 +118,94 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     decision: Literal["merge", "not_duplicate", "skip"]
+
+
+class FieldCompleteness(BaseModel):
+    filled: int
+    share: float = Field(description="filled / people, 0..1")
+
+
+class QualityOut(BaseModel):
+    """The data-quality report of a workspace."""
+
+    people: int
+    completeness: dict[str, FieldCompleteness]
+    invalid: dict[str, int] = Field(description="emails and phones not in canonical form")
+    duplicates_pending: int
+    company_duplicates_pending: int
+    inactive: int
+    bounced_emails: int
+    inactive_days: int
+
+
+class StaleOut(BaseModel):
+    """What a staleness run changed."""
+
+    model_config = ConfigDict(from_attributes=True)
+    inactive_days: int
+    flagged: int
+    revived: int
+    inactive: int
+    bounced: int
+
+
+class HygieneSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    inactive_days: int = Field(ge=1, le=3650, description="Quiet days before a person is inactive")
+
+
+class HygieneSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    inactive_days: int
+
+
+class BounceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(default=None, max_length=320, description="Default: primary email")
+
+
+class PersonFlagOut(BaseModel):
+    """A person's hygiene flags."""
+
+    model_config = ConfigDict(from_attributes=True)
+    person_id: uuid.UUID
+    inactive_since: datetime | None
+    bounced_email: str | None
+    bounced_at: datetime | None
+
+
+class CompanyDuplicateOut(BaseModel):
+    """A pair of companies that may be one."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    company_a: uuid.UUID
+    company_b: uuid.UUID
+    probability: float
+    reasons: dict[str, Any]
+    status: str
+    created_at: datetime
+
+
+class CompanyDuplicatePageOut(BaseModel):
+    items: list[CompanyDuplicateOut]
+    next_cursor: str | None = None
+    has_more: bool = False
+
+
+class CompanyMergeIn(BaseModel):
+    """Fold company ``merged_id`` into ``survivor_id`` (its empty fields filled from it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+
+
+class CompanyMergeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    merged_at: datetime
+    undone_at: datetime | None
+    snapshot: dict[str, Any] = Field(description="What moved; undo restores it")

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -147,4 +147,135 @@ class LeadScore(WorkspaceScoped, Base):
     score: Mapped[int] = mapped_column(default=0)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    __table_args__ = (UniqueConstraint("workspace_id", "person_id"),)
+    # The predictive model's win probability (None: no trained model, the rules stand alone).
+    probability: Mapped[float | None] = mapped_column(Float, default=None)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "person_id"),
+        Index("ix_lead_scores_ws_score", "workspace_id", "score", "person_id"),
+        Index("ix_lead_scores_ws_probability", "workspace_id", "probability", "person_id"),
+    )
+
+
+class ScoringModel(WorkspaceScoped, Base):
+    """A workspace's predictive lead-scoring model, trained on its own won/lost history.
+
+    Stored as plain JSON numbers (feature names, scaling, coefficients), never as a pickle, so
+    loading a model can never run code. ``status`` is ``trained`` or ``fallback`` (too little
+    history: the rules stand alone, and ``reason`` says why)."""
+
+    __tablename__ = "scoring_models"
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    algorithm: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    importances: Mapped[list[Any]] = mapped_column(default=list)
+    auc: Mapped[float | None] = mapped_column(Float, default=None)
+    rules_auc: Mapped[float | None] = mapped_column(Float, default=None)
+    closed_deals: Mapped[int] = mapped_column(default=0)
+    won: Mapped[int] = mapped_column(default=0)
+    lost: Mapped[int] = mapped_column(default=0)
+    train_size: Mapped[int] = mapped_column(default=0)
+    test_size: Mapped[int] = mapped_column(default=0)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trained_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+
+# --- routing, tasks and reminders -----------------------------------------------------------
+
+
+class RoutingRule(WorkspaceScoped, Timestamped, Versioned, Base):
+    """One lead-routing rule; the active rules are tried in ``position`` order and the first
+    that matches assigns the lead. ``rr_counter`` is the round-robin turn, advanced by an
+    atomic UPDATE so that restarts and concurrent leads never share a turn."""
+
+    __tablename__ = "routing_rules"
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    position: Mapped[int] = mapped_column(default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), default=None
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    rr_counter: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (Index("ix_routing_rules_ws_position", "workspace_id", "position"),)
+
+
+class LeadAssignment(WorkspaceScoped, Base):
+    """Who a lead went to, by which rule and why, and the first-touch deadline that follows."""
+
+    __tablename__ = "lead_assignments"
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("routing_rules.id", ondelete="SET NULL"), default=None
+    )
+    rule_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    previous_owner_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(String(1000))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_touch_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_touched_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+    __table_args__ = (
+        Index("ix_lead_assignments_ws_person", "workspace_id", "person_id", "assigned_at"),
+        Index("ix_lead_assignments_sla", "first_touch_due_at"),
+    )
+
+
+class TaskPriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class Task(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
+    """Something to do, by a due time, for an assignee, about a person, company or deal.
+
+    Reminder rules set ``dedupe_key`` while their task is open (a unique index then refuses a
+    second one); completing the task clears it, so the rule may remind again later."""
+
+    __tablename__ = "tasks"
+    title: Mapped[str] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    priority: Mapped[str] = mapped_column(String(10), default=TaskPriority.NORMAL)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), default=None
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), default=None
+    )
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), default=None
+    )
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), default=None)
+    __table_args__ = (
+        Index("ix_tasks_ws_assignee_due", "workspace_id", "assignee_id", "due_at", "id"),
+        Index("ix_tasks_ws_due", "workspace_id", "due_at", "id"),
+        Index("ix_tasks_ws_deal", "workspace_id", "deal_id"),
+        Index("ix_tasks_ws_person", "workspace_id", "person_id"),
+        Index("ix_tasks_ws_company", "workspace_id", "company_id"),
+        UniqueConstraint("workspace_id", "dedupe_key"),
+    )
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None

@@ -295,3 +295,211 @@ class ScoreOut(Out):
     score: int
     reasons: list[Reason]
     computed_at: datetime | None
+
+
+# --- predictive scoring and lead import (appended; see sales/service/predictive.py) --------
+
+
+class Factor(BaseModel):
+    """A feature that weighs on a prediction; positive weights raise the odds of winning."""
+
+    feature: str
+    weight: float
+    label: str | None = None
+
+
+class PersonScoreOut(ScoreOut):
+    """The rule score with its reasons, and the predictive win probability beside it."""
+
+    probability: float | None = Field(description="Predicted chance to win (0-1); null on fallback")
+    fallback_reason: str | None = Field(description="Why there is no probability, if none")
+    factors: list[Factor] = Field(description="What moved this person's probability most")
+    model_auc: float | None
+    model_trained_at: datetime | None
+
+
+class ScoringModelOut(Out):
+    """The workspace's predictive model and how well it ranks on held-out history."""
+
+    status: Literal["untrained", "trained", "fallback"]
+    reason: str | None = None
+    algorithm: str | None = None
+    auc: float | None = Field(default=None, description="Model AUC on the held-out quarter")
+    rules_auc: float | None = Field(default=None, description="Rule score AUC, same people")
+    closed_deals: int = 0
+    won: int = 0
+    lost: int = 0
+    train_size: int = 0
+    test_size: int = 0
+    trained_at: datetime | None = None
+    importances: list[Factor] = Field(default_factory=list)
+
+
+class ImportRowError(BaseModel):
+    line: int = Field(description="Line of the file (the header is line 1)")
+    column: str | None
+    reason: str
+
+
+class LeadImportOut(BaseModel):
+    """What a CSV lead import did; re-running the same file only adds to ``unchanged``."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    mapping: dict[str, str] = Field(description="column -> field")
+    ignored_columns: list[str]
+    errors: list[ImportRowError]
+
+
+# --- routing, tasks and reminders -----------------------------------------------------------
+
+RoutingKind = Literal["territory", "round_robin", "company_owner", "score_threshold"]
+
+
+class RoutingRuleIn(Strict):
+    """``territory``: params.countries (ISO codes or names) → user or team;
+    ``round_robin``: team; ``company_owner``: the owner of the lead's company;
+    ``score_threshold``: params.min_score → user or team."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: RoutingKind
+    params: dict[str, Any] = Field(default_factory=dict)
+    user_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    position: int | None = Field(default=None, ge=0, description="Defaults to the end")
+    is_active: bool = True
+
+
+class RoutingRulePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    params: dict[str, Any] | None = None
+    user_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    position: int | None = Field(default=None, ge=0)
+    is_active: bool | None = None
+
+
+class RoutingRuleOut(Out):
+    id: uuid.UUID
+    name: str
+    kind: str
+    position: int
+    params: dict[str, Any]
+    user_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    is_active: bool
+    version: int
+
+
+class AssignmentOut(Out):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    rule_id: uuid.UUID | None
+    rule_name: str | None
+    assignee_id: uuid.UUID | None
+    previous_owner_id: uuid.UUID | None
+    reason: str
+    assigned_at: datetime
+    first_touch_due_at: datetime | None
+    first_touched_at: datetime | None
+    sla_reminded_at: datetime | None
+
+
+class RouteOut(BaseModel):
+    assigned: bool
+    reason: str
+    assignment: AssignmentOut | None = None
+
+
+class TeamIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    member_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+
+
+class TeamMembersIn(Strict):
+    member_ids: list[uuid.UUID] = Field(max_length=500)
+
+
+class TeamOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    member_ids: list[uuid.UUID]
+
+
+class SalesSettings(Strict):
+    first_touch_sla_hours: float | None = Field(
+        default=24, gt=0, le=24 * 90, description="None: no first-touch SLA"
+    )
+    follow_up_days: int | None = Field(
+        default=14, ge=1, le=365, description="None: no follow-up reminders"
+    )
+    follow_up_days_by_pipeline: dict[uuid.UUID, int] = Field(
+        default_factory=dict, description="Overrides follow_up_days for a pipeline"
+    )
+
+
+class SalesSettingsPatch(Strict):
+    first_touch_sla_hours: float | None = Field(default=None, gt=0, le=24 * 90)
+    follow_up_days: int | None = Field(default=None, ge=1, le=365)
+    follow_up_days_by_pipeline: dict[uuid.UUID, int] | None = None
+
+
+TaskPriorityName = Literal["low", "normal", "high"]
+
+
+class TaskIn(Strict):
+    title: str = Field(min_length=1, max_length=300)
+    notes: str | None = Field(default=None, max_length=10_000)
+    due_at: datetime | None = Field(default=None, description="With a time zone")
+    priority: TaskPriorityName = "normal"
+    assignee_id: uuid.UUID | None = Field(default=None, description="Defaults to you")
+    person_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    deal_id: uuid.UUID | None = None
+
+
+class TaskPatch(Strict):
+    """Only the fields you send change; ``done`` ticks the task (or unticks it)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    notes: str | None = Field(default=None, max_length=10_000)
+    due_at: datetime | None = None
+    priority: TaskPriorityName | None = None
+    assignee_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    deal_id: uuid.UUID | None = None
+    done: bool | None = None
+
+
+class TaskOut(Out):
+    id: uuid.UUID
+    title: str
+    notes: str | None
+    due_at: datetime | None
+    priority: str
+    assignee_id: uuid.UUID | None
+    created_by_id: uuid.UUID | None
+    person_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    deal_id: uuid.UUID | None
+    done: bool
+    done_at: datetime | None
+    source: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+class ReminderRunOut(BaseModel):
+    follow_ups: int
+    sla_reminders: int

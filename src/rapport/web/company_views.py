@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData
 
 from rapport.core.errors import Conflict, FieldError, Invalid, StaleWrite
 from rapport.core.filtering import parse_query_params
@@ -17,8 +18,8 @@ from rapport.hub.schemas import CompanyIn, CompanyPatch
 from rapport.hub.service import companies, fields, tags, timeline_read
 from rapport.hub.service.common import ListParams
 from rapport.hub.service.companies_list import DEFAULT_SORT, FIELDS, list_companies, people_of
-from rapport.web import lookups
-from rapport.web.forms import form_errors
+from rapport.web import custom_fields, custom_filter, lookups, saved_views
+from rapport.web.forms import form_errors, raw_form
 from rapport.web.listing import Column, ListState
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
@@ -39,7 +40,12 @@ COLUMNS = (
 DEFAULT_COLUMNS = ("domain", "industry", "size", "owner", "created")
 NAME_COLUMN = Column("name", "Name", "name")
 # The industry box matches part of the name, any case; tag and owner match exactly.
-FILTER_FIELDS = {"industry": "industry[contains]", "tag": "tag", "owner": "owner_id"}
+FILTER_FIELDS = {
+    "industry": "industry[contains]", "tag": "tag", "owner": "owner_id",
+    "size_min": "size[gte]", "size_max": "size[lte]",
+}  # fmt: skip
+VIEW_PARAMS = ("q", "sort", "industry", "tag", "owner", "size_min", "size_max", "cols",
+               *custom_filter.PARAMS)  # fmt: skip
 FRAGMENTS = {"details": "companies/_details.html", "more": "companies/_timeline_items.html"}
 _OPTIONAL_TEXT = ("domain", "industry", "website", "phone")
 
@@ -103,7 +109,10 @@ def _errors(exc: Invalid | Conflict | ValidationError) -> dict[str, str]:
 # --- the list -------------------------------------------------------------------------------
 
 
-def _state(q: str, sort: str, industry: str, tag: str, owner: str, cols: list[str]) -> ListState:
+def _state(q: str, sort: str, filters: dict[str, str], cols: list[str],
+           cf: tuple[str, str, str] = ("", "", "")) -> ListState:  # fmt: skip
+    key, op, value = cf
+    custom = {"cf": key, "cfop": op or "eq", "cfv": value} if key else {}
     return ListState(
         path="/companies",
         columns=COLUMNS,
@@ -111,7 +120,7 @@ def _state(q: str, sort: str, industry: str, tag: str, owner: str, cols: list[st
         default_sort=DEFAULT_SORT,
         q=q.strip(),
         sort=sort,
-        filters={"industry": industry.strip(), "tag": tag, "owner": owner},
+        filters={**filters, **custom},
         cols=[c for c in cols if any(c == col.key for col in COLUMNS)],
     )
 
@@ -128,12 +137,21 @@ def companies_list(
     cols: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     part: str = "",
+    view: Annotated[str, Query(max_length=36)] = "",
+    size_min: Annotated[str, Query(max_length=12)] = "",
+    size_max: Annotated[str, Query(max_length=12)] = "",
+    cf: Annotated[str, Query(max_length=64)] = "",
+    cfop: Annotated[str, Query(max_length=20)] = "",
+    cfv: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """Companies, sorted and filtered from the URL; HTMX gets the results or the next rows."""
-    state = _state(q, sort, industry, tag, owner, cols)
-    error = None
+    filters = {"industry": industry.strip(), "tag": tag, "owner": owner,
+               "size_min": size_min.strip(), "size_max": size_max.strip()}  # fmt: skip
+    state = _state(q, sort, filters, cols, (cf, cfop, cfv))
+    defs = fields.definitions(page.ctx, "company")
+    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
     try:
-        node = parse_query_params(state.service_filters(FILTER_FIELDS), FIELDS)
+        node = parse_query_params({**state.service_filters(FILTER_FIELDS), **custom}, FIELDS)
         params = ListParams(
             limit=PAGE_SIZE, cursor=cursor, sort=sort or None, filter=node, q=state.q or None
         )
@@ -152,7 +170,44 @@ def companies_list(
         owners={m.user_id: m.name for m in lookups.members(page.ctx)},
         tag_names=[t.name for t in tags.list_tags(page.ctx, limit=200).items],
         can_write=page.ctx.can("companies:write"),
+        can_delete=page.ctx.can("companies:delete"),
+        cf_choices=custom_filter.choices(defs),
+        cf_operators=custom_filter.OPERATORS,
+        list_id="companies",
+        views=saved_views.list_views(page.ctx, "company"),
+        active_view=view,
+        user_id=page.user.id,
+        can_manage=page.ctx.can("workspace:manage"),
+        views_path="/companies",
+        views_all="All companies",
     )
+
+
+@router.post("/companies/views")
+def save_companies_view(
+    request: Request,
+    page: Page,
+    name: Annotated[str, Form(max_length=200)] = "",
+    query: Annotated[str, Form(max_length=4000)] = "",
+    shared: Annotated[bool, Form()] = False,
+) -> Response:
+    """Save the list as it is (search, filters, sort, columns) under a name."""
+    return saved_views.save_from_form(
+        request,
+        page.ctx,
+        "company",
+        "/companies",
+        VIEW_PARAMS,
+        name=name,
+        query=query,
+        shared=shared,
+    )
+
+
+@router.post("/companies/views/{view_id}/delete")
+def delete_companies_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
+    """Delete a saved view of this list."""
+    return saved_views.delete_from_form(request, page.ctx, view_id, "/companies")
 
 
 # --- adding one -----------------------------------------------------------------------------
@@ -208,11 +263,13 @@ def _record(
     cursor: str | None = None,
     edit: bool = False,
     form: dict[str, Any] | None = None,
+    custom: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
     conflict: bool = False,
 ) -> HTMLResponse:
     company = companies.get(page.ctx, company_id)
+    defs = fields.definitions(page.ctx, "company")
     activities = timeline_read.company_timeline(
         page.ctx, company_id, limit=TIMELINE_PAGE, cursor=cursor
     )
@@ -241,7 +298,9 @@ def _record(
         activities=activities,
         owners=owners,
         owner_names={m.user_id: m.name for m in owners},
-        custom_labels={d.key: d.label for d in fields.definitions(page.ctx, "company").values()},
+        custom_defs=defs,
+        custom_values=custom if custom is not None else custom_fields.shown(defs, company.custom),
+        show_custom=custom_fields.display,
         edit=edit,
         edit_values=edit_values,
         errors=errors or {},
@@ -275,27 +334,35 @@ def company_page(
 
 @router.post("/companies/{company_id}")
 def update_company(
-    request: Request, page: Page, company_id: uuid.UUID, form: Annotated[CompanyForm, Form()]
+    request: Request,
+    page: Page,
+    company_id: uuid.UUID,
+    form: Annotated[CompanyForm, Form()],
+    raw: Annotated[FormData, Depends(raw_form)],
 ) -> Response:
     """Save the details form; a stale form is refused with a clear message, never applied."""
     page.ctx.require("companies:write")
+    defs = fields.definitions(page.ctx, "company")
+    typed = custom_fields.raw_values(defs, raw)
     try:
         if problems := _form_problems(form):
             found = [FieldError((name,), message, "invalid") for name, message in problems.items()]
             raise Invalid("Check the fields marked below.", errors=found)
-        patch = CompanyPatch.model_validate(company_values(form, for_update=True))
+        values = company_values(form, for_update=True)
+        values["custom"] = custom_fields.from_form(defs, raw)
+        patch = CompanyPatch.model_validate(values)
         companies.update(page.ctx, company_id, patch, expected_version=form.version)
     except StaleWrite:
         message = "Someone else changed this company while you were editing; nothing was saved."
         return _record(
             request, page, company_id, part="details", edit=True, form=form.model_dump(),
-            error=message, conflict=True,
+            custom=typed, error=message, conflict=True,
         )  # fmt: skip
     except (Invalid, Conflict, ValidationError) as exc:
         errors = _errors(exc)
         return _record(
             request, page, company_id, part="details", edit=True, form=form.model_dump(),
-            errors=errors, error=None if errors else str(exc),
+            custom=typed, errors=errors, error=None if errors else str(exc),
         )  # fmt: skip
     toast(request, "Saved.")
     if request.headers.get("hx-request"):

@@ -195,6 +195,102 @@ def move_deal(
     return redirect(request, board_url(pipeline, owner))
 
 
+# --- the deal list ----------------------------------------------------------------------------
+
+LIST_SORTS = {"created_at": "Created", "amount": "Amount", "expected_close_date": "Close date"}
+LIST_LIMIT = 50
+
+
+@dataclass
+class ListState:
+    """The deal list's filters, sort and page, and the links that change one of them."""
+
+    pipeline: str = ""
+    stage: str = ""
+    owner: str = ""
+    status: str = ""
+    sort: str = "-created_at"
+
+    def url(self, **changes: str | None) -> str:
+        values = {k: getattr(self, k) for k in ("pipeline", "stage", "owner", "status", "sort")}
+        values |= {k: v for k, v in changes.items() if k in values or k == "cursor"}
+        query = {k: v for k, v in values.items() if v}
+        return "/deals/list" + ("?" + urlencode(query) if query else "")
+
+    def sort_url(self, key: str) -> str:
+        return self.url(sort=key if self.sort == "-" + key else "-" + key)
+
+    def sort_state(self, key: str) -> str | None:
+        if self.sort == key:
+            return "ascending"
+        return "descending" if self.sort == "-" + key else None
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.stage or self.owner or self.status)
+
+
+def _uuid_or_blank(value: str) -> str:
+    try:
+        return str(uuid.UUID(value)) if value else ""
+    except ValueError:
+        return ""
+
+
+@router.get("/deals/list", response_class=HTMLResponse)
+def deals_list(
+    request: Request,
+    page: Page,
+    pipeline: Annotated[str, Query(max_length=36)] = "",
+    stage: Annotated[str, Query(max_length=36)] = "",
+    owner: Annotated[str, Query(max_length=36)] = "",
+    status: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=30)] = "-created_at",
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> HTMLResponse:
+    """Deals as a sortable table: filter by pipeline, stage, owner and status; cursor pages."""
+    choices = pipelines.list_pipelines(page.ctx)
+    members = lookups.members(page.ctx)
+    state = ListState(
+        pipeline=_uuid_or_blank(pipeline),
+        stage=_uuid_or_blank(stage),
+        owner=_uuid_or_blank(owner),
+        status=status if status in tuple(DealStatus) else "",
+        sort=sort if sort.lstrip("-") in LIST_SORTS else "-created_at",
+    )
+    stage_rows = [s for p, stages in choices for s in stages
+                  if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
+    if state.stage and state.stage not in {str(s.id) for s in stage_rows}:
+        state.stage = ""
+    filters = {
+        "pipeline_id": state.pipeline, "stage_id": state.stage, "owner_id": state.owner,
+        "status": state.status,
+    }  # fmt: skip
+    node = parse_query_params({k: v for k, v in filters.items() if v}, FIELDS)
+    query = DealQuery(limit=LIST_LIMIT, cursor=cursor, sort=state.sort, filter=node)
+    result = list_deals(page.ctx, query)
+    all_stages = {s.id: s.name for _p, stages in choices for s in stages}
+    return render(
+        request,
+        "deals/list.html",
+        fragment="deals/_list_rows.html" if cursor else None,
+        title="Deals",
+        result=result,
+        state=state,
+        pipelines=[p for p, _ in choices],
+        stages=stage_rows,
+        stage_names=all_stages,
+        pipeline_names={p.id: p.name for p, _ in choices},
+        members=members,
+        owner_names={m.user_id: m.name for m in members},
+        companies=lookups.company_names(page.ctx, (d.company_id for d in result.items)),
+        sorts=LIST_SORTS,
+        statuses=tuple(DealStatus),
+        money=money,
+        can_write=page.ctx.can("deals:write"),
+    )
+
+
 # --- new deal ---------------------------------------------------------------------------------
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData
 
 from rapport.core.errors import RapportError
 
@@ -26,7 +28,14 @@ class PersonForm(BaseModel):
     owner_id: str = Field(default="", max_length=36)
     source: str = Field(default="", max_length=100)
     tags: str = Field(default="", max_length=2000, description="Comma-separated")
+    company: str = Field(default="", max_length=300, description="The company's exact name")
     version: int | None = None  # the version the edit form was opened at (If-Match)
+    force: str = ""  # "1": create even though a likely duplicate was shown
+
+
+async def raw_form(request: Request) -> FormData:
+    """The posted form as sent (custom fields have names only known at run time)."""
+    return await request.form()
 
 
 def person_values(form: PersonForm, *, for_update: bool = False) -> dict[str, Any]:
@@ -54,6 +63,8 @@ def form_errors(exc: RapportError | ValidationError) -> dict[str, str]:
         return errors
     for field_error in exc.errors:
         name = str(field_error.loc[0]) if field_error.loc else "form"
+        if name == "custom" and len(field_error.loc) > 1:  # custom.<key>, as the inputs
+            name = f"custom.{field_error.loc[1]}"
         if name in ("emails", "phones"):  # the form edits the primary one
             name = name[:-1]
         errors.setdefault(name, field_error.message)

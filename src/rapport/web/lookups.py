@@ -43,3 +43,25 @@ def members(ctx: Context) -> list[Member]:
         .order_by(User.name, User.email)
     )
     return [Member(row.id, row.name or row.email, row.email) for row in rows]
+
+
+def company_by_name(ctx: Context, name: str) -> uuid.UUID | None:
+    """The live company with exactly this name (the first by id if several share it)."""
+    return ctx.session.scalars(
+        select(Company.id).where(Company.name == " ".join(name.split())).order_by(Company.id)
+    ).first()
+
+
+def company_names_starting(ctx: Context, prefix: str, limit: int = 12) -> list[str]:
+    """Company names that start with ``prefix`` (case as typed, the name index's order)."""
+    prefix = " ".join(prefix.split())
+    if not prefix or not ctx.can("companies:read"):
+        return []
+    return list(
+        ctx.session.scalars(
+            select(Company.name)
+            .where(Company.name >= prefix, Company.name < prefix + "\U0010ffff")
+            .order_by(Company.name)
+            .limit(limit)
+        )
+    )

@@ -9,18 +9,18 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from rapport.core.errors import Conflict, Invalid
+from rapport.core.errors import Conflict, FieldError, Invalid
 from rapport.core.filtering import parse_query_params
 from rapport.core.pagination import Page as ResultPage
 from rapport.hub.models import LifecycleStage, Person
 from rapport.hub.schemas import PersonIn
-from rapport.hub.service import people, tags
+from rapport.hub.service import fields, people, tags
 from rapport.hub.service.common import ListParams
 from rapport.hub.service.people_list import DEFAULT_SORT, FIELDS, list_people
-from rapport.web import lookups, saved_views
+from rapport.hygiene.service import dedupe
+from rapport.web import custom_filter, lookups, saved_views
 from rapport.web.forms import PersonForm, form_errors, person_values
 from rapport.web.listing import Column, ListState
-from rapport.web.models import SavedView
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
 
@@ -40,11 +40,14 @@ COLUMNS = (
 DEFAULT_COLUMNS = ("email", "company", "job_title", "stage", "owner", "updated")
 NAME_COLUMN = Column("name", "Name", "full_name")
 FILTER_FIELDS = {"stage": "lifecycle_stage", "tag": "tag", "owner": "owner_id"}
-VIEW_PARAMS = ("q", "sort", "stage", "tag", "owner", "cols")  # what a saved view keeps
+VIEW_PARAMS = ("q", "sort", "stage", "tag", "owner", "cols", *custom_filter.PARAMS)  # kept
 STAGES = [(s.value, s.value.replace("_", " ").capitalize()) for s in LifecycleStage]
 
 
-def _state(q: str, sort: str, stage: str, tag: str, owner: str, cols: list[str]) -> ListState:
+def _state(q: str, sort: str, stage: str, tag: str, owner: str, cols: list[str],
+           cf: tuple[str, str, str] = ("", "", "")) -> ListState:  # fmt: skip
+    key, op, value = cf
+    custom = {"cf": key, "cfop": op or "eq", "cfv": value} if key else {}
     return ListState(
         path="/people",
         columns=COLUMNS,
@@ -52,7 +55,7 @@ def _state(q: str, sort: str, stage: str, tag: str, owner: str, cols: list[str])
         default_sort=DEFAULT_SORT,
         q=q.strip(),
         sort=sort,
-        filters={"stage": stage, "tag": tag, "owner": owner},
+        filters={"stage": stage, "tag": tag, "owner": owner, **custom},
         cols=[c for c in cols if any(c == col.key for col in COLUMNS)],
     )
 
@@ -70,12 +73,16 @@ def people_list(
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     part: str = "",
     view: Annotated[str, Query(max_length=36)] = "",
+    cf: Annotated[str, Query(max_length=64)] = "",
+    cfop: Annotated[str, Query(max_length=20)] = "",
+    cfv: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """People, sorted and filtered from the URL; HTMX gets the results or the next rows."""
-    state = _state(q, sort, stage, tag, owner, cols)
-    error = None
+    state = _state(q, sort, stage, tag, owner, cols, (cf, cfop, cfv))
+    defs = fields.definitions(page.ctx, "person")
+    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
     try:
-        node = parse_query_params(state.service_filters(FILTER_FIELDS), FIELDS)
+        node = parse_query_params({**state.service_filters(FILTER_FIELDS), **custom}, FIELDS)
         params = ListParams(
             limit=PAGE_SIZE, cursor=cursor, sort=sort or None, filter=node, q=state.q or None
         )
@@ -96,16 +103,17 @@ def people_list(
         stages=STAGES,
         tag_names=[t.name for t in tags.list_tags(page.ctx, limit=200).items],
         can_write=page.ctx.can("people:write"),
+        can_delete=page.ctx.can("people:delete"),
         views=saved_views.list_views(page.ctx, "person"),
         active_view=view,
         user_id=page.user.id,
         can_manage=page.ctx.can("workspace:manage"),
+        cf_choices=custom_filter.choices(defs),
+        cf_operators=custom_filter.OPERATORS,
+        list_id="people",
+        views_path="/people",
+        views_all="All people",
     )
-
-
-def view_url(view: SavedView) -> str:
-    """Where a saved view opens: its list query, marked so the list shows which view it is."""
-    return f"/people?{view.query}&view={view.id}" if view.query else f"/people?view={view.id}"
 
 
 @router.post("/people/views")
@@ -117,28 +125,20 @@ def save_people_view(
     shared: Annotated[bool, Form()] = False,
 ) -> Response:
     """Save the list as it is (search, filters, sort, columns) under a name."""
-    try:
-        saved = saved_views.save_view(
-            page.ctx, "person", name=name, query=query, allowed=VIEW_PARAMS, shared=shared
-        )
-    except Invalid as exc:
-        toast(request, exc.detail, "error")
-        cleaned = saved_views.clean_query(query, VIEW_PARAMS)
-        return redirect(request, "/people" + ("?" + cleaned if cleaned else ""))
-    toast(request, f"View “{saved.name}” saved{' and shared' if saved.is_shared else ''}.")
-    return redirect(request, view_url(saved))
+    return saved_views.save_from_form(
+        request, page.ctx, "person", "/people", VIEW_PARAMS, name=name, query=query, shared=shared
+    )
 
 
 @router.post("/people/views/{view_id}/delete")
 def delete_people_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
-    """Delete a saved view (your own; admins may delete shared ones)."""
-    deleted = saved_views.delete_view(page.ctx, view_id)
-    toast(request, f"View “{deleted.name}” deleted.", "info")
-    return redirect(request, "/people")
+    """Delete a saved view of this list."""
+    return saved_views.delete_from_form(request, page.ctx, view_id, "/people")
 
 
 def _new_form(request: Request, page: Page, values: dict[str, Any], errors: dict[str, str],
-              error: str | None = None) -> HTMLResponse:  # fmt: skip
+              error: str | None = None,
+              duplicates: list[Any] | None = None) -> HTMLResponse:  # fmt: skip
     return render(
         request,
         "people/new.html",
@@ -148,6 +148,7 @@ def _new_form(request: Request, page: Page, values: dict[str, Any], errors: dict
         error=error,
         stages=STAGES,
         members=lookups.members(page.ctx),
+        duplicates=duplicates or [],
     )
 
 
@@ -162,7 +163,19 @@ def new_person_form(request: Request, page: Page) -> HTMLResponse:
 def create_person(request: Request, page: Page, form: Annotated[PersonForm, Form()]) -> Response:
     """Add a person; the form comes back with messages next to the fields it could not take."""
     try:
-        person = people.create(page.ctx, PersonIn.model_validate(person_values(form)))
+        values = person_values(form)
+        if form.company:
+            company_id = lookups.company_by_name(page.ctx, form.company)
+            if company_id is None:
+                message = f"No company is called “{form.company}”; add it first."
+                raise Invalid(message, errors=[FieldError(("company",), message, "unknown")])
+            values["company_id"] = company_id
+        data = PersonIn.model_validate(values)
+        found = [] if form.force == "1" else dedupe.likely_duplicates(page.ctx, data.model_dump())
+        taken = any(c["email"] and c["email"].lower() == form.email.lower() for c in found)
+        if found and not taken:  # a taken email is an error of its own, said by create
+            return _new_form(request, page, form.model_dump(), {}, duplicates=found)
+        person = people.create(page.ctx, data)
     except (Invalid, Conflict, ValidationError) as exc:
         errors = form_errors(exc)
         message = "Check the fields marked below." if errors else str(exc)

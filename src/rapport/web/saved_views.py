@@ -7,13 +7,16 @@ import uuid
 from collections.abc import Collection
 from urllib.parse import parse_qsl, urlencode
 
+from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy import or_, select
 
 from rapport.core.context import Context
 from rapport.core.db import get_scoped
-from rapport.core.errors import NotFound, invalid
+from rapport.core.errors import Invalid, NotFound, invalid
 from rapport.core.events import record
 from rapport.web.models import SavedView
+from rapport.web.render import redirect, toast
 
 # The permission that lets someone read the records a view lists.
 READ_PERMISSION = {"person": "people:read", "company": "companies:read"}
@@ -117,3 +120,43 @@ def delete_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
     ctx.session.flush()
     record(ctx, "saved_view.deleted", view.id, {"name": (view.name, None)})
     return view
+
+
+# --- the list pages' save / delete forms (people and companies share them) ------------------
+
+
+def view_url(view: SavedView, list_path: str) -> str:
+    """Where a saved view opens: its list query, marked so the list shows which view it is."""
+    query = f"{view.query}&" if view.query else ""
+    return f"{list_path}?{query}view={view.id}"
+
+
+def save_from_form(
+    request: Request,
+    ctx: Context,
+    object_type: str,
+    list_path: str,
+    allowed: Collection[str],
+    *,
+    name: str,
+    query: str,
+    shared: bool,
+) -> Response:
+    """Save a list as it is; on a bad name, back to the list (as it was) with the reason."""
+    try:
+        saved = save_view(ctx, object_type, name=name, query=query, allowed=allowed, shared=shared)
+    except Invalid as exc:
+        toast(request, exc.detail, "error")
+        cleaned = clean_query(query, allowed)
+        return redirect(request, list_path + ("?" + cleaned if cleaned else ""))
+    toast(request, f"View “{saved.name}” saved{' and shared' if saved.is_shared else ''}.")
+    return redirect(request, view_url(saved, list_path))
+
+
+def delete_from_form(
+    request: Request, ctx: Context, view_id: uuid.UUID, list_path: str
+) -> Response:
+    """Delete a saved view (your own; admins may delete shared ones), back to the list."""
+    deleted = delete_view(ctx, view_id)
+    toast(request, f"View “{deleted.name}” deleted.", "info")
+    return redirect(request, list_path)

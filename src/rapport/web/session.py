@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -120,6 +121,7 @@ def web_session(request: Request) -> Iterator[WebSession]:
         request.state.context = ctx
         page = WebSession(ctx=ctx, user=user, workspace=workspace, csrf_token=data["csrf"])
         request.state.web = page
+        request.state.shell = _shell(page)
         yield page
         session.commit()
     except StaleDataError as exc:  # a racing writer won between our read and our UPDATE
@@ -130,6 +132,37 @@ def web_session(request: Request) -> Iterator[WebSession]:
         raise
     finally:
         session.close()
+
+
+def shell_identity(workspace_name: str, user_name: str | None, email: str, role: Role,
+                   csrf_token: str) -> SimpleNamespace:  # fmt: skip
+    """What the shell shows of the signed-in user, copied out of the ORM (an error page is
+    rendered after the request's session rolled back)."""
+    return SimpleNamespace(
+        workspace=SimpleNamespace(name=workspace_name),
+        user=SimpleNamespace(name=user_name, email=email),
+        role=role,
+        csrf_token=csrf_token,
+    )
+
+
+def _shell(page: WebSession) -> SimpleNamespace:
+    return shell_identity(
+        page.workspace.name, page.user.name, page.user.email, page.role, page.csrf_token
+    )
+
+
+def shell_from_cookie(request: Request) -> SimpleNamespace | None:
+    """The shell's names for a request that opened no page session (an unknown URL)."""
+    data = _session_data(request)
+    if data is None:
+        return None
+    with transaction(unscoped=True) as session:
+        loaded = _load(session, data)
+        if loaded is None:
+            return None
+        user, workspace, role = loaded
+        return shell_identity(workspace.name, user.name, user.email, role, data["csrf"])
 
 
 def anonymous_session() -> Iterator[Session]:

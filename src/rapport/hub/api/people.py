@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Response
+from fastapi import Query, Response
 
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
@@ -22,6 +23,7 @@ from rapport.hub.schemas import (
 )
 from rapport.hub.service import bulk, people
 from rapport.hub.service.people_list import FIELDS, list_people
+from rapport.hygiene.service import dedupe
 
 router = domain_router(prefix="/people", tags=["people"])
 PeopleQuery = list_query(FIELDS)
@@ -39,8 +41,18 @@ def list_(params: PeopleQuery, ctx: Ctx) -> PageOut[PersonRow]:  # type: ignore[
 
 
 @router.post("", response_model=PersonOut, status_code=201, responses=problems(401, 403, 409, 422))
-def create(body: PersonIn, ctx: Ctx, response: Response) -> Person:
-    """Create a person. Send Idempotency-Key to make retries safe."""
+def create(
+    body: PersonIn,
+    ctx: Ctx,
+    response: Response,
+    check_duplicates: Annotated[bool, Query(description="409 with candidates if likely")] = False,
+    force: Annotated[bool, Query(description="Create even if a duplicate is likely")] = False,
+) -> Person:
+    """Create a person. Send Idempotency-Key to make retries safe. With
+    ``check_duplicates=true``, a likely duplicate answers 409 listing the candidates (id,
+    name, probability) unless ``force=true``."""
+    if check_duplicates and not force:
+        dedupe.check_create(ctx, body.model_dump())
     person = people.create(ctx, body)
     response.headers["ETag"] = etag(person.version)
     response.headers["Location"] = f"/api/v1/people/{person.id}"

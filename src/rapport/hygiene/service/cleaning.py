@@ -20,14 +20,14 @@ LIMITS = {"first_name": 100, "last_name": 100, "job_title": 200, "source": 100}
 LIMITS |= {"external_id": 200, "company": 300}
 
 
-@dataclass
+@dataclass(slots=True)
 class Problem:
     column: str
     value: str | None
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     """A record ready to upsert: person columns plus the links that live in other tables."""
 

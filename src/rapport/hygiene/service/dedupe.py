@@ -7,27 +7,36 @@ A scan never re-proposes a pair someone marked "not a duplicate" (or one already
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from rapport.core.clock import utcnow
+from rapport.core.config import get_settings
 from rapport.core.context import Context
-from rapport.core.db import get_scoped
+from rapport.core.db import get_scoped, table_of
 from rapport.core.errors import Conflict, NotFound
 from rapport.core.events import record
+from rapport.core.ids import new_id
 from rapport.core.pagination import Page, SortKey, keyset_page
 from rapport.hub.models import Company, Person
-from rapport.hygiene.models import DuplicateCandidate
+from rapport.hub.validation import normalise_phone
+from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate
 from rapport.hygiene.service import matching, merge
 
 Decision = Literal["merge", "not_duplicate", "skip"]
 FINAL = ("merged", "not_duplicate")  # a scan never touches these again
 LEVEL_NAMES = {0: "missing", 1: "different"}
 Progress = Callable[[str, int], None]
+# A block of people sharing a key is paired all-to-all up to SCAN_BLOCK, by a sliding window of
+# SCAN_WINDOW neighbours (by name) beyond: on a million people this halves the pairs compared
+# against 100/10 and finds the same planted duplicates (bench/dedupe.py --scale).
+SCAN_BLOCK, SCAN_WINDOW = 30, 6
 
 
 @dataclass
@@ -71,6 +80,48 @@ def _record(
     return matching.normalise(raw)
 
 
+class LikelyDuplicate(Conflict):
+    """409 before a create: the person probably exists already; ``candidates`` says who."""
+
+    code, title = "likely-duplicate", "This person probably exists already"
+
+    def __init__(self, candidates: list[dict[str, Any]]) -> None:
+        super().__init__(
+            f"{len(candidates)} existing people look like this one; "
+            "open them, or send force=true to create anyway"
+        )
+        self.candidates = candidates
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        return {**super().problem(instance), "candidates": self.candidates}
+
+
+def likely_duplicates(ctx: Context, person: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The people a new record probably duplicates, for a warning: id, name, email,
+    probability (whoever may create a person may see who they would duplicate)."""
+    ctx.require("people:read")
+    person = dict(person)
+    if not person.get("email") and person.get("emails"):
+        person["email"] = person["emails"][0].get("email")
+    if not person.get("phone") and person.get("phones"):
+        person["phone"] = person["phones"][0].get("number")
+    found = _possible(ctx, person, threshold=matching.REVIEW, limit=5)
+    rows = {p.id: p for p in ctx.session.scalars(select(Person).where(Person.id.in_(
+        [pid for pid, _ in found])))}  # fmt: skip
+    return [
+        {"id": str(pid), "full_name": rows[pid].full_name, "email": rows[pid].email,
+         "probability": round(p, 4)}
+        for pid, p in found if pid in rows
+    ]  # fmt: skip
+
+
+def check_create(ctx: Context, person: Mapping[str, Any]) -> None:
+    """Raise :class:`LikelyDuplicate` if the person about to be created probably exists."""
+    candidates = likely_duplicates(ctx, person)
+    if candidates:
+        raise LikelyDuplicate(candidates)
+
+
 def possible_duplicates(
     ctx: Context, person: Mapping[str, Any], *, threshold: float = matching.REVIEW, limit: int = 5
 ) -> list[tuple[uuid.UUID, float]]:
@@ -78,13 +129,19 @@ def possible_duplicates(
     ``email``, ``phone``, ``addresses``), most probable first, to warn before a create. Scored
     with the engine's prior model: one new record gives EM nothing to fit."""
     ctx.require("hygiene:read")
+    return _possible(ctx, person, threshold=threshold, limit=limit)
+
+
+def _possible(
+    ctx: Context, person: Mapping[str, Any], *, threshold: float, limit: int
+) -> list[tuple[uuid.UUID, float]]:
     new = _record(person.get("first_name"), person.get("last_name"), person.get("email"),
                   person.get("phone"), person.get("addresses"), None)  # fmt: skip
     same = []
     if person.get("email"):
         same.append(func.lower(Person.email) == str(person["email"]).strip().lower())
     if person.get("phone"):
-        same.append(Person.phone == person["phone"])
+        same.append(Person.phone.in_({str(person["phone"]), _e164(str(person["phone"]))}))
     if person.get("last_name"):
         same.append(func.lower(Person.last_name) == str(person["last_name"]).strip().lower())
     if not same:
@@ -106,9 +163,25 @@ def possible_duplicates(
     return sorted(found, key=lambda item: -item[1])[:limit]
 
 
-def _reasons(vector: list[int], fields: tuple[matching.Field, ...]) -> dict[str, str]:
-    """Per field, how the two people compare: missing, different, similar, close or exact."""
-    out = {}
+def _e164(phone: str) -> str:
+    try:
+        return normalise_phone(phone, get_settings().default_region)
+    except ValueError:
+        return phone
+
+
+def _reasons(
+    vector: list[int], fields: tuple[matching.Field, ...], weights: list[Any] | None = None
+) -> dict[str, Any]:
+    """Per field, how the two people compare: missing, different, similar, close or exact;
+    with ``weights``, also each field's agreement weight (log2 m/u: + for, - against)."""
+    out: dict[str, Any] = {}
+    if weights is not None:
+        out["weights"] = {
+            spec.name: round(float(w[level]), 2)
+            for level, spec, w in zip(vector, fields, weights, strict=True)
+            if level
+        }
     for level, spec in zip(vector, fields, strict=True):
         if level == spec.levels:
             out[spec.name] = "exact"
@@ -128,27 +201,71 @@ def find_duplicates(
     progress: Progress | None = None,
 ) -> ScanResult:
     """Scan the workspace's people and store every pair at or above ``threshold`` as a candidate
-    for review (new pairs added, pending or skipped ones rescored, decided ones left alone)."""
+    for review (new pairs added, pending or skipped ones rescored, decided ones left alone).
+
+    Built for a million people: records are read in chunks into one column per field (names
+    share their cleaned strings), the engine blocks and compares with array operations, and
+    candidates are written in batches with Core statements."""
     ctx.require("hygiene:merge")
     ids: list[uuid.UUID] = []
-    records: list[matching.Record] = []
+    cols: dict[str, list[str]] = {name: [] for name in matching.FIELDS}
     for pid, rec in _people(ctx, chunk):
         ids.append(pid)
-        records.append(rec)
+        for name, values in cols.items():
+            values.append(rec[name])
         if progress and len(ids) % chunk == 0:
             progress("read", len(ids))
     result = ScanResult(people=len(ids))
     if progress:
         progress("read", len(ids))
-    linked = matching.link(records)
+    linked = matching.link(matching.columns(cols), max_block=SCAN_BLOCK, window=SCAN_WINDOW)
+    del cols
     result.compared = len(linked.pairs)
     if progress:
         progress("scored", result.compared)
     chosen = linked.above(threshold)
+    _store(ctx, ids, linked, chosen, auto_merge, result)
+    counts = {k: getattr(result, k) for k in ("people", "compared", "found", "new", "remembered")}
+    record(ctx, "duplicates.scanned", None, payload={**counts, "threshold": threshold})
+    result.top = list_candidates(ctx, limit=10).items
+    return result
+
+
+def _store(
+    ctx: Context,
+    ids: list[uuid.UUID],
+    linked: matching.Result,
+    chosen: Any,
+    auto_merge: float,
+    result: ScanResult,
+) -> None:
+    """Insert new pairs and rescore open ones, a few thousand rows per statement."""
+    table = table_of(DuplicateCandidate)
     existing = {
-        (row.person_a, row.person_b): row for row in ctx.session.scalars(select(DuplicateCandidate))
-    }
-    fields = matching.PEOPLE_FIELDS
+        (a, b): (cid, status)
+        for cid, a, b, status in ctx.session.execute(
+            select(DuplicateCandidate.id, DuplicateCandidate.person_a,
+                   DuplicateCandidate.person_b, DuplicateCandidate.status)
+        )
+    }  # fmt: skip
+    fields, now, weights = matching.PEOPLE_FIELDS, utcnow(), linked.model.weights()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if inserts:
+            ctx.session.execute(insert(table), inserts)
+        if updates:
+            ctx.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("cid"))
+                .values(probability=bindparam("p"), reasons=bindparam("r"), status="pending",
+                        updated_at=now),
+                updates,
+            )  # fmt: skip
+        inserts.clear()
+        updates.clear()
+
     for (i, j), vector, p in zip(
         linked.pairs[chosen].tolist(), linked.vectors[chosen].tolist(),
         linked.probability[chosen].tolist(), strict=True,
@@ -156,25 +273,75 @@ def find_duplicates(
         a, b = sorted((ids[i], ids[j]), key=str)
         result.found += 1
         result.auto_merge += p >= auto_merge
-        row = existing.get((a, b))
-        if row is None:
-            row = DuplicateCandidate(
-                workspace_id=ctx.workspace_id, person_a=a, person_b=b,
-                probability=p, reasons=_reasons(vector, fields),
-            )  # fmt: skip
-            ctx.session.add(row)
-            existing[(a, b)] = row
+        seen = existing.get((a, b))
+        if seen is None:
+            inserts.append({
+                "id": new_id(), "workspace_id": ctx.workspace_id, "person_a": a, "person_b": b,
+                "probability": p, "reasons": _reasons(vector, fields, weights), "status": "pending",
+                "created_at": now, "updated_at": now,
+            })  # fmt: skip
+            existing[(a, b)] = (inserts[-1]["id"], "pending")
             result.new += 1
-        elif row.status in FINAL:
+        elif seen[1] in FINAL:
             result.remembered += 1
         else:
-            row.probability, row.reasons, row.status = p, _reasons(vector, fields), "pending"
+            updates.append({"cid": seen[0], "p": p, "r": _reasons(vector, fields, weights)})
             result.updated += 1
-    ctx.session.flush()
-    counts = {k: getattr(result, k) for k in ("people", "compared", "found", "new", "remembered")}
-    record(ctx, "duplicates.scanned", None, payload={**counts, "threshold": threshold})
-    result.top = list_candidates(ctx, limit=10).items
+        if len(inserts) + len(updates) >= 5000:
+            flush()
+    flush()
+
+
+def scan_people(
+    ctx: Context, person_ids: Sequence[uuid.UUID], *, threshold: float = matching.REVIEW
+) -> ScanResult:
+    """Queue the likely duplicates of these people (just imported or created) against the whole
+    workspace, without reading all of it: the people sharing an email, a phone or a surname
+    with them are the only ones compared. Called after an import finishes."""
+    ctx.require("hygiene:read")
+    result = ScanResult()
+    wanted = list(dict.fromkeys(person_ids))
+    for start in range(0, len(wanted), 1000):
+        _scan_chunk(ctx, wanted[start : start + 1000], threshold, result)
+    if wanted:
+        counts = {k: getattr(result, k) for k in ("people", "compared", "found", "new")}
+        record(ctx, "duplicates.scanned", None, payload={**counts, "threshold": threshold})
     return result
+
+
+def _scan_chunk(ctx: Context, ids: list[uuid.UUID], threshold: float, result: ScanResult) -> None:
+    columns = (Person.id, Person.first_name, Person.last_name, Person.email, Person.phone,
+               Person.addresses, Company.domain)  # fmt: skip
+    base = select(*columns).outerjoin(Company, Company.id == Person.company_id)
+    new = ctx.session.execute(base.where(Person.id.in_(ids))).all()
+    emails = {r.email.lower() for r in new if r.email}
+    phones = {r.phone for r in new if r.phone}
+    surnames = {r.last_name.lower() for r in new if r.last_name}
+    same = [func.lower(Person.email).in_(emails), Person.phone.in_(phones),
+            func.lower(Person.last_name).in_(surnames)]  # fmt: skip
+    others = ctx.session.execute(
+        base.where(or_(*same), Person.id.not_in(ids)).limit(200 * len(ids))
+    ).all()
+    rows = list(new) + list(others)
+    result.people += len(new)
+    if len(rows) < 2:
+        return
+    pids = [r.id for r in rows]
+    cols: dict[str, list[str]] = {name: [] for name in matching.FIELDS}
+    for row in rows:
+        for name, value in _record(*row[1:]).items():
+            cols[name].append(value)
+    linked = matching.link(matching.columns(cols))
+    mine = set(range(len(new)))
+    touches = np.array([i in mine or j in mine for i, j in linked.pairs.tolist()], dtype=bool)
+    chosen = linked.above(threshold) & touches if len(touches) else touches
+    result.compared += int(touches.sum())
+    _store(ctx, pids, linked, chosen, matching.AUTO_MERGE, result)
+
+
+def created_since(ctx: Context, since: datetime) -> list[uuid.UUID]:
+    """The people created at or after ``since`` (an import's start): what it added."""
+    return list(ctx.session.scalars(select(Person.id).where(Person.created_at >= since)))
 
 
 def list_candidates(
@@ -196,9 +363,15 @@ def list_candidates(
     )
 
 
-def decide(ctx: Context, candidate_id: uuid.UUID, decision: Decision) -> DuplicateCandidate:
-    """Merge the pair (undoable; the older person survives), dismiss it for good, or skip it
-    until the next scan."""
+def decide(
+    ctx: Context,
+    candidate_id: uuid.UUID,
+    decision: Decision,
+    *,
+    choices: dict[str, str] | None = None,
+) -> DuplicateCandidate:
+    """Merge the pair (undoable; the older person survives, fields by the survivorship rule
+    or the per-field ``choices``), dismiss it for good, or skip it until the next scan."""
     ctx.require("hygiene:merge")
     row = get_scoped(ctx.session, DuplicateCandidate, candidate_id)
     if row is None:
@@ -207,7 +380,7 @@ def decide(ctx: Context, candidate_id: uuid.UUID, decision: Decision) -> Duplica
         raise Conflict(f"This pair was already decided ({row.status})")
     old = row.status
     if decision == "merge":
-        done = merge.merge(ctx, row.person_a, row.person_b)
+        done = merge.merge(ctx, row.person_a, row.person_b, choices=choices)
         ctx.session.refresh(row)  # the merge service marked the pair merged
         row.reasons = {**row.reasons, "merge_id": str(done.id)}
     else:
@@ -244,3 +417,95 @@ def apply_auto_merges(
         if not page.has_more:
             return merges
         cursor = page.next_cursor
+
+
+# -- companies -------------------------------------------------------------------------------
+
+
+def find_company_duplicates(
+    ctx: Context, *, threshold: float = matching.REVIEW, auto_merge: float = matching.AUTO_MERGE
+) -> ScanResult:
+    """Scan the workspace's companies (domain, name without legal suffixes, phonetic key,
+    phone, city, country) and refresh the company review queue, like the people scan."""
+    ctx.require("hygiene:merge")
+    rows = ctx.session.execute(
+        select(Company.id, Company.name, Company.domain, Company.phone, Company.address)
+    ).all()
+    ids = [r.id for r in rows]
+    records = [
+        matching.normalise_company({
+            "name": r.name, "domain": r.domain, "phone": r.phone,
+            "city": (r.address or {}).get("city"), "country": (r.address or {}).get("country"),
+        })
+        for r in rows
+    ]  # fmt: skip
+    linked = matching.link_companies(records)
+    result = ScanResult(people=len(ids), compared=len(linked.pairs))
+    existing = {
+        (r.company_a, r.company_b): r for r in ctx.session.scalars(select(CompanyDuplicate))
+    }
+    fields, weights = matching.COMPANY_FIELDS, linked.model.weights()
+    chosen = linked.above(threshold)
+    for (i, j), vector, p in zip(
+        linked.pairs[chosen].tolist(), linked.vectors[chosen].tolist(),
+        linked.probability[chosen].tolist(), strict=True,
+    ):  # fmt: skip
+        a, b = sorted((ids[i], ids[j]), key=str)
+        result.found += 1
+        result.auto_merge += p >= auto_merge
+        reasons = _reasons(vector, fields, weights)
+        row = existing.get((a, b))
+        if row is None:
+            pair = CompanyDuplicate(workspace_id=ctx.workspace_id, company_a=a, company_b=b,
+                                    probability=p, reasons=reasons)  # fmt: skip
+            ctx.session.add(pair)
+            result.new += 1
+        elif row.status in FINAL:
+            result.remembered += 1
+        else:
+            row.probability, row.reasons, row.status = p, reasons, "pending"
+            result.updated += 1
+    ctx.session.flush()
+    counts = {k: getattr(result, k) for k in ("compared", "found", "new", "remembered")}
+    record(ctx, "company_duplicates.scanned", None, payload={**counts, "companies": len(ids)})
+    return result
+
+
+def list_company_candidates(
+    ctx: Context, *, limit: int = 50, cursor: str | None = None, status: str = "pending"
+) -> Page[CompanyDuplicate]:
+    """The company review queue, most probable first; pairs with a deleted company left out."""
+    ctx.require("hygiene:read")
+    ca, cb = aliased(Company), aliased(Company)
+    stmt = (
+        select(CompanyDuplicate)
+        .join(ca, ca.id == CompanyDuplicate.company_a)
+        .join(cb, cb.id == CompanyDuplicate.company_b)
+        .where(CompanyDuplicate.status == status)
+    )
+    sort = [SortKey("probability", CompanyDuplicate.probability, descending=True)]
+    return keyset_page(
+        ctx.session, stmt, sort=sort, id_column=CompanyDuplicate.id, limit=limit, cursor=cursor
+    )
+
+
+def decide_company(ctx: Context, candidate_id: uuid.UUID, decision: Decision) -> CompanyDuplicate:
+    """Merge the company pair (undoable; the older survives), dismiss it, or skip it."""
+    ctx.require("hygiene:merge")
+    row = get_scoped(ctx.session, CompanyDuplicate, candidate_id)
+    if row is None:
+        raise NotFound("No company duplicate candidate with this id")
+    if row.status in FINAL:
+        raise Conflict(f"This pair was already decided ({row.status})")
+    old = row.status
+    if decision == "merge":
+        done = merge.merge_companies(ctx, row.company_a, row.company_b)
+        ctx.session.refresh(row)
+        row.reasons = {**row.reasons, "merge_id": str(done.id)}
+    else:
+        row.status = "not_duplicate" if decision == "not_duplicate" else "skipped"
+        row.decided_by = ctx.user_id
+    ctx.session.flush()
+    record(ctx, "company_duplicate.decided", row.id, {"status": (old, row.status)},
+           payload={"company_a": row.company_a, "company_b": row.company_b})  # fmt: skip
+    return row

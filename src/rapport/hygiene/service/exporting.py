@@ -11,19 +11,21 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import vobject
 from sqlalchemy import Select, select
 
 from rapport.core.context import Context
 from rapport.core.db import get_database
-from rapport.core.errors import BadRequest
-from rapport.core.filtering import Node, compile_filter
+from rapport.core.errors import BadRequest, invalid
+from rapport.core.filtering import Node, combine, compile_filter, parse_filter, parse_query_params
 from rapport.hub.models import Company, Person
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
+from rapport.web import saved_views
 
 CHUNK = 2000
 FORMATS = {"csv": "text/csv", "vcf": "text/vcard", "jsonl": "application/x-ndjson"}
@@ -32,6 +34,40 @@ COLUMNS = (
     "source", "lifecycle_stage", "street", "city", "region", "postal_code", "country",
 )  # fmt: skip
 ADDRESS = ("street", "city", "region", "postal_code", "country")
+
+
+IGNORED = {"limit", "cursor", "sort", "fields", "deleted", "view", "filter", "q", "cols"}
+
+
+def build_filter(
+    ctx: Context, params: Mapping[str, str], filter_text: str | None, view_id: uuid.UUID | None
+) -> Node | None:
+    """The export's filter: ``?filter=`` and ``?field=value`` like the people list, ANDed with
+    a saved view's filters (``?view=``). Search text cannot be streamed, so it is refused."""
+    if "q" in params:
+        raise invalid(("q",), "exports take filters, not search text; use filter or field=value")
+    simple = {k: v for k, v in params.items() if k not in IGNORED}
+    node = combine(
+        parse_filter(filter_text) if filter_text else None,
+        parse_query_params(simple, FIELDS) if simple else None,
+    )
+    if view_id is None:
+        return node
+    view = saved_views.get_view(ctx, view_id)
+    if view.object_type != "person":
+        raise invalid(("view",), "this saved view does not list people")
+    pairs = parse_qsl(view.query)
+    if any(k == "q" and v for k, v in pairs):
+        raise invalid(("view",), "this view searches by text; exports take its filters only")
+    from rapport.web.people_views import FILTER_FIELDS  # the list page's names → fields
+
+    saved = {FILTER_FIELDS.get(k, k): v for k, v in pairs if k not in IGNORED and v}
+    saved_filter = next((v for k, v in pairs if k == "filter" and v), None)
+    return combine(
+        node,
+        parse_filter(saved_filter) if saved_filter else None,
+        parse_query_params(saved, FIELDS) if saved else None,
+    )
 
 
 def export_people(ctx: Context, fmt: str, filter_: Node | None = None) -> Iterator[str]:

@@ -1,9 +1,11 @@
 """Importing people: jobs, batches and rejects.
 
 A file is read record by record and loaded in batches. Each batch is one unit of work: its
-new people (multi-row Core INSERTs with their emails, phones, search documents and one audit +
-outbox row each), its updates (through the hub's ``people.update``, so they are validated and
-audited field by field), its rejects and the job's progress (``last_line``) commit together.
+new people (bulk INSERTs — COPY on PostgreSQL — with their emails, phones and search
+documents), its updates (through the hub's ``people.update``, so they are validated and
+audited field by field), its rejects, one summary audit entry + outbox event naming the people
+it created or changed (per-row entries cost more than the rows), and the job's progress
+(``last_line``) commit together. Unchanged rows cost lookups only.
 So a killed import leaves only whole batches behind and resumes after ``last_line``; and since
 people are matched by Rapport id, external id or email, rerunning a file changes nothing.
 """
@@ -24,24 +26,32 @@ from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database, get_scoped, table_of
 from rapport.core.errors import NotFound, RapportError
-from rapport.core.events import Changes, record, record_many
+from rapport.core.events import record
 from rapport.core.ids import new_id
 from rapport.core.search import index_documents
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import CompanyIn, PersonPatch
-from rapport.hub.service import companies, people
+from rapport.hub.service import bulk, companies, people
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
-BATCH = 2000
+BATCH = 5000
+LOOKUP = 900  # keys per IN (...) lookup: under SQLite's old 999-parameter limit
 Record = tuple[int, dict[str, str]]
 _COMPARED = ("first_name", "last_name", "job_title", "source", "external_id", "lifecycle_stage")
 
 
 def create_job(
-    ctx: Context, *, filename: str, fmt: str, mapping: dict[str, str], path: str | None = None
+    ctx: Context,
+    *,
+    filename: str,
+    fmt: str,
+    mapping: dict[str, str],
+    path: str | None = None,
+    status: str = "running",
 ) -> ImportJob:
-    """A new import job (status ``running``) for a file whose columns map as ``mapping``."""
+    """A new import job (``running``, or ``queued`` for the background) for a file whose
+    columns map as ``mapping``."""
     ctx.require("hygiene:import")
     ctx.require("people:write")
     job = ImportJob(
@@ -49,7 +59,7 @@ def create_job(
         filename=filename[:500],
         path=path,
         format=fmt,
-        status="running",
+        status=status,
         mapping=mapping,
         actor_id=ctx.user_id,
     )
@@ -68,6 +78,13 @@ def get_job(ctx: Context, job_id: uuid.UUID) -> ImportJob:
     return job
 
 
+def list_jobs(ctx: Context, *, limit: int = 50) -> list[ImportJob]:
+    """The workspace's latest imports, newest first (the imports page's history)."""
+    ctx.require("hygiene:read")
+    stmt = select(ImportJob).order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+    return list(ctx.session.scalars(stmt.limit(limit)))
+
+
 def finish(ctx: Context, job: ImportJob, *, error: str | None = None) -> None:
     """Mark a job done (or failed with ``error``) and announce it."""
     job.status = "failed" if error else "done"
@@ -83,32 +100,79 @@ class _Batch:
     rows: list[CleanRow]
 
 
+Outcome = CleanRow | tuple[int, list[Problem]]  # a clean row, or a line and its problems
+
+
+def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> list[Outcome]:
+    """Validate and normalise records (pure: runs in a worker process for big files)."""
+    out: list[Outcome] = []
+    for line, raw in records:
+        outcome = clean_record(line, raw, mapping, region=region)
+        out.append(outcome if isinstance(outcome, CleanRow) else (line, outcome))
+    return out
+
+
 def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
     """Validate and upsert one batch of records; rejects and progress are saved with it."""
-    ctx.require("hygiene:import")
     if not records:
         return
     region = str(ctx.extra.get("region") or get_settings().default_region)
+    outcomes = clean_batch(records, job.mapping, region)
+    load_clean(ctx, job, outcomes, last_line=records[-1][0], count=len(records))
+
+
+def load_clean(
+    ctx: Context,
+    job: ImportJob,
+    outcomes: list[Outcome],
+    *,
+    last_line: int,
+    count: int,
+) -> None:
+    """Upsert one batch of cleaned records (``count`` source records up to ``last_line``):
+    new people in multi-row INSERTs, changed ones through the hub's service, rejects and the
+    job's progress — all in the caller's transaction."""
+    ctx.require("hygiene:import")
     batch = _Batch([], [])
-    for line, raw in records:
-        outcome = clean_record(line, raw, job.mapping, region=region)
+    for outcome in outcomes:
         if isinstance(outcome, CleanRow):
             batch.rows.append(outcome)
         else:
-            batch.rejects.append((line, outcome))
-    creates, updates = _match(ctx, batch)
+            batch.rejects.append(outcome)
+    creates, updates, keys = _match(ctx, batch)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
-    _insert_new(ctx, creates, company_ids)
-    _apply_updates(ctx, job, batch, updates, company_ids)
+    created = _insert_new(ctx, creates, company_ids)
+    updated = _apply_updates(ctx, job, batch, updates, company_ids, keys)
     _save_rejects(ctx, job, batch.rejects)
-    job.created += len(creates)
+    job.created += len(created)
     job.rejected += len(batch.rejects)
-    job.rows_done += len(records)
-    job.last_line = records[-1][0]
+    job.rows_done += count
+    job.last_line = last_line
     job.updated_at = utcnow()
+    if created or updated:
+        # One summary audit entry and outbox event per batch, naming every person it
+        # created or changed: per-row entries would cost more than the rows themselves.
+        # (Updates are also audited field by field by the hub's service.)
+        record(
+            ctx,
+            "import.batch",
+            job.id,
+            {"created": (None, len(created)), "updated": (None, len(updated))},
+            payload={"last_line": last_line, "created_ids": created, "updated_ids": updated},
+        )
 
 
-def _match(ctx: Context, batch: _Batch) -> tuple[list[CleanRow], list[tuple[CleanRow, uuid.UUID]]]:
+@dataclass
+class _Keys:
+    """What the batch's lookups found: owners of emails, external ids and phones."""
+
+    by_email: dict[str, uuid.UUID]
+    phones: set[tuple[str, uuid.UUID]]
+
+
+def _match(
+    ctx: Context, batch: _Batch
+) -> tuple[list[CleanRow], list[tuple[CleanRow, uuid.UUID]], _Keys]:
     """Split the clean rows into new people and updates of existing ones."""
     rows = batch.rows
     emails = [r.email for r in rows if r.email]
@@ -143,15 +207,21 @@ def _match(ctx: Context, batch: _Batch) -> tuple[list[CleanRow], list[tuple[Clea
             updates.append((row, owners.pop()))
         else:
             creates.append(row)
-    return creates, updates
+    numbers = [r.phone for r, _ in updates if r.phone]
+    phones = {(n, p) for n, p in _pairs(ctx, PersonPhone.number, PersonPhone.person_id, numbers)}
+    return creates, updates, _Keys(by_email, phones)
 
 
 def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, uuid.UUID]:
-    found: dict[Any, uuid.UUID] = {}
+    return dict(_pairs(ctx, key, value, wanted))
+
+
+def _pairs(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> list[tuple[Any, Any]]:
+    found: list[tuple[Any, Any]] = []
     unique = list(dict.fromkeys(wanted))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        found.update(dict(ctx.session.execute(select(key, value).where(key.in_(chunk))).all()))
+    for start in range(0, len(unique), LOOKUP):
+        chunk = unique[start : start + LOOKUP]
+        found += [tuple(r) for r in ctx.session.execute(select(key, value).where(key.in_(chunk)))]
     return found
 
 
@@ -172,14 +242,17 @@ def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
     return found
 
 
-def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> None:
+def _insert_new(
+    ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]
+) -> list[uuid.UUID]:
+    """Multi-row INSERTs of new people, their emails, phones and search documents."""
     if not rows:
-        return
+        return []
     ws, now = ctx.workspace_id, utcnow()
-    person_rows, email_rows, phone_rows, docs = [], [], [], []
-    audits: list[tuple[uuid.UUID | None, Changes | None, dict[str, Any] | None]] = []
+    person_rows, email_rows, phone_rows, docs, ids = [], [], [], [], []
     for row in rows:
         pid = new_id()
+        ids.append(pid)
         values = {"addresses": [], "lifecycle_stage": "lead", **row.values}
         values["full_name"] = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
         values["company_id"] = company_ids.get(row.company.lower()) if row.company else None
@@ -187,7 +260,7 @@ def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.
         person_rows.append(
             {"id": pid, "workspace_id": ws, "preferences": {}, "custom": {},
              "consent_status": "unknown", "version": 1, "created_at": now, "updated_at": now,
-             **values}
+             "job_title": None, "source": None, "external_id": None, **values}
         )  # fmt: skip
         if row.email:
             email_rows.append(
@@ -199,8 +272,6 @@ def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.
                 {"id": new_id(), "workspace_id": ws, "person_id": pid, "number": row.phone,
                  "label": None, "is_primary": True, "position": 0}
             )  # fmt: skip
-        changes = {k: (None, v) for k, v in values.items() if v not in (None, "", [])}
-        audits.append((pid, changes, {"source": "import"}))
         docs.append(
             people.document_for(
                 pid,
@@ -211,52 +282,57 @@ def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.
                 phones=[row.phone] if row.phone else [],
             )
         )
-    session = ctx.session
-    # Core INSERTs of plain rows: the ORM's per-object bookkeeping is the cost at this size.
-    session.execute(insert(table_of(Person)), person_rows)
-    if email_rows:
-        session.execute(insert(table_of(PersonEmail)), email_rows)
-    if phone_rows:
-        session.execute(insert(table_of(PersonPhone)), phone_rows)
-    record_many(ctx, "person.created", audits)
-    index_documents(session, ws, docs, fresh=True)
+    bulk.insert_rows(ctx.session, table_of(Person), person_rows)
+    bulk.insert_rows(ctx.session, table_of(PersonEmail), email_rows)
+    bulk.insert_rows(ctx.session, table_of(PersonPhone), phone_rows)
+    index_documents(ctx.session, ws, docs, fresh=True)
+    return ids
 
 
 def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """What the import compares against, for many people in three queries (no ORM objects)."""
+    """The compared columns of many (live) people, by primary key, without ORM objects."""
     columns = [getattr(Person, k) for k in _COMPARED]
+    stmt = select(Person.id, Person.company_id, Person.addresses, *columns)
     state: dict[uuid.UUID, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        stmt = select(Person.id, Person.company_id, Person.addresses, *columns)
+    for start in range(0, len(ids), LOOKUP):
+        chunk = ids[start : start + LOOKUP]
         for row in ctx.session.execute(stmt.where(Person.id.in_(chunk))).mappings():
-            state[row["id"]] = {**row, "emails": [], "phones": []}
-        for pid, email in ctx.session.execute(
-            select(PersonEmail.person_id, PersonEmail.email)
-            .where(PersonEmail.person_id.in_(chunk))
-            .order_by(PersonEmail.position)
-        ):
-            state[pid]["emails"].append(email)
-        for pid, number in ctx.session.execute(
-            select(PersonPhone.person_id, PersonPhone.number)
-            .where(PersonPhone.person_id.in_(chunk))
-            .order_by(PersonPhone.position)
-        ):
-            state[pid]["phones"].append(number)
+            state[row["id"]] = dict(row)
     return state
 
 
+def _contacts(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """The emails and phones of a few people, in order (only for people gaining one)."""
+    out: dict[uuid.UUID, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    for start in range(0, len(ids), LOOKUP):
+        chunk = ids[start : start + LOOKUP]
+        # Without statistics SQLite prefers the (workspace, email) index here: name the right one.
+        emails = (
+            select(PersonEmail.person_id, PersonEmail.email)
+            .with_hint(PersonEmail, "INDEXED BY ix_person_emails_person", "sqlite")
+            .where(PersonEmail.person_id.in_(chunk))
+            .order_by(PersonEmail.person_id, PersonEmail.position)
+        )
+        for pid, email in ctx.session.execute(emails):
+            out[pid][0].append(email)
+        phones = (
+            select(PersonPhone.person_id, PersonPhone.number)
+            .with_hint(PersonPhone, "INDEXED BY ix_person_phones_person", "sqlite")
+            .where(PersonPhone.person_id.in_(chunk))
+            .order_by(PersonPhone.person_id, PersonPhone.position)
+        )
+        for pid, number in ctx.session.execute(phones):
+            out[pid][1].append(number)
+    return out
+
+
 def _patch(row: CleanRow, old: dict[str, Any], company_id: uuid.UUID | None) -> dict[str, Any]:
-    """The fields this row sets that differ from the person's; empty cells change nothing."""
+    """The person fields this row sets that differ; empty cells change nothing."""
     patch = {k: v for k, v in row.values.items() if k in _COMPARED and v and old[k] != v}
     if "addresses" in row.values and row.values["addresses"][0] not in old["addresses"]:
         patch["addresses"] = row.values["addresses"] + list(old["addresses"])
     if company_id is not None and old["company_id"] != company_id:
         patch["company_id"] = company_id
-    if row.phone and row.phone not in old["phones"]:
-        patch["phones"] = [{"number": n} for n in [*old["phones"], row.phone]]
-    if row.email and row.email not in old["emails"]:
-        patch["emails"] = [{"email": e} for e in [*old["emails"], row.email]]
     return patch
 
 
@@ -266,9 +342,12 @@ def _apply_updates(
     batch: _Batch,
     updates: list[tuple[CleanRow, uuid.UUID]],
     company_ids: dict[str, uuid.UUID],
-) -> None:
-    """Update matched people through the hub's service (validated, audited per field)."""
+    keys: _Keys,
+) -> list[uuid.UUID]:
+    """Update matched people that really change through the hub's service (validated,
+    audited per field); the others only count as unchanged."""
     state = _existing(ctx, [pid for _, pid in updates])
+    pending: list[tuple[CleanRow, uuid.UUID, dict[str, Any], bool, bool]] = []
     for row, person_id in updates:
         old = state.get(person_id)
         if old is None:  # in the bin: an import does not bring people back silently
@@ -276,9 +355,19 @@ def _apply_updates(
             continue
         company_id = company_ids[row.company.lower()] if row.company else None
         patch = _patch(row, old, company_id)
-        if not patch:
+        new_email = bool(row.email) and keys.by_email.get(row.email or "") != person_id
+        new_phone = bool(row.phone) and (row.phone, person_id) not in keys.phones
+        if patch or new_email or new_phone:
+            pending.append((row, person_id, patch, new_email, new_phone))
+        else:
             job.unchanged += 1
-            continue
+    lists = _contacts(ctx, [pid for _, pid, _, e, p in pending if e or p])
+    changed: list[uuid.UUID] = []
+    for row, person_id, patch, new_email, new_phone in pending:
+        if new_email:
+            patch["emails"] = [{"email": e} for e in [*lists[person_id][0], row.email]]
+        if new_phone:
+            patch["phones"] = [{"number": n} for n in [*lists[person_id][1], row.phone]]
         try:
             with ctx.session.begin_nested():
                 people.update(ctx, person_id, PersonPatch.model_validate(patch))
@@ -286,7 +375,9 @@ def _apply_updates(
             reason = "; ".join(e.message for e in exc.errors) or exc.detail
             batch.rejects.append((row.line, [Problem("(record)", None, reason)]))
             continue
-        job.updated += 1
+        changed.append(person_id)
+    job.updated += len(changed)
+    return changed
 
 
 def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jellyfish
 import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
 
 AUTO_MERGE = 0.95
 REVIEW = 0.5
@@ -35,7 +36,13 @@ Comparator = Callable[[str, str], int]
 def _clean(value: Any) -> str:
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return ""
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    return _clean_text(str(value))
+
+
+@lru_cache(maxsize=200_000)
+def _clean_text(value: str) -> str:
+    """Names repeat a lot: a million people have a few thousand given names, cleaned once."""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9@. ]+", " ", text.lower())).strip()
 
 
@@ -133,28 +140,91 @@ PEOPLE_FIELDS = (
 FIELDS = tuple(f.name for f in PEOPLE_FIELDS)
 
 
+# -- columns: the engine works on one array per field, not one dict per record --------------
+
+Columns = dict[str, NDArray[np.object_]]
+
+
+def columns(records: Sequence[Record] | Mapping[str, Sequence[str]]) -> Columns:
+    """Records as one object array per field (already columns: just made arrays)."""
+    if isinstance(records, Mapping):
+        return {name: np.asarray(values, dtype=object) for name, values in records.items()}
+    names = records[0].keys() if records else FIELDS
+    return {name: np.array([r.get(name, "") for r in records], dtype=object) for name in names}
+
+
+def codes(values: Sequence[str] | NDArray[np.object_]) -> NDArray[np.int64]:
+    """An integer per distinct value (in order of first appearance): equality on ints is cheap."""
+    seen: dict[str, int] = {}
+    return np.fromiter((seen.setdefault(v, len(seen)) for v in values), np.int64, len(values))
+
+
+def _distinct(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Sorted distinct integers (a sort beats numpy's hash-based unique on big int arrays)."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _rank(values: NDArray[np.object_]) -> NDArray[np.int64]:
+    """The alphabetical rank of each value."""
+    _uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1)
+
+
 # -- blocking --------------------------------------------------------------------------------
 
 
-def _keys(r: Record) -> Iterable[str]:
-    given, surname = r["given_name"], r["surname"]
-    if surname:
-        yield "s:" + jellyfish.soundex(surname) + given[:1]
-    if given:
-        yield "g:" + jellyfish.soundex(given) + surname[:1]
-    if given and surname:  # swapped given name and surname
-        yield "n:" + "|".join(sorted((jellyfish.soundex(given), jellyfish.soundex(surname))))
+def _key_columns(cols: Columns) -> Iterator[list[str]]:
+    """Each blocking key as one column of strings ('' = no key): phonetic surname + initial,
+    phonetic given name + initial, both names in either order, email, phone, date of birth,
+    postcode + state, start of the street + city."""
+    n = len(cols["surname"])
+    given, surname = cols["given_name"], cols["surname"]
+    soundex = lru_cache(maxsize=None)(lambda v: jellyfish.soundex(v) if v else "")
+    sg = [soundex(v) for v in given]
+    ss = [soundex(v) for v in surname]
+    yield [f"{s}{g[:1]}" if s else "" for s, g in zip(ss, given, strict=True)]
+    yield [f"{s}{g[:1]}" if s else "" for s, g in zip(sg, surname, strict=True)]
+    yield [f"{min(a, b)}|{max(a, b)}" if a and b else "" for a, b in zip(sg, ss, strict=True)]
     for name in ("email", "phone", "date_of_birth"):
-        if r[name]:
-            yield f"{name[0]}:{r[name]}"
-    if r["postcode"]:
-        yield "p:" + r["postcode"] + r["state"]
-    if r["street"] and r["city"]:
-        yield "a:" + r["street"][:6] + r["city"][:4]
+        if name in cols:
+            yield list(cols[name])
+    if "postcode" in cols:
+        state = cols.get("state", np.full(n, "", dtype=object))
+        yield [p + "|" + s if p else "" for p, s in zip(cols["postcode"], state, strict=True)]
+    if "street" in cols and "city" in cols:
+        yield [
+            f"{s[:6]}|{c[:4]}" if s and c else ""
+            for s, c in zip(cols["street"], cols["city"], strict=True)
+        ]
+
+
+def _window_pairs(
+    key: NDArray[np.int64], rank: NDArray[np.int64], max_block: int, window: int
+) -> Iterator[NDArray[np.int64]]:
+    """Pairs within each block of equal ``key`` (-1 = none): all pairs in a block of up to
+    ``max_block`` records, neighbours within ``window`` (by name) in a bigger one."""
+    idx = np.flatnonzero(key >= 0)
+    k = key[idx]
+    order = np.lexsort((rank[idx], k))
+    idx, k = idx[order], k[order]
+    small = (np.bincount(k) <= max_block)[k]
+    for step in range(1, max_block):
+        same = k[:-step] == k[step:]
+        if step >= window:
+            same &= small[:-step]
+        if not same.any():
+            return  # no block is bigger than this step
+        yield np.stack([idx[:-step][same], idx[step:][same]], axis=1)
 
 
 def candidate_pairs(
-    records: Sequence[Record],
+    records: Sequence[Record] | Columns,
     *,
     source: Sequence[int] | None = None,
     max_block: int = 100,
@@ -162,30 +232,25 @@ def candidate_pairs(
 ) -> NDArray[np.int64]:
     """Index pairs ``(i, j)``, ``i < j``, sharing a blocking key; with ``source``, only pairs
     from different sources (linkage). A block over ``max_block`` is paired within a sliding
-    ``window`` over its records sorted by name, so one common surname cannot explode the count."""
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, record in enumerate(records):
-        for key in _keys(record):
-            blocks[key].append(i)
-    chunks: list[NDArray[np.int64]] = []
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        if len(members) <= max_block:
-            idx = np.array(members, dtype=np.int64)
-            a, b = np.triu_indices(len(idx), k=1)
-            chunks.append(np.stack([idx[a], idx[b]], axis=1))
-        else:
-            ordered = sorted(
-                members, key=lambda i: (records[i]["surname"], records[i]["given_name"])
-            )
-            idx = np.array(ordered, dtype=np.int64)
-            for step in range(1, window):
-                chunks.append(np.stack([idx[:-step], idx[step:]], axis=1))
-    if not chunks:
+    ``window`` over its records sorted by name, so one common surname cannot explode the count.
+    Keys are streamed one at a time and blocks paired with array operations, so a million
+    records cost seconds and a few hundred MB."""
+    cols = columns(records) if not isinstance(records, dict) else records
+    n = len(cols["surname"])
+    rank = _rank(cols["surname"] + "|" + cols["given_name"]) if n else np.zeros(0, np.int64)
+    found: list[NDArray[np.int64]] = []
+    for keys in _key_columns(cols):
+        key = codes(keys)
+        key[np.asarray(keys, dtype=object) == ""] = -1
+        for chunk in _window_pairs(key, rank, max_block, window):
+            lo, hi = np.minimum(chunk[:, 0], chunk[:, 1]), np.maximum(chunk[:, 0], chunk[:, 1])
+            found.append(lo * n + hi)
+        if sum(len(f) for f in found) > 20_000_000:  # keep memory flat: fold what we have
+            found = [_distinct(np.concatenate(found))]
+    if not found:
         return np.empty((0, 2), dtype=np.int64)
-    pairs = np.sort(np.concatenate(chunks), axis=1)
-    pairs = np.unique(pairs, axis=0)
+    flat = _distinct(np.concatenate(found))
+    pairs = np.stack([flat // n, flat % n], axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     if source is not None:
         src = np.asarray(source)
@@ -193,15 +258,106 @@ def candidate_pairs(
     return pairs
 
 
+# -- vectorised comparisons: the same levels as the scalar comparators above -----------------
+# Each gets the field's column, its value codes and the pairs (i, j) that are neither missing
+# nor exact, and returns their levels. rapidfuzz's cpdist scores string pairs in C++ on every
+# core, each distinct pair of values once (a million "john"/"jon" pairs are one comparison).
+
+
+@dataclass
+class Column:
+    """One field's values, an integer code per distinct value, and a value per code."""
+
+    values: NDArray[np.object_]
+    code: NDArray[np.int64]
+    by_code: NDArray[np.object_]
+
+    @classmethod
+    def of(cls, values: NDArray[np.object_]) -> Column:
+        code = codes(values)
+        by_code = np.empty(int(code.max()) + 1 if len(code) else 0, dtype=object)
+        by_code[code] = values
+        return cls(values, code, by_code)
+
+
+def _similarity(
+    col: Column, i: NDArray[np.int64], j: NDArray[np.int64], scorer: Any, cutoff: float
+) -> NDArray[np.float64]:
+    if len(i) == 0:
+        return np.zeros(0)
+    base = len(col.by_code)
+    key = col.code[i] * base + col.code[j]
+    distinct = _distinct(key)
+    a, b = col.by_code[distinct // base], col.by_code[distinct % base]
+    sims = np.asarray(cpdist(a, b, scorer=scorer, score_cutoff=cutoff, workers=-1), np.float64)
+    return sims[np.searchsorted(distinct, key)]
+
+
+def _name_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    sim = _similarity(col, i, j, JaroWinkler.similarity, 0.8)
+    return np.where(sim >= 0.92, 3, np.where(sim >= 0.8, 2, 1))
+
+
+def _text_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    packed = codes([v.replace(" ", "") for v in col.by_code])[col.code]
+    sim = _similarity(col, i, j, Levenshtein.normalized_similarity, 0.6)
+    levels = np.where(sim >= 0.8, 3, np.where(sim >= 0.6, 2, 1))
+    return np.where(packed[i] == packed[j], 4, levels)
+
+
+def _code_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    close = _similarity(col, i, j, Levenshtein.distance, 2) <= 1
+    length = np.fromiter(map(len, col.by_code), np.int64, len(col.by_code))[col.code]
+    dates = np.flatnonzero(~close & (length[i] == 8) & (length[j] == 8))
+    close[dates] = [
+        code_level(a, b) == 2
+        for a, b in zip(col.values[i[dates]], col.values[j[dates]], strict=True)
+    ]
+    return np.where(close, 2, 1)
+
+
+def _exact_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    return np.ones(len(i), dtype=np.int8)
+
+
+def _email_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    mailbox = codes([v.split("@")[0] for v in col.by_code])[col.code]
+    close = _similarity(col, i, j, JaroWinkler.similarity, 0.93) >= 0.93
+    return np.where(close | (mailbox[i] == mailbox[j]), 2, 1)
+
+
+VECTORISED: dict[Comparator, Callable[[Column, Any, Any], Any]] = {
+    name_level: _name_levels,
+    text_level: _text_levels,
+    code_level: _code_levels,
+    exact_level: _exact_levels,
+    email_level: _email_levels,
+}
+
+
 def compare(
-    records: Sequence[Record], pairs: NDArray[np.int64], fields: Sequence[Field] = PEOPLE_FIELDS
+    records: Sequence[Record] | Columns,
+    pairs: NDArray[np.int64],
+    fields: Sequence[Field] = PEOPLE_FIELDS,
 ) -> NDArray[np.int8]:
     """The comparison vectors: one agreement level per pair and field."""
+    cols = columns(records) if not isinstance(records, dict) else records
     out = np.zeros((len(pairs), len(fields)), dtype=np.int8)
+    i, j = pairs[:, 0], pairs[:, 1]
     for k, spec in enumerate(fields):
-        column = [r[spec.name] for r in records]
-        cmp = spec.compare
-        out[:, k] = [cmp(column[i], column[j]) for i, j in pairs.tolist()]
+        col = Column.of(cols[spec.name])
+        blank = col.values == ""
+        missing = blank[i] | blank[j]
+        exact = (col.code[i] == col.code[j]) & ~missing
+        rest = np.flatnonzero(~missing & ~exact)
+        out[exact, k] = spec.levels
+        vectorised = VECTORISED.get(spec.compare)
+        if vectorised is not None:
+            out[rest, k] = vectorised(col, i[rest], j[rest])
+        else:
+            cmp = spec.compare
+            a, b = col.values[i[rest]], col.values[j[rest]]
+            out[rest, k] = [cmp(x, y) for x, y in zip(a, b, strict=True)]
     return out
 
 
@@ -280,7 +436,7 @@ def fit(
     model = Model(tuple(f.name for f in fields), m, u, prior)
     if len(vectors) == 0:
         return model
-    patterns, counts = np.unique(vectors, axis=0, return_counts=True)
+    patterns, counts = _patterns(vectors, levels)
     counts = counts.astype(np.float64)
     total = counts.sum()
     for it in range(1, max_iter + 1):
@@ -303,13 +459,37 @@ def fit(
     return model
 
 
+def _encode(vectors: NDArray[np.int8], levels: Sequence[int]) -> NDArray[np.int64]:
+    """Each comparison vector as one integer (mixed radix), so distinct patterns are a 1-D
+    unique instead of a slow row-wise one."""
+    code = np.zeros(len(vectors), dtype=np.int64)
+    for k, n in enumerate(levels):
+        code = code * (n + 1) + vectors[:, k]
+    return code
+
+
+def _patterns(
+    vectors: NDArray[np.int8], levels: Sequence[int]
+) -> tuple[NDArray[np.int8], NDArray[np.int64]]:
+    """The distinct comparison vectors and how often each occurs."""
+    _unique, first, counts = np.unique(
+        _encode(vectors, levels), return_index=True, return_counts=True
+    )
+    return vectors[first], counts
+
+
 def score(model: Model, vectors: NDArray[np.int8]) -> NDArray[np.float64]:
-    """The posterior match probability of each comparison vector."""
+    """The posterior match probability of each comparison vector (computed once per distinct
+    pattern: a million pairs share a few thousand)."""
     if len(vectors) == 0:
         return np.zeros(0)
-    lm, lu = _log_likelihoods(vectors, model.m, model.u)
+    levels = [len(m) - 1 for m in model.m]
+    _unique, first, inverse = np.unique(
+        _encode(vectors, levels), return_index=True, return_inverse=True
+    )
+    lm, lu = _log_likelihoods(vectors[first], model.m, model.u)
     odds = lu - lm + np.log((1 - model.prior) / model.prior)
-    return 1.0 / (1.0 + np.exp(np.clip(odds, -700, 700)))
+    return (1.0 / (1.0 + np.exp(np.clip(odds, -700, 700))))[inverse.reshape(-1)]
 
 
 @dataclass
@@ -327,14 +507,122 @@ class Result:
 
 
 def link(
-    records: Sequence[Record],
+    records: Sequence[Record] | Columns,
     *,
     source: Sequence[int] | None = None,
     fields: Sequence[Field] = PEOPLE_FIELDS,
     max_block: int = 100,
+    window: int = 10,
 ) -> Result:
     """Block, compare, fit and score: the whole engine on normalised records."""
-    pairs = candidate_pairs(records, source=source, max_block=max_block)
-    vectors = compare(records, pairs, fields)
+    cols = columns(records) if not isinstance(records, dict) else records
+    pairs = candidate_pairs(cols, source=source, max_block=max_block, window=window)
+    vectors = compare(cols, pairs, fields)
     model = fit(vectors, fields)
+    return Result(pairs, vectors, score(model, vectors), model)
+
+
+# -- companies -------------------------------------------------------------------------------
+
+LEGAL_SUFFIXES = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "lp",
+        "ltd",
+        "limited",
+        "gmbh",
+        "ag",
+        "kg",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "oy",
+        "ab",
+        "as",
+        "aps",
+        "pty",
+        "pte",
+        "kk",
+        "group",
+        "holding",
+        "holdings",
+    ]
+)
+COMPANY_FIELDS = (
+    Field("name", name_level, 4),
+    Field("domain", exact_level, 2, rarity=16.0),
+    Field("phone", code_level, 3, rarity=8.0),
+    Field("city", name_level, 4),
+    Field("country", exact_level, 2),
+)
+
+
+def company_name(value: Any) -> str:
+    """A company name without case, punctuation, a leading "the" or legal suffixes
+    ("The ACME Corp., Inc." -> "acme")."""
+    words = _clean(value).replace(".", " ").split()
+    if words[:1] == ["the"]:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def normalise_company(raw: Mapping[str, Any]) -> Record:
+    """A company as a comparable record: name, domain (no www.), phone digits, city, country."""
+    domain = str(raw.get("domain") or "").strip().lower().removeprefix("www.")
+    return {
+        "name": company_name(raw.get("name")),
+        "domain": domain,
+        "phone": _digits(raw.get("phone")),
+        "city": _clean(raw.get("city")),
+        "country": _clean(raw.get("country")),
+    }
+
+
+def company_pairs(cols: Columns, *, max_block: int = 50, window: int = 8) -> NDArray[np.int64]:
+    """Candidate company pairs: same domain, phone, start of the name, or phonetic name key."""
+    n = len(cols["name"])
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    rank = _rank(cols["name"])
+    metaphone = lru_cache(maxsize=None)(lambda v: jellyfish.metaphone(v) if v else "")
+    keys = (
+        list(cols["domain"]),
+        list(cols["phone"]),
+        [v.replace(" ", "")[:8] for v in cols["name"]],
+        [metaphone(v) for v in cols["name"]],
+    )
+    found = []
+    for column in keys:
+        key = codes(column)
+        key[np.asarray(column, dtype=object) == ""] = -1
+        for chunk in _window_pairs(key, rank, max_block, window):
+            lo, hi = np.minimum(chunk[:, 0], chunk[:, 1]), np.maximum(chunk[:, 0], chunk[:, 1])
+            found.append(lo * n + hi)
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    flat = _distinct(np.concatenate(found))
+    pairs = np.stack([flat // n, flat % n], axis=1)
+    return pairs[pairs[:, 0] != pairs[:, 1]]
+
+
+def link_companies(records: Sequence[Record]) -> Result:
+    """Block, compare, fit and score companies."""
+    cols = columns(records) if records else {f.name: np.empty(0, object) for f in COMPANY_FIELDS}
+    pairs = company_pairs(cols)
+    vectors = compare(cols, pairs, COMPANY_FIELDS)
+    model = fit(vectors, COMPANY_FIELDS)
     return Result(pairs, vectors, score(model, vectors), model)

@@ -21,9 +21,17 @@ from rapport.core.db import get_scoped, table_of
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import jsonable, record
 from rapport.core.search import index_documents, remove_documents
-from rapport.hub.models import Activity, Company, Person, PersonEmail, PersonPhone, person_tags
+from rapport.hub.models import (
+    Activity,
+    Company,
+    Person,
+    PersonEmail,
+    PersonPhone,
+    company_tags,
+    person_tags,
+)
 from rapport.hub.service import people
-from rapport.hygiene.models import DuplicateCandidate, Merge
+from rapport.hygiene.models import CompanyDuplicate, CompanyMerge, DuplicateCandidate, Merge
 
 SURVIVING = (
     "first_name", "last_name", "job_title", "company_id", "owner_id", "lifecycle_stage",
@@ -234,3 +242,141 @@ def _reindex(ctx: Context, ids: list[uuid.UUID]) -> None:
             )
         )  # fmt: skip
     index_documents(session, ctx.workspace_id, docs)
+
+
+# -- companies -------------------------------------------------------------------------------
+
+COMPANY_FIELDS = ("name", "domain", "industry", "size", "website", "phone", "address",
+                  "owner_id", "custom")  # fmt: skip
+
+
+def _company_links(ctx: Context, company_id: uuid.UUID) -> dict[str, list[str]]:
+    """The ids of everything pointing at a company: people, deals, activities, tags."""
+    from rapport.sales.models import Deal
+
+    session = ctx.session
+    ids = {
+        "people": select(Person.id).where(Person.company_id == company_id),
+        "deals": select(Deal.id).where(Deal.company_id == company_id),
+        "activities": select(Activity.id).where(Activity.company_id == company_id),
+    }
+    out = {
+        name: [str(i) for i in session.scalars(stmt.execution_options(include_deleted=True))]
+        for name, stmt in ids.items()
+    }
+    out["tags"] = [
+        str(t) for t in session.scalars(
+            select(company_tags.c.tag_id).where(company_tags.c.company_id == company_id)
+        )
+    ]  # fmt: skip
+    return out
+
+
+def _point(ctx: Context, model: Any, ids: list[str], company_id: uuid.UUID) -> None:
+    if ids:
+        table = table_of(model)
+        ctx.session.execute(
+            update(table)
+            .where(table.c.id.in_([uuid.UUID(i) for i in ids]))
+            .values(company_id=company_id)
+        )
+
+
+def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> CompanyMerge:
+    """Fold company ``merged_id`` into ``survivor_id``: its people, deals, activities and tags
+    move over, the survivor's empty fields are filled from it, and it goes to the bin.
+    Audited; :func:`undo_company_merge` puts everything back."""
+    from rapport.hub.service import companies
+    from rapport.sales.models import Deal
+
+    ctx.require("hygiene:merge")
+    if survivor_id == merged_id:
+        raise invalid(("merged_id",), "a company cannot be merged into itself")
+    a, b = companies.get(ctx, survivor_id), companies.get(ctx, merged_id)
+    links = _company_links(ctx, b.id)
+    mine = set(_company_links(ctx, a.id)["tags"])
+    snapshot: dict[str, Any] = {
+        "survivor": {f: jsonable(getattr(a, f)) for f in COMPANY_FIELDS},
+        **links,
+        "tags_added": [t for t in links["tags"] if t not in mine],
+    }
+    b.deleted_at = utcnow()
+    ctx.session.flush()  # b's domain is free for the survivor from here
+    changes = {}
+    for field in COMPANY_FIELDS:
+        if _empty(getattr(a, field)) and not _empty(getattr(b, field)):
+            changes[field] = (getattr(a, field), getattr(b, field))
+            setattr(a, field, getattr(b, field))
+    _point(ctx, Person, links["people"], a.id)
+    _point(ctx, Deal, links["deals"], a.id)
+    _point(ctx, Activity, links["activities"], a.id)
+    if snapshot["tags_added"]:
+        session = ctx.session
+        session.execute(insert(company_tags), [
+            {"company_id": a.id, "tag_id": uuid.UUID(t), "workspace_id": ctx.workspace_id}
+            for t in snapshot["tags_added"]
+        ])  # fmt: skip
+    ctx.session.execute(delete(company_tags).where(company_tags.c.company_id == b.id))
+    a.updated_at = utcnow()
+    row = CompanyMerge(workspace_id=ctx.workspace_id, survivor_id=a.id, merged_id=b.id,
+                       snapshot=snapshot, actor_id=ctx.user_id)  # fmt: skip
+    ctx.session.add(row)
+    ctx.session.flush()
+    pair = sorted([a.id, b.id], key=str)
+    ctx.session.execute(
+        update(CompanyDuplicate)
+        .where(CompanyDuplicate.company_a == pair[0], CompanyDuplicate.company_b == pair[1])
+        .values(status="merged", decided_by=ctx.user_id)
+    )
+    remove_documents(ctx.session, ctx.workspace_id, [("company", b.id)])
+    index_documents(ctx.session, ctx.workspace_id, [companies.search_document(a)])
+    moved = {k: len(snapshot[k]) for k in ("people", "deals", "activities", "tags_added")}
+    record(ctx, "company.merged", a.id, changes,
+           payload={"merged_id": b.id, "merge_id": row.id, "moved": moved})  # fmt: skip
+    record(ctx, "company.deleted", b.id, {"deleted_at": (None, b.deleted_at)},
+           payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
+    return row
+
+
+def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
+    """Put both companies back as they were, with every moved person, deal, activity, tag."""
+    from rapport.hub.service import companies
+    from rapport.sales.models import Deal
+
+    ctx.require("hygiene:merge")
+    row = get_scoped(ctx.session, CompanyMerge, merge_id)
+    if row is None:
+        raise NotFound("No company merge with this id")
+    if row.undone_at is not None:
+        raise Conflict("This merge was already undone")
+    snap = row.snapshot
+    a = companies.get(ctx, row.survivor_id)
+    b = companies.get(ctx, row.merged_id, include_deleted=True)
+    changes = {}
+    for field, old in snap["survivor"].items():
+        value = uuid.UUID(old) if field == "owner_id" and old else old
+        if getattr(a, field) != value:
+            changes[field] = (getattr(a, field), value)
+            setattr(a, field, value)
+    ctx.session.flush()  # the survivor gives b's domain back first
+    b.deleted_at = None
+    _point(ctx, Person, snap["people"], b.id)
+    _point(ctx, Deal, snap["deals"], b.id)
+    _point(ctx, Activity, snap["activities"], b.id)
+    added = [uuid.UUID(t) for t in snap["tags_added"]]
+    if added:
+        ctx.session.execute(delete(company_tags).where(
+            company_tags.c.company_id == a.id, company_tags.c.tag_id.in_(added)))  # fmt: skip
+    if snap["tags"]:
+        ctx.session.execute(insert(company_tags), [
+            {"company_id": b.id, "tag_id": uuid.UUID(t), "workspace_id": ctx.workspace_id}
+            for t in snap["tags"]
+        ])  # fmt: skip
+    a.updated_at = utcnow()
+    row.undone_at = utcnow()
+    ctx.session.flush()
+    index_documents(ctx.session, ctx.workspace_id,
+                    [companies.search_document(a), companies.search_document(b)])  # fmt: skip
+    record(ctx, "company.merge_undone", a.id, changes, payload={"merge_id": row.id})
+    record(ctx, "company.restored", b.id, payload={"merge_id": row.id})
+    return row

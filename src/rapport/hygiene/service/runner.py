@@ -1,23 +1,30 @@
-"""Driving an import from a file, one committed batch at a time (CLI, jobs), or inside one
-request's unit of work (API). Killed half-way, an import is resumed after its last committed
-line (``resume``) or simply rerun: the upsert is idempotent."""
+"""Driving an import from a file, one committed batch at a time: from the CLI, or as a
+background job for an upload (API, web). Killed half-way, an import is resumed after its last
+committed line (``resume``) or simply rerun: the upsert is idempotent."""
 
 from __future__ import annotations
 
-import io
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from itertools import islice
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import BadRequest
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import importing
+from rapport.hygiene.service import dedupe, importing, mappings
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 from rapport.hygiene.service.sources import (
     Source,
@@ -29,6 +36,7 @@ from rapport.hygiene.service.sources import (
 
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
+log = logging.getLogger(__name__)
 
 
 def _batches(source: Source, size: int, after: int = 0) -> Iterator[list[importing.Record]]:
@@ -47,12 +55,17 @@ def count_lines(path: Path) -> int:
 
 
 def preview(
-    stream: IO[bytes], fmt: str, overrides: dict[str, str], *, region: str, limit: int = 20
+    stream: IO[bytes],
+    fmt: str,
+    overrides: dict[str, str],
+    *,
+    region: str,
+    saved: dict[str, str] | None = None,
+    limit: int = 20,
 ) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
     """Validate a file without writing: its mapping, the count of good rows, the problems."""
     source = open_source(stream, fmt)
-    mapping = auto_mapping(source.columns, overrides) if fmt != "vcf" else {}
-    mapping = mapping or {f: f for f in source.columns}
+    mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides)
     good, problems = 0, list[tuple[int, Problem]]()
     for line, raw in source.records:
         outcome = clean_record(line, raw, mapping, region=region)
@@ -63,40 +76,168 @@ def preview(
     return mapping, good, problems
 
 
+def saved_fields(workspace_id: uuid.UUID, name: str | None) -> dict[str, str]:
+    """The fields of a saved mapping by name (empty for none)."""
+    if not name:
+        return {}
+    with transaction(workspace_id) as session:
+        return dict(mappings.by_name(system_context(session, workspace_id), name).fields)
+
+
+def resolve_mapping(
+    columns: list[str], fmt: str, saved: dict[str, str], explicit: dict[str, str]
+) -> dict[str, str]:
+    """The file's ``{column: field}``: automatic by header name, then a saved mapping's
+    columns that the file has, then explicit overrides. Refused if nothing names a person."""
+    if fmt != "csv":
+        return {f: f for f in columns}
+    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
+    mapping = auto_mapping(columns, overrides)
+    if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
+        raise BadRequest("no column maps to a name or an email; map one (column=field)")
+    return mapping
+
+
+def _plan(
+    ctx: Context,
+    columns: list[str],
+    fmt: str,
+    explicit: dict[str, str],
+    mapping_name: str | None,
+    save_as: str | None,
+) -> dict[str, str]:
+    saved = dict(mappings.by_name(ctx, mapping_name).fields) if mapping_name else {}
+    mapping = resolve_mapping(columns, fmt, saved, explicit)
+    if save_as:
+        dropped = {c: "ignore" for c in columns if c not in mapping}
+        mappings.save(ctx, save_as, {**dropped, **mapping})
+    return mapping
+
+
 def start_file(
-    workspace_id: uuid.UUID, path: Path, fmt: str, overrides: dict[str, str]
+    workspace_id: uuid.UUID,
+    path: Path,
+    fmt: str,
+    overrides: dict[str, str],
+    *,
+    mapping_name: str | None = None,
+    save_as: str | None = None,
 ) -> uuid.UUID:
     """Create the import job of a file (its own transaction) and return its id."""
     with path.open("rb") as handle:
-        source = open_source(handle, fmt)
-        mapping = auto_mapping(source.columns, overrides) if fmt == "csv" else {}
-    mapping = mapping or {f: f for f in source.columns}
-    if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
-        raise BadRequest("no column maps to a name or an email; use --map column=field")
+        columns = open_source(handle, fmt).columns
     with transaction(workspace_id) as session:
         ctx = system_context(session, workspace_id)
+        mapping = _plan(ctx, columns, fmt, overrides, mapping_name, save_as)
         job = importing.create_job(
             ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve())
         )
         return job.id
 
 
-def run_file(
-    workspace_id: uuid.UUID, job_id: uuid.UUID, *, batch_size: int, progress: Progress
+def upload_dir() -> Path:
+    """Where uploaded files wait for their background import (``RAPPORT_IMPORT_DIR``)."""
+    default = Path(tempfile.gettempdir()) / "rapport-imports"
+    path = Path(os.environ.get("RAPPORT_IMPORT_DIR") or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def start_upload(
+    ctx: Context,
+    *,
+    filename: str,
+    stream: IO[bytes],
+    fmt: str | None,
+    pairs: list[str],
+    fields: dict[str, str] | None = None,
+    mapping_name: str | None = None,
+    save_as: str | None = None,
 ) -> ImportJob:
-    """Load (or resume) a job's file, committing each batch with the job's progress."""
+    """Keep an uploaded file and queue its import (in the caller's unit of work); the job
+    itself runs in the background (:func:`run_import_job`). Bad files and mappings are
+    refused here, before anything is queued."""
+    ctx.require("hygiene:import")
+    ctx.require("people:write")
+    fmt = fmt or guess_format(filename)
+    explicit = (fields or {}) | parse_overrides(pairs)
+    path = upload_dir() / f"{uuid.uuid4().hex}.{fmt}"
+    with path.open("wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    try:
+        with path.open("rb") as handle:
+            columns = open_source(handle, fmt).columns
+        mapping = _plan(ctx, columns, fmt, explicit, mapping_name, save_as)
+        job = importing.create_job(
+            ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued"
+        )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    job.total_rows = max(count_lines(path) - (1 if fmt == "csv" else 0), 0)
+    return job
+
+
+def run_import_job(job_id: uuid.UUID) -> None:
+    """The background job body: run (or resume) an import to its end, then drop the
+    uploaded copy. A failure is recorded on the job (status ``failed``, ``error``)."""
+    with transaction(unscoped=True) as session:
+        found = session.execute(
+            select(ImportJob.workspace_id, ImportJob.path).where(ImportJob.id == job_id)
+        ).first()
+    if found is None:
+        return
+    workspace_id, path = found
+    try:
+        run_file(
+            workspace_id,
+            job_id,
+            batch_size=importing.BATCH,
+            progress=lambda _line: None,
+            start="forkserver",  # the server's threads make a plain fork unsafe
+        )
+    except Exception:
+        log.exception("import %s failed", job_id)
+        return
+    if path and Path(path).parent == upload_dir():
+        Path(path).unlink(missing_ok=True)
+
+
+def run_file(
+    workspace_id: uuid.UUID,
+    job_id: uuid.UUID,
+    *,
+    batch_size: int,
+    progress: Progress,
+    start: str = "fork",
+) -> ImportJob:
+    """Load (or resume) a job's file, committing each batch with the job's progress. A worker
+    process reads and validates the next batches while this one writes (two cores busy).
+    ``start`` is how the worker starts: ``fork`` from a single-threaded process (the CLI),
+    ``forkserver`` from a threaded one (a server: forking it could copy a held lock)."""
     with transaction(workspace_id) as session:
         job = importing.get_job(system_context(session, workspace_id), job_id)
         if job.path is None or job.status == "done":
             raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
-        path, fmt, after = Path(job.path), job.format, job.last_line
+        job.status, job.error = "running", None
+        path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
+    region = get_settings().default_region
+    next_analyze = batch_size
     try:
-        with path.open("rb") as handle:
-            for batch in _batches(open_source(handle, fmt), batch_size, after):
-                with transaction(workspace_id) as session:
-                    ctx = system_context(session, workspace_id)
-                    importing.load_batch(ctx, importing.get_job(ctx, job_id), batch)
-                progress(batch[-1][0])
+        batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
+        for last_line, count, outcomes in batches:
+            with transaction(workspace_id) as session:
+                _tune(session)
+                ctx = system_context(session, workspace_id)
+                job = importing.get_job(ctx, job_id)
+                importing.load_clean(ctx, job, outcomes, last_line=last_line, count=count)
+                created = job.created
+            if created >= next_analyze:
+                # Without fresh statistics PostgreSQL scans whole tables for the next batch's
+                # lookups (quadratic); analysing as the tables quadruple keeps plans right.
+                analyze_people()
+                next_analyze = created * 4
+            progress(last_line)
     except Exception as exc:
         with transaction(workspace_id) as session:
             ctx = system_context(session, workspace_id)
@@ -106,9 +247,85 @@ def run_file(
         ctx = system_context(session, workspace_id)
         job = importing.get_job(ctx, job_id)
         importing.finish(ctx, job)
+        dedupe.scan_people(ctx, dedupe.created_since(ctx, job.created_at))
     if job.created >= ANALYZE_AFTER:
         analyze_people()
     return job
+
+
+Cleaned = tuple[int, int, list[importing.Outcome]]  # last line, records, outcomes
+
+
+def _cleaned(
+    path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int, start: str
+) -> Iterator[Cleaned]:
+    """The file's batches after line ``after``, validated in a worker process while this one
+    writes, when the platform can fork (else here). A pipe joins them: the worker is never
+    more than a batch ahead (flat memory), and dies of a broken pipe when this process does,
+    even by kill -9."""
+    if start not in multiprocessing.get_all_start_methods():
+        yield from _clean_file(path, fmt, mapping, region, size, after)
+        return
+    context: Any = multiprocessing.get_context(start)  # fork, forkserver or spawn
+    if start == "forkserver":
+        context.set_forkserver_preload([__name__])  # workers start without importing again
+    reader, writer = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_produce, args=(reader, writer, path, fmt, mapping, region, size, after)
+    )
+    worker.start()
+    writer.close()
+    try:
+        while True:
+            try:
+                item = reader.recv()
+            except EOFError:
+                raise RuntimeError("the validating worker process died") from None
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise BadRequest(item)
+            yield item
+    finally:
+        reader.close()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _clean_file(
+    path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int
+) -> Iterator[Cleaned]:
+    with path.open("rb") as handle:
+        for batch in _batches(open_source(handle, fmt), size, after):
+            yield batch[-1][0], len(batch), importing.clean_batch(batch, mapping, region)
+
+
+def _produce(reader: Connection, writer: Connection, *args: Any) -> None:
+    """The worker: validate batches and send them; stop when the reader has gone."""
+    reader.close()
+    try:
+        try:
+            for item in _clean_file(*args):
+                writer.send(item)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as exc:  # reported by the parent, which marks the job failed
+            writer.send(str(exc) or type(exc).__name__)
+            return
+        writer.send(None)
+    except (BrokenPipeError, ConnectionResetError):
+        return
+    finally:
+        writer.close()
+
+
+def _tune(session: Session) -> None:
+    """A bigger page cache for this bulk connection (SQLite): the people, email and search
+    indexes of a large workspace do not fit in the default 2 MB."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA cache_size=-131072")
 
 
 def analyze_people() -> None:
@@ -119,23 +336,3 @@ def analyze_people() -> None:
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("people", "person_emails", "person_phones", "search_documents"):
             conn.execute(text(f"ANALYZE {table}"))
-
-
-def run_upload(
-    ctx: Context, *, filename: str, data: bytes, fmt: str | None, pairs: list[str]
-) -> ImportJob:
-    """Import an uploaded file inside the caller's unit of work (the API's request): all of
-    it commits with the request, or none of it."""
-    ctx.require("hygiene:import")
-    fmt = fmt or guess_format(filename)
-    overrides = parse_overrides(pairs)
-    source = open_source(io.BytesIO(data), fmt)
-    mapping = auto_mapping(source.columns, overrides) if fmt == "csv" else {}
-    mapping = mapping or {f: f for f in source.columns}
-    if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
-        raise BadRequest("no column maps to a name or an email; send map=column=field")
-    job = importing.create_job(ctx, filename=filename, fmt=fmt, mapping=mapping)
-    for batch in _batches(source, importing.BATCH):
-        importing.load_batch(ctx, job, batch)
-    importing.finish(ctx, job)
-    return job

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
 
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
+from rapport.core.errors import invalid
 from rapport.sales.schemas import (
     BottleneckStage,
     ForecastOut,
@@ -46,9 +48,15 @@ def forecast_(
 
 
 @router.get("/summary", response_model=SummaryOut, responses=problems(401, 403, 422))
-def summary(ctx: Ctx, pipeline_id: PipelineParam = None) -> dict[str, Any]:
-    """Win rate, average deal size and average sales cycle."""
-    return forecast.summary(ctx, pipeline_id=pipeline_id)
+def summary(
+    ctx: Ctx,
+    pipeline_id: PipelineParam = None,
+    since: Annotated[datetime | None, Query(description="Only deals closed since")] = None,
+) -> dict[str, Any]:
+    """Win rate, average deal size and average sales cycle (of the deals closed since)."""
+    if since is not None and since.tzinfo is None:
+        raise invalid(("since",), "give a time zone, e.g. 2030-01-01T00:00:00Z")
+    return forecast.summary(ctx, pipeline_id=pipeline_id, since=since)
 
 
 @router.get("/funnel", response_model=list[FunnelStage], responses=problems(401, 403, 404))

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from rapport.core.db import transaction
 from rapport.core.deps import Ctx
 from rapport.core.errors import BadRequest
 from rapport.sales.models import LeadForm
-from rapport.sales.schemas import LeadFormIn, LeadFormOut, LeadIn, LeadOut
+from rapport.sales.schemas import LeadFormIn, LeadFormOut, LeadImportOut, LeadIn, LeadOut
 from rapport.sales.service import leads
 
 router = domain_router(tags=["leads"])
@@ -89,6 +89,20 @@ def preflight(form_key: str, request: Request, session: PublicSession) -> Respon
 def create_lead(body: LeadIn, ctx: Ctx) -> LeadOut:
     """Capture a lead from another system: creates or updates the person by email."""
     return leads.capture(ctx, body)
+
+
+@router.post(
+    "/sales/leads/import",
+    response_model=LeadImportOut,
+    responses=problems(400, 401, 403, 413, 422),
+)
+def import_leads(
+    ctx: Ctx, file: Annotated[UploadFile, File(description="CSV with a header line")]
+) -> leads.ImportReport:
+    """Capture each row of a CSV file as a lead (columns mapped by name, UTM columns kept).
+    Bad rows come back with line, column and reason; the good ones go in. Re-running the
+    same file changes nothing."""
+    return leads.import_csv(ctx, file.file.read(leads.MAX_IMPORT_BYTES + 1))
 
 
 @router.get("/lead-forms", response_model=list[LeadFormOut], responses=problems(401, 403))

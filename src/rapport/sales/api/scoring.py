@@ -1,4 +1,5 @@
-"""Lead scoring: the workspace's rules, and each person's score with its reasons."""
+"""Lead scoring: the workspace's rules, the predictive model, and each person's score with
+its reasons and win probability."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import uuid
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch
 from rapport.sales.models import ScoringRule
-from rapport.sales.schemas import RuleIn, RuleOut, RulePatch, ScoreOut
-from rapport.sales.service import scoring
+from rapport.sales.schemas import PersonScoreOut, RuleIn, RuleOut, RulePatch, ScoringModelOut
+from rapport.sales.service import predictive, scoring, scoring_live
 
 router = domain_router(tags=["lead scoring"])
 
@@ -41,15 +42,37 @@ def delete_rule(rule_id: uuid.UUID, ctx: Ctx) -> None:
     scoring.delete_rule(ctx, rule_id)
 
 
-@router.get("/people/{person_id}/score", response_model=ScoreOut, responses=problems(401, 403, 404))
-def get_score(person_id: uuid.UUID, ctx: Ctx) -> scoring.Scored:
-    """The person's latest score and the rules behind it."""
-    return scoring.latest(ctx, person_id)
+@router.get(
+    "/people/{person_id}/score", response_model=PersonScoreOut, responses=problems(401, 403, 404)
+)
+def get_score(person_id: uuid.UUID, ctx: Ctx) -> scoring_live.PersonScore:
+    """The person's latest rule score with its reasons, and the predictive win probability
+    (or, without a trained model, why there is none)."""
+    return scoring_live.person_score(ctx, person_id)
 
 
 @router.post(
-    "/people/{person_id}/score", response_model=ScoreOut, responses=problems(401, 403, 404)
+    "/people/{person_id}/score", response_model=PersonScoreOut, responses=problems(401, 403, 404)
 )
-def rescore(person_id: uuid.UUID, ctx: Ctx) -> scoring.Scored:
-    """Score the person again now under the current rules, and keep the result."""
-    return scoring.rescore(ctx, person_id)
+def rescore(person_id: uuid.UUID, ctx: Ctx) -> scoring_live.PersonScore:
+    """Score the person again now under the current rules and model, and keep the result."""
+    return scoring_live.rescore_person(ctx, person_id)
+
+
+@router.get("/sales/scoring/model", response_model=ScoringModelOut, responses=problems(401, 403))
+def get_model(ctx: Ctx) -> ScoringModelOut:
+    """The predictive model: held-out AUC (and the rules' AUC on the same people), sample
+    sizes, when it was trained and what weighs most."""
+    model = predictive.get_model(ctx)
+    if model is None:
+        return ScoringModelOut(status="untrained", reason=scoring_live.NO_MODEL)
+    return ScoringModelOut.model_validate(model)
+
+
+@router.post(
+    "/sales/scoring/model/train", response_model=ScoringModelOut, responses=problems(401, 403)
+)
+def train_model(ctx: Ctx) -> ScoringModelOut:
+    """Train on the workspace's won/lost history (or record the fallback to rules when it is
+    too small), then rescore every lead."""
+    return ScoringModelOut.model_validate(scoring_live.train(ctx))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -131,10 +132,17 @@ def forecast(
     return result, dict(totals)
 
 
-def summary(ctx: Context, *, pipeline_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Win rate, average won amount per currency and average sales cycle in days."""
+def summary(
+    ctx: Context, *, pipeline_id: uuid.UUID | None = None, since: datetime | None = None
+) -> dict[str, Any]:
+    """Win rate, average won amount per currency and average sales cycle in days (of the deals
+    closed ``since`` an instant, when given)."""
     ctx.require("deals:read")
-    scope = [Deal.pipeline_id == pipeline_id] if pipeline_id is not None else []
+    scope: list[ColumnElement[bool]] = []
+    if pipeline_id is not None:
+        scope.append(Deal.pipeline_id == pipeline_id)
+    if since is not None:
+        scope.append(Deal.closed_at >= since)
     counts = dict(
         ctx.session.execute(
             select(Deal.status, func.count())

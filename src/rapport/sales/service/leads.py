@@ -1,32 +1,61 @@
-"""Lead capture: public web forms and the API. Each lead becomes or updates a person (matched
-by email) through the hub's bulk upsert, keeps its source and UTM fields in
+"""Lead capture: public web forms, the API and CSV files. Each lead becomes or updates a
+person (matched by email) through the hub's bulk upsert, keeps its source and UTM fields in
 ``lead_submissions``, and appears on the person's timeline as a web note."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
+import re
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_scoped
-from rapport.core.errors import FieldError, Forbidden, Invalid, NotFound, RateLimited, invalid
+from rapport.core.errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    invalid,
+)
 from rapport.core.events import record
+from rapport.core.pagination import Page, decode_cursor, encode_cursor
 from rapport.hub import validation
-from rapport.hub.models import ActivityKind, Direction, Person, PersonEmail
+from rapport.hub.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Direction,
+    LifecycleStage,
+    Person,
+    PersonEmail,
+)
 from rapport.hub.schemas import ActivityIn, PersonIn
 from rapport.hub.service import bulk, timeline
-from rapport.sales.models import LeadForm, LeadSubmission
+from rapport.hygiene.service import sources
+from rapport.sales.models import LeadForm, LeadScore, LeadSubmission
 from rapport.sales.schemas import LeadFormIn, LeadIn, LeadOut
+from rapport.sales.service import routing, scoring_live
 from rapport.sales.service.ratelimit import TokenBucket
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 FORM_LIMIT = TokenBucket(capacity=5, period=60.0)  # per form and client address
 FORM_ACTIVITY_SOURCE = "lead_form"
+IMPORT_SOURCE = "lead_import"
+ACTIVITY_SOURCES = {"api": "lead_api", "import": IMPORT_SOURCE}
 
 
 def create_form(ctx: Context, data: LeadFormIn) -> LeadForm:
@@ -105,10 +134,22 @@ def submit_form(
     return capture(ctx, data, form=form), cors
 
 
-def capture(ctx: Context, data: LeadIn, *, form: LeadForm | None = None) -> LeadOut:
-    """Create or update the person by email, store the submission, log it on the timeline."""
+def capture(
+    ctx: Context,
+    data: LeadIn,
+    *,
+    form: LeadForm | None = None,
+    channel: str = "api",
+    external_id: str | None = None,
+    rescore: bool = True,
+) -> LeadOut:
+    """Create or update the person by email, store the submission, log it on the timeline,
+    and rescore the person. ``channel`` is ``api`` or ``import`` (a form passes ``form``);
+    ``external_id`` makes the timeline entry idempotent (CSV rows); a bulk caller may pass
+    ``rescore=False`` and rescore its people once at the end."""
     ctx.require("leads:write")
-    source = data.source or (form.source if form else None) or ("web form" if form else "api")
+    fallback = "web form" if form else ("csv import" if channel == "import" else "api")
+    source = data.source or (form.source if form else None) or fallback
     fields: dict[str, Any] = {
         k: v
         for k in ("email", "first_name", "last_name", "phone", "job_title")
@@ -134,6 +175,7 @@ def capture(ctx: Context, data: LeadIn, *, form: LeadForm | None = None) -> Lead
     ctx.session.add(submission)
     ctx.session.flush()
     subject = f"Form submitted: {form.name}" if form else f"Lead captured ({source})"
+    activity_source = FORM_ACTIVITY_SOURCE if form else ACTIVITY_SOURCES[channel]
     timeline.log(
         ctx,
         ActivityIn(
@@ -143,13 +185,17 @@ def capture(ctx: Context, data: LeadIn, *, form: LeadForm | None = None) -> Lead
             subject=subject[:500],
             body=data.message,
             person_id=outcome.id,
-            source=FORM_ACTIVITY_SOURCE if form else "lead_api",
+            source=activity_source,
+            external_id=external_id,
             meta={"submission_id": str(submission.id), "source": source,
                   **{k: v for k, v in utm.items() if v}},
         ),
     )  # fmt: skip
     payload = {"person_id": outcome.id, "form_id": form.id if form else None, **utm}
     record(ctx, "lead.captured", submission.id, payload=payload)
+    if rescore:
+        scoring_live.rescore_person(ctx, outcome.id)
+    routing.assign_lead(ctx, outcome.id)  # a lead without an owner goes through the rules
     return LeadOut(
         status="captured",
         person_id=outcome.id,
@@ -190,3 +236,214 @@ def _origin(value: str, loc: tuple[str | int, ...]) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise invalid(loc, f"'{value}' is not an origin such as https://www.example.com")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- CSV import -----------------------------------------------------------------------------
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_ROWS = 50_000
+LEAD_FIELDS = (
+    "email", "first_name", "last_name", "full_name", "phone", "job_title", "source", "message",
+)  # fmt: skip
+_LEAD_SYNONYMS = {
+    "message": ("message", "notes", "note", "comment", "comments", "enquiry", "inquiry"),
+    **{utm: (utm.replace("_", ""), "utm" + utm.removeprefix("utm_")) for utm in UTM_FIELDS},
+}
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one CSV import (see ``LeadImportOut``)."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def import_csv(ctx: Context, data: bytes) -> ImportReport:
+    """Capture every row of a CSV file as a lead, through the same path as the web form.
+
+    Columns are mapped by name (``E-Mail``, ``Job title``, ``UTM Source`` …). The whole file
+    is read and decoded before anything is written, so an unreadable file writes nothing; then
+    each row is captured in its own savepoint: a bad row is reported with its line, column and
+    reason and the good ones go in. Each row's timeline entry is keyed by a hash of the row,
+    so importing the same file again finds every row already there and changes nothing.
+    """
+    ctx.require("leads:write")
+    if len(data) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB")
+    columns, rows = _read_csv(data)
+    mapping = lead_mapping(columns)
+    report = ImportReport(mapping=mapping, ignored_columns=[c for c in columns if c not in mapping])
+    captured: list[uuid.UUID] = []
+    for line, raw in rows:
+        report.rows += 1
+        _import_row(ctx, line, raw, mapping, report, captured)
+    scoring_live.rescore_people(ctx, captured)
+    return report
+
+
+def lead_mapping(columns: list[str]) -> dict[str, str]:
+    """``{column: lead field}`` by name and synonyms; Invalid without an email column."""
+    mapping = {c: f for c, f in sources.auto_mapping(columns).items() if f in LEAD_FIELDS}
+    taken = set(mapping.values())
+    for column in columns:
+        key = re.sub(r"[^a-z0-9]", "", column.strip().lower())
+        for name, keys in _LEAD_SYNONYMS.items():
+            if name not in taken and column not in mapping and (key in keys or column == name):
+                mapping[column] = name
+                taken.add(name)
+    if "email" not in taken:
+        raise invalid(
+            ("file", "columns"),
+            "the file has no email column (found: " + ", ".join(columns) + ")",
+            "required",
+        )
+    return mapping
+
+
+def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    if not data.strip():
+        raise BadRequest("the file is empty")
+    if b"\x00" in data[: sources.SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadRequest("this is not a text CSV file (it contains binary data)")
+    source = sources.open_source(io.BufferedReader(io.BytesIO(data)), "csv")
+    try:
+        rows = []
+        for line, raw in source.records:
+            rows.append((line, raw))
+            if len(rows) > MAX_IMPORT_ROWS:
+                raise PayloadTooLarge(f"the file has more than {MAX_IMPORT_ROWS} rows")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            f"the file is not valid {exc.encoding} text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise BadRequest(f"the file is not a readable CSV: {exc}") from None
+    if not rows:
+        raise invalid(("file",), "the file has a header but no rows", "empty")
+    return source.columns, rows
+
+
+def _import_row(
+    ctx: Context,
+    line: int,
+    raw: dict[str, str],
+    mapping: dict[str, str],
+    report: ImportReport,
+    captured: list[uuid.UUID],
+) -> None:
+    column_of = {f: c for c, f in mapping.items()}
+    values = {f: raw.get(c, "").strip() for c, f in mapping.items() if raw.get(c, "").strip()}
+    full_name = values.pop("full_name", "")
+    if full_name and not (values.get("first_name") or values.get("last_name")):
+        first, _, last = full_name.rpartition(" ") if " " in full_name else (full_name, "", "")
+        values |= {"first_name": first, "last_name": last} if last else {"first_name": first}
+        column_of.setdefault("first_name", column_of["full_name"])
+        column_of.setdefault("last_name", column_of["full_name"])
+    try:
+        lead = LeadIn.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "email"
+            _reject(report, line, column_of.get(name), error["msg"])
+        report.rejected += 1
+        return
+    if _already_imported(ctx, key := _row_key(lead)):
+        report.unchanged += 1
+        return
+    try:
+        with ctx.session.begin_nested():
+            outcome = capture(ctx, lead, channel="import", external_id=key, rescore=False)
+    except Invalid as exc:
+        for err in exc.errors or [FieldError(("email",), exc.detail)]:
+            name = str(err.loc[0]) if err.loc else "email"
+            _reject(report, line, column_of.get(name), err.message)
+        report.rejected += 1
+        return
+    if outcome.person_id is not None:
+        captured.append(outcome.person_id)
+    if outcome.created:
+        report.created += 1
+    else:
+        report.updated += 1
+
+
+def _reject(report: ImportReport, line: int, column: str | None, reason: str) -> None:
+    report.errors.append({"line": line, "column": column, "reason": reason})
+
+
+def _row_key(lead: LeadIn) -> str:
+    """The row's identity for idempotency: its values with the email normalised."""
+    values = lead.model_dump(exclude_none=True)
+    values["email"] = values["email"].lower()
+    return "csv:" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _already_imported(ctx: Context, key: str) -> bool:
+    query = select(Activity.id).where(Activity.source == IMPORT_SOURCE, Activity.external_id == key)
+    return ctx.session.scalar(query.execution_options(include_deleted=True)) is not None
+
+
+# --- the leads worklist ---------------------------------------------------------------------
+
+LEAD_SORTS = ("score", "probability")
+UNSCORED = -1_000_000  # people never scored sort after every scored one
+
+
+@dataclass
+class LeadRow:
+    """One line of the leads worklist."""
+
+    person_id: uuid.UUID
+    name: str
+    email: str | None
+    job_title: str | None
+    company: str | None
+    score: int | None
+    probability: float | None
+    reasons: list[dict[str, Any]]
+
+
+def worklist(
+    ctx: Context, *, sort: str = "score", limit: int = 50, cursor: str | None = None
+) -> Page[LeadRow]:
+    """People at the lead stage, most promising first (by rule score or by predicted
+    probability, ties broken by the other), one keyset page at a time."""
+    ctx.require("people:read")
+    if sort not in LEAD_SORTS:
+        raise invalid(("sort",), f"sort by one of {', '.join(LEAD_SORTS)}")
+    score = func.coalesce(LeadScore.score, UNSCORED)
+    probability = func.coalesce(LeadScore.probability, -1.0)
+    keys: list[ColumnElement[Any]] = (
+        [score, probability] if sort == "score" else [probability, score]
+    )
+    stmt = (
+        select(
+            Person.id, Person.full_name, Person.email, Person.job_title, Company.name,
+            LeadScore.score, LeadScore.probability, LeadScore.reasons, *keys,
+        )
+        .outerjoin(LeadScore, LeadScore.person_id == Person.id)
+        .outerjoin(Company, Company.id == Person.company_id)
+        .where(Person.lifecycle_stage == LifecycleStage.LEAD)
+    )  # fmt: skip
+    if cursor:
+        first, second, last_id = decode_cursor(cursor, 3)
+        stmt = stmt.where(
+            tuple_(keys[0], keys[1], Person.id) < tuple_(first, second, uuid.UUID(last_id))
+        )
+    stmt = stmt.order_by(keys[0].desc(), keys[1].desc(), Person.id.desc()).limit(limit + 1)
+    rows = ctx.session.execute(stmt).all()
+    items = [
+        LeadRow(r[0], r[1] or r[2] or "(no name)", r[2], r[3], r[4], r[5], r[6], list(r[7] or []))
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    next_cursor = encode_cursor([last[8], last[9], str(last[0])]) if last is not None else None
+    return Page(items, next_cursor, more)

@@ -109,22 +109,6 @@ def score(ctx: Context, person_id: uuid.UUID) -> Scored:
     return Scored(person.id, total, reasons, utcnow())
 
 
-def rescore(ctx: Context, person_id: uuid.UUID) -> Scored:
-    """Compute the score now and keep it as the person's latest."""
-    ctx.require("leads:write")
-    result = score(ctx, person_id)
-    stored = ctx.session.scalars(select(LeadScore).where(LeadScore.person_id == person_id)).first()
-    if stored is None:
-        stored = LeadScore(workspace_id=ctx.workspace_id, person_id=person_id)
-        ctx.session.add(stored)
-    old = stored.score
-    stored.score, stored.reasons = result.score, result.reasons
-    stored.computed_at = result.computed_at
-    ctx.session.flush()
-    record(ctx, "lead_score.updated", person_id, {"score": (old, result.score)})
-    return result
-
-
 def latest(ctx: Context, person_id: uuid.UUID) -> Scored:
     """The stored score, or (never scored yet) one computed now without storing it."""
     ctx.require("people:read")

@@ -211,3 +211,89 @@
   document.addEventListener("htmx:afterSettle", function () { localiseTimes(document); });
   localiseTimes(document);
 })();
+
+/* Bulk selection in lists: row checkboxes, select-all of the loaded rows, the action bar with
+   the count, and a confirmation dialog before a bulk delete. */
+(function () {
+  "use strict";
+
+  function refresh(form) {
+    var rows = form.querySelectorAll("[data-bulk-row]");
+    var checked = form.querySelectorAll("[data-bulk-row]:checked").length;
+    form.querySelectorAll("[data-bulk-count]").forEach(function (el) { el.textContent = String(checked); });
+    var bar = form.querySelector("[data-bulk-bar]");
+    if (bar) bar.hidden = checked === 0;
+    var all = form.querySelector("[data-bulk-all]");
+    if (all) {
+      all.checked = checked > 0 && checked === rows.length;
+      all.indeterminate = checked > 0 && checked < rows.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("[data-bulk]");
+    if (!form) return;
+    if (event.target.matches("[data-bulk-all]")) {
+      var on = event.target.checked;
+      form.querySelectorAll("[data-bulk-row]").forEach(function (box) { box.checked = on; });
+    }
+    if (event.target.matches("[data-bulk-all], [data-bulk-row]")) refresh(form);
+  });
+
+  document.addEventListener("click", function (event) {
+    var form = event.target.closest("[data-bulk]");
+    if (!form) return;
+    if (event.target.closest("[data-bulk-clear]")) {
+      form.querySelectorAll("[data-bulk-row]").forEach(function (box) { box.checked = false; });
+      refresh(form);
+    } else if (event.target.closest("[data-bulk-delete]")) {
+      var dialog = form.querySelector("[data-bulk-confirm]");
+      if (dialog && typeof dialog.showModal === "function") {
+        dialog.showModal();
+        var cancel = dialog.querySelector("[data-dialog-close]");
+        if (cancel) cancel.focus();
+      }
+    } else if (event.target.closest("[data-dialog-close]")) {
+      event.target.closest("dialog").close();
+    }
+  });
+
+  function refreshAll() {
+    document.querySelectorAll("[data-bulk]").forEach(refresh);
+  }
+  document.addEventListener("htmx:afterSettle", refreshAll);
+  // The back button may restore checked boxes from the page cache.
+  window.addEventListener("pageshow", refreshAll);
+  refreshAll();
+})();
+
+/* The custom-field filter: offer only the operators the chosen field's type allows, and say
+   what a value looks like. Runs in the capture phase, before htmx sends the list request. */
+(function () {
+  "use strict";
+
+  function fit(select) {
+    var panel = select.closest(".cf-panel");
+    if (!panel) return;
+    var chosen = select.options[select.selectedIndex];
+    var ops = (chosen && chosen.getAttribute("data-ops") || "").split(" ").filter(Boolean);
+    var opSelect = panel.querySelector("[data-cf-op]");
+    var value = panel.querySelector("[data-cf-value]");
+    if (opSelect) {
+      var firstFit = null;
+      Array.prototype.forEach.call(opSelect.options, function (option) {
+        var ok = ops.length === 0 || ops.indexOf(option.value) >= 0;
+        option.hidden = !ok;
+        option.disabled = !ok;
+        if (ok && firstFit === null) firstFit = option;
+      });
+      if (opSelect.selectedOptions[0] && opSelect.selectedOptions[0].disabled && firstFit) firstFit.selected = true;
+    }
+    if (value) value.placeholder = (chosen && chosen.getAttribute("data-hint")) || "";
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-cf-field]")) fit(event.target);
+  }, true);
+  document.querySelectorAll("[data-cf-field]").forEach(fit);
+})();

@@ -1,0 +1,238 @@
+"""The word index behind name search: a dictionary of the words in record titles, each word's
+one-deletion variants (the SymSpell idea), and the postings (word → document).
+
+Why: trigram indexes answer "names like *smtih*" by rechecking every document that shares a
+trigram with it, which at a million people is thousands of rows per query. Correcting the typo
+against the much smaller dictionary first (a typo of edit distance one shares a one-deletion
+variant with the word it came from) and then reading the exact postings of the corrected
+words touches only the documents that really carry them. Plain tables and B-tree indexes, so
+it works the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+
+from rapidfuzz.distance import DamerauLevenshtein
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    bindparam,
+    column,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from rapport.core.db import Base, table_of
+
+MAX_TERM = 40  # longer "words" are codes or garbage; they are left to the trigram path
+PREFIX_TERMS = 30  # completions of the last, possibly unfinished, word of a query
+_WORD = re.compile(r"[^\W_]+")
+
+
+class SearchTerm(Base):
+    """A word that occurs in some title of the workspace (never removed: a word no document
+    carries any more simply has no postings)."""
+
+    __tablename__ = "search_terms"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+
+
+class SearchTermVariant(Base):
+    """A word and each form of it with one letter deleted, pointing back to the word."""
+
+    __tablename__ = "search_term_variants"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    variant: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+    term: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+
+
+class SearchPosting(Base):
+    """One word of one document's title (the key leads with the word, so a lookup reads only
+    that word's documents, of the asked record types, from the index alone)."""
+
+    __tablename__ = "search_postings"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    doc_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("search_documents.doc_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    __table_args__ = (Index("ix_search_postings_doc_id", "doc_id"),)
+
+
+def words(normalised: str) -> list[str]:
+    """The indexable words of an already normalised text (letters required, no pure numbers)."""
+    return [w for w in _WORD.findall(normalised) if 2 <= len(w) <= MAX_TERM and not w.isdigit()]
+
+
+def variants(term: str) -> set[str]:
+    """The word itself and every form with one letter deleted (never shorter than 2)."""
+    out = {term}
+    if len(term) > 2:
+        out.update(term[:i] + term[i + 1 :] for i in range(len(term)))
+    return out
+
+
+def allowed_edits(token: str) -> int:
+    """Typos tolerated in a query word: none in very short words, where one edit is a new word."""
+    return 0 if len(token) < 3 else 1
+
+
+def _insert_ignoring_duplicates(session: Session, model: type[Base], rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table_of(model)).on_conflict_do_nothing()
+    session.execute(statement, rows)
+
+
+def index_terms(
+    session: Session, workspace_id: uuid.UUID, documents: Iterable[tuple[int, str, str]]
+) -> None:
+    """Post the title words of freshly inserted documents ``(doc_id, record_type, normalised
+    title)``; words new to the workspace also get their variants."""
+    postings: dict[tuple[str, str, int], None] = {}
+    for doc_id, record_type, title in documents:
+        for word in words(title):
+            postings[(word, record_type, doc_id)] = None
+    if not postings:
+        return
+    seen = {word for word, _type, _doc in postings}
+    known: set[str] = set()
+    ordered = sorted(seen)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        known.update(
+            session.scalars(
+                select(SearchTerm.term)
+                .where(SearchTerm.workspace_id == workspace_id)
+                .where(SearchTerm.term.in_(chunk))
+            )
+        )
+    new = [w for w in ordered if w not in known]
+    _insert_ignoring_duplicates(
+        session, SearchTerm, [{"workspace_id": workspace_id, "term": w} for w in new]
+    )
+    _insert_ignoring_duplicates(
+        session,
+        SearchTermVariant,
+        [
+            {"workspace_id": workspace_id, "variant": v, "term": w}
+            for w in new
+            for v in sorted(variants(w))
+        ],
+    )
+    session.execute(
+        table_of(SearchPosting).insert(),
+        [
+            {"workspace_id": workspace_id, "term": w, "record_type": t, "doc_id": d}
+            for w, t, d in postings
+        ],
+    )
+
+
+def _corrections(session: Session, workspace_id: uuid.UUID, token: str, last: bool) -> dict:
+    """Dictionary words the query word may have meant, each with its rank (0 = as typed,
+    1 = one typo away, 2 = a completion of an unfinished last word)."""
+    found: dict[str, int] = {}
+    edits = allowed_edits(token)
+    probe = sorted(variants(token)) if edits else [token]
+    for variant_term in session.scalars(
+        select(SearchTermVariant.term)
+        .where(SearchTermVariant.workspace_id == workspace_id)
+        .where(SearchTermVariant.variant.in_(probe))
+    ):
+        distance = DamerauLevenshtein.distance(token, variant_term, score_cutoff=edits)
+        if distance <= edits:
+            found[variant_term] = min(found.get(variant_term, 9), distance)
+    if last:
+        upper = token[:-1] + chr(ord(token[-1]) + 1)
+        for completion in session.scalars(
+            select(SearchTerm.term)
+            .where(SearchTerm.workspace_id == workspace_id)
+            .where(SearchTerm.term >= token)
+            .where(SearchTerm.term < upper)
+            .order_by(SearchTerm.term)
+            .limit(PREFIX_TERMS)
+        ):
+            found.setdefault(completion, 2)
+    return found
+
+
+Candidate = tuple[str, uuid.UUID, str, str | None]  # record type, record id, title, subtitle
+
+
+def candidate_documents(
+    session: Session,
+    workspace_id: uuid.UUID,
+    query: str,
+    types: Sequence[str] | None,
+    limit: int,
+) -> list[Candidate] | None:
+    """Documents whose titles hold every word of ``query`` (each possibly with one typo, the
+    last possibly unfinished), the closest first; ``None`` when the query has no indexable word."""
+    tokens = list(dict.fromkeys(words(query)))
+    if not tokens:
+        return None
+    wanted: list[tuple[str, int, int]] = []
+    for position, token in enumerate(tokens):
+        corrections = _corrections(session, workspace_id, token, position == len(tokens) - 1)
+        if not corrections:
+            return []
+        wanted.extend((term, position, rank) for term, rank in corrections.items())
+    params: dict[str, object] = {"ws": workspace_id, "n": len(tokens), "limit": limit}
+    params.update({f"t{i}": term for i, (term, _position, _rank) in enumerate(wanted)})
+    type_filter = ""
+    if types:
+        type_filter = " AND p.record_type IN (" + ", ".join(f":rt{i}" for i in range(len(types)))
+        type_filter += ")"
+        params.update({f"rt{i}": t for i, t in enumerate(types)})
+    if len(tokens) == 1:
+        # One word: read each corrected word's postings in index order and stop at the limit,
+        # however common the word is.
+        matches = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT p.doc_id, {rank} AS rank FROM search_postings p "
+            f"WHERE p.workspace_id = :ws AND p.term = :t{i}{type_filter} LIMIT :limit) m{i}"
+            for i, (_term, _position, rank) in enumerate(wanted)
+        )
+    else:
+        # Several words: a document must carry one spelling of each.
+        rows = " UNION ALL ".join(
+            f"SELECT CAST(:t{i} AS VARCHAR({MAX_TERM})) AS term, {position} AS token, "
+            f"{rank} AS rank"
+            for i, (_term, position, rank) in enumerate(wanted)
+        )
+        matches = (
+            f"SELECT p.doc_id, SUM(w.rank) AS rank FROM ({rows}) w JOIN search_postings p "
+            f"ON p.workspace_id = :ws AND p.term = w.term{type_filter} "
+            "GROUP BY p.doc_id HAVING COUNT(DISTINCT w.token) = :n"
+        )
+    statement = text(
+        "SELECT d.record_type, d.record_id, d.title, d.subtitle, MIN(c.rank) AS best "
+        f"FROM ({matches}) c JOIN search_documents d ON d.doc_id = c.doc_id "
+        "GROUP BY d.doc_id, d.record_type, d.record_id, d.title, d.subtitle "
+        "ORDER BY best, d.doc_id LIMIT :limit"
+    ).bindparams(bindparam("ws", type_=Uuid))
+    typed = statement.columns(
+        column("record_type", String),
+        column("record_id", Uuid),
+        column("title", String),
+        column("subtitle", String),
+        column("best", Integer),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(typed, params)]

@@ -1,0 +1,112 @@
+"""Background work of the sales domain: outbox consumers that keep lead scores fresh
+(functions prefixed ``scoring_``) and the periodic reminders (the first-touch SLA check and the
+follow-up rule, each workspace in its own transaction so one failure does not hold back the
+rest; ``rapport reminders run`` runs them by hand)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from rapport.accounts.models import Workspace
+from rapport.core import jobs
+from rapport.core.clock import utcnow
+from rapport.core.context import Context, system_context
+from rapport.core.db import transaction
+from rapport.hub.models import Activity
+from rapport.sales.service import reminders, scoring_live
+
+# --- lead scoring ---------------------------------------------------------------------------
+
+
+@jobs.on_event(
+    "activity.created", "activity.updated", "activity.deleted", "activity.restored",
+    name="sales.scoring_on_activity",
+)  # fmt: skip
+def scoring_on_activity(ctx: Context, event: jobs.Event) -> None:
+    """An interaction arrived, changed or went away: its person's engagement points move."""
+    person_id = event.payload.get("person_id")
+    if person_id is None and event.record_id is not None:
+        query = select(Activity.person_id).where(Activity.id == event.record_id)
+        person_id = ctx.session.scalar(query.execution_options(include_deleted=True))
+    if person_id is not None:
+        scoring_live.rescore_if_present(ctx, uuid.UUID(str(person_id)))
+
+
+@jobs.on_event(
+    "person.created", "person.updated", "person.restored", name="sales.scoring_on_person"
+)
+def scoring_on_person(ctx: Context, event: jobs.Event) -> None:
+    """A person's title, company, custom fields or stage changed: their fit points move."""
+    if event.record_id is not None:
+        scoring_live.rescore_if_present(ctx, event.record_id)
+
+
+@jobs.on_event("import.batch", name="sales.scoring_on_import")
+def scoring_on_import(ctx: Context, event: jobs.Event) -> None:
+    """A bulk import announces its people per batch, not one event each: score those of them
+    who are prospects (or were scored before)."""
+    for key in ("created_ids", "updated_ids"):
+        for person_id in event.payload.get(key) or []:
+            scoring_live.rescore_if_present(ctx, uuid.UUID(str(person_id)))
+
+
+@jobs.on_event("company.updated", name="sales.scoring_on_company")
+def scoring_on_company(ctx: Context, event: jobs.Event) -> None:
+    """A company's size or industry changed: everyone there is rescored."""
+    if event.record_id is not None:
+        scoring_live.rescore_company(ctx, event.record_id)
+
+
+@jobs.on_event(
+    "scoring_rule.created", "scoring_rule.updated", "scoring_rule.deleted",
+    name="sales.scoring_on_rules",
+)  # fmt: skip
+def scoring_on_rules(ctx: Context, event: jobs.Event) -> None:
+    """The workspace's rules changed: every stored lead score is recomputed."""
+    scoring_live.rescore_leads(ctx)
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+REMINDER_MINUTES = 15  # how often the periodic job runs
+
+
+@dataclass
+class ReminderRun:
+    workspaces: int = 0
+    follow_ups: int = 0
+    sla_reminders: int = 0
+
+
+def reminders_for_workspace(workspace_id: uuid.UUID, now: datetime) -> tuple[int, int]:
+    """Both reminder rules for one workspace in one transaction: (follow-ups, SLA reminders)."""
+    with transaction(workspace_id) as session:
+        ctx = system_context(session, workspace_id)
+        return (
+            reminders.create_follow_up_reminders(ctx, now),
+            reminders.check_first_touch_sla(ctx, now),
+        )
+
+
+def run_reminders(now: datetime | None = None) -> ReminderRun:
+    """Both reminder rules for every workspace."""
+    now = now or utcnow()
+    with transaction(unscoped=True) as session:
+        ids = list(session.scalars(select(Workspace.id).order_by(Workspace.created_at)))
+    run = ReminderRun()
+    for workspace_id in ids:
+        follow_ups, sla = reminders_for_workspace(workspace_id, now)
+        run.workspaces += 1
+        run.follow_ups += follow_ups
+        run.sla_reminders += sla
+    return run
+
+
+@jobs.every(minutes=REMINDER_MINUTES, name="sales.reminders")
+def reminders_job() -> None:
+    """The periodic run of both reminder rules over every workspace."""
+    run_reminders()

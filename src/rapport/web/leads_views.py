@@ -1,0 +1,73 @@
+"""The leads worklist ("work leads in order of promise") and the score panel of a person's
+page. Reads and writes go through the sales services, the same ones the JSON API calls."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from rapport.sales.service import leads, predictive, scoring_live
+from rapport.web.render import redirect, render, toast
+from rapport.web.session import Page
+
+router = APIRouter()
+PAGE_SIZE = 50
+
+
+@router.get("/leads", response_class=HTMLResponse)
+def leads_page(
+    request: Request,
+    page: Page,
+    sort: Annotated[str, Query(pattern="^(score|probability)$")] = "score",
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> HTMLResponse:
+    """People at the lead stage, best first, with the top reasons and the win probability;
+    HTMX asks for the next rows alone."""
+    result = leads.worklist(page.ctx, sort=sort, limit=PAGE_SIZE, cursor=cursor)
+    return render(
+        request,
+        "sales/leads.html",
+        fragment="sales/leads_rows.html" if cursor else None,
+        title="Leads",
+        result=result,
+        sort=sort,
+        model=predictive.current(page.ctx),
+        no_model=scoring_live.NO_MODEL,
+        can_rescore=page.ctx.can("leads:write"),
+        can_train=page.ctx.can("scoring:write"),
+    )
+
+
+@router.post("/leads/train")
+def train(request: Request, page: Page) -> Response:
+    """Retrain the predictive model and rescore the leads."""
+    model = scoring_live.train(page.ctx)
+    if model.status == "trained":
+        toast(request, f"Model trained: AUC {model.auc:.2f} (rules {model.rules_auc:.2f}).")
+    else:
+        toast(request, model.reason or "Not enough history; the rules stand alone.", "info")
+    return redirect(request, "/leads")
+
+
+@router.post("/leads/rescore")
+def rescore(request: Request, page: Page) -> Response:
+    """Score every lead again under the current rules and model."""
+    count = scoring_live.rescore_leads(page.ctx)
+    toast(request, f"{count} leads rescored.")
+    return redirect(request, "/leads")
+
+
+@router.get("/people/{person_id}/lead-score", response_class=HTMLResponse)
+def score_panel(request: Request, page: Page, person_id: uuid.UUID) -> HTMLResponse:
+    """The score panel of a person's page (loaded by the page, or opened on its own)."""
+    return render(
+        request,
+        "sales/leads_score_page.html",
+        fragment="sales/leads_score_panel.html",
+        title="Lead score",
+        person_id=person_id,
+        scored=scoring_live.person_score(page.ctx, person_id),
+    )

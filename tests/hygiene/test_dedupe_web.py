@@ -1,0 +1,138 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.web.conftest)
+"""The web side of dedupe: the review queue page (merge with per-field choice, not a
+duplicate, skip, undo), the merges history, the quality page and the add-person warning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rapport.core.db import Database
+from tests.conftest import Cast
+from tests.web.conftest import browser, csrf_from, sign_in, signed_in  # noqa: F401
+from tests.web.test_auth import give_password
+
+HTMX = {"HX-Request": "true"}
+
+
+def _person(api: TestClient, **body: Any) -> str:
+    response = api.post("/api/v1/people", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _queue(api: TestClient) -> dict[str, str]:
+    kat = _person(api, first_name="Katherine", last_name="Johnson", email="kj@nasa.gov",
+                  phone="+1 415 555 2671", job_title="Mathematician")  # fmt: skip
+    twin = _person(api, first_name="Katherin", last_name="Jonson", email="kat@gmail.com",
+                   phone="(415) 555-2671", job_title="Research mathematician")  # fmt: skip
+    assert api.post("/api/v1/duplicates/scan", json={}).status_code == 200
+    candidate = api.get("/api/v1/duplicates").json()["items"][0]
+    return {"kat": kat, "twin": twin, "candidate": candidate["id"]}
+
+
+class TestReviewQueue:
+    def test_pairs_side_by_side_with_differences_and_reasons(
+        self,
+        api: TestClient,
+        signed_in: TestClient,
+    ) -> None:
+        q = _queue(api)
+        html = signed_in.get("/duplicates").text
+        assert f'id="pair-{q["candidate"]}"' in html
+        assert "Katherine" in html and "Katherin" in html
+        assert "<mark>Mathematician</mark>" in html  # the job titles differ
+        assert 'name="choice_job_title" value="survivor" checked' in html
+        assert "weight +" in html  # the phone agrees: a positive weight
+        assert 'href="/duplicates"' in html  # the nav entry
+
+    def test_merge_with_a_per_field_choice_then_undo(
+        self,
+        api: TestClient,
+        signed_in: TestClient,
+    ) -> None:
+        q = _queue(api)
+        token = csrf_from(signed_in.get("/duplicates").text)
+        response = signed_in.post(
+            f"/duplicates/{q['candidate']}/merge",
+            data={"csrf_token": token, "choice_job_title": "merged"}, headers=HTMX,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert "hidden" in response.text and "Undo" in response.text
+        survivor = api.get(f"/api/v1/people/{q['kat']}").json()
+        assert survivor["job_title"] == "Research mathematician"
+        assert api.get(f"/api/v1/people/{q['twin']}").status_code == 404
+        history = signed_in.get("/merges").text
+        assert "Katherine Johnson" in history and "/undo" in history
+        undo = next(p for p in history.split('action="')[1:] if p.startswith("/merges/"))
+        response = signed_in.post(undo.split('"')[0], data={"csrf_token": token})
+        assert response.status_code == 303
+        assert api.get(f"/api/v1/people/{q['twin']}").status_code == 200
+        assert api.get(f"/api/v1/people/{q['kat']}").json()["job_title"] == "Mathematician"
+
+    def test_not_a_duplicate_and_skip(
+        self,
+        api: TestClient,
+        signed_in: TestClient,
+    ) -> None:
+        q = _queue(api)
+        token = csrf_from(signed_in.get("/duplicates").text)
+        response = signed_in.post(f"/duplicates/{q['candidate']}/skip",
+                                  data={"csrf_token": token}, headers=HTMX)  # fmt: skip
+        assert response.status_code == 200
+        assert api.get("/api/v1/duplicates", params={"status": "skipped"}).json()["items"]
+        api.post("/api/v1/duplicates/scan", json={})  # a skipped pair comes back
+        response = signed_in.post(f"/duplicates/{q['candidate']}/not-duplicate",
+                                  data={"csrf_token": token})  # fmt: skip
+        assert response.status_code == 303
+        api.post("/api/v1/duplicates/scan", json={})
+        assert api.get("/api/v1/duplicates").json()["items"] == []
+        assert f'id="pair-{q["candidate"]}"' not in signed_in.get("/duplicates").text
+
+    def test_a_read_only_member_sees_the_queue_but_cannot_decide(
+        self,
+        api: TestClient,
+        browser: TestClient,
+        cast: Cast,
+        database: Database,
+    ) -> None:
+        q = _queue(api)
+        give_password(database, cast.cleo.user_id)
+        sign_in(browser, cast.cleo.email)
+        html = browser.get("/duplicates").text
+        assert f'id="pair-{q["candidate"]}"' in html and ">Merge<" not in html
+        response = browser.post(f"/duplicates/{q['candidate']}/merge",
+                                data={"csrf_token": csrf_from(html)})  # fmt: skip
+        assert response.status_code == 403
+
+
+class TestQualityPage:
+    def test_bars_and_counts(self, api: TestClient, signed_in: TestClient) -> None:
+        _queue(api)
+        html = signed_in.get("/quality").text
+        assert 'data-field="email"' in html and "% filled" in html
+        assert 'data-count="duplicates">1<' in html
+
+
+class TestAddPersonWarning:
+    def test_the_form_shows_the_likely_match_and_creates_anyway(
+        self,
+        api: TestClient,
+        signed_in: TestClient,
+    ) -> None:
+        kat = _person(api, first_name="Katherine", last_name="Johnson", email="kj@nasa.gov",
+                      phone="+1 415 555 2671")  # fmt: skip
+        count = lambda: len(api.get("/api/v1/people", params={"limit": 200}).json()["items"])  # noqa: E731
+        before = count()
+        token = csrf_from(signed_in.get("/people/new").text)
+        form = {"csrf_token": token, "first_name": "Katherin", "last_name": "Jonson",
+                "phone": "(415) 555-2671", "lifecycle_stage": "lead"}  # fmt: skip
+        response = signed_in.post("/people/new", data=form)
+        assert response.status_code == 200
+        assert "data-likely-duplicates" in response.text
+        assert f'href="/people/{kat}"' in response.text and "Create anyway" in response.text
+        assert count() == before
+        response = signed_in.post("/people/new", data={**form, "force": "1"})
+        assert response.status_code == 303
+        assert count() == before + 1

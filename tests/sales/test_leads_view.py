@@ -1,0 +1,113 @@
+"""The leads worklist page and the score panel on a person's page (HTML, no browser)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
+from rapport.core.context import Context
+from rapport.hub.models import LifecycleStage
+from rapport.hub.schemas import CompanyIn, PersonIn
+from rapport.hub.service import companies, people
+from rapport.sales.schemas import RuleIn
+from rapport.sales.service import scoring, scoring_live
+from rapport.web.ratelimit import login_throttle
+from tests.conftest import Cast
+from tests.web.conftest import csrf_from, sign_in
+
+
+@pytest.fixture
+def browser(app, connection: Connection) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    login_throttle.reset()
+    yield TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    login_throttle.reset()
+
+
+@pytest.fixture
+def ada_web(browser: TestClient, cast: Cast) -> TestClient:
+    return sign_in(browser, cast.ada.email)
+
+
+@pytest.fixture
+def leads(ada_ctx: Context) -> dict[str, str]:
+    """Three leads scored 30, 20 and 0, a customer (not a lead) scored 50."""
+    scoring.create_rule(
+        ada_ctx, RuleIn(name="Senior", kind="job_title_contains", params={"text": "vp"}, points=20)
+    )
+    scoring.create_rule(
+        ada_ctx,
+        RuleIn(name="Software", kind="industry_equals", params={"industry": "software"}, points=10),
+    )
+    soft = companies.create(ada_ctx, CompanyIn(name="Initech", industry="Software"))
+    made = {}
+    for name, title, company, stage in (
+        ("Cold Carl", "Intern", None, LifecycleStage.LEAD),
+        ("Hot Hana", "VP Sales", soft.id, LifecycleStage.LEAD),
+        ("Warm Wes", "VP Ops", None, LifecycleStage.LEAD),
+        ("Customer Cid", "VP IT", soft.id, LifecycleStage.CUSTOMER),
+    ):
+        person = people.create(
+            ada_ctx,
+            PersonIn(first_name=name, job_title=title, company_id=company, lifecycle_stage=stage),
+        )
+        scoring_live.rescore_person(ada_ctx, person.id)
+        made[name] = str(person.id)
+    ada_ctx.session.flush()
+    return made
+
+
+def test_leads_are_listed_best_first_with_reasons(
+    ada_web: TestClient, leads: dict[str, str]
+) -> None:
+    response = ada_web.get("/leads")
+    assert response.status_code == 200, response.text
+    html = response.text
+    names = re.findall(r'<a href="/people/[^"]+">([^<]+)</a>', html)
+    assert names == ["Hot Hana", "Warm Wes", "Cold Carl"]  # the customer is not a lead
+    assert re.findall(r"<td data-score>(\d+)</td>", html) == ["30", "20", "0"]
+    assert "Senior +20" in html and "Software +10" in html
+    assert "Rules only:" in html and "No predictive model trained yet" in html
+    assert 'href="/leads" aria-current="page"' in html  # in the navigation
+
+
+def test_next_page_comes_as_rows(
+    ada_web: TestClient, leads: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapport.web import leads_views
+
+    monkeypatch.setattr(leads_views, "PAGE_SIZE", 2)
+    first = ada_web.get("/leads").text
+    cursor = re.search(r"cursor=([^&\"]+)\"", first)
+    assert cursor and "Cold Carl" not in first
+    more = ada_web.get(f"/leads?cursor={cursor.group(1)}", headers={"HX-Request": "true"}).text
+    assert "Cold Carl" in more and "Hot Hana" not in more and "<html" not in more
+
+
+def test_person_page_loads_the_score_panel(ada_web: TestClient, leads: dict[str, str]) -> None:
+    person_id = leads["Hot Hana"]
+    page = ada_web.get(f"/people/{person_id}").text
+    assert f'hx-get="/people/{person_id}/lead-score"' in page
+    panel = ada_web.get(f"/people/{person_id}/lead-score", headers={"HX-Request": "true"}).text
+    assert "<strong data-score>30</strong>" in panel
+    assert "Senior" in panel and "Software" in panel and "data-fallback" in panel
+
+
+def test_train_from_the_page_reports_the_fallback(
+    ada_web: TestClient, leads: dict[str, str]
+) -> None:
+    token = csrf_from(ada_web.get("/leads").text)
+    response = ada_web.post("/leads/train", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["location"] == "/leads"
+    assert "Only 0 closed deals" in ada_web.get("/leads").text
+
+
+def test_another_workspace_cannot_see_the_panel(
+    browser: TestClient, cast: Cast, leads: dict[str, str]
+) -> None:
+    dev = sign_in(browser, cast.dev.email)
+    assert dev.get(f"/people/{leads['Hot Hana']}/lead-score").status_code == 404
+    assert "Hot Hana" not in dev.get("/leads").text
