@@ -26,6 +26,7 @@ def test_add_a_person_then_find_them_by_search_with_a_typo(server: Server, page:
     expect(page).to_have_url(PERSON_URL)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Katherine Johnson{suffix}")
     expect(page.get_by_role("status")).to_contain_text("was added")
+    page.wait_for_load_state("networkidle")  # the search box's script is listening
     record_url = page.url
 
     search = page.get_by_role("combobox", name="Search people and companies")
