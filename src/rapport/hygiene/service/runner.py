@@ -183,19 +183,26 @@ def run_import_job(job_id: uuid.UUID) -> None:
     uploaded copy. A failure is recorded on the job (status ``failed``, ``error``)."""
     with transaction(unscoped=True) as session:
         found = session.execute(
-            select(ImportJob.workspace_id, ImportJob.path).where(ImportJob.id == job_id)
+            select(ImportJob.workspace_id, ImportJob.path, ImportJob.object).where(
+                ImportJob.id == job_id
+            )
         ).first()
     if found is None:
         return
-    workspace_id, path = found
+    workspace_id, path, kind = found
     try:
-        run_file(
-            workspace_id,
-            job_id,
-            batch_size=importing.BATCH,
-            progress=lambda _line: None,
-            start="forkserver",  # the server's threads make a plain fork unsafe
-        )
+        if kind == "company":
+            from rapport.hygiene.service import importing_companies
+
+            importing_companies.run_file(workspace_id, job_id)
+        else:
+            run_file(
+                workspace_id,
+                job_id,
+                batch_size=importing.BATCH,
+                progress=lambda _line: None,
+                start="forkserver",  # the server's threads make a plain fork unsafe
+            )
     except Exception:
         log.exception("import %s failed", job_id)
         return
