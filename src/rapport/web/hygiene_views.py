@@ -16,10 +16,12 @@ from rapport.hub.models import Company, Person
 from rapport.hub.service import people
 from rapport.hygiene.models import DuplicateCandidate, Merge
 from rapport.hygiene.service import dedupe, merge, quality
+from rapport.web import imports_views
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
 
 router = APIRouter()
+router.include_router(imports_views.router)  # /imports: upload, mapping preview, progress
 QUEUE_PAGE = 20
 # What the review shows side by side: (label, how to read it off a person, survivorship field)
 ROWS: tuple[tuple[str, str, str | None], ...] = (
