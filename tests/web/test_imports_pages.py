@@ -192,3 +192,26 @@ class TestAccess:
         for url in (job_url, f"{job_url}/progress", f"{job_url}/rejects.csv", preview_url):
             assert dev.get(url).status_code == 404, url
         assert "kunden.csv" not in dev.get("/imports").text
+
+
+def test_stale_uploads_are_pruned(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Uploads never started go after a day; kept copies of started ones after 30 days."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from rapport.hygiene.service import import_uploads
+
+    monkeypatch.setenv("RAPPORT_IMPORT_DIR", str(tmp_path))
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    old_token = staged / f"{'a' * 32}.csv"
+    fresh_token = staged / f"{'b' * 32}.csv"
+    kept = staged / "01a20b56-a83f-7858-9087-a39fbc19f7bc.csv"
+    for path in (old_token, fresh_token, kept):
+        path.write_text("email\n")
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+    os.utime(old_token, (two_days_ago, two_days_ago))
+    os.utime(kept, (two_days_ago, two_days_ago))
+    assert import_uploads.prune() == 1
+    assert not old_token.exists() and fresh_token.exists() and kept.exists()
+    assert import_uploads.prune(datetime.now(UTC) + timedelta(days=31)) == 2

@@ -13,7 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -73,10 +73,28 @@ class Preview:
     error: str | None = None
 
 
+STAGED_FOR = timedelta(days=1)  # an upload nobody started is dropped after this
+KEPT_FOR = timedelta(days=30)  # a started one stays this long for its rejects download
+
+
 def _staging() -> Path:
     path = runner.upload_dir() / "staged"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def prune(now: datetime | None = None) -> int:
+    """Drop staged uploads never started (after a day) and kept copies of started ones
+    (after 30 days); returns how many files went."""
+    now = now or datetime.now(UTC)
+    gone = 0
+    for path in _staging().iterdir():
+        age = now - datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        started = "-" in path.stem  # kept under the job's id (a UUID); staged: a hex token
+        if age > (KEPT_FOR if started else STAGED_FOR):
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def stage(ctx: Context, *, filename: str, stream: IO[bytes], object: str) -> Staged:
@@ -88,6 +106,7 @@ def stage(ctx: Context, *, filename: str, stream: IO[bytes], object: str) -> Sta
     fmt = sources.guess_format(filename)
     if object == "company" and fmt not in importing_companies.FORMATS:
         raise BadRequest("companies import from CSV or JSON lines (.csv, .jsonl)")
+    prune()
     token = uuid.uuid4().hex
     path = _staging() / f"{token}.{fmt}"
     with path.open("wb") as out:
