@@ -191,7 +191,7 @@ def preview(
         mapping = _resolve(ctx, staged, columns, saved, explicit)
     except RapportError as exc:
         view.error = "; ".join(e.message for e in exc.errors) or exc.detail
-        mapping = {c: f for c, f in explicit.items() if f != IGNORE}
+        mapping = _partial(ctx, staged, columns, saved, explicit)
     view.mapping = {c: mapping.get(c, IGNORE) for c in columns}
     region = str(ctx.extra.get("region") or get_settings().default_region)
     cleaner = importing_companies.Cleaner(ctx, mapping) if staged.object == "company" else None
@@ -232,6 +232,24 @@ def _resolve(
     if staged.object == "company":
         return importing_companies.resolve_mapping(ctx, columns, staged.format, saved, explicit)
     return runner.resolve_mapping(columns, staged.format, saved, explicit)
+
+
+def _partial(
+    ctx: Context,
+    staged: Staged,
+    columns: list[str],
+    saved: dict[str, str],
+    explicit: dict[str, str],
+) -> dict[str, str]:
+    """The mapping as far as it goes when it cannot be used as is (shown with the error)."""
+    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
+    try:
+        if staged.object == "company":
+            labels = importing_companies.custom_labels(ctx)
+            return company_columns.auto_mapping(columns, overrides, labels)
+        return sources.auto_mapping(columns, overrides)
+    except RapportError:
+        return {c: f for c, f in explicit.items() if f != IGNORE}
 
 
 def _text(value: Any) -> str:
