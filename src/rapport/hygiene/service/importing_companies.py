@@ -38,7 +38,7 @@ from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import table_of, transaction
 from rapport.core.errors import BadRequest, RapportError
-from rapport.core.events import record
+from rapport.core.events import record, record_many
 from rapport.core.ids import new_id
 from rapport.hub import validation
 from rapport.hub.models import Company, CustomFieldType
@@ -50,6 +50,7 @@ from rapport.hygiene.service.cleaning import Problem
 from rapport.hygiene.service.sources import detect_encoding, guess_format, open_source
 
 BATCH = 500
+LOOKUP = 900  # keys per IN (...): under SQLite's old 999-parameter limit
 FORMATS = ("csv", "jsonl")
 ADDRESS = ("street", "city", "region", "postal_code", "country")
 LIMITS = {"name": 300, "website": 500, "industry": 100, "external_id": 200, "street": 300}
@@ -500,8 +501,24 @@ def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
             rows.append(outcome)
         else:
             out.rejects.append((line, outcome))
-    for row, company_id in _match(ctx, rows, out):
-        _upsert(ctx, row, company_id, out)
+    matched, linked = _match(ctx, rows, out)
+    wanted = [company_id for _, company_id in matched if company_id]
+    existing: dict[uuid.UUID, Company] = {}
+    for start in range(0, len(wanted), LOOKUP):
+        found = ctx.session.scalars(
+            select(Company)
+            .where(Company.id.in_(wanted[start : start + LOOKUP]))
+            .options(selectinload(Company.tags))
+        )
+        existing |= {c.id: c for c in found}
+    links: list[tuple[uuid.UUID, str]] = []
+    for row, company_id in matched:
+        if company_id is not None and company_id not in existing:
+            out.rejects.append((row.line, [Problem("(record)", None, "company is in the bin")]))
+            continue
+        company = existing[company_id] if company_id is not None else None
+        _upsert(ctx, row, company, out, new_link=row.external_id not in linked, links=links)
+    _save_links(ctx, links)
     _save_rejects(ctx, job, out.rejects)
     job.created += len(out.created)
     job.updated += len(out.updated)
@@ -527,8 +544,9 @@ def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
 
 def _match(
     ctx: Context, rows: list[CleanCompany], out: _Loaded
-) -> list[tuple[CleanCompany, uuid.UUID | None]]:
-    """Each row with the company it updates (None: a new one); conflicts become rejects."""
+) -> tuple[list[tuple[CleanCompany, uuid.UUID | None]], set[str]]:
+    """Each row with the company it updates (None: a new one), and the external ids already
+    linked to a company; conflicts become rejects."""
     ids = [r.company_id for r in rows if r.company_id]
     known = (
         set(ctx.session.scalars(select(Company.id).where(Company.id.in_(ids)))) if ids else set()
@@ -596,7 +614,7 @@ def _match(
             out.rejects.append((row.line, [Problem("(record)", None, reason)]))
             continue
         matched.append((row, owners.pop() if owners else None))
-    return matched
+    return matched, set(by_external)
 
 
 def _problems(row: CleanCompany, exc: RapportError) -> list[Problem]:
@@ -616,32 +634,44 @@ def _problems(row: CleanCompany, exc: RapportError) -> list[Problem]:
     return out or [Problem("(record)", None, exc.detail)]
 
 
-def _upsert(ctx: Context, row: CleanCompany, company_id: uuid.UUID | None, out: _Loaded) -> None:
+def _upsert(
+    ctx: Context,
+    row: CleanCompany,
+    company: Company | None,
+    out: _Loaded,
+    *,
+    new_link: bool,
+    links: list[tuple[uuid.UUID, str]],
+) -> None:
+    """Create the row's company, or update ``company`` where the row differs (each write in
+    its own savepoint, so a refused row leaves nothing behind)."""
     try:
-        with ctx.session.begin_nested():
-            if company_id is None:
-                if not row.values.get("name"):
-                    column = row.source_of.get("name", "name")
-                    problem = Problem(column, None, "a new company needs a name")
-                    out.rejects.append((row.line, [problem]))
-                    return
-                company = companies.create(ctx, CompanyIn.model_validate(row.values))
-                _link_external(ctx, row, company.id)
-                out.created.append(company.id)
+        if company is None:
+            if not row.values.get("name"):
+                column = row.source_of.get("name", "name")
+                out.rejects.append(
+                    (row.line, [Problem(column, None, "a new company needs a name")])
+                )
                 return
-            company = ctx.session.scalars(
-                select(Company).where(Company.id == company_id).options(selectinload(Company.tags))
-            ).one()
-            patch = _patch(row, company)
-            linked = _link_external(ctx, row, company.id)
-            if patch:
+            with ctx.session.begin_nested():
+                created = companies.create(ctx, CompanyIn.model_validate(row.values))
+            out.created.append(created.id)
+            if row.external_id:
+                links.append((created.id, row.external_id))
+            return
+        patch = _patch(row, company)
+        if patch:
+            with ctx.session.begin_nested():
                 companies.update(ctx, company.id, CompanyPatch.model_validate(patch))
-            if patch or linked:
-                out.updated.append(company.id)
-            else:
-                out.unchanged += 1
     except RapportError as exc:
         out.rejects.append((row.line, _problems(row, exc)))
+        return
+    if row.external_id and new_link:
+        links.append((company.id, row.external_id))
+    if patch or (row.external_id and new_link):
+        out.updated.append(company.id)
+    else:
+        out.unchanged += 1
 
 
 def _patch(row: CleanCompany, company: Company) -> dict[str, Any]:
@@ -669,23 +699,21 @@ def _patch(row: CleanCompany, company: Company) -> dict[str, Any]:
     return patch
 
 
-def _link_external(ctx: Context, row: CleanCompany, company_id: uuid.UUID) -> bool:
-    """Remember the row's external id for this company; True if it is new."""
-    if not row.external_id:
-        return False
-    known = ctx.session.scalar(
-        select(CompanyExternalId.company_id).where(CompanyExternalId.external_id == row.external_id)
+def _save_links(ctx: Context, links: list[tuple[uuid.UUID, str]]) -> None:
+    """Remember the batch's new external ids (one multi-row INSERT), each audited."""
+    if not links:
+        return
+    rows = [
+        {"id": new_id(), "workspace_id": ctx.workspace_id, "company_id": company_id,
+         "external_id": external}
+        for company_id, external in links
+    ]  # fmt: skip
+    ctx.session.execute(insert(table_of(CompanyExternalId)), rows)
+    record_many(
+        ctx,
+        "company.external_id_added",
+        [(company_id, {"external_id": (None, external)}, None) for company_id, external in links],
     )
-    if known is not None:
-        return False
-    ctx.session.add(
-        CompanyExternalId(
-            workspace_id=ctx.workspace_id, company_id=company_id, external_id=row.external_id
-        )
-    )
-    ctx.session.flush()
-    record(ctx, "company.external_id_added", company_id, {"external_id": (None, row.external_id)})
-    return True
 
 
 def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
