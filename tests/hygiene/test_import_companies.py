@@ -225,3 +225,36 @@ class TestCompaniesCli:
             ("company", 0, 2, 3),
             ("company", 2, 0, 3),
         ]
+
+
+class TestResume:
+    def test_an_interrupted_import_resumes_after_its_last_committed_batch(
+        self, tmp_path: Path, connection, cast
+    ) -> None:  # type: ignore[no-untyped-def]
+        import pytest
+
+        from rapport.core.context import system_context
+        from rapport.core.db import transaction
+        from rapport.hygiene.service import importing, importing_companies
+
+        path = tmp_path / "companies.csv"
+        path.write_text(COMPANIES.replace("nobody@acme.test", "ada@acme.test"))
+        job_id = importing_companies.start_file(cast.acme, path, "csv", {})
+
+        def crash(line: int) -> None:
+            raise KeyboardInterrupt(f"killed after line {line}")
+
+        with pytest.raises(KeyboardInterrupt):
+            importing_companies.run_file(cast.acme, job_id, batch_size=2, progress=crash)
+        with transaction(cast.acme) as session:
+            job = importing.get_job(system_context(session, cast.acme), job_id)
+            assert (job.status, job.last_line, job.rows_done) == ("running", 3, 2)
+        done = importing_companies.run_file(cast.acme, job_id, batch_size=2)
+        assert (done.status, done.last_line, done.rows_done) == ("done", 6, 5)
+        assert (done.created, done.rejected) == (3, 2)
+        with transaction(cast.acme) as session:
+            from sqlalchemy import func, select
+
+            from rapport.hub.models import Company
+
+            assert session.scalar(select(func.count()).select_from(Company)) == 3
