@@ -36,6 +36,7 @@ from rapport.hygiene.service.sources import (
 
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
+INLINE_BYTES = 2 << 20  # uploads smaller than this are validated in the job's own process
 log = logging.getLogger(__name__)
 
 
@@ -196,12 +197,15 @@ def run_import_job(job_id: uuid.UUID) -> None:
 
             importing_companies.run_file(workspace_id, job_id)
         else:
+            small = path is not None and Path(path).stat().st_size < INLINE_BYTES
             run_file(
                 workspace_id,
                 job_id,
                 batch_size=importing.BATCH,
                 progress=lambda _line: None,
-                start="forkserver",  # the server's threads make a plain fork unsafe
+                # The server's threads make a plain fork unsafe; a small file is validated
+                # here rather than wait seconds for a fork server to start.
+                start="inline" if small else "forkserver",
             )
     except Exception:
         log.exception("import %s failed", job_id)
