@@ -136,3 +136,93 @@ class TestAddPersonWarning:
         response = signed_in.post("/people/new", data={**form, "force": "1"})
         assert response.status_code == 303
         assert count() == before + 1
+
+
+def _company_queue(api: TestClient) -> dict[str, str]:
+    def company(**body: Any) -> str:
+        response = api.post("/api/v1/companies", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    acme = company(name="Acme Corp", domain="acme.example", phone="+1 415 555 0100")
+    twin = company(name="ACME Incorporated", phone="(415) 555-0100", industry="Rockets")
+    person = api.post("/api/v1/people", json={"first_name": "Wile", "last_name": "Coyote",
+                                              "company_id": twin}).json()["id"]  # fmt: skip
+    assert api.post("/api/v1/company-duplicates/scan", json={}).status_code == 200
+    candidate = api.get("/api/v1/company-duplicates").json()["items"][0]
+    return {"acme": acme, "twin": twin, "person": person, "candidate": candidate["id"]}
+
+
+class TestCompanyReviewQueue:
+    def test_a_switch_and_company_pairs_side_by_side_with_differences(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        q = _company_queue(api)
+        people = signed_in.get("/duplicates").text
+        assert 'href="/duplicates?kind=companies"' in people and "data-kind-switch" in people
+        assert f'id="pair-{q["candidate"]}"' not in people
+        html = signed_in.get("/duplicates?kind=companies").text
+        assert f'id="pair-{q["candidate"]}"' in html
+        assert "Acme Corp" in html and "ACME Incorporated" in html
+        assert 'data-differs="industry"' in html and "<mark>Rockets</mark>" in html
+        assert 'data-differs="phone"' not in html  # the same number once normalised
+        assert 'aria-current="page">Companies<' in html
+
+    def test_merge_then_undo_from_the_toast(self, api: TestClient, signed_in: TestClient) -> None:
+        q = _company_queue(api)
+        token = csrf_from(signed_in.get("/duplicates?kind=companies").text)
+        response = signed_in.post(f"/duplicates/companies/{q['candidate']}/merge",
+                                  data={"csrf_token": token}, headers=HTMX)  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert "hidden" in response.text and "Undo" in response.text
+        assert api.get(f"/api/v1/companies/{q['twin']}").status_code == 404
+        assert api.get(f"/api/v1/people/{q['person']}").json()["company_id"] == q["acme"]
+        assert api.get(f"/api/v1/companies/{q['acme']}").json()["industry"] == "Rockets"
+        undo = response.text.split('action="/merges/companies/')[1].split('"')[0]
+        back = signed_in.post(f"/merges/companies/{undo}", data={"csrf_token": token})
+        assert back.status_code == 303 and back.headers["location"] == f"/companies/{q['twin']}"
+        assert api.get(f"/api/v1/companies/{q['twin']}").status_code == 200
+        assert api.get(f"/api/v1/people/{q['person']}").json()["company_id"] == q["twin"]
+
+    def test_not_a_duplicate_is_remembered_and_skip_comes_back(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        q = _company_queue(api)
+        token = csrf_from(signed_in.get("/duplicates?kind=companies").text)
+        skip = signed_in.post(f"/duplicates/companies/{q['candidate']}/skip",
+                              data={"csrf_token": token})  # fmt: skip
+        assert skip.status_code == 303
+        assert skip.headers["location"] == "/duplicates?kind=companies"
+        api.post("/api/v1/company-duplicates/scan", json={})  # a skipped pair comes back
+        html = signed_in.get("/duplicates?kind=companies").text
+        assert f'id="pair-{q["candidate"]}"' in html
+        dismissed = signed_in.post(f"/duplicates/companies/{q['candidate']}/not-duplicate",
+                                   data={"csrf_token": token}, headers=HTMX)  # fmt: skip
+        assert dismissed.status_code == 200
+        api.post("/api/v1/company-duplicates/scan", json={})
+        assert f'id="pair-{q["candidate"]}"' not in signed_in.get("/duplicates?kind=companies").text
+        again = signed_in.post(f"/duplicates/companies/{q['candidate']}/merge",
+                               data={"csrf_token": token}, headers=HTMX)  # fmt: skip
+        assert again.status_code == 200 and "already decided" in again.text
+
+    def test_read_only_sees_but_cannot_decide_and_other_workspaces_get_404(
+        self, api: TestClient, browser: TestClient, cast: Cast, database: Database
+    ) -> None:
+        q = _company_queue(api)
+        give_password(database, cast.cleo.user_id)
+        sign_in(browser, cast.cleo.email)
+        html = browser.get("/duplicates?kind=companies").text
+        assert f'id="pair-{q["candidate"]}"' in html and ">Merge<" not in html
+        denied = browser.post(f"/duplicates/companies/{q['candidate']}/merge",
+                              data={"csrf_token": csrf_from(html)})  # fmt: skip
+        assert denied.status_code == 403
+        give_password(database, cast.dev.user_id)
+        from fastapi.testclient import TestClient as Client
+
+        dev = Client(browser.app, raise_server_exceptions=False, follow_redirects=False)
+        sign_in(dev, cast.dev.email)
+        token = csrf_from(dev.get("/duplicates?kind=companies").text)
+        stranger = dev.post(f"/duplicates/companies/{q['candidate']}/merge",
+                            data={"csrf_token": token})  # fmt: skip
+        assert stranger.status_code == 404
+        assert f'id="pair-{q["candidate"]}"' not in dev.get("/duplicates?kind=companies").text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -50,10 +50,12 @@ from rapport.hygiene.service import (
     dedupe,
     exporting,
     importing,
+    importing_companies,
     mappings,
     merge,
     quality,
     runner,
+    sources,
     staleness,
 )
 
@@ -77,9 +79,27 @@ def create_import(
         str | None, Form(description="save the resulting mapping under this name")
     ] = None,
     format: Annotated[str | None, Form(description="csv | vcf | jsonl")] = None,
+    object: Annotated[
+        Literal["person", "company"],
+        Form(description="what the file holds: people (default) or companies (CSV, JSONL)"),
+    ] = "person",
 ) -> ImportJob:
-    """Queue an import of people from a file (202); follow it at ``GET /imports/{id}``.
-    The mapping is automatic by header name, then a saved mapping, then overrides."""
+    """Queue an import of people (or ``object=company``: companies) from a file (202); follow
+    it at ``GET /imports/{id}``. The mapping is automatic by header name, then a saved
+    mapping, then overrides."""
+    if object == "company":
+        job = importing_companies.start_upload(
+            ctx,
+            filename=file.filename or "upload",
+            stream=file.file,
+            fmt=format,
+            overrides=(_fields(fields) or {}) | sources.parse_overrides(map),
+            mapping_name=mapping,
+            save_as=save_mapping,
+            directory=runner.upload_dir(),
+        )
+        jobs.enqueue(ctx.session, hygiene_jobs.run_import, job_id=str(job.id))
+        return job
     job = runner.start_upload(
         ctx,
         filename=file.filename or "upload",
@@ -153,6 +173,28 @@ def _export_route(fmt: str) -> None:
 
 for _fmt in exporting.FORMATS:
     _export_route(_fmt)
+
+
+def _company_export_route(fmt: str) -> None:
+    @exports.get(
+        f"/companies.{fmt}",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {exporting.COMPANY_FORMATS[fmt]: {}}},
+            **problems(400, 401, 403),
+        },
+        name=f"export_companies_{fmt}",
+    )
+    def export_companies(ctx: Ctx) -> StreamingResponse:
+        """Stream every company in this format, with the columns a companies import reads
+        (``object=company``), so the file imports back unchanged."""
+        body = exporting.export_companies(ctx, fmt)
+        headers = {"Content-Disposition": f'attachment; filename="companies.{fmt}"'}
+        return StreamingResponse(body, media_type=exporting.COMPANY_FORMATS[fmt], headers=headers)
+
+
+for _fmt in exporting.COMPANY_FORMATS:
+    _company_export_route(_fmt)
 
 router.include_router(imports)
 router.include_router(exports)

@@ -44,10 +44,21 @@ def import_(
     apply: bool = typer.Option(False, "--apply", help="Write; without it, only validate"),
     resume: str | None = typer.Option(None, "--resume", help="Resume the import with this id"),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, max=20_000),
+    companies: Path | None = typer.Option(
+        None,
+        "--companies",
+        exists=True,
+        dir_okay=False,
+        help="Import companies from this CSV or JSONL file instead of people",
+    ),
 ) -> None:
-    """Import people from a file; previews by default, writes with --apply (rerun-safe)."""
+    """Import people (or --companies FILE) from a file; previews by default, writes with
+    --apply (rerun-safe)."""
     from rapport.hygiene.service import runner, sources
 
+    if companies is not None:
+        _import_companies(workspace, companies, mapping, saved, save_as, fmt, apply, resume)
+        return
     try:
         ws = workspace_id(workspace)
         if resume:
@@ -117,6 +128,82 @@ def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> None:
     if job.rejected:
         console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
     sys.stdout.flush()
+
+
+def _import_companies(
+    workspace: str,
+    file: Path,
+    pairs: list[str],
+    saved: str | None,
+    save_as: str | None,
+    fmt: str | None,
+    apply: bool,
+    resume: str | None,
+) -> None:
+    """``rapport import --companies FILE``: preview, or with --apply load with a progress bar."""
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import importing, importing_companies, runner, sources
+    from rapport.hygiene.service.cleaning import Problem
+
+    try:
+        ws = workspace_id(workspace)
+        kind = fmt or sources.guess_format(file.name)
+        overrides = sources.parse_overrides(pairs)
+        if resume:
+            job_id = uuid.UUID(resume)
+        elif not apply:
+            with transaction(ws) as session, file.open("rb") as handle:
+                ctx = system_context(session, ws)
+                source = importing_companies.open_companies(handle, kind)
+                mapping = importing_companies.resolve_mapping(
+                    ctx, source.columns, kind, runner.saved_fields(ws, saved), overrides
+                )
+                cleaner = importing_companies.Cleaner(ctx, mapping)
+                good, problems = 0, list[tuple[int, Problem]]()
+                for line, raw in source.records:
+                    outcome = cleaner.clean(line, raw)
+                    if isinstance(outcome, importing_companies.CleanCompany):
+                        good += 1
+                    elif len(problems) < 20:
+                        problems += [(line, p) for p in outcome]
+            table = Table(title=f"{file.name}: column → field")
+            table.add_column("column")
+            table.add_column("field")
+            for column, field in mapping.items():
+                table.add_row(column, field)
+            console.print(table)
+            console.print(f"[green]{good}[/green] rows are valid")
+            for line, problem in problems:
+                console.print(f"  line {line}, {problem.column}: {problem.reason}")
+            console.print("preview only: nothing written; add --apply to import")
+            return
+        else:
+            job_id = importing_companies.start_file(
+                ws, file, kind, overrides, mapping_name=saved, save_as=save_as
+            )
+            console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
+        with transaction(ws) as session:
+            job = importing.get_job(system_context(session, ws), job_id)
+            total, done = job.total_rows, job.last_line
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("lines", total=total, completed=done)
+            job = importing_companies.run_file(
+                ws, job_id, progress=lambda line: progress.update(task, completed=line)
+            )
+    except RapportError as exc:
+        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+        return
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title=f"import {job.id} (companies)")
+    for name in ("created", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="right")
+    table.add_row(str(job.created), str(job.updated), str(job.unchanged), str(job.rejected))
+    console.print(table)
+    if job.rejected:
+        console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
 
 
 def dedupe(

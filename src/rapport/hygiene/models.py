@@ -21,6 +21,8 @@ class ImportJob(WorkspaceScoped, Timestamped, Base):
     filename: Mapped[str] = mapped_column(String(500))
     path: Mapped[str | None] = mapped_column(String(1000), default=None)
     format: Mapped[str] = mapped_column(String(10))
+    # What the file holds: ``person`` (the default) or ``company``.
+    object: Mapped[str] = mapped_column(String(20), default="person", server_default="person")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     total_rows: Mapped[int | None] = mapped_column(default=None)
@@ -148,3 +150,17 @@ class CompanyMerge(WorkspaceScoped, Base):
     merged_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_company_merges_ws_merged_at", "workspace_id", "merged_at"),)
+
+
+class CompanyExternalId(WorkspaceScoped, Base):
+    """A company's id in another system (a CRM it was imported from): what a companies import
+    matches on first after Rapport's own id, so re-importing a file updates instead of
+    duplicating."""
+
+    __tablename__ = "company_external_ids"
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_company_external_ids_company", "company_id"),
+    )

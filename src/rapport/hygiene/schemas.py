@@ -16,6 +16,7 @@ class ImportOut(BaseModel):
     id: uuid.UUID
     filename: str
     format: str
+    object: str = Field(description="what the file holds: person or company")
     status: str
     mapping: dict[str, str]
     total_rows: int | None = Field(description="records in the file (lines, for CSV)")

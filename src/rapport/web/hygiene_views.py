@@ -13,13 +13,15 @@ from sqlalchemy import select
 from rapport.core.context import Context
 from rapport.core.errors import Conflict, NotFound
 from rapport.hub.models import Company, Person
-from rapport.hub.service import people
-from rapport.hygiene.models import DuplicateCandidate, Merge
+from rapport.hub.service import companies, people
+from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate, Merge
 from rapport.hygiene.service import dedupe, merge, quality
+from rapport.web import imports_views
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
 
 router = APIRouter()
+router.include_router(imports_views.router)  # /imports: upload, mapping preview, progress
 QUEUE_PAGE = 20
 # What the review shows side by side: (label, how to read it off a person, survivorship field)
 ROWS: tuple[tuple[str, str, str | None], ...] = (
@@ -32,6 +34,16 @@ ROWS: tuple[tuple[str, str, str | None], ...] = (
     ("Address", "address", "addresses"),
     ("Stage", "lifecycle_stage", "lifecycle_stage"),
     ("Source", "source", "source"),
+)
+COMPANY_ROWS = (
+    ("Name", "name"),
+    ("Domain", "domain"),
+    ("Website", "website"),
+    ("Industry", "industry"),
+    ("Employees", "size"),
+    ("Phone", "phone"),
+    ("Address", "address"),
+    ("Tags", "tags"),
 )
 
 
@@ -67,16 +79,97 @@ def _pair(ctx: Context, row: DuplicateCandidate) -> dict[str, Any]:
     return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons, "weights": weights}
 
 
+def _company_value(company: Company, key: str) -> str:
+    if key == "address":
+        parts = company.address or {}
+        keys = ("street", "city", "postal_code", "country")
+        return ", ".join(str(parts[k]) for k in keys if parts.get(k))
+    if key == "tags":
+        return ", ".join(sorted((t.name for t in company.tags), key=str.lower))
+    value = getattr(company, key)
+    return "" if value is None else str(value)
+
+
+def _company_pair(ctx: Context, row: CompanyDuplicate) -> dict[str, Any]:
+    """One company pair side by side: each field of both, and which differ."""
+    a = companies.get(ctx, row.company_a)
+    b = companies.get(ctx, row.company_b)
+    rows = []
+    for label, key in COMPANY_ROWS:
+        left, right = _company_value(a, key), _company_value(b, key)
+        rows.append({"label": label, "key": key, "a": left, "b": right, "differs": left != right})
+    reasons = {k: v for k, v in row.reasons.items() if k not in ("weights", "merge_id")}
+    return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons}
+
+
 @router.get("/duplicates", response_class=HTMLResponse)
-def duplicates_page(request: Request, page: Page, cursor: str | None = None) -> HTMLResponse:
-    """The review queue: most probable pairs first."""
+def duplicates_page(
+    request: Request, page: Page, cursor: str | None = None, kind: str = "people"
+) -> HTMLResponse:
+    """The review queue of people (or ``?kind=companies``): most probable pairs first."""
+    if kind == "companies":
+        found = dedupe.list_company_candidates(page.ctx, limit=QUEUE_PAGE, cursor=cursor)
+        company_pairs = [_company_pair(page.ctx, row) for row in found.items]
+        return render(
+            request, "hygiene/duplicates.html", title="Duplicate companies", pairs=[],
+            company_pairs=company_pairs, kind="companies",
+            next_cursor=found.next_cursor if found.has_more else None,
+            can_merge=page.ctx.can("hygiene:merge"),
+        )  # fmt: skip
     listing = dedupe.list_candidates(page.ctx, limit=QUEUE_PAGE, cursor=cursor)
     pairs = [_pair(page.ctx, row) for row in listing.items]
     return render(
         request, "hygiene/duplicates.html", title="Duplicates", pairs=pairs,
+        company_pairs=[], kind="people",
         next_cursor=listing.next_cursor if listing.has_more else None,
         can_merge=page.ctx.can("hygiene:merge"),
     )  # fmt: skip
+
+
+def _company_done(request: Request, candidate_id: uuid.UUID) -> Response:
+    if request.headers.get("hx-request"):
+        return render(request, "hygiene/_decided.html", fragment="hygiene/_decided.html",
+                      candidate_id=candidate_id)  # fmt: skip
+    return redirect(request, "/duplicates?kind=companies")
+
+
+@router.post("/duplicates/companies/{candidate_id}/{decision}")
+def decide_company_pair(
+    request: Request, page: Page, candidate_id: uuid.UUID, decision: str
+) -> Response:
+    """Merge a company pair (the older survives; undoable), dismiss it for good, or skip it."""
+    known: dict[str, dedupe.Decision] = {"merge": "merge", "not-duplicate": "not_duplicate",
+                                         "skip": "skip"}  # fmt: skip
+    choice = known.get(decision)
+    if choice is None:
+        raise NotFound("No such decision")
+    try:
+        row = dedupe.decide_company(page.ctx, candidate_id, choice)
+    except (Conflict, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.detail.startswith("No company duplicate"):
+            raise
+        toast(request, exc.detail, "error")
+        return _company_done(request, candidate_id)
+    if choice == "merge":
+        undo = f"/merges/companies/{row.reasons.get('merge_id')}/undo"
+        toast(request, "Companies merged.", "success", action=undo, action_label="Undo")
+    elif choice == "not_duplicate":
+        toast(request, "Marked as not a duplicate; it will not be proposed again.", "info")
+    else:
+        toast(request, "Skipped until the next scan.", "info")
+    return _company_done(request, candidate_id)
+
+
+@router.post("/merges/companies/{merge_id}/undo")
+def undo_company_merge(request: Request, page: Page, merge_id: uuid.UUID) -> Response:
+    """Undo a company merge (the toast's Undo)."""
+    try:
+        done = merge.undo_company_merge(page.ctx, merge_id)
+    except (Conflict, NotFound) as exc:
+        toast(request, f"It could not be undone: {exc.detail}", "error")
+        return redirect(request, "/duplicates?kind=companies")
+    toast(request, "The merge was undone; both companies are back.")
+    return redirect(request, f"/companies/{done.merged_id}")
 
 
 def _done(request: Request, candidate_id: uuid.UUID) -> Response:

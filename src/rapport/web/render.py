@@ -58,6 +58,7 @@ NAV: list[NavItem] = [
     NavItem("Sales", "/sales", "chart"),
     NavItem("Tasks", "/tasks", "check"),
     NavItem("Duplicates", "/duplicates", "check"),
+    NavItem("Imports", "/imports", "upload"),
     NavItem("Tickets", "/tickets", "ticket", ready=False),
     NavItem("Marketing", "/marketing", "megaphone", ready=False),
     NavItem("Analytics", "/analytics", "chart", ready=False),

@@ -13,7 +13,10 @@ from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import Changes, record
 from rapport.hygiene.models import ImportMapping
+from rapport.hygiene.service.company_columns import FIELDS as COMPANY_FIELDS
 from rapport.hygiene.service.sources import FIELDS
+
+KNOWN = set(FIELDS) | set(COMPANY_FIELDS)  # a saved mapping may be for people or companies
 
 
 def check_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -25,8 +28,9 @@ def check_fields(fields: dict[str, str]) -> dict[str, str]:
         name = (field or "ignore").strip()
         if not column.strip():
             raise invalid(("fields",), "a column name cannot be empty")
-        if name not in FIELDS and name != "ignore":
-            raise invalid(("fields", column), f"unknown field {name!r}; one of {', '.join(FIELDS)}")
+        if name not in KNOWN and name != "ignore" and not name.startswith("custom."):
+            known = ", ".join(sorted(KNOWN))
+            raise invalid(("fields", column), f"unknown field {name!r}; one of {known}")
         clean[column.strip()] = name
     return clean
 

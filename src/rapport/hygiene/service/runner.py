@@ -36,6 +36,7 @@ from rapport.hygiene.service.sources import (
 
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
+INLINE_BYTES = 2 << 20  # uploads smaller than this are validated in the job's own process
 log = logging.getLogger(__name__)
 
 
@@ -183,19 +184,29 @@ def run_import_job(job_id: uuid.UUID) -> None:
     uploaded copy. A failure is recorded on the job (status ``failed``, ``error``)."""
     with transaction(unscoped=True) as session:
         found = session.execute(
-            select(ImportJob.workspace_id, ImportJob.path).where(ImportJob.id == job_id)
+            select(ImportJob.workspace_id, ImportJob.path, ImportJob.object).where(
+                ImportJob.id == job_id
+            )
         ).first()
     if found is None:
         return
-    workspace_id, path = found
+    workspace_id, path, kind = found
     try:
-        run_file(
-            workspace_id,
-            job_id,
-            batch_size=importing.BATCH,
-            progress=lambda _line: None,
-            start="forkserver",  # the server's threads make a plain fork unsafe
-        )
+        if kind == "company":
+            from rapport.hygiene.service import importing_companies
+
+            importing_companies.run_file(workspace_id, job_id)
+        else:
+            small = path is not None and Path(path).stat().st_size < INLINE_BYTES
+            run_file(
+                workspace_id,
+                job_id,
+                batch_size=importing.BATCH,
+                progress=lambda _line: None,
+                # The server's threads make a plain fork unsafe; a small file is validated
+                # here rather than wait seconds for a fork server to start.
+                start="inline" if small else "forkserver",
+            )
     except Exception:
         log.exception("import %s failed", job_id)
         return

@@ -1,0 +1,757 @@
+"""Importing companies from CSV (any delimiter and encoding) or JSON lines.
+
+Each record is validated like the hub's company service would (name, domain, phone in E.164,
+country as ISO code, size, owner by email, tags, custom fields against their definitions); a
+record that fails becomes rejects naming its line, column and reason, the others go in.
+
+A record is matched to an existing company by Rapport id, then external id (kept in
+``company_external_ids``), then normalised domain, then — for a record with none of those
+that does not name a different domain — by a unique case-insensitive name. A match is updated
+only where the record differs (empty cells change nothing, tags are added), through the hub's
+``companies.update`` (validated, audited, announced); a new company goes through
+``companies.create``. So re-importing a file, or importing an export, changes nothing.
+
+The file is loaded in batches of :data:`BATCH` records, each committed with the job's progress
+(``last_line``), so an interrupted import resumes after its last whole batch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import selectinload
+
+from rapport.accounts.models import Membership, User
+from rapport.core.clock import utcnow
+from rapport.core.config import get_settings
+from rapport.core.context import Context, system_context
+from rapport.core.db import table_of, transaction
+from rapport.core.errors import BadRequest, RapportError
+from rapport.core.events import record, record_many
+from rapport.core.ids import new_id
+from rapport.hub import validation
+from rapport.hub.models import Company, CustomFieldType
+from rapport.hub.schemas import CompanyIn, CompanyPatch
+from rapport.hub.service import companies, fields
+from rapport.hygiene.models import CompanyExternalId, ImportJob, ImportReject
+from rapport.hygiene.service import company_columns, mappings
+from rapport.hygiene.service.cleaning import Problem
+from rapport.hygiene.service.sources import detect_encoding, guess_format, open_source
+
+BATCH = 500
+LOOKUP = 900  # keys per IN (...): under SQLite's old 999-parameter limit
+FORMATS = ("csv", "jsonl")
+ADDRESS = ("street", "city", "region", "postal_code", "country")
+LIMITS = {"name": 300, "website": 500, "industry": 100, "external_id": 200, "street": 300}
+LIMITS |= {"city": 100, "region": 100, "postal_code": 20}
+Value = Any  # a cell: text from CSV; text, number, bool, list or null from JSON lines
+Record = tuple[int, dict[str, Value]]
+log = logging.getLogger(__name__)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass
+class CompanySource:
+    columns: list[str]
+    records: Iterator[Record]
+
+
+def open_companies(stream: IO[bytes], fmt: str) -> CompanySource:
+    """Open a companies file: CSV through the people importer's reader (delimiter and
+    encoding sniffed), JSON lines here (values keep their JSON types; a ``custom`` object
+    becomes ``custom.<key>`` columns)."""
+    if fmt not in FORMATS:
+        raise BadRequest(f"companies import from CSV or JSON lines, not {fmt!r}")
+    if fmt == "csv":
+        source = open_source(stream, "csv")
+        return CompanySource(source.columns, source.records)
+    return CompanySource(list(company_columns.FIELDS), _jsonl(stream))
+
+
+def _jsonl(stream: IO[bytes]) -> Iterator[Record]:
+    encoding = detect_encoding(stream.read(256 * 1024))
+    stream.seek(0)
+    for line, raw in enumerate(io.TextIOWrapper(stream, encoding=encoding), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield line, {"__error__": f"not JSON: {exc.msg}"}
+            continue
+        if not isinstance(obj, dict):
+            yield line, {"__error__": "each line must be a JSON object"}
+            continue
+        out: dict[str, Value] = {}
+        for key, value in obj.items():
+            if key == "custom" and isinstance(value, dict):
+                out |= {f"custom.{k}": v for k, v in value.items()}
+            else:
+                out[str(key)] = value
+        yield line, out
+
+
+def custom_labels(ctx: Context) -> dict[str, str]:
+    """``{key: label}`` of the workspace's company custom fields."""
+    return {k: d.label for k, d in fields.definitions(ctx, "company").items()}
+
+
+def resolve_mapping(
+    ctx: Context, columns: list[str], fmt: str, saved: dict[str, str], explicit: dict[str, str]
+) -> dict[str, str]:
+    """A companies file's ``{column: field}``: by header, then a saved mapping's columns the
+    file has, then explicit overrides. JSON lines map by key. Refused without a name column
+    or a key to match on."""
+    labels = custom_labels(ctx)
+    if fmt != "csv":
+        return {f: f for f in company_columns.FIELDS} | {
+            f"custom.{k}": f"custom.{k}" for k in labels
+        }
+    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
+    mapping = company_columns.auto_mapping(columns, overrides, labels)
+    if not set(mapping.values()) & {"name", "id", "external_id", "domain"}:
+        raise BadRequest("no column maps to a company name, id or domain; map one (column=field)")
+    return mapping
+
+
+# --- cleaning -------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanCompany:
+    """A record ready to upsert: company fields as the hub's schemas take them, and keys."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    company_id: uuid.UUID | None = None
+    external_id: str | None = None
+    source_of: dict[str, str] = field(default_factory=dict)  # field → the file's column
+
+
+class Cleaner:
+    """Validates records of one workspace (custom field definitions and owners looked up
+    once)."""
+
+    def __init__(self, ctx: Context, mapping: dict[str, str], *, region: str | None = None):
+        self.ctx = ctx
+        self.mapping = mapping
+        self.region = region or str(ctx.extra.get("region") or get_settings().default_region)
+        self.definitions = fields.definitions(ctx, "company")
+        self._owners: dict[str, uuid.UUID | None] = {}
+
+    def owner(self, email: str) -> uuid.UUID | None:
+        if email not in self._owners:
+            self._owners[email] = self.ctx.session.scalar(
+                select(User.id)
+                .join(Membership, Membership.user_id == User.id)
+                .where(func.lower(User.email) == email.lower())
+            )
+        return self._owners[email]
+
+    def clean(self, line: int, raw: dict[str, Value]) -> CleanCompany | list[Problem]:
+        """One record normalised, or its problems (column, value, reason)."""
+        if "__error__" in raw:
+            return [Problem("(record)", None, str(raw["__error__"]))]
+        data: dict[str, Value] = {}
+        row = CleanCompany(line)
+        for column, value in raw.items():
+            target = self.mapping.get(column)
+            if target is None or value is None:
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+            if value in ("", []):
+                continue
+            data[target] = value
+            row.source_of[target] = column
+        problems: list[Problem] = []
+
+        def bad(name: str, reason: str) -> None:
+            shown = data.get(name)
+            text = None if shown is None else str(shown)
+            problems.append(Problem(row.source_of.get(name, name), text, reason))
+
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            if value is None:
+                return None
+            if isinstance(value, dict | list):
+                bad(name, "expected text")
+                return None
+            out = " ".join(str(value).split())
+            if len(out) > LIMITS.get(name, 10_000):
+                bad(name, f"longer than {LIMITS[name]} characters")
+                return None
+            return out
+
+        if "id" in data:
+            try:
+                row.company_id = uuid.UUID(str(data["id"]))
+            except ValueError:
+                bad("id", "not a Rapport id (a UUID)")
+        row.external_id = text("external_id")
+        for name in ("name", "industry", "website"):
+            value = text(name)
+            if value:
+                row.values[name] = value
+        if "domain" in data:
+            try:
+                row.values["domain"] = validation.normalise_domain(str(data["domain"]))
+            except ValueError as exc:
+                bad("domain", str(exc))
+        if "size" in data:
+            size = _whole(data["size"])
+            if size is None or not 0 <= size <= 10_000_000:
+                bad("size", "not a whole number of employees (0 to 10,000,000)")
+            else:
+                row.values["size"] = size
+        address = {k: v for k in ADDRESS if (v := text(k))}
+        country = None
+        if address.get("country"):
+            try:
+                country = address["country"] = validation.normalise_country(address["country"])
+            except ValueError as exc:
+                bad("country", str(exc))
+        if address:
+            row.values["address"] = address
+        if "phone" in data:
+            try:
+                row.values["phone"] = validation.normalise_phone(
+                    str(data["phone"]), country or self.region
+                )
+            except ValueError as exc:
+                bad("phone", str(exc))
+        if "owner_email" in data:
+            owner = self.owner(str(data["owner_email"]).strip())
+            if owner is None:
+                bad("owner_email", "no member of this workspace has this email")
+            else:
+                row.values["owner_id"] = owner
+        if "tags" in data:
+            tags = _tags(data["tags"])
+            if any(len(t) > 100 for t in tags) or len(tags) > 50:
+                bad("tags", "at most 50 tags of up to 100 characters")
+            else:
+                row.values["tags"] = tags
+        custom: dict[str, Any] = {}
+        for target in [t for t in data if t.startswith("custom.")]:
+            name = target.removeprefix("custom.")
+            definition = self.definitions.get(name)
+            if definition is None:
+                bad(target, "unknown custom field")
+                continue
+            try:
+                custom[name] = _typed(definition.field_type, data[target])
+            except ValueError as exc:
+                bad(target, str(exc))
+        if custom:
+            merged, errors = fields.validate_values(self.ctx, "company", custom, existing={})
+            for error in errors:
+                if error.code != "required" and len(error.loc) > 1:
+                    bad(f"custom.{error.loc[1]}", error.message)
+            row.values["custom"] = {k: merged[k] for k in custom if k in merged}
+        has_key = row.company_id or row.external_id or row.values.get("domain")
+        if not row.values.get("name") and not has_key and not problems:
+            bad("name", "a company needs a name")
+        return problems or row
+
+
+def _whole(value: Value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).replace(",", "").replace("_", "").replace(" ", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return int(number) if number == number.to_integral_value() else None
+
+
+def _tags(value: Value) -> list[str]:
+    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
+    return list(dict.fromkeys(" ".join(str(t).split()) for t in items if str(t).strip()))
+
+
+def _typed(kind: str, value: Value) -> Any:
+    """A custom field's value from a cell: text becomes the field type's JSON form."""
+    if not isinstance(value, str):
+        return value
+    if kind == CustomFieldType.BOOLEAN:
+        lowered = value.lower()
+        if lowered in ("true", "yes", "y", "1", "x"):
+            return True
+        if lowered in ("false", "no", "n", "0"):
+            return False
+        raise ValueError(f"{value!r} is not true or false")
+    if kind == CustomFieldType.MULTISELECT:
+        return _tags(value)
+    if kind == CustomFieldType.MONEY:
+        amount, _, currency = value.partition(" ")
+        return {"amount": amount, "currency": currency} if currency else amount
+    return value
+
+
+def cell_text(kind: str, value: Any) -> str:
+    """A custom value as the text an export writes (and :func:`_typed` reads back)."""
+    if value is None:
+        return ""
+    if kind == CustomFieldType.BOOLEAN:
+        return "true" if value else "false"
+    if kind == CustomFieldType.MULTISELECT:
+        return "; ".join(value)
+    if kind == CustomFieldType.MONEY and isinstance(value, dict):
+        return f"{value.get('amount')} {value.get('currency')}"
+    return str(value)
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+def create_job(
+    ctx: Context,
+    *,
+    filename: str,
+    fmt: str,
+    mapping: dict[str, str],
+    path: str | None,
+    status: str = "running",
+) -> ImportJob:
+    """A new companies import job."""
+    ctx.require("hygiene:import")
+    ctx.require("companies:write")
+    job = ImportJob(
+        workspace_id=ctx.workspace_id,
+        filename=filename[:500],
+        path=path,
+        format=fmt,
+        object="company",
+        status=status,
+        mapping=mapping,
+        actor_id=ctx.user_id,
+    )
+    ctx.session.add(job)
+    ctx.session.flush()
+    record(
+        ctx,
+        "import.started",
+        job.id,
+        payload={"filename": filename, "format": fmt, "object": "company"},
+    )
+    return job
+
+
+def plan(
+    ctx: Context,
+    columns: list[str],
+    fmt: str,
+    explicit: dict[str, str],
+    mapping_name: str | None,
+    save_as: str | None,
+) -> dict[str, str]:
+    """The mapping of a file, after a saved mapping and overrides; saved as ``save_as``."""
+    saved = dict(mappings.by_name(ctx, mapping_name).fields) if mapping_name else {}
+    mapping = resolve_mapping(ctx, columns, fmt, saved, explicit)
+    if save_as:
+        dropped = {c: "ignore" for c in columns if c not in mapping}
+        mappings.save(ctx, save_as, {**dropped, **mapping})
+    return mapping
+
+
+def count_records(path: Path, fmt: str) -> int:
+    """Records in a file for a progress total (lines; less the header for CSV)."""
+    total = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            total += chunk.count(b"\n")
+    return max(total - (1 if fmt == "csv" else 0), 0)
+
+
+def start_upload(
+    ctx: Context,
+    *,
+    filename: str,
+    stream: IO[bytes],
+    fmt: str | None,
+    overrides: dict[str, str],
+    mapping_name: str | None = None,
+    save_as: str | None = None,
+    directory: Path,
+) -> ImportJob:
+    """Keep an uploaded companies file in ``directory`` and create its queued job (in the
+    caller's unit of work). Bad files and mappings are refused here."""
+    ctx.require("hygiene:import")
+    ctx.require("companies:write")
+    fmt = fmt or guess_format(filename)
+    path = directory / f"{uuid.uuid4().hex}.{fmt}"
+    with path.open("wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    try:
+        with path.open("rb") as handle:
+            columns = open_companies(handle, fmt).columns
+        mapping = plan(ctx, columns, fmt, overrides, mapping_name, save_as)
+        job = create_job(
+            ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued"
+        )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    job.total_rows = count_records(path, fmt)
+    return job
+
+
+def start_file(
+    workspace_id: uuid.UUID,
+    path: Path,
+    fmt: str,
+    overrides: dict[str, str],
+    *,
+    mapping_name: str | None = None,
+    save_as: str | None = None,
+) -> uuid.UUID:
+    """Create the companies import job of a local file (CLI; its own transaction)."""
+    with path.open("rb") as handle:
+        columns = open_companies(handle, fmt).columns
+    with transaction(workspace_id) as session:
+        ctx = system_context(session, workspace_id)
+        mapping = plan(ctx, columns, fmt, overrides, mapping_name, save_as)
+        job = create_job(
+            ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve())
+        )
+        job.total_rows = count_records(path, fmt)
+        return job.id
+
+
+def run_file(
+    workspace_id: uuid.UUID,
+    job_id: uuid.UUID,
+    *,
+    batch_size: int = BATCH,
+    progress: Callable[[int], None] = lambda _line: None,
+) -> ImportJob:
+    """Load (or resume after ``last_line``) a companies job's file, one committed batch at a
+    time; a failure marks the job ``failed`` and is raised."""
+    from rapport.hygiene.service import importing  # people's finish(): same job table
+
+    with transaction(workspace_id) as session:
+        job = importing.get_job(system_context(session, workspace_id), job_id)
+        if job.path is None or job.status == "done":
+            raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
+        job.status, job.error = "running", None
+        path, fmt, after = Path(job.path), job.format, job.last_line
+    try:
+        with path.open("rb") as handle:
+            records = (r for r in open_companies(handle, fmt).records if r[0] > after)
+            while batch := list(islice(records, batch_size)):
+                with transaction(workspace_id) as session:
+                    ctx = system_context(session, workspace_id)
+                    job = importing.get_job(ctx, job_id)
+                    load_batch(ctx, job, batch)
+                progress(batch[-1][0])
+    except Exception as exc:
+        with transaction(workspace_id) as session:
+            ctx = system_context(session, workspace_id)
+            importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc) or repr(exc))
+        raise
+    with transaction(workspace_id) as session:
+        ctx = system_context(session, workspace_id)
+        job = importing.get_job(ctx, job_id)
+        importing.finish(ctx, job)
+    return job
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    created: list[uuid.UUID] = field(default_factory=list)
+    updated: list[uuid.UUID] = field(default_factory=list)
+    unchanged: int = 0
+    rejects: list[tuple[int, list[Problem]]] = field(default_factory=list)
+
+
+def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
+    """Validate and upsert a batch of records; rejects and the job's progress are saved in
+    the caller's transaction."""
+    ctx.require("hygiene:import")
+    ctx.require("companies:write")
+    if not records:
+        return
+    cleaner = Cleaner(ctx, job.mapping)
+    out = _Loaded()
+    rows: list[CleanCompany] = []
+    for line, raw in records:
+        outcome = cleaner.clean(line, raw)
+        if isinstance(outcome, CleanCompany):
+            rows.append(outcome)
+        else:
+            out.rejects.append((line, outcome))
+    matched, linked = _match(ctx, rows, out)
+    wanted = [company_id for _, company_id in matched if company_id]
+    existing: dict[uuid.UUID, Company] = {}
+    for start in range(0, len(wanted), LOOKUP):
+        found = ctx.session.scalars(
+            select(Company)
+            .where(Company.id.in_(wanted[start : start + LOOKUP]))
+            .options(selectinload(Company.tags))
+        )
+        existing |= {c.id: c for c in found}
+    links: list[tuple[uuid.UUID, str]] = []
+    for row, company_id in matched:
+        if company_id is not None and company_id not in existing:
+            out.rejects.append((row.line, [Problem("(record)", None, "company is in the bin")]))
+            continue
+        company = existing[company_id] if company_id is not None else None
+        _upsert(ctx, row, company, out, new_link=row.external_id not in linked, links=links)
+    _save_links(ctx, links)
+    _save_rejects(ctx, job, out.rejects)
+    job.created += len(out.created)
+    job.updated += len(out.updated)
+    job.unchanged += out.unchanged
+    job.rejected += len(out.rejects)
+    job.rows_done += len(records)
+    job.last_line = records[-1][0]
+    job.updated_at = utcnow()
+    if out.created or out.updated:
+        record(
+            ctx,
+            "import.batch",
+            job.id,
+            {"created": (None, len(out.created)), "updated": (None, len(out.updated))},
+            payload={
+                "object": "company",
+                "last_line": job.last_line,
+                "created_ids": out.created,
+                "updated_ids": out.updated,
+            },
+        )
+
+
+def _match(
+    ctx: Context, rows: list[CleanCompany], out: _Loaded
+) -> tuple[list[tuple[CleanCompany, uuid.UUID | None]], set[str]]:
+    """Each row with the company it updates (None: a new one), and the external ids already
+    linked to a company; conflicts become rejects."""
+    ids = [r.company_id for r in rows if r.company_id]
+    known = (
+        set(ctx.session.scalars(select(Company.id).where(Company.id.in_(ids)))) if ids else set()
+    )
+    externals = [r.external_id for r in rows if r.external_id]
+    by_external: dict[str, uuid.UUID] = {}
+    if externals:
+        found = ctx.session.execute(
+            select(CompanyExternalId.external_id, CompanyExternalId.company_id).where(
+                CompanyExternalId.external_id.in_(externals)
+            )
+        )
+        by_external = {str(r[0]): r[1] for r in found}
+    domains = [r.values["domain"] for r in rows if r.values.get("domain")]
+    by_domain: dict[str, uuid.UUID] = {}
+    if domains:
+        found = ctx.session.execute(
+            select(Company.domain, Company.id).where(Company.domain.in_(domains))
+        )
+        by_domain = {str(r[0]): r[1] for r in found}
+    names = [r.values["name"].lower() for r in rows if r.values.get("name")]
+    by_name: dict[str, list[tuple[uuid.UUID, str | None]]] = {}
+    if names:
+        by_lower = ctx.session.execute(
+            select(func.lower(Company.name), Company.id, Company.domain).where(
+                func.lower(Company.name).in_(names)
+            )
+        )
+        for name, company_id, domain in by_lower:
+            by_name.setdefault(name, []).append((company_id, domain))
+    matched: list[tuple[CleanCompany, uuid.UUID | None]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        domain = row.values.get("domain")
+        keys = [f"id:{row.company_id}" if row.company_id else None,
+                f"ext:{row.external_id}" if row.external_id else None,
+                f"domain:{domain}" if domain else None]  # fmt: skip
+        named = [k for k in keys if k]
+        if not named and row.values.get("name"):
+            named = [f"name:{row.values['name'].lower()}"]
+        repeated = next((seen[k] for k in named if k in seen), None)
+        if repeated is not None:
+            out.rejects.append((row.line, [Problem("(record)", None, f"repeats line {repeated}")]))
+            continue
+        seen |= dict.fromkeys(named, row.line)
+        if row.company_id and row.company_id not in known:
+            column = row.source_of.get("id", "id")
+            out.rejects.append(
+                (row.line, [Problem(column, str(row.company_id), "no such company")])
+            )
+            continue
+        owners = {row.company_id} if row.company_id else set()
+        if row.external_id in by_external:
+            owners.add(by_external[row.external_id])
+        if domain in by_domain:
+            owners.add(by_domain[domain])
+        if not owners and row.values.get("name"):
+            fits = [
+                c for c, d in by_name.get(row.values["name"].lower(), []) if d in (None, domain)
+            ]
+            if len(fits) == 1:
+                owners.add(fits[0])
+        if len(owners) > 1:
+            reason = "id, external id and domain point at different companies; merge them first"
+            out.rejects.append((row.line, [Problem("(record)", None, reason)]))
+            continue
+        matched.append((row, owners.pop() if owners else None))
+    return matched, set(by_external)
+
+
+def _problems(row: CleanCompany, exc: RapportError) -> list[Problem]:
+    """A service error as problems naming the file's columns."""
+    out: list[Problem] = []
+    for error in exc.errors:
+        loc = [str(p) for p in error.loc]
+        if loc[:1] == ["custom"] and len(loc) > 1:
+            name = f"custom.{loc[1]}"
+        elif loc[:1] == ["address"] and len(loc) > 1:
+            name = loc[1]
+        elif loc[:1] == ["owner_id"]:
+            name = "owner_email"
+        else:
+            name = loc[0] if loc else "(record)"
+        out.append(Problem(row.source_of.get(name, name), None, error.message))
+    return out or [Problem("(record)", None, exc.detail)]
+
+
+def _upsert(
+    ctx: Context,
+    row: CleanCompany,
+    company: Company | None,
+    out: _Loaded,
+    *,
+    new_link: bool,
+    links: list[tuple[uuid.UUID, str]],
+) -> None:
+    """Create the row's company, or update ``company`` where the row differs (each write in
+    its own savepoint, so a refused row leaves nothing behind)."""
+    try:
+        if company is None:
+            if not row.values.get("name"):
+                column = row.source_of.get("name", "name")
+                out.rejects.append(
+                    (row.line, [Problem(column, None, "a new company needs a name")])
+                )
+                return
+            with ctx.session.begin_nested():
+                created = companies.create(ctx, CompanyIn.model_validate(row.values))
+            out.created.append(created.id)
+            if row.external_id:
+                links.append((created.id, row.external_id))
+            return
+        patch = _patch(row, company)
+        if patch:
+            with ctx.session.begin_nested():
+                companies.update(ctx, company.id, CompanyPatch.model_validate(patch))
+    except RapportError as exc:
+        out.rejects.append((row.line, _problems(row, exc)))
+        return
+    if row.external_id and new_link:
+        links.append((company.id, row.external_id))
+    if patch or (row.external_id and new_link):
+        out.updated.append(company.id)
+    else:
+        out.unchanged += 1
+
+
+def _patch(row: CleanCompany, company: Company) -> dict[str, Any]:
+    """What the row changes: fields that differ, address parts, added tags, custom keys."""
+    patch: dict[str, Any] = {}
+    for name, new in row.values.items():
+        if name in ("address", "tags", "custom"):
+            continue
+        if getattr(company, name) != new:
+            patch[name] = new
+    if "address" in row.values:
+        old = dict(company.address or {})
+        merged = old | row.values["address"]
+        if merged != old:
+            patch["address"] = merged
+    if "tags" in row.values:
+        have = {t.name.lower() for t in company.tags}
+        added = [t for t in row.values["tags"] if t.lower() not in have]
+        if added:
+            patch["tags"] = [t.name for t in company.tags] + added
+    if "custom" in row.values:
+        changed = {k: v for k, v in row.values["custom"].items() if company.custom.get(k) != v}
+        if changed:
+            patch["custom"] = changed
+    return patch
+
+
+def _save_links(ctx: Context, links: list[tuple[uuid.UUID, str]]) -> None:
+    """Remember the batch's new external ids (one multi-row INSERT), each audited."""
+    if not links:
+        return
+    rows = [
+        {"id": new_id(), "workspace_id": ctx.workspace_id, "company_id": company_id,
+         "external_id": external}
+        for company_id, external in links
+    ]  # fmt: skip
+    ctx.session.execute(insert(table_of(CompanyExternalId)), rows)
+    record_many(
+        ctx,
+        "company.external_id_added",
+        [(company_id, {"external_id": (None, external)}, None) for company_id, external in links],
+    )
+
+
+def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
+    rows = [
+        {"id": new_id(), "workspace_id": ctx.workspace_id, "import_id": job.id, "line": line,
+         "column": p.column[:200], "value": p.value, "reason": p.reason}
+        for line, problems in sorted(rejects, key=lambda r: r[0])
+        for p in problems
+    ]  # fmt: skip
+    if rows:
+        ctx.session.execute(insert(table_of(ImportReject)), rows)
+
+
+def external_ids(ctx: Context, company_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """One external id per company (the first recorded), for exports."""
+    out: dict[uuid.UUID, str] = {}
+    if not company_ids:
+        return out
+    stmt = (
+        select(CompanyExternalId.company_id, CompanyExternalId.external_id)
+        .where(CompanyExternalId.company_id.in_(company_ids))
+        .order_by(CompanyExternalId.id)
+    )
+    for company_id, external in ctx.session.execute(stmt):
+        out.setdefault(company_id, external)
+    return out
+
+
+def preview_rows(
+    ctx: Context, source: CompanySource, mapping: dict[str, str], limit: int = 5
+) -> list[tuple[int, dict[str, Value], dict[str, str]]]:
+    """The first records with their problems by column (the web's mapping preview)."""
+    cleaner = Cleaner(ctx, mapping)
+    out = []
+    for line, raw in islice(source.records, limit):
+        outcome = cleaner.clean(line, raw)
+        problems = (
+            {} if isinstance(outcome, CleanCompany) else {p.column: p.reason for p in outcome}
+        )
+        out.append((line, raw, problems))
+    return out
