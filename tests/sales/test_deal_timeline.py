@@ -19,9 +19,9 @@ from rapport.hub.service import timeline
 from rapport.hygiene.service import merge
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, merge_hooks
+from tests.sales.factories import make_deal, make_pipeline
 
 assert merge_hooks.MERGE_HOOKS  # imported for its registration, as the app does
-from tests.sales.factories import make_deal, make_pipeline
 
 Api = Callable[[str], TestClient]
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

@@ -183,9 +183,10 @@ def update(
         values["meta"] = sent["meta"] or {}
     if "deal_id" in sent:
         values["deal_id"] = sent["deal_id"]
-        if sent["deal_id"] is not None:
-            if sent["deal_id"] not in _live_deals(ctx, [sent["deal_id"]]):
-                errors.append(FieldError(("deal_id",), "no deal with this id", "unknown-deal"))
+        if sent["deal_id"] is not None and sent["deal_id"] not in _live_deals(
+            ctx, [sent["deal_id"]]
+        ):
+            errors.append(FieldError(("deal_id",), "no deal with this id", "unknown-deal"))
     amount = sent.get("amount", activity.amount)
     currency = sent.get("currency", activity.currency)
     values["amount"], values["currency"] = _money(activity.kind, amount, currency, errors)
@@ -318,8 +319,9 @@ def _links(ctx: Context, rows: list[dict[str, Any]]) -> _Links:
     """Which of the rows' people, companies and deals are live records of this workspace."""
     deals = _live_deals(ctx, list({r["deal_id"] for r in rows if r.get("deal_id")}))
     # A row linked to a deal alone takes the deal's person and company.
-    deal_people = {p for r in rows if r.get("deal_id") and not r["person_id"] and not r["company_id"]
-                   for p in [deals.get(r["deal_id"], (None, None))[0]] if p}  # fmt: skip
+    alone = [r["deal_id"] for r in rows if r.get("deal_id") and not r["person_id"]
+             and not r["company_id"]]  # fmt: skip
+    deal_people = {p for d in alone if (p := deals.get(d, (None, None))[0]) is not None}
     person_ids = list({r["person_id"] for r in rows if r["person_id"]} | deal_people)
     people: dict[uuid.UUID, uuid.UUID | None] = {}
     companies: set[uuid.UUID] = set()
