@@ -240,3 +240,84 @@ class TestDealList:
         make_deal(api, make_pipeline(api, is_default=True))
         assert 'href="/deals/list' in signed_in.get("/deals").text
         assert 'href="/deals' in signed_in.get("/deals/list").text
+
+
+class TestDealTimelinePage:
+    def test_a_logged_activity_shows_on_the_deal_and_its_persons_timeline(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        person = api.post("/api/v1/people", json={"first_name": "Tess", "last_name": "Ting"}).json()
+        pipeline = make_pipeline(api)
+        deal = make_deal(api, pipeline, title="Timeline deal", person_id=person["id"])
+        api.post(
+            f"/api/v1/deals/{deal['id']}/move", json={"stage_id": stage_id(pipeline, "Proposal")}
+        )
+        url = f"/deals/{deal['id']}"
+        page = signed_in.get(url).text
+        assert "Nothing here yet" not in page  # the stage changes are there already
+        assert "Entered Proposal" in page and "Entered Lead" in page
+        assert 'href="/people/' + person["id"] + '">Tess Ting</a>' in page
+        data = {"csrf_token": csrf_from(page), "kind": "meeting", "subject": "Demo <b>day</b>",
+                "body": "Showed the roadmap"}  # fmt: skip
+        response = signed_in.post(f"{url}/activities", data=data, headers=HTMX)
+        assert response.status_code == 200
+        fragment = response.text
+        assert fragment.lstrip().startswith('<section id="deal-timeline"')
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in fragment and "Showed the roadmap" in fragment
+        # newest first: the meeting, then the stage changes
+        assert fragment.index("Demo &lt;b&gt;") < fragment.index("Entered Proposal")
+        assert fragment.index("Entered Proposal") < fragment.index("Entered Lead")
+        (logged,) = api.get(f"/api/v1/deals/{deal['id']}/timeline").json()["items"]
+        assert (logged["kind"], logged["person_id"]) == ("meeting", person["id"])
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in signed_in.get(url).text
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in signed_in.get(f"/people/{person['id']}").text
+
+    def test_without_htmx_it_redirects_back_and_a_bad_kind_logs_nothing(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Plain deal")
+        url = f"/deals/{deal['id']}"
+        token = csrf_from(signed_in.get(url).text)
+        response = signed_in.post(
+            f"{url}/activities", data={"csrf_token": token, "kind": "note", "subject": "Plain"}
+        )
+        assert response.status_code == 303 and response.headers["location"] == url
+        assert "Plain" in signed_in.get(url).text
+        bad = signed_in.post(
+            f"{url}/activities", data={"csrf_token": token, "kind": "purchase"}, headers=HTMX
+        )
+        assert bad.status_code == 422
+        assert len(api.get(f"/api/v1/deals/{deal['id']}/timeline").json()["items"]) == 1
+
+    def test_older_activity_comes_page_by_page(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Busy deal")
+        start = NOW - timedelta(days=100)
+        items = [
+            {"kind": "note", "deal_id": deal["id"], "subject": f"note-{i:02d}",
+             "occurred_at": (start + timedelta(days=i)).isoformat()}
+            for i in range(35)
+        ]  # fmt: skip
+        assert api.post("/api/v1/activities/bulk", json={"items": items}).json()["created"] == 35
+        page = signed_in.get(f"/deals/{deal['id']}").text
+        assert "note-34" in page and "note-05" in page and "note-04" not in page
+        more = re.search(r'hx-get="(/deals/[^"]+part=more[^"]+)"', page)
+        assert more
+        rest = signed_in.get(more.group(1).replace("&amp;", "&"), headers=HTMX).text
+        assert "note-04" in rest and "note-00" in rest and "note-05" not in rest
+        # the deal was created now: its stage entry sits on the first page, not the second
+        assert "Entered Lead" in page and "Entered Lead" not in rest
+
+    def test_read_only_sees_the_timeline_but_no_log_form(
+        self, signed_in_as: Any, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Watched deal")
+        api.post(
+            "/api/v1/activities",
+            json={"kind": "call", "deal_id": deal["id"], "subject": "Checked in by phone"},
+        )
+        html = signed_in_as("cleo").get(f"/deals/{deal['id']}").text
+        assert (
+            "Checked in by phone" in html and f'action="/deals/{deal["id"]}/activities"' not in html
+        )
