@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from rapport.core.db import Database
 from tests.conftest import Cast
 from tests.sales.factories import make_deal, make_pipeline, stage_id
+from tests.sales.test_analytics_period import eras  # noqa: F401  (a fixture)
 from tests.web.conftest import csrf_from, sign_in
 from tests.web.test_auth import give_password
 
@@ -83,6 +84,30 @@ class TestDashboard:
         fallback = signed_in.get("/sales", params={"pipeline": "nope", "period": "x"}).text
         assert chart_data(fallback)["currency"] == "EUR"
         assert '<option value="365" selected>' in fallback
+
+    def test_owner_and_period_filter_every_panel(
+        self, signed_in: TestClient, api: TestClient, cast: Cast, eras: dict[str, Any]
+    ) -> None:
+        ben = str(cast.ben.user_id)
+        params = {"pipeline": str(eras["pipeline"]), "period": "all"}
+        everyone = chart_data(signed_in.get("/sales", params=params).text)
+        assert everyone["summary"]["won"] == 10 and everyone["forecast_total"] == 750.0
+        html = signed_in.get("/sales", params=params | {"owner": ben}).text
+        assert f'<option value="{ben}" selected>Ben</option>' in html
+        only_ben = chart_data(html)
+        assert (only_ben["summary"]["won"], only_ben["summary"]["lost"]) == (2, 8)
+        assert only_ben["forecast_total"] == 100.0  # O2's 500 at Ben's 20%
+        assert [d["label"] for d in only_ben["weighted"]["datasets"]] == ["Ben"]
+        assert [r["entered"] for r in only_ben["funnel"]] == [11, 11, 2]
+        recent = chart_data(signed_in.get("/sales", params=params | {"period": "90"}).text)
+        assert (recent["summary"]["won"], recent["summary"]["lost"]) == (2, 8)
+        assert [r["entered"] for r in recent["funnel"]] == [12, 12, 2]
+        assert recent["forecast_total"] == 300.0
+        proposal = next(r for r in recent["bottlenecks"] if r["stage"] == "Proposal")
+        assert proposal["historical"] == 20.0
+        # an unknown owner means everyone
+        unknown = signed_in.get("/sales", params=params | {"owner": "nobody"}).text
+        assert chart_data(unknown)["summary"]["won"] == 10
 
     def test_names_cannot_break_out_of_the_json_block(
         self, signed_in: TestClient, api: TestClient
