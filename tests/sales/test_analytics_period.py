@@ -2,9 +2,9 @@
 disagree, so that the period visibly changes every historical figure.
 
 Pipeline Lead (10%) → Proposal (50%) → Won / Lost.
-* old era, Ada's: 10 deals closed 300–309 days ago, 8 won and 2 lost; stays Lead 2 d, Proposal 4 d;
-* recent era, Ben's: 10 deals closed 10–19 days ago, 2 won and 8 lost; stays Lead 10 d, Proposal
-  20 d (so they entered Lead 40–49 days ago);
+* old era, Ada's: 10 deals closed 300-309 days ago, 8 won and 2 lost; stays Lead 2 d, Proposal 4 d;
+* recent era, Ben's: 10 deals closed 10-19 days ago, 2 won and 8 lost; stays Lead 10 d, Proposal
+  20 d (so they entered Lead 40-49 days ago);
 * open: Ada's O1 (1000 EUR) and Ben's O2 (500 EUR), each 1 day in Lead then 8 days (so far) in
   Proposal.
 """
@@ -57,7 +57,11 @@ def _retime(ctx: Context, deal: Deal, stays: list[float], end: datetime) -> None
 
 @pytest.fixture
 def eras(ada_ctx: Context, cast: Any) -> dict[str, Any]:
-    ctx = ada_ctx
+    return make_eras(ada_ctx, cast)
+
+
+def make_eras(ctx: Context, cast: Any) -> dict[str, Any]:
+    """The history the module docstring describes."""
     now = utcnow()
     pipeline = pipelines.create(ctx, PipelineIn(name="Eras", stages=STAGES))
     stage = {s.name: s.id for s in pipelines.stages_of(ctx, pipeline.id)}
@@ -105,7 +109,7 @@ class TestPeriodChangesTheFigures:
         since = eras["now"] - 90 * DAY
         rows, totals = forecast.forecast(ada_ctx, pipeline_id=eras["pipeline"])
         assert proposal_rate(rows) == (0.5, "history", 20)
-        assert totals["EUR"] == Decimal("750.00")  # 1500 open × 0.5
+        assert totals["EUR"] == Decimal("750.00")  # 1500 open x 0.5
         rows, totals = forecast.forecast(ada_ctx, pipeline_id=eras["pipeline"], since=since)
         assert proposal_rate(rows) == (0.2, "history", 10)
         assert totals["EUR"] == Decimal("300.00")
@@ -128,9 +132,9 @@ class TestPeriodChangesTheFigures:
         assert entered() == {"Lead": 22, "Proposal": 22, "Won": 10}
         assert entered(since=since) == {"Lead": 12, "Proposal": 12, "Won": 2}
         assert entered(until=since) == {"Lead": 10, "Proposal": 10, "Won": 8}
-        (won_row,) = [r for r in forecast.funnel(ada_ctx, pipeline_id=eras["pipeline"],
-                                                 since=since) if r["name"] == "Proposal"]  # fmt: skip
-        assert won_row["conversion_to_next"] == pytest.approx(2 / 12)
+        rows = forecast.funnel(ada_ctx, pipeline_id=eras["pipeline"], since=since)
+        (proposal,) = [r for r in rows if r["name"] == "Proposal"]
+        assert proposal["conversion_to_next"] == pytest.approx(2 / 12)
 
     def test_bottlenecks_compare_with_the_deals_closed_in_the_period(
         self, ada_ctx: Context, eras: dict[str, Any]
@@ -156,7 +160,7 @@ class TestOwnerFilter:
         assert (summary["won"], summary["lost"]) == (2, 8)
         rows, totals = forecast.forecast(ada_ctx, **ben)
         assert proposal_rate(rows) == (0.2, "history", 10)
-        assert totals["EUR"] == Decimal("100.00")  # O2's 500 × 0.2
+        assert totals["EUR"] == Decimal("100.00")  # O2's 500 x 0.2
         assert {r["name"]: r["entered"] for r in forecast.funnel(ada_ctx, **ben)} == {
             "Lead": 11, "Proposal": 11, "Won": 2,
         }  # fmt: skip

@@ -9,12 +9,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from rapport.core.context import Context
 from rapport.core.db import Database
 from tests.conftest import Cast
 from tests.sales.factories import make_deal, make_pipeline, stage_id
-from tests.sales.test_analytics_period import eras  # noqa: F401  (a fixture)
+from tests.sales.test_analytics_period import make_eras
 from tests.web.conftest import csrf_from, sign_in
 from tests.web.test_auth import give_password
 
@@ -32,6 +34,12 @@ def task(api: TestClient, **body: Any) -> dict[str, Any]:
     response = api.post("/api/v1/tasks", json={"title": "Call back", **body})
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+@pytest.fixture
+def eras(ada_ctx: Context, cast: Cast) -> dict[str, Any]:
+    """Two eras of history that disagree (see tests/sales/test_analytics_period.py)."""
+    return make_eras(ada_ctx, cast)
 
 
 class TestDashboard:
