@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -86,7 +87,7 @@ def test_demo_has_pipelines_deals_with_histories_rules_tasks_and_duplicates(
         stays = demo["stays"][deal.id]
         assert stays, deal.title
         assert stays[0].entered_at.replace(tzinfo=UTC) <= now
-        for before, after in zip(stays, stays[1:], strict=False):
+        for before, after in pairwise(stays):
             assert before.left_at == after.entered_at  # stays are back to back
         assert stays[-1].left_at is None and stays[-1].stage_id == deal.stage_id
         if deal.status != DealStatus.OPEN:
