@@ -128,6 +128,15 @@ class TestDashboard:
         assert "<script>alert(1)" not in html
         assert chart_data(html)["funnel"][0]["stage"] == evil
 
+    def test_tasks_and_duplicates_have_their_own_nav_icons(self, signed_in: TestClient) -> None:
+        html = signed_in.get("/tasks").text
+
+        def nav_icon(href: str) -> str:
+            start = html.index(f'href="{href}"')
+            return html[html.index("<svg", start) : html.index("</svg>", start)]
+
+        assert nav_icon("/tasks") != nav_icon("/duplicates")
+
     def test_the_nav_has_sales_and_tasks(self, signed_in: TestClient) -> None:
         html = signed_in.get("/tasks").text
         assert 'href="/sales"' in html and 'href="/tasks" aria-current="page"' in html
