@@ -223,9 +223,9 @@ def _story(
     moment = created
     for index, median in enumerate(flow.median_days):
         stay = rng.lognormvariate(math.log(median), 0.6)
-        # lately, proposals wait longer: the dashboard's bottleneck has something to show
-        if index == 2 and now - moment < 120 * DAY:
-            stay *= 1.8
+        # lately, negotiations drag on (a new legal review): the dashboard's bottleneck
+        if index == 3 and now - moment < 150 * DAY:
+            stay *= 3.5
         moment = moment + stay * DAY
         if moment >= now:
             return times, None
