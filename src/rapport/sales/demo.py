@@ -13,6 +13,7 @@ and a few obvious duplicate people for the review queue.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import uuid
@@ -49,13 +50,17 @@ WON_REASONS = ["Best fit for their process", "Price", "Existing relationship", "
 LOST_REASONS = ["Price too high", "Went with a competitor", "No budget this year", "Timing",
                 "No decision made", "Missing feature"]  # fmt: skip
 SENIOR = ("chief", "director", "head", "vp", "vice", "president", "officer", "manager", "lead")
+# What a touch is about, early in a deal (its first two stages) and later on.
 TOUCHES = [
-    ("call", "outbound", ["Discovery call", "Follow-up call", "Pricing call", "Check-in call"]),
-    ("email", "outbound", ["Proposal sent", "Re: next steps", "Contract draft", "Case study"]),
-    ("email", "inbound", ["Re: proposal", "Questions about the contract", "Re: pricing"]),
-    ("meeting", "outbound", ["Product demo", "Stakeholder meeting", "Negotiation meeting"]),
-    ("note", "internal", ["Champion is on board", "Legal review pending", "Budget confirmed"]),
-]
+    ("call", "outbound", ["Intro call", "Discovery call"], ["Pricing call", "Check-in call"]),
+    ("email", "outbound", ["Case study", "Re: next steps"], ["Proposal sent", "Contract draft"]),
+    ("email", "inbound", ["Re: intro", "Questions about the product"],
+     ["Re: proposal", "Questions about the contract"]),
+    ("meeting", "outbound", ["Product demo", "Requirements workshop"],
+     ["Stakeholder meeting", "Negotiation meeting"]),
+    ("note", "internal", ["Champion identified", "Budget owner is the CFO"],
+     ["Legal review pending", "Budget confirmed"]),
+]  # fmt: skip
 TASKS = [
     ("Send the revised proposal", "high"), ("Call back about pricing", "normal"),
     ("Book the technical demo", "normal"), ("Chase the signed contract", "high"),
@@ -276,13 +281,15 @@ def _deal_activities(
         end = times[-1] if outcome is not None else now
         span = max((end - times[0]).total_seconds(), 3600.0)
         for _ in range(rng.randint(1, 4)):
-            kind, direction, subjects = rng.choice(TOUCHES)
+            kind, direction, early, late = rng.choice(TOUCHES)
+            moment = times[0] + timedelta(seconds=span * rng.random())
+            stage_index = bisect.bisect_right(times, moment) - 1
             items.append(
                 {
                     "kind": kind,
                     "direction": direction,
-                    "occurred_at": times[0] + timedelta(seconds=span * rng.random()),
-                    "subject": rng.choice(subjects),
+                    "occurred_at": moment,
+                    "subject": rng.choice(early if stage_index < 2 else late),
                     "deal_id": deal.id,
                     "person_id": deal.person_id,
                     "company_id": deal.company_id,
