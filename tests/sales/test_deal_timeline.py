@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from rapport.core.context import Context
 from rapport.core.errors import Invalid, NotFound
@@ -231,3 +232,42 @@ class TestMerge:
         assert api.get(f"/api/v1/deals/{deal['id']}").json()["person_id"] == twin["id"]
         (back,) = api.get(f"/api/v1/deals/{deal['id']}/timeline").json()["items"]
         assert back["person_id"] == twin["id"]
+
+
+class TestIndex:
+    def test_the_deal_timeline_is_served_by_its_index(self, ada_ctx: Context) -> None:
+        """EXPLAIN on either database: the (workspace, deal, occurred_at) index serves a page."""
+        made = [
+            deals.create(ada_ctx, DealIn(title=f"Indexed {i}", amount=1, currency="EUR"))
+            for i in range(20)
+        ]
+        items: list[ActivityIn | dict[str, Any]] = [
+            ActivityIn(kind=ActivityKind.NOTE, deal_id=d.id, occurred_at=T0 + timedelta(hours=h))
+            for d in made
+            for h in range(20)
+        ]
+        timeline.ingest_many(ada_ctx, items)
+        connection = ada_ctx.session.connection()
+        connection.exec_driver_sql("ANALYZE activities" if _is_pg(ada_ctx) else "ANALYZE")
+        captured: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            captured.append((statement, params))
+
+        event.listen(connection, "before_cursor_execute", capture)
+        try:
+            deals.timeline(ada_ctx, made[3].id, limit=10)
+        finally:
+            event.remove(connection, "before_cursor_execute", capture)
+        statement, params = captured[-1]
+        if _is_pg(ada_ctx):
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = connection.exec_driver_sql("EXPLAIN " + statement, params)
+        else:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        plan = "\n".join(str(r[-1]) for r in rows)
+        assert "ix_activities_ws_deal_time" in plan, plan
+
+
+def _is_pg(ctx: Context) -> bool:
+    return ctx.session.get_bind().dialect.name == "postgresql"
