@@ -117,6 +117,7 @@ MATRIX |= {  # sales
     ("post", "/api/v1/deals/{deal_id}/lost"): WRITERS,
     ("post", "/api/v1/deals/{deal_id}/reopen"): WRITERS,
     ("get", "/api/v1/deals/{deal_id}/history"): EVERYONE,
+    ("get", "/api/v1/deals/{deal_id}/timeline"): EVERYONE,
     ("get", "/api/v1/sales/weighted-pipeline"): EVERYONE,
     ("get", "/api/v1/sales/forecast"): EVERYONE,
     ("get", "/api/v1/sales/summary"): EVERYONE,

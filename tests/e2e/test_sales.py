@@ -1,5 +1,6 @@
-"""The sales pages in a real browser: the dashboard draws every chart (no console errors),
-My tasks ticks a task done with HTMX, and a deal's panel adds a task."""
+"""The sales pages in a real browser: the dashboard draws every chart (no console errors) and
+filters by period and owner, My tasks ticks a task done with HTMX, a deal's panel adds a task,
+and a deal page logs a meeting onto its own timeline."""
 
 from __future__ import annotations
 
@@ -61,9 +62,13 @@ def test_dashboard_draws_every_chart(server: Server, page: Page) -> None:
     expect(page.locator('[data-kpi="win-rate"]')).to_contain_text("50%")
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "sales-dashboard.png"), full_page=True)
-    page.get_by_label("Period for win rate, deal size and cycle").select_option("all")
+    page.get_by_label("Period: deals closed, or stages entered, in").select_option("all")
     expect(page).to_have_url(re.compile(r"period=all"))
     expect(page.locator("#chart-winrate")).to_have_attribute("data-rendered", "")
+    page.get_by_label("Owner", exact=True).select_option(index=1)  # the first member
+    expect(page).to_have_url(re.compile(r"owner=[0-9a-f-]{36}"))
+    expect(page.get_by_label("Owner", exact=True)).to_have_value(re.compile(r"[0-9a-f-]{36}"))
+    expect(page.locator("#chart-funnel")).to_have_attribute("data-rendered", "")
 
 
 def test_tick_a_task_done(server: Server, page: Page) -> None:
@@ -103,3 +108,23 @@ def test_add_a_task_on_a_deal(server: Server, page: Page) -> None:
     expect(page.locator("#deal-tasks")).to_contain_text("Book the site visit")
     (made,) = api(server, "GET", "/tasks", params={"deal_id": deal["id"]})["items"]
     assert made["title"] == "Book the site visit" and made["due_at"].startswith("2031-06-01")
+
+
+def test_log_a_meeting_on_a_deal_page(server: Server, page: Page) -> None:
+    pipeline_id, _stages = sales_pipeline(server)
+    deal = api(server, "GET", "/deals", params={"pipeline_id": pipeline_id})["items"][0]
+    subject = f"Site walk-through {uuid.uuid4().hex[:4]}"
+    sign_in(page, server)
+    page.goto(server.url + f"/deals/{deal['id']}")
+    timeline = page.locator("#deal-timeline")
+    expect(timeline).to_contain_text("Entered")  # the stage change is on it already
+    expect(page.locator("#deal-tasks")).to_be_visible()  # htmx has run on this page
+    form = page.locator("form.quick-log")
+    form.get_by_role("radio", name="Meeting").check()
+    form.get_by_label("Subject").fill(subject)
+    form.get_by_label("What happened?").fill("Walked the docks with the harbour master")
+    form.get_by_role("button", name="Log it").click()
+    expect(page.locator("#deal-timeline")).to_contain_text(subject)
+    expect(page.locator("#deal-timeline .tl-meeting")).to_have_count(1)
+    (logged,) = api(server, "GET", f"/deals/{deal['id']}/timeline")["items"]
+    assert (logged["kind"], logged["subject"]) == ("meeting", subject)

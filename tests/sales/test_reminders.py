@@ -148,3 +148,15 @@ class TestFirstTouchSla:
         assert sorted(t["source"] for t in tasks_of(api)) == ["follow_up", "sla"]
         jobs.run_reminders(NOW + 16 * DAY)
         assert len(tasks_of(api)) == 2
+
+
+class TestDealTimelineActivity:
+    def test_an_activity_linked_to_the_deal_suppresses_the_reminder(
+        self, api: TestClient, ada_ctx: Context
+    ) -> None:
+        # no person, no company: only the deal's own timeline can say it is not quiet
+        deal = make_deal(api, make_pipeline(api), title="Linked deal")
+        log(ada_ctx, NOW + 10 * DAY, Direction.OUTBOUND, deal_id=deal["id"])
+        assert create_follow_up_reminders(ada_ctx, NOW + 20 * DAY) == 0
+        assert tasks_of(api, deal_id=deal["id"]) == []
+        assert create_follow_up_reminders(ada_ctx, NOW + 25 * DAY) == 1

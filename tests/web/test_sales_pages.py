@@ -9,11 +9,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from rapport.core.context import Context
 from rapport.core.db import Database
 from tests.conftest import Cast
 from tests.sales.factories import make_deal, make_pipeline, stage_id
+from tests.sales.test_analytics_period import make_eras
 from tests.web.conftest import csrf_from, sign_in
 from tests.web.test_auth import give_password
 
@@ -31,6 +34,12 @@ def task(api: TestClient, **body: Any) -> dict[str, Any]:
     response = api.post("/api/v1/tasks", json={"title": "Call back", **body})
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+@pytest.fixture
+def eras(ada_ctx: Context, cast: Cast) -> dict[str, Any]:
+    """Two eras of history that disagree (see tests/sales/test_analytics_period.py)."""
+    return make_eras(ada_ctx, cast)
 
 
 class TestDashboard:
@@ -84,6 +93,30 @@ class TestDashboard:
         assert chart_data(fallback)["currency"] == "EUR"
         assert '<option value="365" selected>' in fallback
 
+    def test_owner_and_period_filter_every_panel(
+        self, signed_in: TestClient, api: TestClient, cast: Cast, eras: dict[str, Any]
+    ) -> None:
+        ben = str(cast.ben.user_id)
+        params = {"pipeline": str(eras["pipeline"]), "period": "all"}
+        everyone = chart_data(signed_in.get("/sales", params=params).text)
+        assert everyone["summary"]["won"] == 10 and everyone["forecast_total"] == 750.0
+        html = signed_in.get("/sales", params=params | {"owner": ben}).text
+        assert f'<option value="{ben}" selected>Ben</option>' in html
+        only_ben = chart_data(html)
+        assert (only_ben["summary"]["won"], only_ben["summary"]["lost"]) == (2, 8)
+        assert only_ben["forecast_total"] == 100.0  # O2's 500 at Ben's 20%
+        assert [d["label"] for d in only_ben["weighted"]["datasets"]] == ["Ben"]
+        assert [r["entered"] for r in only_ben["funnel"]] == [11, 11, 2]
+        recent = chart_data(signed_in.get("/sales", params=params | {"period": "90"}).text)
+        assert (recent["summary"]["won"], recent["summary"]["lost"]) == (2, 8)
+        assert [r["entered"] for r in recent["funnel"]] == [12, 12, 2]
+        assert recent["forecast_total"] == 300.0
+        proposal = next(r for r in recent["bottlenecks"] if r["stage"] == "Proposal")
+        assert proposal["historical"] == 20.0
+        # an unknown owner means everyone
+        unknown = signed_in.get("/sales", params=params | {"owner": "nobody"}).text
+        assert chart_data(unknown)["summary"]["won"] == 10
+
     def test_names_cannot_break_out_of_the_json_block(
         self, signed_in: TestClient, api: TestClient
     ) -> None:
@@ -94,6 +127,15 @@ class TestDashboard:
         html = signed_in.get("/sales").text
         assert "<script>alert(1)" not in html
         assert chart_data(html)["funnel"][0]["stage"] == evil
+
+    def test_tasks_and_duplicates_have_their_own_nav_icons(self, signed_in: TestClient) -> None:
+        html = signed_in.get("/tasks").text
+
+        def nav_icon(href: str) -> str:
+            start = html.index(f'href="{href}"')
+            return html[html.index("<svg", start) : html.index("</svg>", start)]
+
+        assert nav_icon("/tasks") != nav_icon("/duplicates")
 
     def test_the_nav_has_sales_and_tasks(self, signed_in: TestClient) -> None:
         html = signed_in.get("/tasks").text
@@ -240,3 +282,84 @@ class TestDealList:
         make_deal(api, make_pipeline(api, is_default=True))
         assert 'href="/deals/list' in signed_in.get("/deals").text
         assert 'href="/deals' in signed_in.get("/deals/list").text
+
+
+class TestDealTimelinePage:
+    def test_a_logged_activity_shows_on_the_deal_and_its_persons_timeline(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        person = api.post("/api/v1/people", json={"first_name": "Tess", "last_name": "Ting"}).json()
+        pipeline = make_pipeline(api)
+        deal = make_deal(api, pipeline, title="Timeline deal", person_id=person["id"])
+        api.post(
+            f"/api/v1/deals/{deal['id']}/move", json={"stage_id": stage_id(pipeline, "Proposal")}
+        )
+        url = f"/deals/{deal['id']}"
+        page = signed_in.get(url).text
+        assert "Nothing here yet" not in page  # the stage changes are there already
+        assert "Entered Proposal" in page and "Entered Lead" in page
+        assert 'href="/people/' + person["id"] + '">Tess Ting</a>' in page
+        data = {"csrf_token": csrf_from(page), "kind": "meeting", "subject": "Demo <b>day</b>",
+                "body": "Showed the roadmap"}  # fmt: skip
+        response = signed_in.post(f"{url}/activities", data=data, headers=HTMX)
+        assert response.status_code == 200
+        fragment = response.text
+        assert fragment.lstrip().startswith('<section id="deal-timeline"')
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in fragment and "Showed the roadmap" in fragment
+        # newest first: the meeting, then the stage changes
+        assert fragment.index("Demo &lt;b&gt;") < fragment.index("Entered Proposal")
+        assert fragment.index("Entered Proposal") < fragment.index("Entered Lead")
+        (logged,) = api.get(f"/api/v1/deals/{deal['id']}/timeline").json()["items"]
+        assert (logged["kind"], logged["person_id"]) == ("meeting", person["id"])
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in signed_in.get(url).text
+        assert "Demo &lt;b&gt;day&lt;/b&gt;" in signed_in.get(f"/people/{person['id']}").text
+
+    def test_without_htmx_it_redirects_back_and_a_bad_kind_logs_nothing(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Plain deal")
+        url = f"/deals/{deal['id']}"
+        token = csrf_from(signed_in.get(url).text)
+        response = signed_in.post(
+            f"{url}/activities", data={"csrf_token": token, "kind": "note", "subject": "Plain"}
+        )
+        assert response.status_code == 303 and response.headers["location"] == url
+        assert "Plain" in signed_in.get(url).text
+        bad = signed_in.post(
+            f"{url}/activities", data={"csrf_token": token, "kind": "purchase"}, headers=HTMX
+        )
+        assert bad.status_code == 422
+        assert len(api.get(f"/api/v1/deals/{deal['id']}/timeline").json()["items"]) == 1
+
+    def test_older_activity_comes_page_by_page(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Busy deal")
+        start = NOW - timedelta(days=100)
+        items = [
+            {"kind": "note", "deal_id": deal["id"], "subject": f"note-{i:02d}",
+             "occurred_at": (start + timedelta(days=i)).isoformat()}
+            for i in range(35)
+        ]  # fmt: skip
+        assert api.post("/api/v1/activities/bulk", json={"items": items}).json()["created"] == 35
+        page = signed_in.get(f"/deals/{deal['id']}").text
+        assert "note-34" in page and "note-05" in page and "note-04" not in page
+        more = re.search(r'hx-get="(/deals/[^"]+part=more[^"]+)"', page)
+        assert more
+        rest = signed_in.get(more.group(1).replace("&amp;", "&"), headers=HTMX).text
+        assert "note-04" in rest and "note-00" in rest and "note-05" not in rest
+        # the deal was created now: its stage entry sits on the first page, not the second
+        assert "Entered Lead" in page and "Entered Lead" not in rest
+
+    def test_read_only_sees_the_timeline_but_no_log_form(
+        self, signed_in_as: Any, api: TestClient
+    ) -> None:
+        deal = make_deal(api, make_pipeline(api), title="Watched deal")
+        api.post(
+            "/api/v1/activities",
+            json={"kind": "call", "deal_id": deal["id"], "subject": "Checked in by phone"},
+        )
+        html = signed_in_as("cleo").get(f"/deals/{deal['id']}").text
+        assert (
+            "Checked in by phone" in html and f'action="/deals/{deal["id"]}/activities"' not in html
+        )

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rapport.core import migrations
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import RapportError
-from rapport.hub.demo import create_demo
+from rapport.hub.demo import create_demo, demo_deals
 
 console = Console()
 
@@ -34,6 +34,7 @@ def demo(
             "companies": progress.add_task("companies", total=companies),
             "people": progress.add_task("people", total=people),
             "activities": progress.add_task("activities", total=activities),
+            "sales": progress.add_task("deals", total=demo_deals(people)),
         }
         try:
             with transaction(unscoped=True) as session:
@@ -51,7 +52,8 @@ def demo(
             raise typer.Exit(1) from exc
     console.print(
         f"[green]✓[/green] workspace [bold]{workspace}[/bold] ({result.slug}): "
-        f"{result.companies} companies, {result.people} people, {result.activities} activities"
+        f"{result.companies} companies, {result.people} people, {result.activities} activities, "
+        f"{result.deals} deals"
     )
     console.print(
         f"  sign in as [bold]{result.owner_email}[/bold] / [bold]{result.password}[/bold]"

@@ -62,6 +62,8 @@ class DemoResult:
     companies: int
     people: int
     activities: int
+    deals: int = 0
+    duplicates: int = 0
 
 
 def _phone(rng: random.Random, country: str) -> str | None:
@@ -86,8 +88,14 @@ def create_demo(
     activities: int = 30_000,
     seed: int = 42,
     progress: Progress | None = None,
+    deals: int | None = None,
 ) -> DemoResult:
-    """Seed a new workspace; ``progress(stage, n)`` is told how far each stage got."""
+    """Seed a new workspace; ``progress(stage, n)`` is told how far each stage got. The sales
+    part (:mod:`rapport.sales.demo`) makes ``deals`` deals (600, fewer for a small demo), and
+    the duplicate scan runs so that the review queue has the planted twins in it."""
+    from rapport.hygiene.service import dedupe
+    from rapport.sales.demo import seed_sales
+
     tick = progress or (lambda _stage, _n: None)
     rng = random.Random(seed)
     # Names and places from five countries; the words people write stay in English.
@@ -119,15 +127,28 @@ def create_demo(
     company_rows = _companies(ctx, fake, rng, company_count, team, tick)
     person_ids, profiles = _people(ctx, fake, words, rng, people, company_rows, team, tick)
     made = _activities(ctx, words, rng, activities, person_ids, profiles, tick)
+    deal_count = deals if deals is not None else demo_deals(people)
+    sales = seed_sales(
+        ctx, rng, owner_id=owner.id, team=team, deal_count=deal_count,
+        duplicate_count=min(20, people // 10), progress=tick,
+    )  # fmt: skip
+    dedupe.find_duplicates(ctx)
     return DemoResult(
         workspace.id,
         workspace.slug,
         owner_email,
         PASSWORD,
         len(company_rows),
-        len(person_ids),
-        made,
+        len(person_ids) + sales.duplicates,
+        made + sales.activities,
+        sales.deals,
+        sales.duplicates,
     )
+
+
+def demo_deals(people: int) -> int:
+    """600 deals for the full demo, fewer for a small one (about one per three people)."""
+    return max(10, min(600, people * 3 // 10))
 
 
 def _define_fields(ctx: Context) -> None:

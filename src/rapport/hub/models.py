@@ -244,6 +244,10 @@ class Activity(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     company_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("companies.id", ondelete="SET NULL"), default=None
     )
+    # The deal it is about (the sales domain's table): the deal page's own timeline.
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="SET NULL"), default=None
+    )
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), default=None)
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
     source: Mapped[str | None] = mapped_column(String(100), default=None)
@@ -256,6 +260,7 @@ class Activity(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
         Index("ix_activities_ws_person_time", "workspace_id", "person_id", "occurred_at"),
         Index("ix_activities_ws_company_time", "workspace_id", "company_id", "occurred_at"),
         Index("ix_activities_ws_time", "workspace_id", "occurred_at", "id"),
+        Index("ix_activities_ws_deal_time", "workspace_id", "deal_id", "occurred_at"),
         # One timeline ingest path, idempotent by the source's own id.
         UniqueConstraint("workspace_id", "source", "external_id"),
     )

@@ -308,6 +308,10 @@ class ActivityIn(Strict):
     body: str | None = Field(default=None, max_length=100_000)
     person_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
+    deal_id: uuid.UUID | None = Field(
+        default=None,
+        description="The deal it is about; alone, it links the deal's person and company too",
+    )
     amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     source: str | None = Field(default=None, max_length=100)
@@ -320,6 +324,7 @@ class ActivityPatch(Strict):
     body: str | None = Field(default=None, max_length=100_000)
     occurred_at: datetime | None = None
     direction: Direction | None = None
+    deal_id: uuid.UUID | None = Field(default=None, description="null unlinks the deal")
     amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     meta: dict[str, Any] | None = None
@@ -336,6 +341,7 @@ class ActivityOut(BaseModel):
     body: str | None
     person_id: uuid.UUID | None
     company_id: uuid.UUID | None
+    deal_id: uuid.UUID | None
     amount: Decimal | None
     currency: str | None
     source: str | None

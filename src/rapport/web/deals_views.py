@@ -10,19 +10,23 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rapport.core.clock import utcnow
-from rapport.core.errors import Conflict, Invalid, StaleWrite
+from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
-from rapport.sales.models import Deal, DealStatus, Pipeline, Stage
+from rapport.core.pagination import Page as PageOf
+from rapport.hub.models import Activity, ActivityKind, Direction
+from rapport.hub.schemas import ActivityIn
+from rapport.hub.service import people, timeline
+from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
 from rapport.sales.service.deal_list import FIELDS, DealQuery, list_deals
@@ -393,31 +397,139 @@ def create_deal(
 # --- one deal ---------------------------------------------------------------------------------
 
 
+TIMELINE_PAGE = 30
+QUICK_KINDS = [("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("note", "Note")]
+TIMELINE_FRAGMENTS = {"timeline": "deals/_timeline.html", "more": "deals/_timeline_items.html"}
+
+
+@dataclass
+class Entry:
+    """One line of the deal's timeline: an activity, or the deal entering a stage."""
+
+    at: datetime
+    activity: Activity | None = None
+    stay: DealStageHistory | None = None
+
+
+def _entries(
+    activities: PageOf[Activity], history: list[DealStageHistory], upto: datetime | None
+) -> list[Entry]:
+    """A page of the deal's activities merged, newest first, with the stage changes that fall
+    in the same stretch of time: before ``upto`` (the previous page's oldest entry) and, when
+    older activities follow, not before this page's oldest one."""
+    items = [Entry(a.occurred_at, activity=a) for a in activities.items]
+    floor = activities.items[-1].occurred_at if activities.has_more and items else None
+    for stay in history:
+        if (upto is None or stay.entered_at < upto) and (floor is None or stay.entered_at >= floor):
+            items.append(Entry(stay.entered_at, stay=stay))
+    return sorted(items, key=lambda e: e.at, reverse=True)
+
+
+def _person_name(page: Page, person_id: uuid.UUID | None) -> str | None:
+    if person_id is None or not page.ctx.can("people:read"):
+        return None
+    try:
+        person = people.get(page.ctx, person_id)
+    except NotFound:
+        return None
+    return person.full_name or person.email or "Unnamed person"
+
+
 @router.get("/deals/{deal_id}", response_class=HTMLResponse)
-def deal_page(request: Request, page: Page, deal_id: uuid.UUID) -> HTMLResponse:
-    """A deal: its amount, stage, owner and close date, its stage history, won/lost."""
+def deal_page(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    part: Annotated[str, Query(max_length=20)] = "",
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    upto: Annotated[datetime | None, Query()] = None,
+) -> HTMLResponse:
+    """A deal: its amount, stage, owner and close date, won/lost, and its own timeline (the
+    activities about it merged with its stage changes); HTMX asks for the timeline alone or
+    for its next page (``part=timeline|more``)."""
+    return _deal_page(request, page, deal_id, part=part, cursor=cursor, upto=upto)
+
+
+def _deal_page(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    *,
+    part: str = "",
+    cursor: str | None = None,
+    upto: datetime | None = None,
+) -> HTMLResponse:
     deal = deals.get(page.ctx, deal_id)
     stages = pipelines.stages_of(page.ctx, deal.pipeline_id)
     stage_names = {s.id: s.name for s in stages}
     owner_names = {m.user_id: m.name for m in lookups.members(page.ctx)}
     companies = lookups.company_names(page.ctx, [deal.company_id])
+    history = deals.history(page.ctx, deal.id)
+    activities = deals.timeline(page.ctx, deal.id, limit=TIMELINE_PAGE, cursor=cursor)
+    entries = _entries(activities, history, upto if cursor else None)
     return render(
         request,
         "deals/deal.html",
+        fragment=TIMELINE_FRAGMENTS.get(part),
         title=deal.title,
         deal=deal,
+        entries=entries,
+        activities=activities,
+        oldest=entries[-1].at if entries else None,
+        quick_kinds=QUICK_KINDS,
+        can_log=page.ctx.can("activities:write"),
+        person_name=_person_name(page, deal.person_id),
         pipeline=pipelines.get(page.ctx, deal.pipeline_id),
         stage_name=stage_names.get(deal.stage_id, "—"),
         open_stages=[s for s in stages if not (s.is_won or s.is_lost)],
         owner_name=owner_names.get(deal.owner_id) if deal.owner_id else None,
         company_name=companies.get(deal.company_id) if deal.company_id else None,
-        history=deals.history(page.ctx, deal.id),
+        history=history,
         stage_names=stage_names,
         owner_names=owner_names,
         money=money,
         is_open=deal.status == DealStatus.OPEN,
         can_write=page.ctx.can("deals:write"),
     )
+
+
+class DealActivityForm(BaseModel):
+    """The deal page's quick log: a call, email, meeting or note about the deal."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    kind: Literal["call", "email", "meeting", "note"] = "call"
+    subject: str = Field(default="", max_length=500)
+    body: str = Field(default="", max_length=100_000)
+
+
+@router.post("/deals/{deal_id}/activities")
+def log_deal_activity(
+    request: Request, page: Page, deal_id: uuid.UUID, form: Annotated[DealActivityForm, Form()]
+) -> Response:
+    """Log an activity about the deal; it is linked to the deal and to the deal's person and
+    company, so it shows on their timelines too."""
+    deal = deals.get(page.ctx, deal_id)
+    kind = ActivityKind(form.kind)
+    try:
+        timeline.log(
+            page.ctx,
+            ActivityIn(
+                kind=kind,
+                direction=Direction.INTERNAL if kind == ActivityKind.NOTE else Direction.OUTBOUND,
+                subject=form.subject or None,
+                body=form.body or None,
+                deal_id=deal.id,
+                person_id=deal.person_id,
+                company_id=deal.company_id,
+            ),
+        )
+    except Invalid as exc:
+        toast(request, exc.detail, "error")
+    else:
+        toast(request, f"{kind.value.capitalize()} logged on “{deal.title}”.")
+    if is_htmx(request):
+        return _deal_page(request, page, deal.id, part="timeline")
+    return redirect(request, f"/deals/{deal.id}")
 
 
 @router.post("/deals/{deal_id}/close")

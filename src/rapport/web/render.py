@@ -56,7 +56,7 @@ NAV: list[NavItem] = [
     NavItem("Deals", "/deals", "deal"),
     NavItem("Leads", "/leads", "person"),
     NavItem("Sales", "/sales", "chart"),
-    NavItem("Tasks", "/tasks", "check"),
+    NavItem("Tasks", "/tasks", "tasks"),
     NavItem("Duplicates", "/duplicates", "check"),
     NavItem("Imports", "/imports", "upload"),
     NavItem("Tickets", "/tickets", "ticket", ready=False),

@@ -67,13 +67,21 @@ def _has_deals(page: Page, pipeline_id: uuid.UUID) -> bool:
     return page.ctx.session.scalar(query) is not None
 
 
-def dashboard_data(page: Page, pipeline_id: uuid.UUID, since: datetime | None) -> dict[str, Any]:
-    """Everything the dashboard shows for one pipeline, as plain JSON-able values."""
+def dashboard_data(
+    page: Page,
+    pipeline_id: uuid.UUID,
+    since: datetime | None,
+    owner_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """Everything the dashboard shows for one pipeline, as plain JSON-able values: the open
+    pipeline as it is now, the historical figures (forecast conversion, win rate, deal size,
+    cycle, funnel, past stays) of the period ``since``; all of one owner's deals when given."""
     ctx = page.ctx
+    period: dict[str, Any] = {"since": since, "owner_id": owner_id}
     pipeline = pipelines.get(ctx, pipeline_id)
     stages = {s.id: s for s in pipelines.stages_of(ctx, pipeline_id)}
     owner_names = {m.user_id: m.name for m in lookups.members(ctx)}
-    weighted = forecast.weighted_pipeline(ctx, pipeline_id=pipeline_id)
+    weighted = forecast.weighted_pipeline(ctx, pipeline_id=pipeline_id, owner_id=owner_id)
     currency = _main_currency(pipeline.currency, weighted)
     other_currencies = sorted({r["currency"] for r in weighted} - {currency})
 
@@ -90,8 +98,8 @@ def dashboard_data(page: Page, pipeline_id: uuid.UUID, since: datetime | None) -
     weighted_chart = {"labels": months, "datasets": datasets}
 
     weighted_total = sum(sum(values) for values in series.values())
-    stage_forecasts, totals = forecast.forecast(ctx, pipeline_id=pipeline_id)
-    rates = forecast.stage_win_rates(ctx)
+    stage_forecasts, totals = forecast.forecast(ctx, pipeline_id=pipeline_id, **period)
+    rates = forecast.stage_win_rates(ctx, **period)
     forecast_rows = []
     for f in stage_forecasts:
         if f.currency != currency:
@@ -105,9 +113,9 @@ def dashboard_data(page: Page, pipeline_id: uuid.UUID, since: datetime | None) -
             "closed_history": f.closed_history, "forecast": _number(f.forecast),
         })  # fmt: skip
 
-    summary = forecast.summary(ctx, pipeline_id=pipeline_id, since=since)
-    funnel = forecast.funnel(ctx, pipeline_id=pipeline_id)
-    bottlenecks = forecast.bottlenecks(ctx, pipeline_id=pipeline_id)
+    summary = forecast.summary(ctx, pipeline_id=pipeline_id, **period)
+    funnel = forecast.funnel(ctx, pipeline_id=pipeline_id, **period)
+    bottlenecks = forecast.bottlenecks(ctx, pipeline_id=pipeline_id, **period)
     average = summary["average_won_amount"].get(currency) if currency else None
     return {
         "currency": currency,
@@ -147,17 +155,25 @@ def sales_dashboard(
     page: Page,
     pipeline: Annotated[str, Query(max_length=36)] = "",
     period: Annotated[str, Query(max_length=5)] = DEFAULT_PERIOD,
+    owner: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:
-    """Weighted pipeline, forecast, win rate, deal size, cycle, funnel and bottlenecks."""
+    """Weighted pipeline, forecast, win rate, deal size, cycle, funnel and bottlenecks, for a
+    period (the historical figures) and one owner or everyone."""
     page.ctx.require("deals:read")
     period = period if period in PERIODS else DEFAULT_PERIOD
+    members = lookups.members(page.ctx)
+    owner_id = next((m.user_id for m in members if str(m.user_id) == owner), None)
     since = None if period == "all" else utcnow() - timedelta(days=int(period))
     choices = [p for p, _stages in pipelines.list_pipelines(page.ctx)]
     picked = next((p for p in choices if str(p.id) == pipeline), None)
     picked = picked or next((p for p in choices if p.is_default), None)
     picked = picked or (choices[0] if choices else None)
     has_deals = picked is not None and _has_deals(page, picked.id)
-    data = dashboard_data(page, picked.id, since) if picked is not None and has_deals else None
+    data = (
+        dashboard_data(page, picked.id, since, owner_id)
+        if picked is not None and has_deals
+        else None
+    )
     return render(
         request,
         "sales/dashboard.html",
@@ -166,6 +182,8 @@ def sales_dashboard(
         pipeline=picked,
         period=period,
         periods=PERIODS,
+        owner=str(owner_id or ""),
+        members=members,
         data=data,
         money=money,
     )

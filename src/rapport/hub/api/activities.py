@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
@@ -33,9 +33,13 @@ _LOG_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=PageOut[ActivityOut], responses=problems(400, 401, 403, 422))
-def list_(window: Window, ctx: Ctx) -> PageOut[ActivityOut]:
-    """Every activity of the workspace, newest first; filter by kind, channel and time."""
-    return page_out(timeline_read.list_activities(ctx, **window.kwargs()))
+def list_(
+    window: Window,
+    ctx: Ctx,
+    deal_id: Annotated[uuid.UUID | None, Query(description="Only this deal's")] = None,
+) -> PageOut[ActivityOut]:
+    """Every activity of the workspace, newest first; filter by kind, channel, time and deal."""
+    return page_out(timeline_read.list_activities(ctx, deal_id=deal_id, **window.kwargs()))
 
 
 @router.post(

@@ -181,6 +181,12 @@ def update(
             values[name] = _text(sent[name])
     if "meta" in sent:
         values["meta"] = sent["meta"] or {}
+    if "deal_id" in sent:
+        values["deal_id"] = sent["deal_id"]
+        if sent["deal_id"] is not None and sent["deal_id"] not in _live_deals(
+            ctx, [sent["deal_id"]]
+        ):
+            errors.append(FieldError(("deal_id",), "no deal with this id", "unknown-deal"))
     amount = sent.get("amount", activity.amount)
     currency = sent.get("currency", activity.currency)
     values["amount"], values["currency"] = _money(activity.kind, amount, currency, errors)
@@ -283,15 +289,17 @@ def _prepare(
         errors.append(
             FieldError(("source",), "an external_id needs the source it comes from", "required")
         )
-    if data.person_id is None and data.company_id is None:
+    if data.person_id is None and data.company_id is None and data.deal_id is None:
         errors.append(
-            FieldError(("person_id",), "link the activity to a person or a company", "required")
+            FieldError(
+                ("person_id",), "link the activity to a person, a company or a deal", "required"
+            )
         )
     row = {
         "id": new_id(), "workspace_id": ctx.workspace_id, "kind": kind.value, "channel": channel,
         "direction": data.direction.value, "occurred_at": occurred_at,
         "subject": _text(data.subject), "body": data.body or None,
-        "person_id": data.person_id, "company_id": data.company_id,
+        "person_id": data.person_id, "company_id": data.company_id, "deal_id": data.deal_id,
         "amount": amount, "currency": currency, "source": source, "external_id": external_id,
         "actor_id": ctx.user_id, "meta": data.meta, "version": 1, "created_at": now,
         "updated_at": now, "deleted_at": None,
@@ -303,11 +311,18 @@ def _prepare(
 class _Links:
     people: dict[uuid.UUID, uuid.UUID | None]  # live person -> their company
     companies: set[uuid.UUID]
+    # live deal -> its person and company
+    deals: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = field(default_factory=dict)
 
 
 def _links(ctx: Context, rows: list[dict[str, Any]]) -> _Links:
-    """Which of the rows' people and companies are live records of this workspace."""
-    person_ids = list({r["person_id"] for r in rows if r["person_id"]})
+    """Which of the rows' people, companies and deals are live records of this workspace."""
+    deals = _live_deals(ctx, list({r["deal_id"] for r in rows if r.get("deal_id")}))
+    # A row linked to a deal alone takes the deal's person and company.
+    alone = [r["deal_id"] for r in rows if r.get("deal_id") and not r["person_id"]
+             and not r["company_id"]]  # fmt: skip
+    deal_people = {p for d in alone if (p := deals.get(d, (None, None))[0]) is not None}
+    person_ids = list({r["person_id"] for r in rows if r["person_id"]} | deal_people)
     people: dict[uuid.UUID, uuid.UUID | None] = {}
     companies: set[uuid.UUID] = set()
     for start in range(0, len(person_ids), _LOOKUP_CHUNK):
@@ -318,17 +333,45 @@ def _links(ctx: Context, rows: list[dict[str, Any]]) -> _Links:
         people.update((person_id, company_id) for person_id, company_id in found)
     # The people's own companies too: a row without company_id takes its person's.
     wanted = {r["company_id"] for r in rows if r["company_id"]} | set(people.values())
+    wanted |= {company for _, company in deals.values()}
     company_ids = [c for c in wanted if c is not None]
     for start in range(0, len(company_ids), _LOOKUP_CHUNK):
         chunk = company_ids[start : start + _LOOKUP_CHUNK]
         companies.update(ctx.session.scalars(select(Company.id).where(Company.id.in_(chunk))))
-    return _Links(people, companies)
+    return _Links(people, companies, deals)
+
+
+def _live_deals(
+    ctx: Context, deal_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]]:
+    """The live deals of this workspace among ``deal_ids``, with their person and company."""
+    from rapport.sales.models import Deal  # the deals table belongs to the sales domain
+
+    deals: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = {}
+    for start in range(0, len(deal_ids), _LOOKUP_CHUNK):
+        chunk = deal_ids[start : start + _LOOKUP_CHUNK]
+        found = ctx.session.execute(
+            select(Deal.id, Deal.person_id, Deal.company_id).where(Deal.id.in_(chunk))
+        )
+        deals.update((deal_id, (person, company)) for deal_id, person, company in found)
+    return deals
 
 
 def _check_links(row: dict[str, Any], links: _Links) -> list[FieldError]:
-    """Field errors for unknown people or companies; fills the company from the person."""
+    """Field errors for unknown people, companies or deals; fills the company from the person,
+    and a row linked to a deal alone gets the deal's (live) person and company."""
     errors = []
     filled = False
+    if row.get("deal_id") is not None:
+        if row["deal_id"] not in links.deals:
+            errors.append(FieldError(("deal_id",), "no deal with this id", "unknown-deal"))
+        elif row["person_id"] is None and row["company_id"] is None:
+            person, company = links.deals[row["deal_id"]]
+            row["person_id"] = person if person in links.people else None
+            row["company_id"] = company if company in links.companies else None
+            if row["company_id"] is None and row["person_id"] is not None:
+                row["company_id"] = links.people[row["person_id"]]
+            filled = row["company_id"] is not None
     if row["person_id"] is not None:
         if row["person_id"] not in links.people:
             errors.append(FieldError(("person_id",), "no person with this id", "unknown-person"))
@@ -412,4 +455,5 @@ def _created_changes(row: dict[str, Any]) -> Changes:
 
 def _payload(row: dict[str, Any]) -> dict[str, Any]:
     """What consumers of ``activity.created`` route on without loading the row."""
-    return {k: row[k] for k in ("kind", "channel", "person_id", "company_id", "occurred_at")}
+    keys = ("kind", "channel", "person_id", "company_id", "deal_id", "occurred_at")
+    return {k: row[k] for k in keys}

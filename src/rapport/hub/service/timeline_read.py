@@ -58,11 +58,13 @@ class PersonSummary:
     last_purchase_at: datetime | None = None
 
 
-def list_activities(ctx: Context, **window: Any) -> Page[Activity]:
-    """A page of the whole workspace's activities, newest first (``window``: as
-    :func:`timeline`)."""
+def list_activities(
+    ctx: Context, *, deal_id: uuid.UUID | None = None, **window: Any
+) -> Page[Activity]:
+    """A page of the workspace's activities (only one deal's with ``deal_id``), newest first
+    (``window``: as :func:`timeline`)."""
     ctx.require("activities:read")
-    return _page(ctx, None, **window)
+    return _page(ctx, None if deal_id is None else Activity.deal_id == deal_id, **window)
 
 
 def timeline(

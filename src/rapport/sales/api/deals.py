@@ -8,6 +8,8 @@ from fastapi import Response
 
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
+from rapport.hub.api.timeline import Window, page_out
+from rapport.hub.schemas import ActivityOut, PageOut
 from rapport.sales.api.params import DealListQuery
 from rapport.sales.models import Deal, DealStageHistory
 from rapport.sales.schemas import (
@@ -99,6 +101,16 @@ def lost(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
 def reopen(deal_id: uuid.UUID, body: ReopenIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Reopen a won or lost deal (into the open stage it left, unless you name one)."""
     return deals.reopen(ctx, deal_id, stage_id=body.stage_id, expected_version=version)
+
+
+@router.get(
+    "/{deal_id}/timeline",
+    response_model=PageOut[ActivityOut],
+    responses=problems(400, 401, 403, 404, 422),
+)
+def timeline(deal_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[ActivityOut]:
+    """The activities about the deal, newest first (cursor pages, as a person's timeline)."""
+    return page_out(deals.timeline(ctx, deal_id, **window.kwargs()))
 
 
 @router.get(

@@ -19,8 +19,10 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record
+from rapport.core.pagination import Page
 from rapport.core.search import Document, index_documents, remove_documents
-from rapport.hub.models import Company, Person
+from rapport.hub.models import Activity, Company, Person
+from rapport.hub.service import timeline_read
 from rapport.hub.service.common import check_owner
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn, DealPatch
@@ -179,6 +181,13 @@ def reopen(
     deal.close_reason = None
     _enter_stage(ctx, deal, stage, topic="deal.reopened")
     return deal
+
+
+def timeline(ctx: Context, deal_id: uuid.UUID, **window: Any) -> Page[Activity]:
+    """A page of the activities about the deal, newest first; NotFound for an unknown deal
+    (``window``: kinds, channels, before, after, limit, cursor as a person's timeline)."""
+    deal = get(ctx, deal_id)
+    return timeline_read.list_activities(ctx, deal_id=deal.id, **window)
 
 
 def history(ctx: Context, deal_id: uuid.UUID) -> list[DealStageHistory]:

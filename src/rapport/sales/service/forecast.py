@@ -9,6 +9,12 @@
 4. funnel: deals that ever entered each stage and the share that went on to the next;
 5. bottlenecks: the median time open deals have sat in each stage against the median stay
    of past deals in it, flagged when it exceeds the history by ``factor``.
+
+Every figure takes the same filters where they make sense: ``owner_id`` (the deals of one
+owner, everywhere) and a period ``since`` (inclusive) / ``until`` (exclusive) that means
+"closed in the period" for the historical figures (conversion rates of the forecast, the
+summary, the past stays of the bottlenecks) and "entered the stage in the period" for the
+funnel. The open pipeline (weighted pipeline, open amounts, current stays) is what is open now.
 """
 
 from __future__ import annotations
@@ -46,8 +52,22 @@ class StageForecast:
     forecast: Decimal
 
 
+def _owned(owner_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    return [] if owner_id is None else [Deal.owner_id == owner_id]
+
+
+def _closed_in(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """Closed deals, closed in ``[since, until)`` when given."""
+    where: list[ColumnElement[bool]] = [Deal.status != DealStatus.OPEN]
+    if since is not None:
+        where.append(Deal.closed_at >= since)
+    if until is not None:
+        where.append(Deal.closed_at < until)
+    return where
+
+
 def weighted_pipeline(
-    ctx: Context, *, pipeline_id: uuid.UUID | None = None
+    ctx: Context, *, pipeline_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
     """Open amount and probability-weighted amount by expected-close month, owner, currency."""
     ctx.require("deals:read")
@@ -62,7 +82,7 @@ def weighted_pipeline(
             func.sum(Deal.amount * Stage.probability),
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(Deal.status == DealStatus.OPEN)
+        .where(Deal.status == DealStatus.OPEN, *_owned(owner_id))
         .group_by(month, Deal.owner_id, Deal.currency)
     )
     if pipeline_id is not None:
@@ -81,8 +101,15 @@ def weighted_pipeline(
     return sorted(rows, key=lambda r: (r["month"] or "9999", str(r["owner_id"]), r["currency"]))
 
 
-def stage_win_rates(ctx: Context) -> dict[uuid.UUID, tuple[int, int]]:
-    """For each stage: (closed deals that ever entered it, of which won)."""
+def stage_win_rates(
+    ctx: Context,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """For each stage: (closed deals that ever entered it, of which won), of the deals closed
+    in the period and of one owner when given."""
     ctx.require("deals:read")
     won = case((Deal.status == DealStatus.WON, DealStageHistory.deal_id))
     query = (
@@ -92,21 +119,28 @@ def stage_win_rates(ctx: Context) -> dict[uuid.UUID, tuple[int, int]]:
             func.count(won.distinct()),
         )
         .join(Deal, Deal.id == DealStageHistory.deal_id)
-        .where(Deal.status != DealStatus.OPEN)
+        .where(*_closed_in(since, until), *_owned(owner_id))
         .group_by(DealStageHistory.stage_id)
     )
     return {stage: (closed, won_count) for stage, closed, won_count in ctx.session.execute(query)}
 
 
 def forecast(
-    ctx: Context, *, pipeline_id: uuid.UUID | None = None, min_history: int = MIN_HISTORY
+    ctx: Context,
+    *,
+    pipeline_id: uuid.UUID | None = None,
+    min_history: int = MIN_HISTORY,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> tuple[list[StageForecast], dict[str, Decimal]]:
-    """Expected won amount of the open deals, stage by stage, from historical conversion."""
+    """Expected won amount of the open deals, stage by stage, from the conversion of the deals
+    closed in the period (all history by default)."""
     ctx.require("deals:read")
-    rates = stage_win_rates(ctx)
+    rates = stage_win_rates(ctx, since=since, until=until, owner_id=owner_id)
     query = (
         select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.amount))
-        .where(Deal.status == DealStatus.OPEN)
+        .where(Deal.status == DealStatus.OPEN, *_owned(owner_id))
         .group_by(Deal.stage_id, Deal.currency)
     )
     if pipeline_id is not None:
@@ -133,21 +167,22 @@ def forecast(
 
 
 def summary(
-    ctx: Context, *, pipeline_id: uuid.UUID | None = None, since: datetime | None = None
+    ctx: Context,
+    *,
+    pipeline_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Win rate, average won amount per currency and average sales cycle in days (of the deals
-    closed ``since`` an instant, when given)."""
+    closed in the period, when given)."""
     ctx.require("deals:read")
-    scope: list[ColumnElement[bool]] = []
+    scope: list[ColumnElement[bool]] = [*_closed_in(since, until), *_owned(owner_id)]
     if pipeline_id is not None:
         scope.append(Deal.pipeline_id == pipeline_id)
-    if since is not None:
-        scope.append(Deal.closed_at >= since)
     counts = dict(
         ctx.session.execute(
-            select(Deal.status, func.count())
-            .where(Deal.status != DealStatus.OPEN, *scope)
-            .group_by(Deal.status)
+            select(Deal.status, func.count()).where(*scope).group_by(Deal.status)
         ).all()
     )
     won, lost = counts.get(DealStatus.WON, 0), counts.get(DealStatus.LOST, 0)
@@ -170,21 +205,32 @@ def summary(
     }
 
 
-def funnel(ctx: Context, *, pipeline_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Deals that ever entered each stage (lost stages left out) and the share that went on."""
+def funnel(
+    ctx: Context,
+    *,
+    pipeline_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Deals that entered each stage (in the period, when given; lost stages left out) and the
+    share that went on."""
     ctx.require("deals:read")
     pipeline = pipelines.get(ctx, pipeline_id) if pipeline_id else pipelines.default_pipeline(ctx)
     if pipeline is None:
         return []
     stages = [s for s in pipelines.stages_of(ctx, pipeline.id) if not s.is_lost]
     stages.sort(key=lambda s: (s.is_won, s.position))
-    entered = dict(
-        ctx.session.execute(
-            select(DealStageHistory.stage_id, func.count(DealStageHistory.deal_id.distinct()))
-            .where(DealStageHistory.stage_id.in_([s.id for s in stages]))
-            .group_by(DealStageHistory.stage_id)
-        ).all()
-    )
+    query = select(
+        DealStageHistory.stage_id, func.count(DealStageHistory.deal_id.distinct())
+    ).where(DealStageHistory.stage_id.in_([s.id for s in stages]))
+    if since is not None:
+        query = query.where(DealStageHistory.entered_at >= since)
+    if until is not None:
+        query = query.where(DealStageHistory.entered_at < until)
+    if owner_id is not None:
+        query = query.join(Deal, Deal.id == DealStageHistory.deal_id).where(*_owned(owner_id))
+    entered = dict(ctx.session.execute(query.group_by(DealStageHistory.stage_id)).all())
     rows = []
     for index, stage in enumerate(stages):
         here = entered.get(stage.id, 0)
@@ -198,9 +244,16 @@ def funnel(ctx: Context, *, pipeline_id: uuid.UUID | None = None) -> list[dict[s
 
 
 def bottlenecks(
-    ctx: Context, *, pipeline_id: uuid.UUID | None = None, factor: float = 1.5
+    ctx: Context,
+    *,
+    pipeline_id: uuid.UUID | None = None,
+    factor: float = 1.5,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Per open stage: open deals' median days in it against past deals' median stay."""
+    """Per open stage: open deals' median days in it against the median stay of past deals in
+    it (of all finished stays, or with a period, of the deals closed in it)."""
     ctx.require("deals:read")
     pipeline = pipelines.get(ctx, pipeline_id) if pipeline_id else pipelines.default_pipeline(ctx)
     if pipeline is None:
@@ -208,13 +261,16 @@ def bottlenecks(
     stages = [s for s in pipelines.stages_of(ctx, pipeline.id) if not (s.is_won or s.is_lost)]
     ids = [s.id for s in stages]
     stay = _seconds(ctx, DealStageHistory.entered_at, DealStageHistory.left_at)
-    history = _median_by(
-        ctx, DealStageHistory.stage_id, stay,
-        [DealStageHistory.stage_id.in_(ids), DealStageHistory.left_at.is_not(None)],
-    )  # fmt: skip
+    past: list[Any] = [DealStageHistory.stage_id.in_(ids), DealStageHistory.left_at.is_not(None)]
+    if since is not None or until is not None or owner_id is not None:
+        deals_ = select(Deal.id).where(*_owned(owner_id))
+        if since is not None or until is not None:
+            deals_ = deals_.where(*_closed_in(since, until))
+        past.append(DealStageHistory.deal_id.in_(deals_))
+    history = _median_by(ctx, DealStageHistory.stage_id, stay, past)
     now = literal(utcnow(), UTCDateTime())
     waiting = _seconds(ctx, Deal.stage_entered_at, now)
-    open_only = [Deal.stage_id.in_(ids), Deal.status == DealStatus.OPEN]
+    open_only = [Deal.stage_id.in_(ids), Deal.status == DealStatus.OPEN, *_owned(owner_id)]
     current = _median_by(ctx, Deal.stage_id, waiting, open_only)
     counts = dict(
         ctx.session.execute(

@@ -6,7 +6,8 @@
    task for its owner, not repeated while that task is open (``follow_up:<deal>``).
 
 "Activity" on a deal is the latest of: a change to the deal (a stage move, an edit), an
-interaction on the timeline of its person or company, and a task about it ticked done.
+interaction linked to the deal itself (its own timeline) or on the timeline of its person or
+company, and a task about it ticked done.
 Both functions take ``now`` so that tests and the periodic job decide the time.
 """
 
@@ -120,9 +121,12 @@ def create_follow_up_reminders(ctx: Context, now: datetime) -> int:
     return made
 
 
-def _last_activity() -> tuple[Any, Any, Any]:
-    """The latest timeline interaction on the deal's person and on its company, and the
-    latest task about it ticked done: correlated subqueries, each served by an index."""
+def _last_activity() -> tuple[Any, Any, Any, Any]:
+    """The latest timeline interaction on the deal itself, on its person and on its company,
+    and the latest task about it ticked done: correlated subqueries, each served by an index."""
+    on_deal = (
+        select(func.max(Activity.occurred_at)).where(Activity.deal_id == Deal.id).scalar_subquery()
+    )
     on_person = (
         select(func.max(Activity.occurred_at))
         .where(Activity.person_id == Deal.person_id)
@@ -134,7 +138,7 @@ def _last_activity() -> tuple[Any, Any, Any]:
         .scalar_subquery()
     )
     task_done = select(func.max(Task.done_at)).where(Task.deal_id == Deal.id).scalar_subquery()
-    return on_person, on_company, task_done
+    return on_deal, on_person, on_company, task_done
 
 
 def _newer_assignment(ctx: Context, assignment: LeadAssignment) -> bool:
