@@ -258,3 +258,12 @@ def new_page(chromium, errors: list[str]):  # type: ignore[no-untyped-def]
 def page(new_page):  # type: ignore[no-untyped-def]
     """A desktop-sized page with its own cookies; the test fails on any console error."""
     return new_page()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test gets one rerun: on a loaded 2-core CI machine, Chromium's timing (not the
+    product) can miss a 15 s wait. A real defect fails both runs, and the rerun is reported."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.flaky(reruns=1))
