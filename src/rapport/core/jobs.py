@@ -19,9 +19,12 @@ commit together with its ``outbox_deliveries`` row being marked done, so a consu
 succeeded is never re-run when another one fails. A failure is retried with exponential
 backoff and recorded (attempts, last error); after ``job_max_attempts`` the delivery is
 ``dead`` and shown by ``rapport jobs status`` and ``GET /api/v1/jobs``. No ordering is promised
-between events. The transport (Dramatiq on an in-process stub broker, Redis or RabbitMQ) lives
-in :mod:`rapport.core.jobs_runtime`; this module holds what does not depend on it, including
-:func:`drain` and :func:`run_due` that tests use inside their rolled-back transaction.
+between events. The relay sends a backlog in batches (:func:`deliver_batch`): one transaction
+runs many deliveries, each consumer in a savepoint of its own, so the guarantees above hold
+per delivery while the cost of a transaction is shared. The transport (Dramatiq on an
+in-process stub broker, Redis or RabbitMQ) lives in :mod:`rapport.core.jobs_runtime`; this
+module holds what does not depend on it, including :func:`drain` and :func:`run_due` that
+tests use inside their rolled-back transaction.
 """
 
 from __future__ import annotations
