@@ -316,6 +316,9 @@ def candidate_pairs(
 # core, each distinct pair of values once (a million "john"/"jon" pairs are one comparison).
 
 
+DENSE_PAIRS = 32_000_000  # value pairs of a field indexed by a table (~160 MB at most)
+
+
 @dataclass
 class Column:
     """One field's values, an integer code per distinct value, and a value per code."""
@@ -344,6 +347,15 @@ def _similarity(
             np.float64,
         )
     key = col.code[i] * base + col.code[j]
+    if base * base <= DENSE_PAIRS:  # few values (given names, cities): a table, not a sort
+        seen = np.zeros(base * base, dtype=bool)
+        seen[key] = True
+        distinct = np.flatnonzero(seen)
+        a, b = col.by_code[distinct // base], col.by_code[distinct % base]
+        position = np.empty(base * base, dtype=np.int32)
+        position[distinct] = np.arange(len(distinct), dtype=np.int32)
+        sims = np.asarray(cpdist(a, b, scorer=scorer, score_cutoff=cutoff, workers=-1))
+        return sims.astype(np.float64)[position[key]]
     distinct = _distinct(key)
     a, b = col.by_code[distinct // base], col.by_code[distinct % base]
     sims = np.asarray(cpdist(a, b, scorer=scorer, score_cutoff=cutoff, workers=-1), np.float64)
