@@ -415,6 +415,65 @@ def test_a_consumer_that_keeps_failing_is_dead_after_the_last_attempt(
         get_settings.cache_clear()
 
 
+def test_a_backlog_goes_in_batches_and_a_failure_reruns_only_its_own_delivery(
+    runtime: jobs_runtime.Runtime, workspace: uuid.UUID
+) -> None:
+    """Forty deliveries go as a few batched messages (one transaction each); the flaky one's
+    batch is retried by the broker, and only the flaky consumer runs again."""
+    keys = [new_key() for _ in range(20)]
+    flaky = keys[7]
+    with transaction(workspace) as session:
+        for key in keys:
+            ping(system_context(session, workspace), key, fail=2 if key == flaky else 0)
+    wait_for(lambda: {f"tag-{k}" for k in keys} <= _tags_of(workspace), "every consumer's write")
+    assert CALLS[flaky].count("tagger") == 3
+    assert all(CALLS[k].count("counter") == 1 for k in keys)
+    assert all(CALLS[k].count("tagger") == 1 for k in keys if k != flaky)
+    with transaction(workspace) as session:
+        rows = session.scalars(select(OutboxDelivery)).all()
+    assert len(rows) == 40 and {row.status for row in rows} == {DONE}
+    assert sorted(row.attempts for row in rows) == [1] * 39 + [3]
+
+
+def test_deliver_batch_commits_the_good_deliveries_and_counts_the_failed_one(
+    database: Database, workspace: uuid.UUID
+) -> None:
+    good, flaky = new_key(), new_key()
+    with transaction(workspace) as session:
+        ping(system_context(session, workspace), good)
+        ping(system_context(session, workspace), flaky, fail=1)
+    while jobs.relay_once(lambda _id: None):
+        pass
+    with transaction(workspace) as session:
+        ids = list(session.scalars(select(OutboxDelivery.id)))
+    with pytest.raises(jobs.JobFailed, match="1 of 4 deliveries failed"):
+        jobs.deliver_batch(ids)
+    assert {f"tag-{good}"} == {t for t in _tags_of(workspace) if t.startswith("tag-")}
+    rows = _deliveries_by_key(workspace)
+    assert rows[(flaky, "jobtest.tagger")][:2] == (FAILED, 1)
+    assert "flaky tagger" in str(rows[(flaky, "jobtest.tagger")][2])
+    assert {v[:2] for k, v in rows.items() if k != (flaky, "jobtest.tagger")} == {(DONE, 1)}
+    assert set(jobs.deliver_batch(ids).values()) == {DONE}  # the retry: only the failed one
+    assert sorted(CALLS[flaky]) == ["counter", "tagger", "tagger"]
+    assert CALLS[good].count("tagger") == 1 and CALLS[good].count("counter") == 1
+    assert f"tag-{flaky}" in _tags_of(workspace)
+    gone = uuid.uuid4()
+    assert jobs.deliver_batch([gone]) == {gone: DEAD}  # a delivery that is gone: nothing to do
+
+
+def _deliveries_by_key(workspace_id: uuid.UUID) -> dict[tuple[str, str], tuple[str, int, Any]]:
+    with transaction(workspace_id) as session:
+        rows = session.execute(
+            select(OutboxDelivery, OutboxEvent).join(
+                OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id
+            )
+        ).all()
+        return {
+            (event.payload["key"], row.consumer): (row.status, row.attempts, row.last_error)
+            for row, event in rows
+        }
+
+
 def test_the_scheduler_runs_periodic_tasks(runtime: jobs_runtime.Runtime) -> None:
     before = len(TICKS)
     wait_for(lambda: len(TICKS) > before, "a tick of jobtest.tick")

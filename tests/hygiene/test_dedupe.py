@@ -68,6 +68,27 @@ class TestScan:
         reasons = pairs[frozenset((p["kat"], p["kat2"]))]["reasons"]
         assert reasons["phone"] == "exact" and reasons["surname"] in ("close", "similar")
 
+    def test_scan_compares_the_first_address_and_the_company_domain(self, api: TestClient) -> None:
+        """The scan reads street, city, postcode and region out of the first address in SQL,
+        and the domain of the person's company: each shows in the pair's reasons."""
+        response = api.post("/api/v1/companies", json={"name": "Nasa", "domain": "www.nasa.gov"})
+        assert response.status_code == 201, response.text
+        company = response.json()["id"]
+        home = {"street": "21 Mercury Way", "city": "Hampton", "postal_code": "23666",
+                "region": "VA"}  # fmt: skip
+        a = _person(api, first_name="Christine", last_name="Darden", email="cd@nasa.gov",
+                    company_id=company, addresses=[home, {"city": "Elsewhere"}])  # fmt: skip
+        b = _person(api, first_name="Christine", last_name="Dardan", company_id=company,
+                    addresses=[{**home, "street": "21, Mercury  WAY"}])  # fmt: skip
+        _person(api, first_name="Gone", last_name="Darden", addresses=[home])
+        gone = _person(api, first_name="Christine", last_name="Darden", addresses=[home])
+        assert api.delete(f"/api/v1/people/{gone}").status_code in (200, 204)
+        assert _scan(api)["people"] == 3  # the deleted person is not read
+        reasons = _pairs(api)[frozenset((a, b))]["reasons"]
+        for name in ("street", "city", "postcode", "state", "domain"):
+            assert reasons[name] == "exact", (name, reasons)
+        assert reasons["email"] == "missing" and reasons["surname"] == "close"
+
     def test_rescan_adds_nothing_new(self, api: TestClient) -> None:
         _cast(api)
         _scan(api)

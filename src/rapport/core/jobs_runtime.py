@@ -28,6 +28,8 @@ from rapport.core.config import get_settings
 
 log = logging.getLogger("rapport.jobs")
 DELIVER_ACTOR = "rapport.deliver"
+DELIVER_BATCH_ACTOR = "rapport.deliver_batch"
+BATCH = 50  # deliveries per message at most: one transaction runs them all
 LOST_AFTER = timedelta(minutes=15)  # longer than the largest retry backoff
 SCHEDULE_EVERY_SECONDS = 5.0
 SWEEP_EVERY_SECONDS = 60.0
@@ -58,6 +60,10 @@ def _job_actor_fn(name: str) -> Callable[..., None]:
 
 def _deliver(delivery_id: str) -> None:
     jobs.deliver(uuid.UUID(delivery_id))
+
+
+def _deliver_batch(delivery_ids: list[str]) -> None:
+    jobs.deliver_batch([uuid.UUID(d) for d in delivery_ids])
 
 
 class Runtime:
@@ -95,6 +101,14 @@ class Runtime:
             priority=0,
             options=dict(self.retry_options),
         )
+        self._deliver_batch_actor = dramatiq.Actor(
+            _deliver_batch,
+            broker=broker,
+            actor_name=DELIVER_BATCH_ACTOR,
+            queue_name=self.events_queue,
+            priority=0,
+            options=dict(self.retry_options),
+        )
         for name in list(jobs.JOBS):
             self.actor(name)
 
@@ -120,6 +134,30 @@ class Runtime:
 
     def send_delivery(self, delivery_id: uuid.UUID) -> None:
         self._deliver_actor.send(str(delivery_id))
+
+    def send_deliveries(self, delivery_ids: list[uuid.UUID]) -> None:
+        """Send deliveries in batches (one transaction each), split so that every worker
+        thread gets a share of a small backlog; a lone delivery goes as it always did."""
+        if len(delivery_ids) == 1:
+            self.send_delivery(delivery_ids[0])
+            return
+        threads = self.worker.worker_threads if self.worker else get_settings().job_worker_threads
+        size = max(1, min(BATCH, -(-len(delivery_ids) // max(1, threads))))
+        for start in range(0, len(delivery_ids), size):
+            chunk = delivery_ids[start : start + size]
+            self._deliver_batch_actor.send([str(d) for d in chunk])
+
+    def _relay_once(self) -> int:
+        ids: list[uuid.UUID] = []
+        sent = jobs.relay_once(ids.append)
+        self.send_deliveries(ids)
+        return sent
+
+    def _resend_stale(self, older_than: timedelta) -> int:
+        ids: list[uuid.UUID] = []
+        sent = jobs.resend_stale(ids.append, older_than=older_than)
+        self.send_deliveries(ids)
+        return sent
 
     # --- running --------------------------------------------------------------------------
 
@@ -155,14 +193,14 @@ class Runtime:
         poll = get_settings().job_poll_seconds
         if isinstance(self.broker, StubBroker):
             # A fresh in-memory broker holds none of the messages of the last run.
-            self._guard(lambda: jobs.resend_stale(self.send_delivery, older_than=timedelta(0)))
+            self._guard(lambda: self._resend_stale(timedelta(0)))
         since_sweep = 0.0
         while not self._stop.is_set():
-            sent = self._guard(lambda: jobs.relay_once(self.send_delivery))
+            sent = self._guard(self._relay_once)
             since_sweep += poll
             if since_sweep >= SWEEP_EVERY_SECONDS:
                 since_sweep = 0.0
-                self._guard(lambda: jobs.resend_stale(self.send_delivery, older_than=LOST_AFTER))
+                self._guard(lambda: self._resend_stale(LOST_AFTER))
             if not sent:
                 self._wake.wait(poll)
                 self._wake.clear()
