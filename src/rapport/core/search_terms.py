@@ -112,7 +112,18 @@ def index_terms(
             postings[(word, record_type, doc_id)] = None
     if not postings:
         return
-    seen = {word for word, _type, _doc in postings}
+    add_terms(session, workspace_id, list({word for word, _type, _doc in postings}))
+    session.execute(
+        table_of(SearchPosting).insert(),
+        [
+            {"workspace_id": workspace_id, "term": w, "record_type": t, "doc_id": d}
+            for w, t, d in postings
+        ],
+    )
+
+
+def add_terms(session: Session, workspace_id: uuid.UUID, seen: list[str]) -> None:
+    """Add the words that are new to the workspace's dictionary, with their variants."""
     known: set[str] = set()
     ordered = sorted(seen)
     for start in range(0, len(ordered), 1000):
@@ -135,13 +146,6 @@ def index_terms(
             {"workspace_id": workspace_id, "variant": v, "term": w}
             for w in new
             for v in sorted(variants(w))
-        ],
-    )
-    session.execute(
-        table_of(SearchPosting).insert(),
-        [
-            {"workspace_id": workspace_id, "term": w, "record_type": t, "doc_id": d}
-            for w, t, d in postings
         ],
     )
 

@@ -4,6 +4,7 @@ committed line (``resume``) or simply rerun: the upsert is idempotent."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -277,10 +278,13 @@ def _cleaned(
     writer.close()
     try:
         while True:
+            gc.disable()  # unpickling a batch makes only survivors: collecting is wasted work
             try:
                 item = reader.recv()
             except EOFError:
                 raise RuntimeError("the validating worker process died") from None
+            finally:
+                gc.enable()
             if item is None:
                 break
             if isinstance(item, str):
