@@ -268,19 +268,26 @@ def bind_value(connection: Connection, column: Column[Any], value: Any) -> Any:
 
 
 def insert_tuples(
-    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    skip_existing: bool = False,
 ) -> None:
     """Insert many rows given as tuples in ``columns`` order, with values the driver takes
     as they are on both databases: text, numbers, ``None``, ids as 32 hex digits, JSON as
     text, and constants converted once with :func:`bind_value`. Plain driver calls (no
     per-row parameter processing): ``COPY … FROM STDIN`` on PostgreSQL, one
-    ``executemany`` on SQLite — in the session's transaction."""
+    ``executemany`` on SQLite — in the session's transaction. ``skip_existing``: rows whose
+    key exists already are left out (``ON CONFLICT DO NOTHING``, an ``executemany`` on both)."""
     if not rows:
         return
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
     names = ", ".join(f'"{n}"' for n in columns)
-    if connection.dialect.name == "postgresql":
+    postgres = connection.dialect.name == "postgresql"
+    if postgres and not skip_existing:
         with (
             driver.cursor() as cursor,
             cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
@@ -288,9 +295,12 @@ def insert_tuples(
             for row in rows:
                 copy.write_row(row)
         return
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join(["%s" if postgres else "?"] * len(columns))
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    if skip_existing:
+        sql += " ON CONFLICT DO NOTHING"
     cursor = driver.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+        cursor.executemany(sql, rows)
     finally:
         cursor.close()
