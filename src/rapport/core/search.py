@@ -177,13 +177,13 @@ def index_prepared(
     insert_tuples(
         session,
         table,
-        ("doc_id", "workspace_id", "record_type", "record_id", "title", "subtitle", "content",
-         "updated_at"),
+        ("doc_id", "record_id", "title", "subtitle", "content"),
         [
-            (doc_id, ws, record_type, record_id, d[0], d[1], d[2], now)
+            (doc_id, record_id, d[0], d[1], d[2])
             for doc_id, (record_id, d) in zip(doc_ids, docs, strict=True)
         ],
-    )  # fmt: skip
+        constants=[("workspace_id", ws), ("record_type", record_type), ("updated_at", now)],
+    )
     _index_trigrams(session, doc_ids)
     postings: dict[str, list[int]] = {}
     for doc_id, (_record_id, d) in zip(doc_ids, docs, strict=True):
@@ -193,8 +193,9 @@ def index_prepared(
     insert_tuples(
         session,
         table_of(SearchPosting),
-        ("workspace_id", "term", "record_type", "doc_id"),
-        [(ws, w, record_type, doc_id) for w, ids in postings.items() for doc_id in ids],
+        ("term", "doc_id"),
+        [(w, doc_id) for w, ids in postings.items() for doc_id in ids],
+        constants=[("workspace_id", ws), ("record_type", record_type)],
     )
 
 

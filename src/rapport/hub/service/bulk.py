@@ -273,20 +273,26 @@ def insert_tuples(
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
     *,
+    constants: Sequence[tuple[str, Any]] = (),
     skip_existing: bool = False,
 ) -> None:
     """Insert many rows given as tuples in ``columns`` order, with values the driver takes
     as they are on both databases: text, numbers, ``None``, ids as 32 hex digits, JSON as
     text, and constants converted once with :func:`bind_value`. Plain driver calls (no
     per-row parameter processing): ``COPY … FROM STDIN`` on PostgreSQL, one
-    ``executemany`` on SQLite — in the session's transaction. ``skip_existing``: rows whose
+    ``executemany`` on SQLite — in the session's transaction. ``constants``: more columns,
+    with the same value for every row (given once, in :func:`bind_value` form, and written
+    into the statement on SQLite, so rows need not carry them). ``skip_existing``: rows whose
     key exists already are left out (``ON CONFLICT DO NOTHING``, an ``executemany`` on both)."""
     if not rows:
         return
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
-    names = ", ".join(f'"{n}"' for n in columns)
+    names = ", ".join(f'"{n}"' for n in [*columns, *(name for name, _ in constants)])
     postgres = connection.dialect.name == "postgresql"
+    if postgres and constants:
+        tail = tuple(value for _, value in constants)
+        rows = [row + tail for row in rows]
     if postgres and not skip_existing:
         with (
             driver.cursor() as cursor,
@@ -296,6 +302,8 @@ def insert_tuples(
                 copy.write_row(row)
         return
     marks = ", ".join(["%s" if postgres else "?"] * len(columns))
+    if constants and not postgres:
+        marks += "".join(f", {_sql_literal(value)}" for _, value in constants)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
     if skip_existing:
         sql += " ON CONFLICT DO NOTHING"
@@ -304,3 +312,16 @@ def insert_tuples(
         cursor.executemany(sql, rows)
     finally:
         cursor.close()
+
+
+def _sql_literal(value: Any) -> str:
+    """A constant as SQL text (SQLite): NULL, a number, or a quoted string."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")

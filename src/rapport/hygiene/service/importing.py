@@ -136,14 +136,20 @@ def hex_ids(count: int) -> list[str]:
 
 
 def prepare(rows: list[CleanRow]) -> None:
-    """Fill each row's ``prepared``: person, email and phone ids, the full name, addresses as
-    JSON text and the search document, as :func:`_insert_new` needs them."""
+    """Fill each row's ``prepared`` with what :func:`_insert_new` writes if it is a new
+    person: the ``people`` row (:data:`_PERSON_COLUMNS`), the email and phone rows
+    (:data:`_CONTACT_COLUMNS`, or ``None``), the search document and the id as text."""
     ids = iter(hex_ids(3 * len(rows)))
     for row in rows:
         pid, email_id, phone_id = next(ids), next(ids), next(ids)
         values = row.values
         full_name = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
         addresses = json.dumps(values["addresses"]) if "addresses" in values else "[]"
+        person = (
+            pid, values["first_name"], values["last_name"], full_name, row.email, row.phone,
+            values.get("job_title"), values.get("lifecycle_stage", "lead"), values.get("source"),
+            values.get("external_id"), addresses,
+        )  # fmt: skip
         document = people.document_for(
             uuid.UUID(pid),
             full_name=full_name,
@@ -152,8 +158,13 @@ def prepare(rows: list[CleanRow]) -> None:
             emails=[row.email] if row.email else [],
             phones=[row.phone] if row.phone else [],
         )
-        prepared = prepare_document(document)
-        row.prepared = (pid, email_id, phone_id, full_name, addresses, prepared)
+        row.prepared = (
+            person,
+            (email_id, pid, row.email) if row.email else None,
+            (phone_id, pid, row.phone) if row.phone else None,
+            prepare_document(document),
+            f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}",
+        )
 
 
 def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
@@ -229,6 +240,19 @@ def _match(
     updates: list[tuple[CleanRow, uuid.UUID]] = []
     seen: dict[str, int] = {}
     for row in rows:
+        email = row.email
+        if email and row.person_id is None and not row.values.get("external_id"):
+            # The common case, matched by email alone: the general steps below, inlined.
+            if email in seen:
+                problem = Problem("(record)", None, f"repeats line {seen[email]}")
+                batch.rejects.append((row.line, [problem]))
+            else:
+                seen[email] = row.line
+                if email in by_email:
+                    updates.append((row, by_email[email]))
+                else:
+                    creates.append(row)
+            continue
         keys = [k for k in (row.email, row.values.get("external_id"), row.person_id) if k]
         repeated = next((seen[str(k)] for k in keys if str(k) in seen), None)
         if repeated is not None:
@@ -314,50 +338,59 @@ def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
 
 
 _PERSON_COLUMNS = (
-    "id", "workspace_id", "first_name", "last_name", "full_name", "email", "phone", "job_title",
-    "company_id", "lifecycle_stage", "source", "external_id", "addresses", "preferences",
-    "custom", "consent_status", "version", "created_at", "updated_at",
+    "id", "first_name", "last_name", "full_name", "email", "phone", "job_title",
+    "lifecycle_stage", "source", "external_id", "addresses",
 )  # fmt: skip
-_CONTACT_COLUMNS = ("id", "workspace_id", "person_id", "{}", "is_primary", "position")
+_CONTACT_COLUMNS = ("id", "person_id", "{}")
 
 
 def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> list[str]:
     """New people, their emails, phones and search documents: one ``executemany`` (SQLite)
-    or ``COPY`` (PostgreSQL) per table of tuples the worker prepared. The new ids, as text."""
+    or ``COPY`` (PostgreSQL) per table of the rows the worker prepared. The new ids, as text."""
     if not rows:
         return []
     prepare([r for r in rows if r.prepared is None])  # rows not cleaned by clean_batch
     connection = ctx.session.connection()
     person, email = table_of(Person), table_of(PersonEmail)
-    ws = bind_value(connection, person.c.workspace_id, ctx.workspace_id)
     now = bind_value(connection, person.c.created_at, utcnow())
-    primary = bind_value(connection, email.c.is_primary, True)
-    companies_hex = {k: v.hex for k, v in company_ids.items()}
-    person_rows, email_rows, phone_rows, docs, ids = [], [], [], [], []
-    for row in rows:
-        pid, email_id, phone_id, full_name, addresses, document = row.prepared  # type: ignore[misc]
-        values = row.values
-        person_rows.append(
-            (pid, ws, values["first_name"], values["last_name"], full_name, row.email,
-             row.phone, values.get("job_title"),
-             companies_hex.get(row.company.lower()) if row.company else None,
-             values.get("lifecycle_stage", "lead"), values.get("source"),
-             values.get("external_id"), addresses, "{}", "{}", "unknown", 1, now, now)
-        )  # fmt: skip
-        if row.email:
-            email_rows.append((email_id, ws, pid, row.email, primary, 0))
-        if row.phone:
-            phone_rows.append((phone_id, ws, pid, row.phone, primary, 0))
-        docs.append((pid, document))
-        ids.append(f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}")
+    ws = ("workspace_id", bind_value(connection, person.c.workspace_id, ctx.workspace_id))
+    person_constants = [
+        ws, ("preferences", "{}"), ("custom", "{}"), ("consent_status", "unknown"),
+        ("version", 1), ("created_at", now), ("updated_at", now),
+    ]  # fmt: skip
+    contact_constants = [
+        ws,
+        ("is_primary", bind_value(connection, email.c.is_primary, True)),
+        ("position", 0),
+    ]
+    prepared = [r.prepared for r in rows]
+    person_rows = [p[0] for p in prepared]  # type: ignore[index]
+    person_columns: tuple[str, ...] = _PERSON_COLUMNS
+    if company_ids:
+        companies_hex = {k: v.hex for k, v in company_ids.items()}
+        person_columns += ("company_id",)
+        person_rows = [
+            (*p, companies_hex.get(r.company.lower()) if r.company else None)
+            for p, r in zip(person_rows, rows, strict=True)
+        ]
     session = ctx.session
-    insert_tuples(session, person, _PERSON_COLUMNS, person_rows)
-    email_columns = [c.format("email") for c in _CONTACT_COLUMNS]
-    insert_tuples(session, email, email_columns, email_rows)
-    phone_columns = [c.format("number") for c in _CONTACT_COLUMNS]
-    insert_tuples(session, table_of(PersonPhone), phone_columns, phone_rows)
-    index_prepared(session, ctx.workspace_id, "person", docs)
-    return ids
+    insert_tuples(session, person, person_columns, person_rows, constants=person_constants)
+    insert_tuples(
+        session,
+        email,
+        [c.format("email") for c in _CONTACT_COLUMNS],
+        [p[1] for p in prepared if p[1]],  # type: ignore[index]
+        constants=contact_constants,
+    )
+    insert_tuples(
+        session,
+        table_of(PersonPhone),
+        [c.format("number") for c in _CONTACT_COLUMNS],
+        [p[2] for p in prepared if p[2]],  # type: ignore[index]
+        constants=contact_constants,
+    )
+    index_prepared(session, ctx.workspace_id, "person", [(p[0][0], p[3]) for p in prepared])  # type: ignore[index]
+    return [p[4] for p in prepared]  # type: ignore[index]
 
 
 def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
