@@ -112,8 +112,11 @@ def normalise(value: str) -> str:
     return _PUNCTUATION.sub(" ", value.lower()).strip()
 
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 def _digits_variant(part: str) -> str | None:
-    digits = re.sub(r"\D", "", part)
+    digits = _NON_DIGITS.sub("", part)
     return digits if len(digits) >= 5 else None
 
 
