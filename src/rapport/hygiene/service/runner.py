@@ -224,8 +224,8 @@ def run_file(
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
     region = get_settings().default_region
     next_analyze = batch_size
+    batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
     try:
-        batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
         for last_line, count, outcomes in batches:
             with transaction(workspace_id) as session:
                 _tune(session)
@@ -240,6 +240,7 @@ def run_file(
                 next_analyze = created * 4
             progress(last_line)
     except Exception as exc:
+        batches.close()  # stop the worker now: a traceback would keep it waiting to send
         with transaction(workspace_id) as session:
             ctx = system_context(session, workspace_id)
             importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc))
