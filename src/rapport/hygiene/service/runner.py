@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -260,7 +260,7 @@ Cleaned = tuple[int, int, list[importing.Outcome]]  # last line, records, outcom
 
 def _cleaned(
     path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int, start: str
-) -> Iterator[Cleaned]:
+) -> Generator[Cleaned, None, None]:
     """The file's batches after line ``after``, validated in a worker process while this one
     writes, when the platform can fork (else here). A pipe joins them: the worker is never
     more than a batch ahead (flat memory), and dies of a broken pipe when this process does,
