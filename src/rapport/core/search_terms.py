@@ -27,7 +27,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.db import Base, table_of
@@ -93,14 +92,6 @@ def allowed_edits(token: str) -> int:
     return 0 if len(token) < 3 else 1
 
 
-def _insert_ignoring_duplicates(session: Session, model: type[Base], rows: list[dict]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table_of(model)).on_conflict_do_nothing()
-    session.execute(statement, rows)
-
-
 def index_terms(
     session: Session, workspace_id: uuid.UUID, documents: Iterable[tuple[int, str, str]]
 ) -> None:
@@ -112,7 +103,18 @@ def index_terms(
             postings[(word, record_type, doc_id)] = None
     if not postings:
         return
-    seen = {word for word, _type, _doc in postings}
+    add_terms(session, workspace_id, list({word for word, _type, _doc in postings}))
+    session.execute(
+        table_of(SearchPosting).insert(),
+        [
+            {"workspace_id": workspace_id, "term": w, "record_type": t, "doc_id": d}
+            for w, t, d in postings
+        ],
+    )
+
+
+def add_terms(session: Session, workspace_id: uuid.UUID, seen: list[str]) -> None:
+    """Add the words that are new to the workspace's dictionary, with their variants."""
     known: set[str] = set()
     ordered = sorted(seen)
     for start in range(0, len(ordered), 1000):
@@ -125,24 +127,21 @@ def index_terms(
             )
         )
     new = [w for w in ordered if w not in known]
-    _insert_ignoring_duplicates(
-        session, SearchTerm, [{"workspace_id": workspace_id, "term": w} for w in new]
+    if not new:
+        return
+    from rapport.hub.service.bulk import bind_value, insert_tuples  # the hub builds on core
+
+    terms = table_of(SearchTerm)
+    ws = bind_value(session.connection(), terms.c.workspace_id, workspace_id)
+    insert_tuples(
+        session, terms, ("workspace_id", "term"), [(ws, w) for w in new], skip_existing=True
     )
-    _insert_ignoring_duplicates(
+    insert_tuples(
         session,
-        SearchTermVariant,
-        [
-            {"workspace_id": workspace_id, "variant": v, "term": w}
-            for w in new
-            for v in sorted(variants(w))
-        ],
-    )
-    session.execute(
-        table_of(SearchPosting).insert(),
-        [
-            {"workspace_id": workspace_id, "term": w, "record_type": t, "doc_id": d}
-            for w, t, d in postings
-        ],
+        table_of(SearchTermVariant),
+        ("workspace_id", "variant", "term"),
+        [(ws, v, w) for w in new for v in sorted(variants(w))],
+        skip_existing=True,
     )
 
 

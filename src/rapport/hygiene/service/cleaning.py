@@ -37,6 +37,9 @@ class CleanRow:
     email: str | None = None
     phone: str | None = None
     company: str | None = None
+    # Filled by the import's worker (importing.prepare): what the writer inserts if the row
+    # turns out to be a new person — ids, full name, addresses as JSON, search document.
+    prepared: tuple[Any, ...] | None = None
 
 
 @lru_cache(maxsize=4096)

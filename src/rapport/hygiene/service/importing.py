@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Uuid, func, insert, select
 
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
@@ -28,10 +31,11 @@ from rapport.core.db import get_database, get_scoped, table_of
 from rapport.core.errors import NotFound, RapportError
 from rapport.core.events import record
 from rapport.core.ids import new_id
-from rapport.core.search import index_documents
+from rapport.core.search import index_prepared, prepare_document
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import CompanyIn, PersonPatch
-from rapport.hub.service import bulk, companies, people
+from rapport.hub.service import companies, people
+from rapport.hub.service.bulk import bind_value, insert_tuples
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
@@ -104,12 +108,63 @@ Outcome = CleanRow | tuple[int, list[Problem]]  # a clean row, or a line and its
 
 
 def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> list[Outcome]:
-    """Validate and normalise records (pure: runs in a worker process for big files)."""
+    """Validate and normalise records, and prepare what the writer inserts for each clean
+    row (pure: runs in a worker process for big files)."""
     out: list[Outcome] = []
+    clean: list[CleanRow] = []
     for line, raw in records:
         outcome = clean_record(line, raw, mapping, region=region)
-        out.append(outcome if isinstance(outcome, CleanRow) else (line, outcome))
+        if isinstance(outcome, CleanRow):
+            clean.append(outcome)
+            out.append(outcome)
+        else:
+            out.append((line, outcome))
+    prepare(clean)
     return out
+
+
+def hex_ids(count: int) -> list[str]:
+    """``count`` fresh UUIDv7 ids as 32 hex digits, increasing (RFC 9562: the millisecond
+    clock, then a counter in the top of the random bits — method 1 — then random bits), made
+    in bulk: the general ``new_id`` costs more than the row it names."""
+    if count > 1 << 20:
+        raise ValueError("at most 2**20 ids per call")
+    rand = int.from_bytes(os.urandom(8), "big")
+    base = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (rand >> 52) << 64
+    base |= 0b10 << 62 | (rand & ((1 << 42) - 1))
+    return [f"{base | i << 42:032x}" for i in range(count)]
+
+
+def prepare(rows: list[CleanRow]) -> None:
+    """Fill each row's ``prepared`` with what :func:`_insert_new` writes if it is a new
+    person: the ``people`` row (:data:`_PERSON_COLUMNS`), the email and phone rows
+    (:data:`_CONTACT_COLUMNS`, or ``None``), the search document and the id as text."""
+    ids = iter(hex_ids(3 * len(rows)))
+    for row in rows:
+        pid, email_id, phone_id = next(ids), next(ids), next(ids)
+        values = row.values
+        full_name = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
+        addresses = json.dumps(values["addresses"]) if "addresses" in values else "[]"
+        person = (
+            pid, values["first_name"], values["last_name"], full_name, row.email, row.phone,
+            values.get("job_title"), values.get("lifecycle_stage", "lead"), values.get("source"),
+            values.get("external_id"), addresses,
+        )  # fmt: skip
+        document = people.document_for(
+            uuid.UUID(pid),
+            full_name=full_name,
+            job_title=values.get("job_title"),
+            company_name=row.company,
+            emails=[row.email] if row.email else [],
+            phones=[row.phone] if row.phone else [],
+        )
+        row.prepared = (
+            person,
+            (email_id, pid, row.email) if row.email else None,
+            (phone_id, pid, row.phone) if row.phone else None,
+            prepare_document(document),
+            f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}",
+        )
 
 
 def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
@@ -185,6 +240,19 @@ def _match(
     updates: list[tuple[CleanRow, uuid.UUID]] = []
     seen: dict[str, int] = {}
     for row in rows:
+        email = row.email
+        if email and row.person_id is None and not row.values.get("external_id"):
+            # The common case, matched by email alone: the general steps below, inlined.
+            if email in seen:
+                problem = Problem("(record)", None, f"repeats line {seen[email]}")
+                batch.rejects.append((row.line, [problem]))
+            else:
+                seen[email] = row.line
+                if email in by_email:
+                    updates.append((row, by_email[email]))
+                else:
+                    creates.append(row)
+            continue
         keys = [k for k in (row.email, row.values.get("external_id"), row.person_id) if k]
         repeated = next((seen[str(k)] for k in keys if str(k) in seen), None)
         if repeated is not None:
@@ -217,12 +285,39 @@ def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, 
 
 
 def _pairs(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> list[tuple[Any, Any]]:
-    found: list[tuple[Any, Any]] = []
+    """``(key, value)`` of the workspace's rows whose ``key`` is one of ``wanted`` (people in
+    the bin left out, as the session's criteria would): plain driver queries, since building
+    SQLAlchemy IN lists costs more per key than the lookup itself."""
     unique = list(dict.fromkeys(wanted))
-    for start in range(0, len(unique), LOOKUP):
-        chunk = unique[start : start + LOOKUP]
-        found += [tuple(r) for r in ctx.session.execute(select(key, value).where(key.in_(chunk)))]
-    return found
+    if not unique:
+        return []
+    key_column, value_column = key.property.columns[0], value.property.columns[0]
+    table = key_column.table
+    connection = ctx.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    sql = (
+        f'SELECT "{key_column.name}", "{value_column.name}" FROM "{table.name}" '
+        f"WHERE workspace_id = {'%s' if postgres else '?'}"
+        + (" AND deleted_at IS NULL" if "deleted_at" in table.c else "")
+        + f' AND "{key_column.name}" IN '
+    )
+    ws: Any = ctx.workspace_id if postgres else ctx.workspace_id.hex
+    uuid_key, uuid_value = (isinstance(c.type, Uuid) for c in (key_column, value_column))
+    if uuid_key and not postgres:
+        unique = [k.hex for k in unique]
+    found: list[tuple[Any, Any]] = []
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(unique), LOOKUP):
+            chunk = unique[start : start + LOOKUP]
+            marks = ", ".join(["%s" if postgres else "?"] * len(chunk))
+            cursor.execute(f"{sql}({marks})", [ws, *chunk])
+            found += cursor.fetchall()
+    finally:
+        cursor.close()
+    if postgres:
+        return found
+    return [(uuid.UUID(k) if uuid_key else k, uuid.UUID(v) if uuid_value else v) for k, v in found]
 
 
 def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
@@ -242,51 +337,60 @@ def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
     return found
 
 
-def _insert_new(
-    ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]
-) -> list[uuid.UUID]:
-    """Multi-row INSERTs of new people, their emails, phones and search documents."""
+_PERSON_COLUMNS = (
+    "id", "first_name", "last_name", "full_name", "email", "phone", "job_title",
+    "lifecycle_stage", "source", "external_id", "addresses",
+)  # fmt: skip
+_CONTACT_COLUMNS = ("id", "person_id", "{}")
+
+
+def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> list[str]:
+    """New people, their emails, phones and search documents: one ``executemany`` (SQLite)
+    or ``COPY`` (PostgreSQL) per table of the rows the worker prepared. The new ids, as text."""
     if not rows:
         return []
-    ws, now = ctx.workspace_id, utcnow()
-    person_rows, email_rows, phone_rows, docs, ids = [], [], [], [], []
-    for row in rows:
-        pid = new_id()
-        ids.append(pid)
-        values = {"addresses": [], "lifecycle_stage": "lead", **row.values}
-        values["full_name"] = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
-        values["company_id"] = company_ids.get(row.company.lower()) if row.company else None
-        values |= {"email": row.email, "phone": row.phone}
-        person_rows.append(
-            {"id": pid, "workspace_id": ws, "preferences": {}, "custom": {},
-             "consent_status": "unknown", "version": 1, "created_at": now, "updated_at": now,
-             "job_title": None, "source": None, "external_id": None, **values}
-        )  # fmt: skip
-        if row.email:
-            email_rows.append(
-                {"id": new_id(), "workspace_id": ws, "person_id": pid, "email": row.email,
-                 "label": None, "is_primary": True, "position": 0}
-            )  # fmt: skip
-        if row.phone:
-            phone_rows.append(
-                {"id": new_id(), "workspace_id": ws, "person_id": pid, "number": row.phone,
-                 "label": None, "is_primary": True, "position": 0}
-            )  # fmt: skip
-        docs.append(
-            people.document_for(
-                pid,
-                full_name=values["full_name"],
-                job_title=values.get("job_title"),
-                company_name=row.company,
-                emails=[row.email] if row.email else [],
-                phones=[row.phone] if row.phone else [],
-            )
-        )
-    bulk.insert_rows(ctx.session, table_of(Person), person_rows)
-    bulk.insert_rows(ctx.session, table_of(PersonEmail), email_rows)
-    bulk.insert_rows(ctx.session, table_of(PersonPhone), phone_rows)
-    index_documents(ctx.session, ws, docs, fresh=True)
-    return ids
+    prepare([r for r in rows if r.prepared is None])  # rows not cleaned by clean_batch
+    connection = ctx.session.connection()
+    person, email = table_of(Person), table_of(PersonEmail)
+    now = bind_value(connection, person.c.created_at, utcnow())
+    ws = ("workspace_id", bind_value(connection, person.c.workspace_id, ctx.workspace_id))
+    person_constants = [
+        ws, ("preferences", "{}"), ("custom", "{}"), ("consent_status", "unknown"),
+        ("version", 1), ("created_at", now), ("updated_at", now),
+    ]  # fmt: skip
+    contact_constants = [
+        ws,
+        ("is_primary", bind_value(connection, email.c.is_primary, True)),
+        ("position", 0),
+    ]
+    prepared = [r.prepared for r in rows]
+    person_rows = [p[0] for p in prepared]  # type: ignore[index]
+    person_columns: tuple[str, ...] = _PERSON_COLUMNS
+    if company_ids:
+        companies_hex = {k: v.hex for k, v in company_ids.items()}
+        person_columns += ("company_id",)
+        person_rows = [
+            (*p, companies_hex.get(r.company.lower()) if r.company else None)
+            for p, r in zip(person_rows, rows, strict=True)
+        ]
+    session = ctx.session
+    insert_tuples(session, person, person_columns, person_rows, constants=person_constants)
+    insert_tuples(
+        session,
+        email,
+        [c.format("email") for c in _CONTACT_COLUMNS],
+        [p[1] for p in prepared if p[1]],  # type: ignore[index]
+        constants=contact_constants,
+    )
+    insert_tuples(
+        session,
+        table_of(PersonPhone),
+        [c.format("number") for c in _CONTACT_COLUMNS],
+        [p[2] for p in prepared if p[2]],  # type: ignore[index]
+        constants=contact_constants,
+    )
+    index_prepared(session, ctx.workspace_id, "person", [(p[0][0], p[3]) for p in prepared])  # type: ignore[index]
+    return [p[4] for p in prepared]  # type: ignore[index]
 
 
 def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

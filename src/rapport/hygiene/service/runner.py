@@ -4,13 +4,14 @@ committed line (``resume``) or simply rerun: the upsert is idempotent."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -234,8 +235,8 @@ def run_file(
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
     region = get_settings().default_region
     next_analyze = batch_size
+    batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
     try:
-        batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
         for last_line, count, outcomes in batches:
             with transaction(workspace_id) as session:
                 _tune(session)
@@ -250,6 +251,7 @@ def run_file(
                 next_analyze = created * 4
             progress(last_line)
     except Exception as exc:
+        batches.close()  # stop the worker now: a traceback would keep it waiting to send
         with transaction(workspace_id) as session:
             ctx = system_context(session, workspace_id)
             importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc))
@@ -269,7 +271,7 @@ Cleaned = tuple[int, int, list[importing.Outcome]]  # last line, records, outcom
 
 def _cleaned(
     path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int, start: str
-) -> Iterator[Cleaned]:
+) -> Generator[Cleaned, None, None]:
     """The file's batches after line ``after``, validated in a worker process while this one
     writes, when the platform can fork (else here). A pipe joins them: the worker is never
     more than a batch ahead (flat memory), and dies of a broken pipe when this process does,
@@ -288,10 +290,13 @@ def _cleaned(
     writer.close()
     try:
         while True:
+            gc.disable()  # unpickling a batch makes only survivors: collecting is wasted work
             try:
                 item = reader.recv()
             except EOFError:
                 raise RuntimeError("the validating worker process died") from None
+            finally:
+                gc.enable()
             if item is None:
                 break
             if isinstance(item, str):
