@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
+from rapport.hygiene.service import dedupe
 from tests.hygiene.jobs_helper import drain_jobs
 
 Api = Callable[[str], TestClient]
@@ -59,7 +61,12 @@ class TestWarnOnCreate:
 
 
 class TestScanAfterImport:
-    def test_an_import_queues_the_duplicates_it_brought_in(self, api: TestClient) -> None:
+    @pytest.mark.parametrize("scan", ["full", "incremental"])
+    def test_an_import_queues_the_duplicates_it_brought_in(
+        self, api: TestClient, scan: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A small workspace is scanned whole; a big one compares only the new people.
+        monkeypatch.setattr(dedupe, "INCREMENTAL_READ", 10**9 if scan == "full" else 0)
         kat = api.post("/api/v1/people", json=KAT).json()["id"]
         csv = ("first_name,last_name,email,phone\n"
                "Katherin,Jonson,katherine.j@gmail.com,(415) 555-2671\n"
@@ -77,3 +84,9 @@ class TestScanAfterImport:
             p["id"] for p in api.get("/api/v1/people", params={"q": "Jonson"}).json()["items"]
         )
         assert {queue[0]["person_a"], queue[0]["person_b"]} == {kat, twin}
+
+
+def test_a_big_import_into_a_small_workspace_is_scanned_whole() -> None:
+    assert dedupe.full_scan_pays(new=20_000, total=20_000)
+    assert dedupe.full_scan_pays(new=10_000, total=1_000_000)
+    assert not dedupe.full_scan_pays(new=100, total=1_000_000)

@@ -365,6 +365,26 @@ def _scan_chunk(ctx: Context, ids: list[uuid.UUID], threshold: float, result: Sc
     _store(ctx, pids, linked, chosen, matching.AUTO_MERGE, result)
 
 
+INCREMENTAL_READ = 200  # people read per new person at most by the incremental scan
+
+
+def scan_after_import(ctx: Context, person_ids: Sequence[uuid.UUID]) -> ScanResult:
+    """Queue the duplicates an import brought in, by whichever scan reads less: the incremental
+    one reads up to ``INCREMENTAL_READ`` people per new person, the full one every person once
+    (and blocks them all together), so a big import into a small workspace scans it whole."""
+    if not person_ids:
+        return ScanResult()
+    total = ctx.session.scalar(select(func.count()).select_from(Person)) or 0
+    if full_scan_pays(len(person_ids), total):
+        return find_duplicates(ctx)
+    return scan_people(ctx, person_ids)
+
+
+def full_scan_pays(new: int, total: int) -> bool:
+    """Whether scanning all ``total`` people reads less than comparing ``new`` ones with theirs."""
+    return new * INCREMENTAL_READ > total
+
+
 def created_since(ctx: Context, since: datetime) -> list[uuid.UUID]:
     """The people created at or after ``since`` (an import's start): what it added."""
     return list(ctx.session.scalars(select(Person.id).where(Person.created_at >= since)))

@@ -260,7 +260,7 @@ def run_file(
         ctx = system_context(session, workspace_id)
         job = importing.get_job(ctx, job_id)
         importing.finish(ctx, job)
-        dedupe.scan_people(ctx, dedupe.created_since(ctx, job.created_at))
+        dedupe.scan_after_import(ctx, dedupe.created_since(ctx, job.created_at))
     if job.created >= ANALYZE_AFTER:
         analyze_people()
     return job
