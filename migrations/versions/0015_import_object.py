@@ -46,9 +46,7 @@ def upgrade() -> None:
             name=op.f("uq_company_external_ids_workspace_id_external_id"),
         ),
     )
-    op.create_index(
-        "ix_company_external_ids_company", "company_external_ids", ["company_id"]
-    )
+    op.create_index("ix_company_external_ids_company", "company_external_ids", ["company_id"])
 
 
 def downgrade() -> None:
