@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session
 
 from rapport.core import jobs
 from rapport.core.config import get_settings
+from rapport.core.db import get_database
 
 log = logging.getLogger("rapport.jobs")
 DELIVER_ACTOR = "rapport.deliver"
 DELIVER_BATCH_ACTOR = "rapport.deliver_batch"
 BATCH = 50  # deliveries per message at most: one transaction runs them all
+SQLITE_BATCH = 10  # SQLite has one writer: shorter holds of its lock keep requests from waiting
 LOST_AFTER = timedelta(minutes=15)  # longer than the largest retry backoff
 SCHEDULE_EVERY_SECONDS = 5.0
 SWEEP_EVERY_SECONDS = 60.0
@@ -142,7 +144,8 @@ class Runtime:
             self.send_delivery(delivery_ids[0])
             return
         threads = self.worker.worker_threads if self.worker else get_settings().job_worker_threads
-        size = max(1, min(BATCH, -(-len(delivery_ids) // max(1, threads))))
+        limit = SQLITE_BATCH if get_database().engine.dialect.name == "sqlite" else BATCH
+        size = max(1, min(limit, -(-len(delivery_ids) // max(1, threads))))
         for start in range(0, len(delivery_ids), size):
             chunk = delivery_ids[start : start + size]
             self._deliver_batch_actor.send([str(d) for d in chunk])
