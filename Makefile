@@ -23,6 +23,7 @@ lint: setup
 	$(UV) run mypy
 
 test: setup
+	bash scripts/ci-services.sh  # the job tests use the real Redis and RabbitMQ
 	$(UV) run pytest -p xdist -n 2
 
 format: setup
