@@ -121,16 +121,13 @@ def _digits_variant(part: str) -> str | None:
 
 
 def _content(parts: Iterable[str | None]) -> str:
-    words: list[str] = []
-    for part in parts:
-        if not part:
-            continue
-        words.append(normalise(part))
-        digits = _digits_variant(part)
-        if digits and digits != part:
-            words.append(digits)
+    present = [p for p in parts if p]
+    # One pass over the joined parts (the space between them is punctuation to normalise),
+    # then the digits of each part that has enough of them (a phone typed another way).
+    digits = [d for p in present if (d := _digits_variant(p)) and d != p]
+    text = " ".join([normalise(" ".join(present)), *digits])
     # Padding spaces give every word boundary trigrams, as pg_trgm does.
-    return " " + " ".join(words) + " "
+    return f" {text} "
 
 
 PreparedDocument = tuple[str, str | None, str, tuple[str, ...]]  # title, subtitle, content, words

@@ -385,7 +385,9 @@ def document_for(
     primary = emails[0] if emails else None
     title = full_name or primary or "(no name)"
     subtitle = " · ".join(p for p in (job_title, company_name, primary) if p) or None
-    return Document("person", person_id, title, subtitle, [*emails, *phones, company_name])
+    # The subtitle already holds the company and the first email: the searchable text need
+    # not repeat them (every repeated word is more trigram index to write).
+    return Document("person", person_id, title, subtitle, [*emails[1:], *phones])
 
 
 def _index(ctx: Context, people: list[Person]) -> None:

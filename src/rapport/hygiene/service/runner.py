@@ -4,12 +4,15 @@ committed line (``resume``) or simply rerun: the upsert is idempotent."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from itertools import islice
@@ -38,6 +41,7 @@ from rapport.hygiene.service.sources import (
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
 INLINE_BYTES = 2 << 20  # uploads smaller than this are validated in the job's own process
+BULK_CACHE_KIB = 1 << 20  # SQLite page cache of the connection writing an import: 1 GiB
 log = logging.getLogger(__name__)
 
 
@@ -257,6 +261,7 @@ def run_file(
             importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc))
         raise
     with transaction(workspace_id) as session:
+        _untune(session)
         ctx = system_context(session, workspace_id)
         job = importing.get_job(ctx, job_id)
         importing.finish(ctx, job)
@@ -288,26 +293,54 @@ def _cleaned(
     )
     worker.start()
     writer.close()
+    # A thread receives and unpickles the next batch while this one waits on the database
+    # (both drivers release the GIL there), so the three stages overlap.
+    received: queue.Queue[Any] = queue.Queue(maxsize=1)
+    receiver = threading.Thread(target=_receive, args=(reader, received), daemon=True)
+    receiver.start()
+    finished = False
+    try:
+        while True:
+            item = received.get()
+            if item is None:
+                finished = True
+                break
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, str):
+                raise BadRequest(item)
+            yield item
+    finally:
+        if not finished:
+            worker.kill()  # stopped early: the receiver then sees the pipe's end
+        while receiver.is_alive():  # unblock a receiver waiting to hand over a batch
+            with contextlib.suppress(queue.Empty):
+                received.get(timeout=0.1)
+        reader.close()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _receive(reader: Connection, received: queue.Queue[Any]) -> None:
+    """The receiving thread: batches from the worker into ``received``, then ``None`` at the
+    end, or the error (a dead worker, a closed pipe) that stopped it."""
     try:
         while True:
             gc.disable()  # unpickling a batch makes only survivors: collecting is wasted work
             try:
                 item = reader.recv()
             except EOFError:
-                raise RuntimeError("the validating worker process died") from None
+                received.put(RuntimeError("the validating worker process died"))
+                return
             finally:
                 gc.enable()
-            if item is None:
-                break
-            if isinstance(item, str):
-                raise BadRequest(item)
-            yield item
-    finally:
-        reader.close()
-        worker.join(timeout=5)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
+            received.put(item)
+            if item is None or isinstance(item, str):  # the end, or the worker's error
+                return
+    except OSError as exc:
+        received.put(exc)
 
 
 def _clean_file(
@@ -338,10 +371,16 @@ def _produce(reader: Connection, writer: Connection, *args: Any) -> None:
 
 
 def _tune(session: Session) -> None:
-    """A bigger page cache for this bulk connection (SQLite): the people, email and search
-    indexes of a large workspace do not fit in the default 2 MB."""
+    """A big page cache for this bulk connection (SQLite): a large workspace's indexes do not
+    fit in the default 2 MB, and every miss is a read (given back by :func:`_untune`)."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA cache_size=-131072")
+        session.connection().exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+
+
+def _untune(session: Session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA cache_size=-2000")
+        session.connection().exec_driver_sql("PRAGMA shrink_memory")
 
 
 def analyze_people() -> None:
