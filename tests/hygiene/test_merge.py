@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -94,3 +96,19 @@ class TestMerge:
         assert api_as("dev").post("/api/v1/merges", json=body).status_code == 404
         done = api.post("/api/v1/merges", json=body).json()
         assert api_as("dev").post(f"/api/v1/merges/{done['id']}/undo").status_code == 404
+
+
+def test_every_process_that_merges_loads_the_other_domains_merge_hooks() -> None:
+    """A CLI or job worker never imports the sales API, yet its merges must move deals and
+    tasks: the hooks are found by ``merge.load_hooks``, which merge and undo call."""
+    code = (
+        "import sys\n"
+        "from rapport.hygiene.service import merge\n"
+        "assert 'rapport.sales.api' not in sys.modules\n"
+        "assert not merge.MERGE_HOOKS\n"
+        "merge.load_hooks()\n"
+        "print(sorted(merge.MERGE_HOOKS), sorted(merge.UNDO_HOOKS))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['sales'] ['sales']"

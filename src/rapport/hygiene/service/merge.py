@@ -4,11 +4,16 @@
 B's emails, phones, tags and timeline move to A; B goes to the bin. The ``merges`` row keeps a
 snapshot of A's old fields and of every link that moved, so ``undo`` puts both people back.
 Other domains (deals, tickets) register a hook in ``MERGE_HOOKS`` that moves their links and
-returns what it moved; ``UNDO_HOOKS`` gets that back to reverse it.
+returns what it moved; ``UNDO_HOOKS`` gets that back to reverse it. Their hooks live in
+``rapport.<domain>.service.merge_hooks``, imported before the first merge or undo in any
+process (server, CLI, job worker), so no entry point can merge without them.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +46,24 @@ _UUIDS = ("company_id", "owner_id")
 MergeHook = Callable[[Context, uuid.UUID, uuid.UUID], dict[str, Any]]
 MERGE_HOOKS: dict[str, MergeHook] = {}
 UNDO_HOOKS: dict[str, Callable[[Context, dict[str, Any]], None]] = {}
+
+
+def load_hooks() -> list[str]:
+    """Import every domain's ``service.merge_hooks`` module (they register themselves)."""
+    import rapport
+
+    found = []
+    for info in pkgutil.iter_modules(rapport.__path__):
+        if not info.ispkg:
+            continue
+        service = importlib.util.find_spec(f"rapport.{info.name}.service")
+        if service is None or service.submodule_search_locations is None:
+            continue  # no domain service package (or a single module)
+        name = f"rapport.{info.name}.service.merge_hooks"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+            found.append(name)
+    return found
 
 
 def _empty(value: Any) -> bool:
@@ -102,6 +125,7 @@ def merge(
             changes[field] = (getattr(a, field), value)
             setattr(a, field, value)
     _move_links(ctx, a, b, snapshot)
+    load_hooks()
     snapshot["hooks"] = {name: hook(ctx, a.id, b.id) for name, hook in MERGE_HOOKS.items()}
     a.full_name = " ".join(p for p in (a.first_name, a.last_name) if p)
     a.email = a.email or (b.email if b.emails else None)
@@ -205,6 +229,7 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
             .where(activities.c.id.in_([uuid.UUID(i) for i in snap["activities"]]))
             .values(person_id=b.id)
         )
+    load_hooks()
     for name, moved in snap.get("hooks", {}).items():
         UNDO_HOOKS[name](ctx, moved)
     b.deleted_at = None

@@ -4,15 +4,12 @@ committed line (``resume``) or simply rerun: the upsert is idempotent."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import multiprocessing
 import os
-import queue
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from itertools import islice
@@ -293,54 +290,26 @@ def _cleaned(
     )
     worker.start()
     writer.close()
-    # A thread receives and unpickles the next batch while this one waits on the database
-    # (both drivers release the GIL there), so the three stages overlap.
-    received: queue.Queue[Any] = queue.Queue(maxsize=1)
-    receiver = threading.Thread(target=_receive, args=(reader, received), daemon=True)
-    receiver.start()
-    finished = False
-    try:
-        while True:
-            item = received.get()
-            if item is None:
-                finished = True
-                break
-            if isinstance(item, BaseException):
-                raise item
-            if isinstance(item, str):
-                raise BadRequest(item)
-            yield item
-    finally:
-        if not finished:
-            worker.kill()  # stopped early: the receiver then sees the pipe's end
-        while receiver.is_alive():  # unblock a receiver waiting to hand over a batch
-            with contextlib.suppress(queue.Empty):
-                received.get(timeout=0.1)
-        reader.close()
-        worker.join(timeout=5)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
-
-
-def _receive(reader: Connection, received: queue.Queue[Any]) -> None:
-    """The receiving thread: batches from the worker into ``received``, then ``None`` at the
-    end, or the error (a dead worker, a closed pipe) that stopped it."""
     try:
         while True:
             gc.disable()  # unpickling a batch makes only survivors: collecting is wasted work
             try:
                 item = reader.recv()
             except EOFError:
-                received.put(RuntimeError("the validating worker process died"))
-                return
+                raise RuntimeError("the validating worker process died") from None
             finally:
                 gc.enable()
-            received.put(item)
-            if item is None or isinstance(item, str):  # the end, or the worker's error
-                return
-    except OSError as exc:
-        received.put(exc)
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise BadRequest(item)
+            yield item
+    finally:
+        reader.close()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def _clean_file(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rapport.sales.api import analytics, deals, leads, pipelines, routing, scoring, tasks
-from rapport.sales.service import merge_hooks  # noqa: F401  (registers the merge hook)
 
 router = APIRouter()
 for module in (pipelines, deals, analytics, leads, scoring, routing, tasks):

@@ -2,7 +2,8 @@
 
 Activities already move with the person (and keep their ``deal_id``), so a deal's timeline is
 whole after a merge; this hook moves the deals' and tasks' own ``person_id`` links, which the
-hygiene domain does not know about. Registered in ``MERGE_HOOKS`` / ``UNDO_HOOKS`` at import.
+hygiene domain does not know about. Registered in ``MERGE_HOOKS`` / ``UNDO_HOOKS`` when
+``merge.load_hooks`` imports it.
 """
 
 from __future__ import annotations
