@@ -70,6 +70,8 @@ class TestReviewQueue:
         assert response.status_code == 303
         assert api.get(f"/api/v1/people/{q['twin']}").status_code == 200
         assert api.get(f"/api/v1/people/{q['kat']}").json()["job_title"] == "Mathematician"
+        queue = signed_in.get("/duplicates").text
+        assert f'id="pair-{q["candidate"]}"' in queue  # undone: back in the review queue
 
     def test_not_a_duplicate_and_skip(
         self,
@@ -183,6 +185,8 @@ class TestCompanyReviewQueue:
         assert back.status_code == 303 and back.headers["location"] == f"/companies/{q['twin']}"
         assert api.get(f"/api/v1/companies/{q['twin']}").status_code == 200
         assert api.get(f"/api/v1/people/{q['person']}").json()["company_id"] == q["twin"]
+        queue = signed_in.get("/duplicates?kind=companies").text
+        assert f'id="pair-{q["candidate"]}"' in queue  # undone: back in the review queue
 
     def test_not_a_duplicate_is_remembered_and_skip_comes_back(
         self, api: TestClient, signed_in: TestClient

@@ -234,6 +234,12 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
         UNDO_HOOKS[name](ctx, moved)
     b.deleted_at = None
     row.undone_at = utcnow()
+    pair = sorted([a.id, b.id], key=str)
+    session.execute(  # undone: the pair waits in the review queue again
+        update(DuplicateCandidate)
+        .where(DuplicateCandidate.person_a == pair[0], DuplicateCandidate.person_b == pair[1])
+        .values(status="pending", decided_by=None)
+    )
     session.flush()
     _reindex(ctx, [a.id, b.id])
     record(
@@ -399,6 +405,12 @@ def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
         ])  # fmt: skip
     a.updated_at = utcnow()
     row.undone_at = utcnow()
+    pair = sorted([a.id, b.id], key=str)
+    ctx.session.execute(  # undone: the pair waits in the review queue again
+        update(CompanyDuplicate)
+        .where(CompanyDuplicate.company_a == pair[0], CompanyDuplicate.company_b == pair[1])
+        .values(status="pending", decided_by=None)
+    )
     ctx.session.flush()
     index_documents(ctx.session, ctx.workspace_id,
                     [companies.search_document(a), companies.search_document(b)])  # fmt: skip
