@@ -126,8 +126,8 @@ class TestCompanyVcards:
         assert _state(api) == before
 
     def test_the_web_upload_and_the_cli_take_company_vcards(
-        self, api: TestClient, ada_ctx: Context, cast, tmp_path: Path
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, ada_ctx: Context, cast: Any, tmp_path: Path
+    ) -> None:
         staged = import_uploads.stage(
             ada_ctx, filename="c.vcf", stream=io.BytesIO(CARDS.encode()), object="company"
         )

@@ -22,7 +22,9 @@ PEOPLE = (
     "bo@example.com,Bo,Baker,lead,,\n"
     "cy@example.com,Cy,Cole,customer,free,vip; beta\n"
 )
-COMPANIES = "name,domain,industry,tags\nInitech,initech.com,Software,vip\nGlobex,globex.com,Energy,\n"
+COMPANIES = (
+    "name,domain,industry,tags\nInitech,initech.com,Software,vip\nGlobex,globex.com,Energy,\n"
+)
 
 
 def _load(api: TestClient) -> None:
@@ -42,8 +44,8 @@ def _export(*args: str) -> Any:
 
 class TestExportCli:
     def test_a_file_holds_exactly_what_the_api_exports_in_each_format(
-        self, api: TestClient, cast, tmp_path: Path
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, cast: Any, tmp_path: Path
+    ) -> None:
         _load(api)
         for what, fmt in (("people", "csv"), ("people", "jsonl"), ("people", "vcf"),
                           ("companies", "csv"), ("companies", "jsonl"),
@@ -60,8 +62,8 @@ class TestExportCli:
         assert "custom.plan" in people and "al@example.com" in people
 
     def test_stdout_by_default_and_filters_as_the_api_does(
-        self, api: TestClient, cast
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, cast: Any
+    ) -> None:
         _load(api)
         customers = json.dumps({"field": "lifecycle_stage", "op": "eq", "value": "customer"})
         result = _export("people", "-w", "acme", "--format", "jsonl", "--filter", customers)
@@ -74,13 +76,12 @@ class TestExportCli:
         companies = _export("companies", "-w", str(cast.acme), "--format", "csv", "--filter", vip)
         assert companies.exit_code == 0, companies.output
         assert "Initech" in companies.stdout and "Globex" not in companies.stdout
-        assert companies.stdout_bytes.decode() == api.get(  # Result.stdout folds \r\n
-            "/api/v1/exports/companies.csv", params={"filter": vip}
-        ).text
+        expected = api.get("/api/v1/exports/companies.csv", params={"filter": vip}).text
+        assert companies.stdout_bytes.decode() == expected  # (Result.stdout folds \r\n)
 
     def test_a_saved_view_even_a_private_one_filters_the_export(
-        self, api: TestClient, ada_ctx: Context, cast, tmp_path: Path
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, ada_ctx: Context, cast: Any, tmp_path: Path
+    ) -> None:
         _load(api)
         view = saved_views.save_view(
             ada_ctx, "person", name="Leads", query="stage=lead", allowed=VIEW_PARAMS
@@ -91,14 +92,13 @@ class TestExportCli:
         result = _export("people", *args)
         assert result.exit_code == 0, result.output
         assert "1/1" in result.output  # one lead: the bar counts what the view keeps
-        assert out.read_bytes().decode() == api.get(
-            "/api/v1/exports/people.csv", params={"view": str(view.id)}
-        ).text
+        expected = api.get("/api/v1/exports/people.csv", params={"view": str(view.id)}).text
+        assert out.read_bytes().decode() == expected
         assert "bo@example.com" in out.read_text() and "al@example.com" not in out.read_text()
 
     def test_bad_input_exits_non_zero_with_a_clear_message(
-        self, api: TestClient, cast, tmp_path: Path
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, cast: Any, tmp_path: Path
+    ) -> None:
         _load(api)
         ws = str(cast.acme)
         bad_json = _export("people", "-w", ws, "--format", "csv", "--filter", "{nope")

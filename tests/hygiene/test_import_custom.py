@@ -148,9 +148,7 @@ class TestPeopleCustomImport:
         assert response.status_code == 422, response.text
         body = response.text
         assert "unknown custom field 'custom.level'" in body and "custom.plan" in body
-        known = api.post(
-            "/api/v1/imports", files=files, data={"map": ["Level=custom.seats"]}
-        )
+        known = api.post("/api/v1/imports", files=files, data={"map": ["Level=custom.seats"]})
         assert known.status_code == 202, known.text
         drain_jobs()
         assert _person(api, "ada@example.com")["custom"] == {"seats": 3}
@@ -217,8 +215,8 @@ class TestPeopleCustomExport:
             assert _state(api) == before, fmt
 
     def test_a_round_trip_into_a_fresh_workspace_rebuilds_the_same_values(
-        self, api: TestClient, api_as
-    ) -> None:  # type: ignore[no-untyped-def]
+        self, api: TestClient, api_as: Any
+    ) -> None:
         _define(api)
         _upload(api, "people.csv", PEOPLE)
         globex = api_as("dev")
