@@ -153,6 +153,19 @@ class TestPeopleCustomImport:
         drain_jobs()
         assert _person(api, "ada@example.com")["custom"] == {"seats": 3}
 
+    def test_a_new_person_needs_the_required_custom_fields(self, api: TestClient) -> None:
+        body = {"object_type": "person", "key": "region", "label": "Sales region",
+                "field_type": "text", "required": True}  # fmt: skip
+        assert api.post("/api/v1/custom-fields", json=body).status_code == 201
+        text = "email,Sales Region\nada@example.com,EMEA\nbob@example.com,\n"
+        job = _upload(api, "p.csv", text)
+        assert (job["created"], job["rejected"]) == (1, 1)
+        assert _rejects(api, job) == [("3", "Sales Region", "Sales region is required")]
+        assert _person(api, "ada@example.com")["custom"] == {"region": "EMEA"}
+        # Without the column at all, the field is named by its target.
+        job = _upload(api, "q.csv", "email\ncy@example.com\n")
+        assert _rejects(api, job) == [("2", "custom.region", "Sales region is required")]
+
     def test_company_custom_fields_are_not_people_fields(self, api: TestClient) -> None:
         _define(api, "company")
         job = _upload(api, "p.csv", "email,plan\nada@example.com,pro\n")

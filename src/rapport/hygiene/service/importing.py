@@ -197,6 +197,7 @@ def load_clean(
             batch.rejects.append(outcome)
     batch.rows = people_custom.check(ctx, batch.rows, batch.rejects)
     creates, updates, keys = _match(ctx, batch)
+    creates = people_custom.require(ctx, creates, batch.rejects, job.mapping)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
     created = _insert_new(ctx, creates, company_ids)
     people_custom.after_insert(ctx, creates)

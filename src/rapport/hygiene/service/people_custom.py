@@ -4,8 +4,9 @@ Cleaning a record (in the import's worker process, without a database) only keep
 of ``custom.<key>`` and ``tags`` columns (``CleanRow.extras``). The writer checks them here
 against the workspace's definitions with the hub's rules (:func:`columns.custom_values`): a
 bad cell rejects its row with line, column and reason; good ones become
-``values["custom"]`` (typed) and ``values["tags"]``. A new person gets them right after the
-batch's bulk insert (:func:`after_insert`); a matched one through the normal update path
+``values["custom"]`` (typed) and ``values["tags"]``. A new person must have the required
+custom fields (:func:`require`) and gets them right after the batch's bulk insert
+(:func:`after_insert`); a matched one through the normal update path
 (:func:`patch`: only the keys that differ and the tags not yet there, so a rerun changes
 nothing).
 """
@@ -20,6 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from rapport.core.context import Context, system_context
 from rapport.core.db import table_of, transaction
 from rapport.hub.models import Person, Tag, person_tags
+from rapport.hub.service import fields
 from rapport.hub.service.common import tags_by_name
 from rapport.hygiene.service import columns
 from rapport.hygiene.service.cleaning import CleanRow, Problem
@@ -73,6 +75,33 @@ def check(
             good.append(outcome)
         else:
             rejects.append((row.line, outcome))
+    return good
+
+
+def require(
+    ctx: Context,
+    creates: list[CleanRow],
+    rejects: list[tuple[int, list[Problem]]],
+    mapping: dict[str, str],
+) -> list[CleanRow]:
+    """The new people that have every required custom field (the hub's rule when a person is
+    created); the others join ``rejects``, naming the column of each missing field (or the
+    field, when no column maps to it)."""
+    required = [d for d in fields.definitions(ctx, "person").values() if d.required]
+    if not required:
+        return creates
+    column_of = {t.removeprefix(columns.CUSTOM): c for c, t in mapping.items()
+                 if t.startswith(columns.CUSTOM)}  # fmt: skip
+    good: list[CleanRow] = []
+    for row in creates:
+        custom = row.values.get("custom") or {}
+        missing = [d for d in required if custom.get(d.key) in (None, "", [])]
+        if not missing:
+            good.append(row)
+            continue
+        problems = [Problem(column_of.get(d.key, f"custom.{d.key}"), None,
+                            f"{d.label} is required") for d in missing]  # fmt: skip
+        rejects.append((row.line, problems))
     return good
 
 
