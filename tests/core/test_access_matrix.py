@@ -78,6 +78,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/exports/people.jsonl"): MANAGERS,
     ("get", "/api/v1/exports/companies.csv"): MANAGERS,
     ("get", "/api/v1/exports/companies.jsonl"): MANAGERS,
+    ("get", "/api/v1/exports/companies.vcf"): MANAGERS,
     ("post", "/api/v1/merges"): MANAGERS,
     ("post", "/api/v1/merges/{merge_id}/undo"): MANAGERS,
     ("post", "/api/v1/duplicates/scan"): MANAGERS,

@@ -128,6 +128,33 @@ class TestImportFlow:
         initech = api.get("/api/v1/companies", params={"q": "Initech"}).json()["items"][0]
         assert initech["domain"] == "initech.com"
 
+    def test_people_upload_offers_and_maps_people_custom_fields_and_tags(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        body = {"object_type": "person", "key": "tier", "label": "Tier",
+                "field_type": "select", "options": ["gold", "silver"]}  # fmt: skip
+        assert api.post("/api/v1/custom-fields", json=body).status_code == 201
+        data = b"Mail,Level,Labels\nkarl@example.de,gold,vip\nhans@example.de,bronze,\n"
+        preview_url = _upload(signed_in, "people.csv", data)
+        html = signed_in.get(preview_url).text
+        assert '<option value="custom.tier"' in html and "custom: Tier" in html
+        assert _select(html, "Level") == "ignore" and _select(html, "Labels") == "tags"
+        form = {"col_0": "email", "col_1": "custom.tier", "col_2": "tags"}
+        again = signed_in.post(
+            preview_url, data={"csrf_token": csrf_from(html), **form}, headers=HTMX
+        )
+        assert _select(again.text, "Level") == "custom.tier"
+        assert 'data-problem="Level"' in again.text  # bronze is not an option
+        start = signed_in.post(preview_url.replace("/preview/", "/start/"),
+                               data={"csrf_token": csrf_from(html), **form})  # fmt: skip
+        assert start.status_code == 303, start.text
+        drain_jobs()
+        page = signed_in.get(start.headers["location"]).text
+        assert 'data-count="created">1<' in page and 'data-count="rejected">1<' in page
+        karl = api.get("/api/v1/people", params={"email": "karl@example.de"}).json()["items"][0]
+        karl = api.get(f"/api/v1/people/{karl['id']}").json()
+        assert karl["custom"] == {"tier": "gold"} and [t["name"] for t in karl["tags"]] == ["vip"]
+
     def test_a_mapping_without_a_name_column_is_explained_not_started(
         self, signed_in: TestClient
     ) -> None:

@@ -81,7 +81,7 @@ def create_import(
     format: Annotated[str | None, Form(description="csv | vcf | jsonl")] = None,
     object: Annotated[
         Literal["person", "company"],
-        Form(description="what the file holds: people (default) or companies (CSV, JSONL)"),
+        Form(description="what the file holds: people (default) or companies (CSV, JSONL, vCard)"),
     ] = "person",
 ) -> ImportJob:
     """Queue an import of people (or ``object=company``: companies) from a file (202); follow
@@ -181,14 +181,23 @@ def _company_export_route(fmt: str) -> None:
         response_class=StreamingResponse,
         responses={
             200: {"content": {exporting.COMPANY_FORMATS[fmt]: {}}},
-            **problems(400, 401, 403),
+            **problems(400, 401, 403, 422),
         },
         name=f"export_companies_{fmt}",
     )
-    def export_companies(ctx: Ctx) -> StreamingResponse:
-        """Stream every company in this format, with the columns a companies import reads
-        (``object=company``), so the file imports back unchanged."""
-        body = exporting.export_companies(ctx, fmt)
+    def export_companies(
+        request: Request,
+        ctx: Ctx,
+        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
+        view: Annotated[
+            uuid.UUID | None, Query(description="Export what this saved companies view lists")
+        ] = None,
+    ) -> StreamingResponse:
+        """Stream companies in this format (all, or filtered like the companies list), with
+        the columns a companies import reads (``object=company``), so the file imports back
+        unchanged."""
+        node = exporting.build_filter(ctx, request.query_params, filter, view, "company")
+        body = exporting.export_companies(ctx, fmt, node)
         headers = {"Content-Disposition": f'attachment; filename="companies.{fmt}"'}
         return StreamingResponse(body, media_type=exporting.COMPANY_FORMATS[fmt], headers=headers)
 

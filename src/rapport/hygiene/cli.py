@@ -49,7 +49,7 @@ def import_(
         "--companies",
         exists=True,
         dir_okay=False,
-        help="Import companies from this CSV or JSONL file instead of people",
+        help="Import companies from this CSV, JSONL or vCard file instead of people",
     ),
 ) -> None:
     """Import people (or --companies FILE) from a file; previews by default, writes with
@@ -70,7 +70,7 @@ def import_(
             kind = fmt or sources.guess_format(file.name)
             overrides = sources.parse_overrides(mapping)
             if not apply:
-                _preview(file, kind, overrides, runner.saved_fields(ws, saved))
+                _preview(ws, file, kind, overrides, runner.saved_fields(ws, saved))
                 return
             job_id = runner.start_file(
                 ws, file, kind, overrides, mapping_name=saved, save_as=save_as
@@ -83,12 +83,20 @@ def import_(
         _fail(str(exc))
 
 
-def _preview(file: Path, fmt: str, overrides: dict[str, str], saved: dict[str, str]) -> None:
-    from rapport.hygiene.service import runner
+def _preview(
+    ws: uuid.UUID, file: Path, fmt: str, overrides: dict[str, str], saved: dict[str, str]
+) -> None:
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import people_custom, runner
 
     region = get_settings().default_region
-    with file.open("rb") as handle:
-        mapping, good, problems = runner.preview(handle, fmt, overrides, region=region, saved=saved)
+    with file.open("rb") as handle, transaction(ws) as session:
+        ctx = system_context(session, ws)
+        mapping, good, problems = runner.preview(
+            handle, fmt, overrides, region=region, saved=saved,
+            custom=people_custom.labels(ctx),
+            check=lambda row: people_custom.check_row(ctx, row),
+        )  # fmt: skip
     table = Table(title=f"{file.name}: column → field")
     table.add_column("column")
     table.add_column("field")
@@ -204,6 +212,74 @@ def _import_companies(
     console.print(table)
     if job.rejected:
         console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
+
+
+EXPORTS = {"people": "person", "companies": "company"}
+
+
+def export(
+    what: str = typer.Argument(..., help="people | companies"),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    fmt: str = typer.Option(..., "--format", help="csv | vcf | jsonl"),
+    filter_text: str | None = typer.Option(
+        None,
+        "--filter",
+        help="JSON filter expression, as the list's ?filter= (e.g. '{\"field\": "
+        '"lifecycle_stage", "op": "eq", "value": "customer"}\')',
+    ),
+    view: str | None = typer.Option(None, "--view", help="Export what this saved view lists"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", dir_okay=False, help="Write to this file (default: stdout)"
+    ),
+) -> None:
+    """Export people or companies as CSV, vCard or JSON lines — the same file as the API's
+    export, so it imports back unchanged. Streams; with --output, shows a progress bar."""
+    from sqlalchemy import select
+
+    from rapport.core.context import system_context
+    from rapport.hygiene.service import exporting
+    from rapport.web.models import SavedView
+
+    object_type = EXPORTS.get(what)
+    if object_type is None:
+        _fail(f"export people or companies, not {what!r}")
+        return
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        ws = workspace_id(workspace)
+        try:
+            view_id = uuid.UUID(view) if view else None
+        except ValueError:
+            _fail(f"--view takes a saved view's id, not {view!r}")
+            return
+        with Progress(*columns, console=console, disable=output is None) as progress:
+            task = progress.add_task(what, total=None)
+            with transaction(ws) as session:
+                ctx = system_context(session, ws)
+                if view_id is not None:  # the shell may use anyone's view: act as its owner
+                    ctx.user_id = session.scalar(
+                        select(SavedView.user_id).where(SavedView.id == view_id)
+                    )
+                node = exporting.build_filter(ctx, {}, filter_text, view_id, object_type)
+                make = exporting.export_people if what == "people" else exporting.export_companies
+                body = make(ctx, fmt, node, progress=lambda n: progress.update(task, completed=n))
+                if output is not None:
+                    progress.update(task, total=exporting.count(ctx, object_type, node))
+            if output is None:
+                for chunk in body:
+                    sys.stdout.write(chunk)
+                sys.stdout.flush()
+                return
+            with output.open("w", encoding="utf-8", newline="") as out:
+                for chunk in body:
+                    out.write(chunk)
+    except RapportError as exc:
+        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+        return
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"[green]✓[/green] {what} written to {output}")
 
 
 def dedupe(

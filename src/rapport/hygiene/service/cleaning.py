@@ -40,6 +40,9 @@ class CleanRow:
     # Filled by the import's worker (importing.prepare): what the writer inserts if the row
     # turns out to be a new person — ids, full name, addresses as JSON, search document.
     prepared: tuple[Any, ...] | None = None
+    # Custom field and tag cells, ``{target: (column, text)}``: checked against the
+    # workspace's definitions by the writer (hygiene.service.people_custom).
+    extras: dict[str, tuple[str, str]] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Plain positional state: the default protocol for a slotted dataclass runs Python
@@ -129,6 +132,8 @@ def clean_record(
             address["country"] = country
         row.values["addresses"] = [address]
     row.company = data.get("company")
+    if extra := [t for t in data if t == "tags" or t.startswith("custom.")]:
+        row.extras = {t: (source_of[t], data[t]) for t in extra}
     if not (row.values["first_name"] or row.values["last_name"] or row.email) and not problems:
         bad("first_name", "a person needs a name or an email")
     return problems or row

@@ -1,8 +1,9 @@
-"""Exporting people as CSV, vCard or JSON lines, filtered by the list filter language.
+"""Exporting people and companies as CSV, vCard or JSON lines, filtered by the list filter
+language.
 
 Rows are read in keyset order (by id) in chunks of ``CHUNK`` and written as they come, so
-memory stays flat whatever the size. The columns are the import fields, so an export imports
-back unchanged (round trip).
+memory stays flat whatever the size. The columns are the import fields (custom fields as
+``custom.<key>``, tags), so an export imports back unchanged (round trip).
 """
 
 from __future__ import annotations
@@ -11,23 +12,35 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import vobject
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from rapport.core.context import Context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, invalid
-from rapport.core.filtering import Node, combine, compile_filter, parse_filter, parse_query_params
-from rapport.hub.models import Company, Person
+from rapport.core.filtering import (
+    FieldSet,
+    Node,
+    combine,
+    compile_filter,
+    parse_filter,
+    parse_query_params,
+)
+from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
+from rapport.hygiene.service import company_vcards
+from rapport.hygiene.service.columns import cell_text
 from rapport.web import saved_views
 
 CHUNK = 2000
+LOOKUP = 900  # keys per IN (...): under SQLite's old 999-parameter limit
+Progress = Callable[[int], None]  # called with the count of records written so far
 FORMATS = {"csv": "text/csv", "vcf": "text/vcard", "jsonl": "application/x-ndjson"}
 COLUMNS = (
     "id", "external_id", "first_name", "last_name", "email", "phone", "job_title", "company",
@@ -40,56 +53,115 @@ IGNORED = {"limit", "cursor", "sort", "fields", "deleted", "view", "filter", "q"
 
 
 def build_filter(
-    ctx: Context, params: Mapping[str, str], filter_text: str | None, view_id: uuid.UUID | None
+    ctx: Context,
+    params: Mapping[str, str],
+    filter_text: str | None,
+    view_id: uuid.UUID | None,
+    object_type: str = "person",
 ) -> Node | None:
-    """The export's filter: ``?filter=`` and ``?field=value`` like the people list, ANDed with
-    a saved view's filters (``?view=``). Search text cannot be streamed, so it is refused."""
+    """The export's filter: ``?filter=`` and ``?field=value`` like the people (or companies)
+    list, ANDed with a saved view's filters (``?view=``). Search text cannot be streamed, so
+    it is refused."""
     if "q" in params:
         raise invalid(("q",), "exports take filters, not search text; use filter or field=value")
+    fieldset = _fieldset(object_type)
     simple = {k: v for k, v in params.items() if k not in IGNORED}
     node = combine(
         parse_filter(filter_text) if filter_text else None,
-        parse_query_params(simple, FIELDS) if simple else None,
+        parse_query_params(simple, fieldset) if simple else None,
     )
     if view_id is None:
         return node
     view = saved_views.get_view(ctx, view_id)
-    if view.object_type != "person":
-        raise invalid(("view",), "this saved view does not list people")
+    if view.object_type != object_type:
+        listed = "people" if object_type == "person" else "companies"
+        raise invalid(("view",), f"this saved view does not list {listed}")
     pairs = parse_qsl(view.query)
     if any(k == "q" and v for k, v in pairs):
         raise invalid(("view",), "this view searches by text; exports take its filters only")
-    from rapport.web.people_views import FILTER_FIELDS  # the list page's names → fields
+    if object_type == "person":
+        from rapport.web.people_views import FILTER_FIELDS  # the list page's names → fields
+    else:
+        from rapport.web.company_views import FILTER_FIELDS
 
     saved = {FILTER_FIELDS.get(k, k): v for k, v in pairs if k not in IGNORED and v}
     saved_filter = next((v for k, v in pairs if k == "filter" and v), None)
     return combine(
         node,
         parse_filter(saved_filter) if saved_filter else None,
-        parse_query_params(saved, FIELDS) if saved else None,
+        parse_query_params(saved, fieldset) if saved else None,
     )
 
 
-def export_people(ctx: Context, fmt: str, filter_: Node | None = None) -> Iterator[str]:
+def _fieldset(object_type: str) -> FieldSet:
+    if object_type == "company":
+        from rapport.hub.service.companies_list import FIELDS as COMPANY_FIELDS
+
+        return COMPANY_FIELDS
+    return FIELDS
+
+
+def _where(ctx: Context, object_type: str, filter_: Node | None) -> Any:
+    """The filter as a SQL condition on people or companies (None: everything)."""
+    if filter_ is None:
+        return None
+    dialect = ctx.session.get_bind().dialect.name
+    types = fields.filter_types(ctx, object_type)
+    fieldset = _fieldset(object_type)
+    return compile_filter(filter_, fieldset, custom_types=types, dialect_name=dialect)
+
+
+def count(ctx: Context, object_type: str, filter_: Node | None = None) -> int:
+    """How many live people (or companies) an export with this filter writes (the CLI's
+    progress total)."""
+    ctx.require("export:read")
+    ctx.require("people:read" if object_type == "person" else "companies:read")
+    model: Any = Person if object_type == "person" else Company
+    stmt = select(func.count()).select_from(model)
+    condition = _where(ctx, object_type, filter_)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return int(ctx.session.scalar(stmt) or 0)
+
+
+def export_people(
+    ctx: Context, fmt: str, filter_: Node | None = None, *, progress: Progress | None = None
+) -> Iterator[str]:
     """Check the request now (so errors are 4xx, not a broken stream) and return the text
-    of the export as a generator that reads through its own session."""
+    of the export as a generator that reads through its own session (``progress`` is called
+    with the count of people written so far)."""
     ctx.require("export:read")
     ctx.require("people:read")
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    kinds = {k: d.field_type for k, d in sorted(fields.definitions(ctx, "person").items())}
     stmt = select(
         Person.id, Person.external_id, Person.first_name, Person.last_name, Person.email,
         Person.phone, Person.job_title, Company.name.label("company"), Person.source,
-        Person.lifecycle_stage, Person.addresses,
+        Person.lifecycle_stage, Person.addresses, Person.custom,
     ).outerjoin(Company, Company.id == Person.company_id)  # fmt: skip
-    if filter_ is not None:
-        dialect = ctx.session.get_bind().dialect.name
-        types = fields.filter_types(ctx, "person")
-        stmt = stmt.where(compile_filter(filter_, FIELDS, custom_types=types, dialect_name=dialect))
-    return _stream(ctx.workspace_id, cast(Select[Any], stmt), fmt)
+    condition = _where(ctx, "person", filter_)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    rows = _rows(ctx.workspace_id, cast(Select[Any], stmt), kinds)
+    return _stream(_counted(rows, progress), fmt, kinds)
 
 
-def _rows(workspace_id: uuid.UUID, stmt: Select[Any]) -> Iterator[dict[str, Any]]:
+def _counted(rows: Iterator[dict[str, Any]], progress: Progress | None) -> Iterator[dict[str, Any]]:
+    if progress is None:
+        yield from rows
+        return
+    done = 0
+    for done, row in enumerate(rows, start=1):  # the count outlives the loop
+        yield row
+        if done % 100 == 0:
+            progress(done)
+    progress(done)
+
+
+def _rows(
+    workspace_id: uuid.UUID, stmt: Select[Any], kinds: dict[str, str]
+) -> Iterator[dict[str, Any]]:
     # Its own session: a streamed response outlives the request's unit of work.
     with get_database().session(workspace_id) as session:
         last: uuid.UUID | None = None
@@ -98,22 +170,39 @@ def _rows(workspace_id: uuid.UUID, stmt: Select[Any]) -> Iterator[dict[str, Any]
             if last is not None:
                 page = page.where(Person.id > last)
             rows = session.execute(page).mappings().all()
+            tags = _person_tags(session, [row["id"] for row in rows])
             for row in rows:
                 out = {k: row[k] for k in COLUMNS if k not in ADDRESS}
                 address = (row["addresses"] or [{}])[0]
                 out |= {k: address.get(k) for k in ADDRESS}
                 out["id"] = str(row["id"])
+                out["tags"] = tags.get(row["id"], [])
+                custom = row["custom"] or {}
+                out["custom"] = {k: custom[k] for k in kinds if k in custom}
                 yield out
             if len(rows) < CHUNK:
                 return
             last = rows[-1]["id"]
 
 
-def _stream(workspace_id: uuid.UUID, stmt: Select[Any], fmt: str) -> Iterator[str]:
-    rows = _rows(workspace_id, stmt)
+def _person_tags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The tag names of some people, each list sorted."""
+    out: dict[uuid.UUID, list[str]] = {}
+    for start in range(0, len(ids), LOOKUP):
+        stmt = (
+            select(person_tags.c.person_id, Tag.name)
+            .join(Tag, Tag.id == person_tags.c.tag_id)
+            .where(person_tags.c.person_id.in_(ids[start : start + LOOKUP]))
+        )
+        for person_id, name in session.execute(stmt):
+            out.setdefault(person_id, []).append(name)
+    return {k: sorted(v, key=str.lower) for k, v in out.items()}
+
+
+def _stream(rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]) -> Iterator[str]:
     if fmt == "jsonl":
         for row in rows:
-            yield json.dumps({k: v for k, v in row.items() if v not in (None, "")}) + "\n"
+            yield json.dumps({k: v for k, v in row.items() if v not in (None, "", [], {})}) + "\n"
         return
     if fmt == "vcf":
         for row in rows:
@@ -121,10 +210,13 @@ def _stream(workspace_id: uuid.UUID, stmt: Select[Any], fmt: str) -> Iterator[st
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
-        if count % 500 == 0:
+    writer.writerow([*COLUMNS, "tags", *(f"custom.{k}" for k in kinds)])
+    for number, row in enumerate(rows, start=1):
+        cells = ["" if row[k] is None else row[k] for k in COLUMNS]
+        cells.append("; ".join(row["tags"]))
+        cells += [cell_text(kind, row["custom"].get(k)) for k, kind in kinds.items()]
+        writer.writerow(cells)
+        if number % 500 == 0:
             yield _drain(buffer)
     yield _drain(buffer)
 
@@ -149,6 +241,8 @@ def vcard(row: dict[str, Any]) -> str:
             street=row["street"] or "", city=row["city"] or "", region=row["region"] or "",
             code=row["postal_code"] or "", country=row["country"] or "",
         )  # fmt: skip
+    if row.get("tags"):
+        card.add("categories").value = list(row["tags"])
     return str(card.serialize())
 
 
@@ -161,22 +255,29 @@ def _drain(buffer: io.StringIO) -> str:
 
 # --- companies ------------------------------------------------------------------------------
 
-COMPANY_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+COMPANY_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "vcf": "text/vcard"}
 
 
-def export_companies(ctx: Context, fmt: str) -> Iterator[str]:
-    """Every live company as CSV or JSON lines, with the columns a companies import reads
-    (custom fields as ``custom.<key>``), so an export imports back unchanged. Checked now,
-    streamed through its own session in keyset order."""
+def export_companies(
+    ctx: Context, fmt: str, filter_: Node | None = None, *, progress: Progress | None = None
+) -> Iterator[str]:
+    """Live companies (those the filter keeps) as CSV, JSON lines or organisation vCards,
+    with the columns a companies import reads (custom fields as ``custom.<key>``), so an
+    export imports back unchanged. Checked now, streamed through its own session in keyset
+    order (``progress`` is called with the count of companies written so far)."""
     ctx.require("export:read")
     ctx.require("companies:read")
     if fmt not in COMPANY_FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(COMPANY_FORMATS)}")
     kinds = {k: d.field_type for k, d in sorted(fields.definitions(ctx, "company").items())}
-    return _company_stream(ctx.workspace_id, fmt, kinds)
+    condition = _where(ctx, "company", filter_)
+    rows = _company_rows(ctx.workspace_id, kinds, condition)
+    return _company_stream(_counted(rows, progress), fmt, kinds)
 
 
-def _company_rows(workspace_id: uuid.UUID, kinds: dict[str, str]) -> Iterator[dict[str, Any]]:
+def _company_rows(
+    workspace_id: uuid.UUID, kinds: dict[str, str], condition: Any = None
+) -> Iterator[dict[str, Any]]:
     from sqlalchemy.orm import selectinload
 
     from rapport.accounts.models import User
@@ -196,6 +297,8 @@ def _company_rows(workspace_id: uuid.UUID, kinds: dict[str, str]) -> Iterator[di
             )
             if last is not None:
                 stmt = stmt.where(Company.id > last)
+            if condition is not None:
+                stmt = stmt.where(condition)
             rows = session.execute(stmt).all()
             externals = external_ids(ctx, [c.id for c, _ in rows])
             for company, owner_email in rows:
@@ -221,11 +324,15 @@ def _company_rows(workspace_id: uuid.UUID, kinds: dict[str, str]) -> Iterator[di
             session.expunge_all()
 
 
-def _company_stream(workspace_id: uuid.UUID, fmt: str, kinds: dict[str, str]) -> Iterator[str]:
+def _company_stream(
+    rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]
+) -> Iterator[str]:
     from rapport.hygiene.service.company_columns import FIELDS as COMPANY_COLUMNS
-    from rapport.hygiene.service.importing_companies import cell_text
 
-    rows = _company_rows(workspace_id, kinds)
+    if fmt == "vcf":
+        for row in rows:
+            yield company_vcards.card(row)
+        return
     if fmt == "jsonl":
         for row in rows:
             yield json.dumps({k: v for k, v in row.items() if v not in (None, "", [], {})}) + "\n"

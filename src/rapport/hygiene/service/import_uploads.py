@@ -31,6 +31,7 @@ from rapport.hygiene.service import (
     importing,
     importing_companies,
     mappings,
+    people_custom,
     runner,
     sources,
 )
@@ -105,7 +106,7 @@ def stage(ctx: Context, *, filename: str, stream: IO[bytes], object: str) -> Sta
         raise BadRequest("import people or companies")
     fmt = sources.guess_format(filename)
     if object == "company" and fmt not in importing_companies.FORMATS:
-        raise BadRequest("companies import from CSV or JSON lines (.csv, .jsonl)")
+        raise BadRequest("companies import from CSV, JSON lines or vCard (.csv, .jsonl, .vcf)")
     prune()
     token = uuid.uuid4().hex
     path = _staging() / f"{token}.{fmt}"
@@ -158,12 +159,14 @@ def _records(staged: Staged, handle: IO[bytes]) -> Iterator[tuple[int, dict[str,
 
 
 def targets(ctx: Context, object: str) -> list[tuple[str, str]]:
-    """The fields a column may map to, with labels (custom fields for companies)."""
+    """The fields a column may map to, with labels (then the object's custom fields)."""
     if object == "company":
         labels = importing_companies.custom_labels(ctx)
         own = [(f, f.replace("_", " ")) for f in company_columns.FIELDS]
-        return own + [(f"custom.{k}", f"custom: {label}") for k, label in labels.items()]
-    return [(f, f.replace("_", " ")) for f in sources.FIELDS]
+    else:
+        labels = people_custom.labels(ctx)
+        own = [(f, f.replace("_", " ")) for f in sources.FIELDS]
+    return own + [(f"custom.{k}", f"custom: {label}") for k, label in labels.items()]
 
 
 def preview(
@@ -202,6 +205,8 @@ def preview(
                 outcome = cleaner.clean(line, raw)
             else:
                 outcome = clean_record(line, raw, mapping, region=region)
+                if isinstance(outcome, CleanRow):
+                    outcome = people_custom.check_row(ctx, outcome)
             problems: dict[str, str] = {}
             if isinstance(outcome, list):
                 for p in outcome:
@@ -231,7 +236,8 @@ def _resolve(
 ) -> dict[str, str]:
     if staged.object == "company":
         return importing_companies.resolve_mapping(ctx, columns, staged.format, saved, explicit)
-    return runner.resolve_mapping(columns, staged.format, saved, explicit)
+    labels = people_custom.labels(ctx)
+    return runner.resolve_mapping(columns, staged.format, saved, explicit, labels)
 
 
 def _partial(
@@ -247,7 +253,7 @@ def _partial(
         if staged.object == "company":
             labels = importing_companies.custom_labels(ctx)
             return company_columns.auto_mapping(columns, overrides, labels)
-        return sources.auto_mapping(columns, overrides)
+        return sources.auto_mapping(columns, overrides, people_custom.labels(ctx))
     except RapportError:
         return {c: f for c, f in explicit.items() if f != IGNORE}
 
@@ -275,6 +281,11 @@ def _shown(outcome: Any, target: str) -> str | None:
             )
         if target == "id":
             return str(outcome.person_id) if outcome.person_id else None
+        if target.startswith("custom."):
+            value = (outcome.values.get("custom") or {}).get(target.removeprefix("custom."))
+            return None if value is None else _text(value)
+        if target == "tags":
+            return "; ".join(outcome.values.get("tags") or [])
         value = outcome.values.get(target)
         return None if value is None else str(value)
     if isinstance(outcome, importing_companies.CleanCompany):

@@ -37,6 +37,7 @@ from rapport.hub.schemas import CompanyIn, PersonPatch
 from rapport.hub.service import companies, people
 from rapport.hub.service.bulk import bind_value, insert_tuples
 from rapport.hygiene.models import ImportJob, ImportReject
+from rapport.hygiene.service import people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
 BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster
@@ -194,9 +195,12 @@ def load_clean(
             batch.rows.append(outcome)
         else:
             batch.rejects.append(outcome)
+    batch.rows = people_custom.check(ctx, batch.rows, batch.rejects)
     creates, updates, keys = _match(ctx, batch)
+    creates = people_custom.require(ctx, creates, batch.rejects, job.mapping)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
     created = _insert_new(ctx, creates, company_ids)
+    people_custom.after_insert(ctx, creates)
     updated = _apply_updates(ctx, job, batch, updates, company_ids, keys)
     _save_rejects(ctx, job, batch.rejects)
     job.created += len(created)
@@ -451,6 +455,7 @@ def _apply_updates(
     """Update matched people that really change through the hub's service (validated,
     audited per field); the others only count as unchanged."""
     state = _existing(ctx, [pid for _, pid in updates])
+    extras = people_custom.existing(ctx, updates)
     pending: list[tuple[CleanRow, uuid.UUID, dict[str, Any], bool, bool]] = []
     for row, person_id in updates:
         old = state.get(person_id)
@@ -458,7 +463,7 @@ def _apply_updates(
             batch.rejects.append((row.line, [Problem("(record)", None, "person is in the bin")]))
             continue
         company_id = company_ids[row.company.lower()] if row.company else None
-        patch = _patch(row, old, company_id)
+        patch = _patch(row, old, company_id) | people_custom.patch(row, extras.get(person_id))
         new_email = bool(row.email) and keys.by_email.get(row.email or "") != person_id
         new_phone = bool(row.phone) and (row.phone, person_id) not in keys.phones
         if patch or new_email or new_phone:

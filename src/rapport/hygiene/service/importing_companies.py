@@ -1,4 +1,4 @@
-"""Importing companies from CSV (any delimiter and encoding) or JSON lines.
+"""Importing companies from CSV (any delimiter and encoding), JSON lines or vCard.
 
 Each record is validated like the hub's company service would (name, domain, phone in E.164,
 country as ISO code, size, owner by email, tags, custom fields against their definitions); a
@@ -41,17 +41,17 @@ from rapport.core.errors import BadRequest, RapportError
 from rapport.core.events import record, record_many
 from rapport.core.ids import new_id
 from rapport.hub import validation
-from rapport.hub.models import Company, CustomFieldType
+from rapport.hub.models import Company
 from rapport.hub.schemas import CompanyIn, CompanyPatch
-from rapport.hub.service import companies, fields
+from rapport.hub.service import companies
 from rapport.hygiene.models import CompanyExternalId, ImportJob, ImportReject
-from rapport.hygiene.service import company_columns, mappings
+from rapport.hygiene.service import columns, company_columns, company_vcards, mappings
 from rapport.hygiene.service.cleaning import Problem
 from rapport.hygiene.service.sources import detect_encoding, guess_format, open_source
 
 BATCH = 500
 LOOKUP = 900  # keys per IN (...): under SQLite's old 999-parameter limit
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "vcf")
 ADDRESS = ("street", "city", "region", "postal_code", "country")
 LIMITS = {"name": 300, "website": 500, "industry": 100, "external_id": 200, "street": 300}
 LIMITS |= {"city": 100, "region": 100, "postal_code": 20}
@@ -72,12 +72,14 @@ class CompanySource:
 def open_companies(stream: IO[bytes], fmt: str) -> CompanySource:
     """Open a companies file: CSV through the people importer's reader (delimiter and
     encoding sniffed), JSON lines here (values keep their JSON types; a ``custom`` object
-    becomes ``custom.<key>`` columns)."""
+    becomes ``custom.<key>`` columns), vCards as organisation cards (:mod:`company_vcards`)."""
     if fmt not in FORMATS:
-        raise BadRequest(f"companies import from CSV or JSON lines, not {fmt!r}")
+        raise BadRequest(f"companies import from CSV, JSON lines or vCard, not {fmt!r}")
     if fmt == "csv":
         source = open_source(stream, "csv")
         return CompanySource(source.columns, source.records)
+    if fmt == "vcf":
+        return CompanySource(list(company_vcards.COLUMNS), company_vcards.read(stream))
     return CompanySource(list(company_columns.FIELDS), _jsonl(stream))
 
 
@@ -95,31 +97,28 @@ def _jsonl(stream: IO[bytes]) -> Iterator[Record]:
         if not isinstance(obj, dict):
             yield line, {"__error__": "each line must be a JSON object"}
             continue
-        out: dict[str, Value] = {}
-        for key, value in obj.items():
-            if key == "custom" and isinstance(value, dict):
-                out |= {f"custom.{k}": v for k, v in value.items()}
-            else:
-                out[str(key)] = value
-        yield line, out
+        yield line, columns.flatten(obj, lambda value: value)
 
 
 def custom_labels(ctx: Context) -> dict[str, str]:
     """``{key: label}`` of the workspace's company custom fields."""
-    return {k: d.label for k, d in fields.definitions(ctx, "company").items()}
+    return columns.labels(ctx, "company")
 
 
 def resolve_mapping(
     ctx: Context, columns: list[str], fmt: str, saved: dict[str, str], explicit: dict[str, str]
 ) -> dict[str, str]:
     """A companies file's ``{column: field}``: by header, then a saved mapping's columns the
-    file has, then explicit overrides. JSON lines map by key. Refused without a name column
-    or a key to match on."""
+    file has, then explicit overrides. JSON lines and vCards map by key. Refused without a
+    name column or a key to match on."""
     labels = custom_labels(ctx)
     if fmt != "csv":
-        return {f: f for f in company_columns.FIELDS} | {
+        mapping = {f: f for f in company_columns.FIELDS} | {
             f"custom.{k}": f"custom.{k}" for k in labels
         }
+        if fmt == "vcf" and company_vcards.NOTE_FIELD in labels:
+            mapping["note"] = f"custom.{company_vcards.NOTE_FIELD}"
+        return mapping
     overrides = {c: f for c, f in saved.items() if c in columns} | explicit
     mapping = company_columns.auto_mapping(columns, overrides, labels)
     if not set(mapping.values()) & {"name", "id", "external_id", "domain"}:
@@ -149,7 +148,6 @@ class Cleaner:
         self.ctx = ctx
         self.mapping = mapping
         self.region = region or str(ctx.extra.get("region") or get_settings().default_region)
-        self.definitions = fields.definitions(ctx, "company")
         self._owners: dict[str, uuid.UUID | None] = {}
 
     def owner(self, email: str) -> uuid.UUID | None:
@@ -241,28 +239,16 @@ class Cleaner:
             else:
                 row.values["owner_id"] = owner
         if "tags" in data:
-            tags = _tags(data["tags"])
-            if any(len(t) > 100 for t in tags) or len(tags) > 50:
-                bad("tags", "at most 50 tags of up to 100 characters")
-            else:
-                row.values["tags"] = tags
-        custom: dict[str, Any] = {}
-        for target in [t for t in data if t.startswith("custom.")]:
-            name = target.removeprefix("custom.")
-            definition = self.definitions.get(name)
-            if definition is None:
-                bad(target, "unknown custom field")
-                continue
             try:
-                custom[name] = _typed(definition.field_type, data[target])
+                row.values["tags"] = columns.clean_tags(data["tags"])
             except ValueError as exc:
-                bad(target, str(exc))
-        if custom:
-            merged, errors = fields.validate_values(self.ctx, "company", custom, existing={})
-            for error in errors:
-                if error.code != "required" and len(error.loc) > 1:
-                    bad(f"custom.{error.loc[1]}", error.message)
-            row.values["custom"] = {k: merged[k] for k in custom if k in merged}
+                bad("tags", str(exc))
+        cells = {t: v for t, v in data.items() if t.startswith(columns.CUSTOM)}
+        if cells:
+            custom, custom_problems = columns.custom_values(self.ctx, "company", cells)
+            for target, reason in custom_problems:
+                bad(target, reason)
+            row.values["custom"] = custom
         has_key = row.company_id or row.external_id or row.values.get("domain")
         if not row.values.get("name") and not has_key and not problems:
             bad("name", "a company needs a name")
@@ -280,43 +266,6 @@ def _whole(value: Value) -> int | None:
     except InvalidOperation:
         return None
     return int(number) if number == number.to_integral_value() else None
-
-
-def _tags(value: Value) -> list[str]:
-    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
-    return list(dict.fromkeys(" ".join(str(t).split()) for t in items if str(t).strip()))
-
-
-def _typed(kind: str, value: Value) -> Any:
-    """A custom field's value from a cell: text becomes the field type's JSON form."""
-    if not isinstance(value, str):
-        return value
-    if kind == CustomFieldType.BOOLEAN:
-        lowered = value.lower()
-        if lowered in ("true", "yes", "y", "1", "x"):
-            return True
-        if lowered in ("false", "no", "n", "0"):
-            return False
-        raise ValueError(f"{value!r} is not true or false")
-    if kind == CustomFieldType.MULTISELECT:
-        return _tags(value)
-    if kind == CustomFieldType.MONEY:
-        amount, _, currency = value.partition(" ")
-        return {"amount": amount, "currency": currency} if currency else amount
-    return value
-
-
-def cell_text(kind: str, value: Any) -> str:
-    """A custom value as the text an export writes (and :func:`_typed` reads back)."""
-    if value is None:
-        return ""
-    if kind == CustomFieldType.BOOLEAN:
-        return "true" if value else "false"
-    if kind == CustomFieldType.MULTISELECT:
-        return "; ".join(value)
-    if kind == CustomFieldType.MONEY and isinstance(value, dict):
-        return f"{value.get('amount')} {value.get('currency')}"
-    return str(value)
 
 
 # --- jobs -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from rapport.core.context import Context, system_context
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import BadRequest
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import dedupe, importing, mappings
+from rapport.hygiene.service import dedupe, importing, mappings, people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 from rapport.hygiene.service.sources import (
     Source,
@@ -67,13 +67,18 @@ def preview(
     region: str,
     saved: dict[str, str] | None = None,
     limit: int = 20,
+    custom: dict[str, str] | None = None,
+    check: Callable[[CleanRow], CleanRow | list[Problem]] | None = None,
 ) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
-    """Validate a file without writing: its mapping, the count of good rows, the problems."""
+    """Validate a file without writing: its mapping, the count of good rows, the problems
+    (``custom``: the person custom fields, ``check``: their values' check)."""
     source = open_source(stream, fmt)
-    mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides)
+    mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides, custom)
     good, problems = 0, list[tuple[int, Problem]]()
     for line, raw in source.records:
         outcome = clean_record(line, raw, mapping, region=region)
+        if check is not None and isinstance(outcome, CleanRow):
+            outcome = check(outcome)
         if isinstance(outcome, CleanRow):
             good += 1
         elif len(problems) < limit:
@@ -90,14 +95,19 @@ def saved_fields(workspace_id: uuid.UUID, name: str | None) -> dict[str, str]:
 
 
 def resolve_mapping(
-    columns: list[str], fmt: str, saved: dict[str, str], explicit: dict[str, str]
+    columns: list[str],
+    fmt: str,
+    saved: dict[str, str],
+    explicit: dict[str, str],
+    custom: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The file's ``{column: field}``: automatic by header name, then a saved mapping's
-    columns that the file has, then explicit overrides. Refused if nothing names a person."""
+    columns that the file has, then explicit overrides (``custom``: ``{key: label}`` of the
+    person custom fields). Refused if nothing names a person."""
     if fmt != "csv":
-        return {f: f for f in columns}
+        return {f: f for f in columns} | {f"custom.{k}": f"custom.{k}" for k in custom or {}}
     overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-    mapping = auto_mapping(columns, overrides)
+    mapping = auto_mapping(columns, overrides, custom)
     if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
         raise BadRequest("no column maps to a name or an email; map one (column=field)")
     return mapping
@@ -112,7 +122,7 @@ def _plan(
     save_as: str | None,
 ) -> dict[str, str]:
     saved = dict(mappings.by_name(ctx, mapping_name).fields) if mapping_name else {}
-    mapping = resolve_mapping(columns, fmt, saved, explicit)
+    mapping = resolve_mapping(columns, fmt, saved, explicit, people_custom.labels(ctx))
     if save_as:
         dropped = {c: "ignore" for c in columns if c not in mapping}
         mappings.save(ctx, save_as, {**dropped, **mapping})

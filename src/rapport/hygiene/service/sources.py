@@ -10,16 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import vobject
 from charset_normalizer import from_bytes
 
 from rapport.core.errors import BadRequest, invalid
+from rapport.hygiene.service import columns
 
 FORMATS = ("csv", "vcf", "jsonl")
 FIELDS = (
@@ -39,6 +39,7 @@ FIELDS = (
     "region",
     "postal_code",
     "country",
+    "tags",
 )
 _SYNONYMS = {
     "external_id": ("externalid", "extid", "crmid", "customerid", "contactid", "uid"),
@@ -56,38 +57,22 @@ _SYNONYMS = {
     "region": ("region", "state", "province", "county"),
     "postal_code": ("postalcode", "postcode", "zip", "zipcode"),
     "country": ("country", "countrycode", "nation"),
+    "tags": ("tags", "tag", "labels", "categories"),
 }
 _BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
 SNIFF_BYTES = 256 * 1024
 
 
-def _key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.strip().lower())
-
-
-def auto_mapping(columns: Iterable[str], overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """``{column: field}`` for the columns Rapport recognises; overrides win (field ``""`` or
-    ``ignore`` drops a column). Raises Invalid for an unknown field or an unknown column."""
-    columns = list(columns)
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for column in columns:
-        field = column if column in FIELDS else _BY_KEY.get(_key(column))
-        if field and field not in taken:
-            mapping[column] = field
-            taken.add(field)
-    for column, field in (overrides or {}).items():
-        if column not in columns:
-            raise invalid(("map", column), f"the file has no column {column!r}")
-        if field in ("", "ignore"):
-            mapping.pop(column, None)
-            continue
-        if field not in FIELDS:
-            raise invalid(("map", column), f"unknown field {field!r}; one of {', '.join(FIELDS)}")
-        for other in [c for c, f in mapping.items() if f == field and c != column]:
-            del mapping[other]
-        mapping[column] = field
-    return mapping
+def auto_mapping(
+    headers: Iterable[str],
+    overrides: dict[str, str] | None = None,
+    custom: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """``{column: field}`` for the columns Rapport recognises (``custom`` is ``{key: label}``
+    of the workspace's person fields: a column maps to ``custom.<key>`` by that header, the
+    key or the label); overrides win (field ``""`` or ``ignore`` drops a column). Raises
+    Invalid for an unknown field or an unknown column."""
+    return columns.auto_mapping(headers, overrides, known=FIELDS, by_key=_BY_KEY, custom=custom)
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
@@ -196,31 +181,40 @@ def _jsonl(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
         if not isinstance(obj, dict):
             yield line, {"__error__": "each line must be a JSON object"}
             continue
-        yield line, {str(k): "" if v is None else str(v) for k, v in obj.items()}
+        yield line, columns.flatten(obj, columns.as_text)
 
 
-def _vcards(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+def vcards(
+    text: IO[str], fields: Callable[[Any], dict[str, str]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each card of a vCard file as ``(line it starts on, fields(card))``; a card that cannot
+    be parsed is a record error."""
     start, chunk = 0, list[str]()
     for line, raw in enumerate(text, start=1):
         if raw.strip().upper() == "BEGIN:VCARD":
             start, chunk = line, []
         chunk.append(raw)
         if raw.strip().upper() == "END:VCARD" and start:
-            yield start, _vcard_fields("".join(chunk))
+            try:
+                card = vobject.readOne("".join(chunk))
+            except Exception as exc:  # vobject raises many unrelated types on malformed input
+                yield start, {"__error__": f"not a vCard: {exc}"}
+            else:
+                yield start, fields(card)
             start = 0
 
 
-def _vcard_fields(card_text: str) -> dict[str, str]:
-    try:
-        card = vobject.readOne(card_text)
-    except Exception as exc:  # vobject raises many unrelated types on malformed input
-        return {"__error__": f"not a vCard: {exc}"}
+def _vcards(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+    return vcards(text, _vcard_fields)
+
+
+def _vcard_fields(card: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     contents = card.contents
     if "n" in contents:
         name = contents["n"][0].value
-        out["first_name"] = " ".join(_parts(name.given))
-        out["last_name"] = " ".join(_parts(name.family))
+        out["first_name"] = " ".join(parts(name.given))
+        out["last_name"] = " ".join(parts(name.family))
     if "fn" in contents:
         out["full_name"] = str(contents["fn"][0].value)
     simple = {"email": "email", "tel": "phone", "title": "job_title", "uid": "external_id"}
@@ -232,15 +226,18 @@ def _vcard_fields(card_text: str) -> dict[str, str]:
         out["company"] = str(org[0] if isinstance(org, list) and org else org)
     if "adr" in contents:
         adr = contents["adr"][0].value
-        out["street"] = " ".join(_parts(adr.street))
-        out["city"] = " ".join(_parts(adr.city))
-        out["region"] = " ".join(_parts(adr.region))
-        out["postal_code"] = " ".join(_parts(adr.code))
-        out["country"] = " ".join(_parts(adr.country))
+        out["street"] = " ".join(parts(adr.street))
+        out["city"] = " ".join(parts(adr.city))
+        out["region"] = " ".join(parts(adr.region))
+        out["postal_code"] = " ".join(parts(adr.code))
+        out["country"] = " ".join(parts(adr.country))
+    if "categories" in contents:
+        out["tags"] = "; ".join(parts(contents["categories"][0].value))
     return out
 
 
-def _parts(value: object) -> list[str]:
+def parts(value: object) -> list[str]:
+    """The non-empty parts of a vCard value (a list or a single value) as text."""
     if isinstance(value, list | tuple):
         return [str(v) for v in value if v]
     return [str(value)] if value else []
