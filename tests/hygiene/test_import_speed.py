@@ -4,6 +4,7 @@ contacts, search documents and postings, found by search with a typo; and its sh
 
 from __future__ import annotations
 
+import pickle
 import unicodedata
 import uuid
 from typing import Any
@@ -19,6 +20,7 @@ from rapport.hub.models import Person
 from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people
 from rapport.hygiene.service import importing
+from rapport.hygiene.service.cleaning import CleanRow, clean_record
 
 RECORD = {
     "First": "Zoë",
@@ -195,3 +197,16 @@ def test_a_rerun_changes_nothing_and_a_second_file_adds_alongside(ada_ctx: Conte
         },
     ).all()
     assert [tuple(r) for r in reasons] == [(4, "repeats line 3")]
+
+
+def test_a_clean_row_reaches_the_writer_whole() -> None:
+    """Batches cross from the validating worker to the writer pickled: every field of a row,
+    custom-field and tag cells included, must arrive as it left."""
+    mapping = {"First": "first_name", "Mail": "email", "Tier": "custom.tier", "Tags": "tags"}
+    raw = {"First": "ada", "Mail": "Ada@Example.com", "Tier": "gold", "Tags": "vip; beta"}
+    row = clean_record(7, raw, mapping, region="US")
+    assert isinstance(row, CleanRow) and row.extras
+    importing.prepare([row])
+    assert row.prepared is not None
+    back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == row

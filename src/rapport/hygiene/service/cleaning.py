@@ -49,7 +49,7 @@ class CleanRow:
         # code per object and doubled what sending a batch to the writer costs.
         return CleanRow, (
             self.line, self.values, self.person_id, self.email, self.phone, self.company,
-            self.prepared,
+            self.prepared, self.extras,
         )  # fmt: skip
 
 
