@@ -9,6 +9,7 @@ import unicodedata
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
@@ -19,7 +20,7 @@ from rapport.core.search_terms import SearchPosting
 from rapport.hub.models import Person
 from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people
-from rapport.hygiene.service import importing
+from rapport.hygiene.service import importing, runner
 from rapport.hygiene.service.cleaning import CleanRow, clean_record
 
 RECORD = {
@@ -210,3 +211,29 @@ def test_a_clean_row_reaches_the_writer_whole() -> None:
     assert row.prepared is not None
     back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == row
+
+
+def test_analysed_sqlite_reads_matched_people_by_primary_key(ada_ctx: Context) -> None:
+    """Without statistics SQLite read "these ids of this workspace" through a workspace index,
+    every person of the workspace per lookup (a 1M-row rerun crawled); the import analyses
+    first, and then the primary key serves the lookup."""
+    session = ada_ctx.session
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps its own statistics; this is SQLite's planner")
+    job = importing.create_job(ada_ctx, filename="many.csv", fmt="csv", mapping=MAPPING)
+    records = [(n, {**RECORD, "Mail": f"p{n}@example.com", "Ext": f"X{n}"}) for n in range(400)]
+    importing.load_batch(ada_ctx, job, records)
+    runner.analyze_people(session)
+    ids = [r.hex for r in session.scalars(select(Person.id).limit(40))]
+    marks = ", ".join("?" * len(ids))
+    plan = (
+        session.connection()
+        .exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM people WHERE workspace_id = ? "
+            f"AND deleted_at IS NULL AND id IN ({marks})",
+            (ada_ctx.workspace_id.hex, *ids),
+        )
+        .all()
+    )
+    detail = " ".join(str(row[-1]) for row in plan)
+    assert "(id=?)" in detail, detail

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapport.core.config import get_settings
@@ -40,7 +40,8 @@ from rapport.hygiene.service.sources import (
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
 INLINE_BYTES = 2 << 20  # uploads smaller than this are validated in the job's own process
-BULK_CACHE_KIB = 1 << 20  # SQLite page cache of the connection writing an import: 1 GiB
+BULK_CACHE_KIB = 1 << 18  # SQLite page cache of the connection writing an import: 256 MiB
+ANALYZED = ("people", "person_emails", "person_phones", "search_documents")
 log = logging.getLogger(__name__)
 
 
@@ -246,6 +247,8 @@ def run_file(
             raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
         job.status, job.error = "running", None
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
+    if get_database().dialect == "sqlite":
+        analyze_people()  # cheap there, and the batches' lookups by id need it
     region = get_settings().default_region
     batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
     try:
@@ -399,11 +402,17 @@ def _untune(session: Session) -> None:
         session.connection().exec_driver_sql("PRAGMA shrink_memory")
 
 
-def analyze_people() -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL; autovacuum may lag or be off)."""
-    database = get_database()
-    if database.dialect != "postgresql":
+def analyze_people(session: Session | None = None) -> None:
+    """Fresh planner statistics for the tables an import reads and writes (in ``session``, or
+    a transaction of its own). PostgreSQL's autovacuum may lag or be off; SQLite has none
+    until asked, and without them it reads "these 900 ids" through a workspace index, every
+    row of the workspace, instead of the primary key. SQLite samples (milliseconds at 1M)."""
+    if session is None:
+        with transaction(unscoped=True) as own:
+            analyze_people(own)
         return
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("people", "person_emails", "person_phones", "search_documents"):
-            conn.execute(text(f"ANALYZE {table}"))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+    for table in ANALYZED:
+        connection.exec_driver_sql(f"ANALYZE {table}")
