@@ -112,3 +112,24 @@ def test_every_process_that_merges_loads_the_other_domains_merge_hooks() -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['sales'] ['sales']"
+
+
+def test_consent_and_channel_preferences_follow_the_merge_and_come_back_on_undo(
+    api: TestClient,
+) -> None:
+    """The later consent decision wins; an opt-out on either record holds for the survivor."""
+    a = _person(api, first_name="Mary", email="mary@one.org",
+                preferences={"email": "opted_in", "post": "opted_in"})  # fmt: skip
+    b = _person(api, first_name="Mary", email="mary@two.org", consent_status="granted",
+                preferences={"email": "opted_out", "sms": "opted_in"})  # fmt: skip
+    before = api.get(f"/api/v1/people/{a['id']}").json()
+    response = api.post("/api/v1/merges", json={"survivor_id": a["id"], "merged_id": b["id"]})
+    assert response.status_code == 201, response.text
+    merged = api.get(f"/api/v1/people/{a['id']}").json()
+    assert merged["consent_status"] == "granted"
+    assert merged["preferences"] == {"email": "opted_out", "post": "opted_in", "sms": "opted_in"}
+    assert api.post(f"/api/v1/merges/{response.json()['id']}/undo").status_code == 200
+    back = api.get(f"/api/v1/people/{a['id']}").json()
+    assert (back["consent_status"], back["preferences"]) == (
+        before["consent_status"], before["preferences"]
+    )  # fmt: skip

@@ -16,6 +16,7 @@ import importlib.util
 import pkgutil
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -43,6 +44,7 @@ SURVIVING = (
     "source", "external_id", "addresses", "custom",
 )  # fmt: skip
 _UUIDS = ("company_id", "owner_id")
+CONSENT = ("consent_status", "consent_updated_at", "preferences")
 MergeHook = Callable[[Context, uuid.UUID, uuid.UUID], dict[str, Any]]
 MERGE_HOOKS: dict[str, MergeHook] = {}
 UNDO_HOOKS: dict[str, Callable[[Context, dict[str, Any]], None]] = {}
@@ -64,6 +66,33 @@ def load_hooks() -> list[str]:
             importlib.import_module(name)
             found.append(name)
     return found
+
+
+def _consent(a: Person, b: Person) -> dict[str, Any]:
+    """The survivor's consent and channel preferences: the later consent decision of the two
+    (a decision beats none), and per channel an opt-out of either record holds (two records
+    of one human: the safe reading), else an opt-in of either."""
+    out: dict[str, Any] = {}
+    later = b.consent_updated_at is not None and (
+        a.consent_updated_at is None or _aware(b.consent_updated_at) > _aware(a.consent_updated_at)
+    )
+    undecided = a.consent_updated_at is None and a.consent_status == "unknown"
+    if later or (undecided and b.consent_status != "unknown"):
+        out["consent_status"] = b.consent_status
+        out["consent_updated_at"] = b.consent_updated_at
+    mine, theirs = dict(a.preferences or {}), dict(b.preferences or {})
+    preferences = {}
+    for channel in sorted(set(mine) | set(theirs)):
+        both = {mine.get(channel), theirs.get(channel)}
+        preferences[channel] = next(
+            (p for p in ("opted_out", "opted_in") if p in both), mine.get(channel) or "unknown"
+        )
+    out["preferences"] = preferences
+    return out
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _empty(value: Any) -> bool:
@@ -104,7 +133,7 @@ def merge(
         raise invalid(("fields",), f"cannot choose {sorted(unknown)}; one of {list(SURVIVING)}")
     session, ws = ctx.session, ctx.workspace_id
     snapshot: dict[str, Any] = {
-        "survivor": {f: jsonable(getattr(a, f)) for f in (*SURVIVING, "email", "phone")},
+        "survivor": {f: jsonable(getattr(a, f)) for f in (*SURVIVING, *CONSENT, "email", "phone")},
         "emails": [_link(e) for e in b.emails],
         "phones": [_link(p) for p in b.phones],
         "tags_of_merged": [str(t.id) for t in b.tags],
@@ -121,6 +150,10 @@ def merge(
     changes = {}
     for field in SURVIVING:
         value = _choose(field, a, b, rule, choices)
+        if value != getattr(a, field):
+            changes[field] = (getattr(a, field), value)
+            setattr(a, field, value)
+    for field, value in _consent(a, b).items():
         if value != getattr(a, field):
             changes[field] = (getattr(a, field), value)
             setattr(a, field, value)
@@ -196,6 +229,8 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
     changes = {}
     for field, old in snap["survivor"].items():
         value = uuid.UUID(old) if field in _UUIDS and old else old
+        if field == "consent_updated_at" and old:
+            value = datetime.fromisoformat(old)
         if getattr(a, field) != value:
             changes[field] = (getattr(a, field), value)
             setattr(a, field, value)
