@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -22,6 +23,27 @@ console = Console(stderr=True)
 def _fail(message: str) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(1)
+
+
+def _fail_error(exc: RapportError) -> None:
+    """Exit with a service error: its detail, then each field's message on its own line."""
+    _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+
+
+def _print_preview(
+    file: Path, mapping: dict[str, str], good: int, problems: list[tuple[int, Any]]
+) -> None:
+    """What a preview found: the mapping, the count of valid rows and the first problems."""
+    table = Table(title=f"{file.name}: column → field")
+    table.add_column("column")
+    table.add_column("field")
+    for column, field in mapping.items():
+        table.add_row(column, field)
+    console.print(table)
+    console.print(f"[green]{good}[/green] rows are valid")
+    for line, problem in problems:
+        console.print(f"  line {line}, {problem.column}: {problem.reason}")
+    console.print("preview only: nothing written; add --apply to import")
 
 
 def workspace_id(slug: str) -> uuid.UUID:
@@ -78,7 +100,7 @@ def import_(
             console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
         _run(ws, job_id, batch_size)
     except RapportError as exc:
-        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+        _fail_error(exc)
     except ValueError as exc:
         _fail(str(exc))
 
@@ -97,16 +119,7 @@ def _preview(
             custom=people_custom.labels(ctx),
             check=lambda row: people_custom.check_row(ctx, row),
         )  # fmt: skip
-    table = Table(title=f"{file.name}: column → field")
-    table.add_column("column")
-    table.add_column("field")
-    for column, field in mapping.items():
-        table.add_row(column, field)
-    console.print(table)
-    console.print(f"[green]{good}[/green] rows are valid")
-    for line, problem in problems:
-        console.print(f"  line {line}, {problem.column}: {problem.reason}")
-    console.print("preview only: nothing written; add --apply to import")
+    _print_preview(file, mapping, good, problems)
 
 
 def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> None:
@@ -174,16 +187,7 @@ def _import_companies(
                         good += 1
                     elif len(problems) < 20:
                         problems += [(line, p) for p in outcome]
-            table = Table(title=f"{file.name}: column → field")
-            table.add_column("column")
-            table.add_column("field")
-            for column, field in mapping.items():
-                table.add_row(column, field)
-            console.print(table)
-            console.print(f"[green]{good}[/green] rows are valid")
-            for line, problem in problems:
-                console.print(f"  line {line}, {problem.column}: {problem.reason}")
-            console.print("preview only: nothing written; add --apply to import")
+            _print_preview(file, mapping, good, problems)
             return
         else:
             job_id = importing_companies.start_file(
@@ -200,7 +204,7 @@ def _import_companies(
                 ws, job_id, progress=lambda line: progress.update(task, completed=line)
             )
     except RapportError as exc:
-        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+        _fail_error(exc)
         return
     except ValueError as exc:
         _fail(str(exc))
@@ -274,7 +278,7 @@ def export(
                 for chunk in body:
                     out.write(chunk)
     except RapportError as exc:
-        _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+        _fail_error(exc)
         return
     except ValueError as exc:
         _fail(str(exc))
