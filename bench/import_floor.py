@@ -19,6 +19,7 @@ import time
 from sqlalchemy import create_engine, text
 
 from bench.common import BENCH_DIR, database_url
+from rapport.core.search import FTS_BUCKET
 
 TABLES = ("people", "person_emails", "person_phones", "search_documents", "search_postings")
 
@@ -69,7 +70,7 @@ def sqlite(path: str) -> tuple[int, dict[str, float]]:
     steps = [(t, f"INSERT INTO main.{t} SELECT * FROM source.{t}") for t in TABLES]
     steps.append(("search_fts (FTS5 trigram index)",
                   "INSERT INTO search_fts(rowid, ws, content) SELECT doc_id, "
-                  "replace(workspace_id, '-', ''), content FROM search_documents"))  # fmt: skip
+                  f"{FTS_BUCKET}, content FROM search_documents"))  # fmt: skip
     for name, sql in steps:
         cpu = time.process_time()
         db.execute("BEGIN")

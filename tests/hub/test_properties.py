@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import string
+import uuid
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from rapport.accounts.models import Workspace
 from rapport.core.context import Context
-from rapport.core.search import search
+from rapport.core.search import Document, index_documents, search
 from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people
 from rapport.hub.validation import normalise_email, normalise_phone
@@ -125,6 +127,26 @@ class TestSearch:
         ada_ctx.session.flush()
         assert search(dev_ctx.session, dev_ctx.workspace_id, "Zanzibarian") == []
         assert search(ada_ctx.session, ada_ctx.workspace_id, "Zanzibarian")
+
+    def test_a_workspace_in_the_same_index_bucket_never_sees_the_person(
+        self, ada_ctx: Context
+    ) -> None:
+        # SQLite's trigram index files documents under the first hex digits of the workspace
+        # id only: a workspace sharing them must still see nothing of this one.
+        twin_id = uuid.UUID(ada_ctx.workspace_id.hex[:3] + uuid.uuid4().hex[3:])
+        ada_ctx.session.add(Workspace(id=twin_id, name="Twin", slug=f"twin-{twin_id.hex[:8]}"))
+        ada_ctx.session.flush()
+        address = "quasimodo.bucket@example.org"
+        twin_doc = Document("person", uuid.uuid4(), "Q. Bucket", address, [address])
+        index_documents(ada_ctx.session, twin_id, [twin_doc], fresh=True)
+        assert [h.record_id for h in search(ada_ctx.session, twin_id, address)] == [
+            twin_doc.record_id
+        ]
+        assert search(ada_ctx.session, ada_ctx.workspace_id, address) == []
+        own = people.create(ada_ctx, PersonIn(first_name="Own", email=address))
+        assert [h.record_id for h in search(ada_ctx.session, ada_ctx.workspace_id, address)] == [
+            own.id
+        ]
 
     def test_phone_digits_find_the_person(self, ada_ctx: Context) -> None:
         person = people.create(ada_ctx, PersonIn(first_name="Ring", phone="+1 415 555 2671"))
