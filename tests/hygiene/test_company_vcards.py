@@ -64,6 +64,14 @@ def _state(client: TestClient) -> list[tuple[Any, ...]]:
     ]  # fmt: skip
 
 
+FIELDS = (
+    ("tier", "select", {"label": "Tier", "options": ["gold", "silver"]}),
+    ("seats", "number", {"label": "Seats"}),
+    ("topics", "multiselect", {"label": "Topics", "options": ["ai", "crm", "web"]}),
+    ("renewal", "date", {"label": "Renewal"}),
+)
+
+
 def _describe(client: TestClient) -> None:
     body = {"object_type": "company", "key": "description", "label": "Description",
             "field_type": "text"}  # fmt: skip
@@ -124,6 +132,30 @@ class TestCompanyVcards:
         assert (job["created"], job["updated"], job["rejected"]) == (0, 0, 0), job
         assert job["unchanged"] == 4
         assert _state(api) == before
+
+    def test_custom_fields_travel_on_the_cards_into_another_workspace(
+        self, api: TestClient, api_as: Any
+    ) -> None:
+        globex = api_as("dev")
+        for client in (api, globex):
+            _describe(client)
+            for key, kind, extra in FIELDS:
+                body = {"object_type": "company", "key": key, "field_type": kind, **extra}
+                assert client.post("/api/v1/custom-fields", json=body).status_code == 201
+        _upload(api, "companies.vcf", CARDS)
+        initech = next(c for c in _companies(api) if c["name"] == "Initech")
+        custom = {"description": "Makes TPS reports", "tier": "gold", "seats": 40,
+                  "topics": ["ai", "crm"], "renewal": "2027-01-31"}  # fmt: skip
+        patch = {"custom": custom}
+        assert api.patch(f"/api/v1/companies/{initech['id']}", json=patch).status_code == 200
+        text = api.get("/api/v1/exports/companies.vcf").text
+        assert "X-RAPPORT-FIELD;X-KEY=topics:ai\\; crm" in text
+        # Another workspace's Rapport ids mean nothing here: companies match by UID or name.
+        text = "".join(line for line in text.splitlines(True) if "X-RAPPORT-ID" not in line)
+        job = _upload(globex, "companies.vcf", text)
+        assert (job["created"], job["rejected"]) == (2, 0), job
+        copy = next(c for c in _companies(globex) if c["name"] == "Initech")
+        assert copy["custom"] == custom
 
     def test_the_web_upload_and_the_cli_take_company_vcards(
         self, api: TestClient, ada_ctx: Context, cast: Any, tmp_path: Path

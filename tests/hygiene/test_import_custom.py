@@ -9,6 +9,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rapport.core.context import Context
@@ -215,6 +216,7 @@ class TestPeopleCustomExport:
         }
         cards = api.get("/api/v1/exports/people.vcf").text
         assert "CATEGORIES:Beta,vip" in cards
+        assert "X-RAPPORT-FIELD;X-KEY=budget:1200.50 EUR" in cards
 
     def test_csv_and_jsonl_round_trips_change_nothing(self, api: TestClient) -> None:
         _define(api)
@@ -227,23 +229,25 @@ class TestPeopleCustomExport:
             assert job["unchanged"] == 2
             assert _state(api) == before, fmt
 
+    @pytest.mark.parametrize("fmt", ["csv", "jsonl", "vcf"])
     def test_a_round_trip_into_a_fresh_workspace_rebuilds_the_same_values(
-        self, api: TestClient, api_as: Any
+        self, api: TestClient, api_as: Any, fmt: str
     ) -> None:
         _define(api)
         _upload(api, "people.csv", PEOPLE)
         globex = api_as("dev")
         _define(globex)
-        for fmt in ("csv", "jsonl"):
-            body = api.get(f"/api/v1/exports/people.{fmt}").text
-            # Without the Rapport ids of another workspace: people match by email.
-            lines = body.splitlines()
-            if fmt == "csv":
-                lines = [line.split(",", 1)[1] for line in lines]
-            else:
-                lines = [json.dumps({k: v for k, v in json.loads(x).items() if k != "id"})
-                         for x in lines]  # fmt: skip
-            _upload(globex, f"people.{fmt}", "\n".join(lines) + "\n")
-            ada = _person(globex, "ada@example.com")
-            assert ada["custom"] == _person(api, "ada@example.com")["custom"], fmt
-            assert sorted(t["name"] for t in ada["tags"]) == ["Beta", "vip"]
+        body = api.get(f"/api/v1/exports/people.{fmt}").text
+        # Without the Rapport ids of another workspace: people match by email.
+        lines = body.splitlines()
+        if fmt == "csv":
+            lines = [line.split(",", 1)[1] for line in lines]
+        elif fmt == "jsonl":
+            lines = [json.dumps({k: v for k, v in json.loads(x).items() if k != "id"})
+                     for x in lines]  # fmt: skip
+        _upload(globex, f"people.{fmt}", "\n".join(lines) + "\n")
+        for email in ("ada@example.com", "fay@example.com"):
+            person = _person(globex, email)
+            assert person["custom"] == _person(api, email)["custom"], fmt
+        ada = _person(globex, "ada@example.com")
+        assert sorted(t["name"] for t in ada["tags"]) == ["Beta", "vip"]

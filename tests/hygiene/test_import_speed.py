@@ -243,9 +243,12 @@ def test_analysed_people_are_read_by_primary_key(ada_ctx: Context) -> None:
     assert "(id=?)" in detail, detail
 
 
-def test_statistics_are_gathered_once_the_first_batch_is_in(cast: Any, monkeypatch: Any) -> None:
+def test_statistics_are_gathered_once_the_first_batch_is_in(
+    connection: Any, cast: Any, monkeypatch: Any
+) -> None:
     """A first batch left short of the batch size by a reject still triggers the analysis
-    (without it, PostgreSQL planned the next batch's lookups as full scans)."""
+    (without it, PostgreSQL planned the next batch's lookups as full scans). The batches'
+    transactions ride on the test's connection, rolled back at its end."""
     analysed: list[int] = []
     monkeypatch.setattr(runner, "ANALYZE_AFTER", 10)
     monkeypatch.setattr(runner, "analyze_people", lambda session=None: analysed.append(1))

@@ -3,8 +3,9 @@ written by the companies export, so a vCard export imports back unchanged.
 
 A card's ORG is the company's name, URL its website (and, on a card from elsewhere, its
 domain), ADR its address, TEL its phone, NOTE its ``description`` custom field (when the
-workspace defines one), CATEGORIES its tags, X-RAPPORT-ID its Rapport id and UID its external
-id. Rapport writes the domain as X-RAPPORT-DOMAIN: a domain is not always the website's host.
+workspace defines one), X-RAPPORT-FIELD its other custom fields, CATEGORIES its tags,
+X-RAPPORT-ID its Rapport id and UID its external id. Rapport writes the domain as
+X-RAPPORT-DOMAIN: a domain is not always the website's host.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def _fields(card: Any) -> dict[str, str]:
                 out[field] = value
     if "categories" in contents:
         out["tags"] = "; ".join(sources.parts(contents["categories"][0].value))
-    return out
+    return out | sources.custom_fields(contents)
 
 
-def card(row: dict[str, Any]) -> str:
-    """One company (a row of the companies export) as an organisation vCard 3.0."""
+def card(row: dict[str, Any], kinds: dict[str, str] | None = None) -> str:
+    """One company (a row of the companies export) as an organisation vCard 3.0, with its
+    custom fields (``kinds``: key → type) other than the NOTE's."""
     vcard = vobject.vCard()
     vcard.add("kind").value = "org"
     vcard.add("fn").value = row["name"]
@@ -98,4 +100,6 @@ def card(row: dict[str, Any]) -> str:
     note = (row.get("custom") or {}).get(NOTE_FIELD)
     if note:
         vcard.add("note").value = str(note)
+    others = {k: kind for k, kind in (kinds or {}).items() if k != NOTE_FIELD}
+    sources.add_custom_fields(vcard, row.get("custom") or {}, others)
     return str(vcard.serialize())

@@ -34,7 +34,7 @@ from rapport.core.filtering import (
 from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
-from rapport.hygiene.service import company_vcards
+from rapport.hygiene.service import company_vcards, sources
 from rapport.hygiene.service.columns import cell_text
 from rapport.web import saved_views
 
@@ -206,7 +206,7 @@ def _stream(rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]) -> 
         return
     if fmt == "vcf":
         for row in rows:
-            yield vcard(row)
+            yield vcard(row, kinds)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -221,8 +221,9 @@ def _stream(rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]) -> 
     yield _drain(buffer)
 
 
-def vcard(row: dict[str, Any]) -> str:
-    """One person as a vCard 3.0."""
+def vcard(row: dict[str, Any], kinds: dict[str, str] | None = None) -> str:
+    """One person as a vCard 3.0; each custom field (``kinds``: key → type) that has a value
+    as an ``X-RAPPORT-FIELD;X-KEY=<key>`` property, which the import reads back."""
     card = vobject.vCard()
     card.add("n").value = vobject.vcard.Name(
         family=row["last_name"] or "", given=row["first_name"] or ""
@@ -243,6 +244,7 @@ def vcard(row: dict[str, Any]) -> str:
         )  # fmt: skip
     if row.get("tags"):
         card.add("categories").value = list(row["tags"])
+    sources.add_custom_fields(card, row.get("custom") or {}, kinds or {})
     return str(card.serialize())
 
 
@@ -331,7 +333,7 @@ def _company_stream(
 
     if fmt == "vcf":
         for row in rows:
-            yield company_vcards.card(row)
+            yield company_vcards.card(row, kinds)
         return
     if fmt == "jsonl":
         for row in rows:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Uuid, func, insert, select
+from sqlalchemy import JSON, Uuid, func, insert, select
 
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
@@ -289,27 +289,39 @@ def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, 
 
 
 def _pairs(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> list[tuple[Any, Any]]:
-    """``(key, value)`` of the workspace's rows whose ``key`` is one of ``wanted`` (people in
-    the bin left out, as the session's criteria would): plain driver queries, since building
-    SQLAlchemy IN lists costs more per key than the lookup itself."""
+    """``(key, value)`` of the workspace's rows whose ``key`` is one of ``wanted``."""
+    return [(row[0], row[1]) for row in _rows_where(ctx, key, [key, value], wanted)]
+
+
+def _rows_where(
+    ctx: Context, key: Any, wanted_columns: list[Any], wanted: list[Any]
+) -> list[tuple[Any, ...]]:
+    """``wanted_columns`` of the workspace's rows whose ``key`` is one of ``wanted`` (people in
+    the bin left out, as the session's criteria would), ids as UUIDs and JSON decoded on both
+    databases: plain driver queries, since building SQLAlchemy IN lists and result rows costs
+    more per key than the lookup itself."""
     unique = list(dict.fromkeys(wanted))
     if not unique:
         return []
-    key_column, value_column = key.property.columns[0], value.property.columns[0]
+    key_column = key.property.columns[0]
+    selected = [c.property.columns[0] for c in wanted_columns]
     table = key_column.table
     connection = ctx.session.connection()
     postgres = connection.dialect.name == "postgresql"
+    # By primary key, SQLite must not be tempted by a (workspace, …) index: its sampled
+    # statistics can rate "this workspace" as a few rows, and it then reads every row of a
+    # large workspace per lookup. A unary + keeps the workspace test off the index.
+    workspace = "+workspace_id" if key_column.primary_key and not postgres else "workspace_id"
+    names = ", ".join(f'"{c.name}"' for c in selected)
     sql = (
-        f'SELECT "{key_column.name}", "{value_column.name}" FROM "{table.name}" '
-        f"WHERE workspace_id = {'%s' if postgres else '?'}"
+        f'SELECT {names} FROM "{table.name}" WHERE {workspace} = {"%s" if postgres else "?"}'
         + (" AND deleted_at IS NULL" if "deleted_at" in table.c else "")
         + f' AND "{key_column.name}" IN '
     )
     ws: Any = ctx.workspace_id if postgres else ctx.workspace_id.hex
-    uuid_key, uuid_value = (isinstance(c.type, Uuid) for c in (key_column, value_column))
-    if uuid_key and not postgres:
+    if isinstance(key_column.type, Uuid) and not postgres:
         unique = [k.hex for k in unique]
-    found: list[tuple[Any, Any]] = []
+    found: list[tuple[Any, ...]] = []
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for start in range(0, len(unique), LOOKUP):
@@ -321,7 +333,26 @@ def _pairs(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> list[tuple[
         cursor.close()
     if postgres:
         return found
-    return [(uuid.UUID(k) if uuid_key else k, uuid.UUID(v) if uuid_value else v) for k, v in found]
+    decoders = [(i, d) for i, c in enumerate(selected) if (d := _sqlite_decoder(c))]
+    if not decoders:
+        return found
+    decoded: list[tuple[Any, ...]] = []
+    for row in found:
+        values = list(row)
+        for i, decode in decoders:
+            if values[i] is not None:
+                values[i] = decode(values[i])
+        decoded.append(tuple(values))
+    return decoded
+
+
+def _sqlite_decoder(column: Any) -> Any:
+    """How a column's SQLite value becomes the Python value (ids: 32 hex digits; JSON: text)."""
+    if isinstance(column.type, Uuid):
+        return uuid.UUID
+    if isinstance(column.type, JSON):
+        return json.loads
+    return None
 
 
 def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
@@ -399,14 +430,12 @@ def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.
 
 def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The compared columns of many (live) people, by primary key, without ORM objects."""
-    columns = [getattr(Person, k) for k in _COMPARED]
-    stmt = select(Person.id, Person.company_id, Person.addresses, *columns)
-    state: dict[uuid.UUID, dict[str, Any]] = {}
-    for start in range(0, len(ids), LOOKUP):
-        chunk = ids[start : start + LOOKUP]
-        for row in ctx.session.execute(stmt.where(Person.id.in_(chunk))).mappings():
-            state[row["id"]] = dict(row)
-    return state
+    names = ("id", "company_id", "addresses", *_COMPARED)
+    columns = [getattr(Person, k) for k in names]
+    return {
+        row[0]: dict(zip(names, row, strict=True))
+        for row in _rows_where(ctx, Person.id, columns, ids)
+    }
 
 
 def _contacts(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:

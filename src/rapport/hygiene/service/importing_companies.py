@@ -18,7 +18,6 @@ The file is loaded in batches of :data:`BATCH` records, each committed with the 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import shutil
 import uuid
@@ -47,7 +46,13 @@ from rapport.hub.service import companies
 from rapport.hygiene.models import CompanyExternalId, ImportJob, ImportReject
 from rapport.hygiene.service import columns, company_columns, company_vcards, mappings
 from rapport.hygiene.service.cleaning import Problem
-from rapport.hygiene.service.sources import detect_encoding, guess_format, open_source
+from rapport.hygiene.service.sources import (
+    SNIFF_BYTES,
+    detect_encoding,
+    guess_format,
+    json_lines,
+    open_source,
+)
 
 BATCH = 500
 LOOKUP = 900  # keys per IN (...): under SQLite's old 999-parameter limit
@@ -84,20 +89,9 @@ def open_companies(stream: IO[bytes], fmt: str) -> CompanySource:
 
 
 def _jsonl(stream: IO[bytes]) -> Iterator[Record]:
-    encoding = detect_encoding(stream.read(256 * 1024))
+    encoding = detect_encoding(stream.read(SNIFF_BYTES))
     stream.seek(0)
-    for line, raw in enumerate(io.TextIOWrapper(stream, encoding=encoding), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield line, {"__error__": f"not JSON: {exc.msg}"}
-            continue
-        if not isinstance(obj, dict):
-            yield line, {"__error__": "each line must be a JSON object"}
-            continue
-        yield line, columns.flatten(obj, lambda value: value)
+    return json_lines(io.TextIOWrapper(stream, encoding=encoding), lambda value: value)
 
 
 def custom_labels(ctx: Context) -> dict[str, str]:

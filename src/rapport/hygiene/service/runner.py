@@ -257,6 +257,7 @@ def run_file(
     except Exception as exc:
         batches.close()  # stop the worker now: a traceback would keep it waiting to send
         with transaction(workspace_id) as session:
+            _untune(session)
             ctx = system_context(session, workspace_id)
             importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc))
         raise

@@ -61,6 +61,8 @@ _SYNONYMS = {
 }
 _BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
 SNIFF_BYTES = 256 * 1024
+# A custom field on a vCard: ``X-RAPPORT-FIELD;X-KEY=<key>:<value as text>``.
+CUSTOM_PROPERTY, CUSTOM_KEY = "x-rapport-field", "X-KEY"
 
 
 def auto_mapping(
@@ -170,6 +172,15 @@ def _csv(text: io.TextIOWrapper, sample: str) -> Source:
 
 
 def _jsonl(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+    return json_lines(text, columns.as_text)
+
+
+def json_lines(
+    text: IO[str], convert: Callable[[Any], Any]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each object of a JSON lines file as ``(line, flattened object)`` (``custom`` becomes
+    ``custom.<key>``, each value passed through ``convert``); a line that is not a JSON
+    object is a record error. Blank lines are skipped."""
     for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue
@@ -181,7 +192,7 @@ def _jsonl(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
         if not isinstance(obj, dict):
             yield line, {"__error__": "each line must be a JSON object"}
             continue
-        yield line, columns.flatten(obj, columns.as_text)
+        yield line, columns.flatten(obj, convert)
 
 
 def vcards(
@@ -233,6 +244,28 @@ def _vcard_fields(card: Any) -> dict[str, str]:
         out["country"] = " ".join(parts(adr.country))
     if "categories" in contents:
         out["tags"] = "; ".join(parts(contents["categories"][0].value))
+    return out | custom_fields(contents)
+
+
+def add_custom_fields(card: Any, custom: dict[str, Any], kinds: dict[str, str]) -> None:
+    """Write a record's custom fields (``kinds``: key → type, in order) on a vCard, as the
+    text a CSV export writes; :func:`custom_fields` reads them back."""
+    for key, kind in kinds.items():
+        text = columns.cell_text(kind, custom.get(key))
+        if text:
+            prop = card.add(CUSTOM_PROPERTY)
+            prop.value = text
+            prop.params[CUSTOM_KEY] = [key]
+
+
+def custom_fields(contents: dict[str, Any]) -> dict[str, str]:
+    """A card's Rapport custom fields (``X-RAPPORT-FIELD;X-KEY=<key>:<text>``) as
+    ``{"custom.<key>": text}``, the columns the import maps to custom fields."""
+    out: dict[str, str] = {}
+    for prop in contents.get(CUSTOM_PROPERTY, []):
+        key = (prop.params.get(CUSTOM_KEY) or [""])[0].strip()
+        if key:
+            out[f"custom.{key}"] = str(prop.value)
     return out
 
 
