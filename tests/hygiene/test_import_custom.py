@@ -1,6 +1,6 @@
 """People custom fields and tags through import and export: mapping by header, key or label,
 values typed by the hub's rules, bad cells rejected by line and column, tags created and added,
-reruns and export → import round trips (CSV, JSON lines) that change nothing."""
+reruns and export → import round trips (CSV, JSON lines, vCard) that change nothing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rapport.core.context import Context
-from rapport.hygiene.service import import_uploads
+from rapport.hygiene.service import columns, import_uploads
 from tests.hygiene.jobs_helper import drain_jobs
 
 FIELDS = (
@@ -73,6 +75,27 @@ def _state(client: TestClient) -> list[tuple[Any, ...]]:
          sorted(t["name"] for t in p["tags"]))
         for p in people
     )  # fmt: skip
+
+
+def _without_ids(body: str, fmt: str) -> str:
+    """An export without its Rapport ids, for another workspace (people match by email)."""
+    lines = body.splitlines()
+    if fmt == "csv":
+        lines = [line.split(",", 1)[1] for line in lines]
+    elif fmt == "jsonl":
+        lines = [json.dumps({k: v for k, v in json.loads(x).items() if k != "id"})
+                 for x in lines]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+NAME = st.text(alphabet=st.sampled_from("ab ;,\\&-é"), min_size=1, max_size=12).map(
+    lambda t: " ".join(t.split())
+)
+
+
+@given(st.lists(NAME.filter(bool), max_size=6))
+def test_a_list_joined_into_one_cell_splits_back_into_the_same_names(names: list[str]) -> None:
+    assert columns.split_tags(columns.join_list(names)) == list(dict.fromkeys(names))
 
 
 class TestPeopleCustomImport:
@@ -237,17 +260,29 @@ class TestPeopleCustomExport:
         _upload(api, "people.csv", PEOPLE)
         globex = api_as("dev")
         _define(globex)
-        body = api.get(f"/api/v1/exports/people.{fmt}").text
-        # Without the Rapport ids of another workspace: people match by email.
-        lines = body.splitlines()
-        if fmt == "csv":
-            lines = [line.split(",", 1)[1] for line in lines]
-        elif fmt == "jsonl":
-            lines = [json.dumps({k: v for k, v in json.loads(x).items() if k != "id"})
-                     for x in lines]  # fmt: skip
-        _upload(globex, f"people.{fmt}", "\n".join(lines) + "\n")
+        _upload(
+            globex,
+            f"people.{fmt}",
+            _without_ids(api.get(f"/api/v1/exports/people.{fmt}").text, fmt),
+        )
         for email in ("ada@example.com", "fay@example.com"):
             person = _person(globex, email)
             assert person["custom"] == _person(api, email)["custom"], fmt
         ada = _person(globex, "ada@example.com")
         assert sorted(t["name"] for t in ada["tags"]) == ["Beta", "vip"]
+
+    @pytest.mark.parametrize("fmt", ["csv", "jsonl", "vcf"])
+    def test_tag_names_holding_separators_survive_a_round_trip(
+        self, api: TestClient, api_as: Any, fmt: str
+    ) -> None:
+        names = ["R&D, EMEA", "a;b", "back\\slash", "plain"]
+        body = {"first_name": "Sep", "email": "sep@example.com", "tags": names}
+        assert api.post("/api/v1/people", json=body).status_code == 201
+        globex = api_as("dev")
+        _upload(
+            globex,
+            f"people.{fmt}",
+            _without_ids(api.get(f"/api/v1/exports/people.{fmt}").text, fmt),
+        )
+        copy = _person(globex, "sep@example.com")
+        assert sorted(t["name"] for t in copy["tags"]) == sorted(names)

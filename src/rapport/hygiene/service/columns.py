@@ -81,10 +81,27 @@ def auto_mapping(
     return mapping
 
 
+# A list in one cell: names between ``;`` or ``,``; a name holding one of them (or a
+# backslash) escapes it with a backslash, so "R&D\, EMEA" is one name.
+_ITEM = re.compile(r"(?:\\[\\;,]|[^;,])+")
+_ESCAPED = re.compile(r"\\([\\;,])")
+_TO_ESCAPE = re.compile(r"([\\;,])")
+
+
+def join_list(names: Iterable[str]) -> str:
+    """Names as one cell (``a; b``), separators inside a name escaped: :func:`split_tags`
+    gives them back."""
+    return "; ".join(_TO_ESCAPE.sub(r"\\\1", name) for name in names)
+
+
 def split_tags(value: Any) -> list[str]:
-    """Tag names from a cell (``;`` or ``,`` between them) or a JSON list, without repeats."""
-    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
-    return list(dict.fromkeys(" ".join(str(t).split()) for t in items if str(t).strip()))
+    """Tag names from a cell (``;`` or ``,`` between them, ``\\`` escaping one inside a name)
+    or a JSON list, without repeats."""
+    if isinstance(value, list):
+        items = [str(t) for t in value]
+    else:
+        items = [_ESCAPED.sub(r"\1", item) for item in _ITEM.findall(str(value))]
+    return list(dict.fromkeys(" ".join(t.split()) for t in items if t.strip()))
 
 
 def clean_tags(value: Any) -> list[str]:
@@ -122,7 +139,7 @@ def cell_text(kind: str, value: Any) -> str:
     if kind == CustomFieldType.BOOLEAN:
         return "true" if value else "false"
     if kind == CustomFieldType.MULTISELECT:
-        return "; ".join(value)
+        return join_list(value)
     if kind == CustomFieldType.MONEY and isinstance(value, dict):
         return f"{value.get('amount')} {value.get('currency')}"
     return str(value)
@@ -135,7 +152,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "; ".join(as_text(v) for v in value)
+        return join_list(as_text(v) for v in value)
     if isinstance(value, dict):
         if set(value) == {"amount", "currency"}:
             return f"{value['amount']} {value['currency']}"

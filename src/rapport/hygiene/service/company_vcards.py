@@ -17,7 +17,7 @@ from typing import IO, Any
 import vobject
 
 from rapport.hub import validation
-from rapport.hygiene.service import sources
+from rapport.hygiene.service import columns, sources
 
 COLUMNS = (
     "id", "external_id", "name", "domain", "website", "phone", "street", "city", "region",
@@ -70,7 +70,7 @@ def _fields(card: Any) -> dict[str, str]:
             if value := " ".join(sources.parts(getattr(adr, part))):
                 out[field] = value
     if "categories" in contents:
-        out["tags"] = "; ".join(sources.parts(contents["categories"][0].value))
+        out["tags"] = columns.join_list(sources.parts(contents["categories"][0].value))
     return out | sources.custom_fields(contents)
 
 

@@ -35,7 +35,7 @@ from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
 from rapport.hygiene.service import company_vcards, sources
-from rapport.hygiene.service.columns import cell_text
+from rapport.hygiene.service.columns import cell_text, join_list
 from rapport.web import saved_views
 
 CHUNK = 2000
@@ -213,7 +213,7 @@ def _stream(rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]) -> 
     writer.writerow([*COLUMNS, "tags", *(f"custom.{k}" for k in kinds)])
     for number, row in enumerate(rows, start=1):
         cells = ["" if row[k] is None else row[k] for k in COLUMNS]
-        cells.append("; ".join(row["tags"]))
+        cells.append(join_list(row["tags"]))
         cells += [cell_text(kind, row["custom"].get(k)) for k, kind in kinds.items()]
         writer.writerow(cells)
         if number % 500 == 0:
@@ -344,7 +344,7 @@ def _company_stream(
     writer.writerow([*COMPANY_COLUMNS, *(f"custom.{k}" for k in kinds)])
     for count, row in enumerate(rows, start=1):
         cells = ["" if row[k] is None else row[k] for k in COMPANY_COLUMNS]
-        cells[COMPANY_COLUMNS.index("tags")] = "; ".join(row["tags"])
+        cells[COMPANY_COLUMNS.index("tags")] = join_list(row["tags"])
         cells += [cell_text(kind, row["custom"].get(k)) for k, kind in kinds.items()]
         writer.writerow(cells)
         if count % 500 == 0:

@@ -243,7 +243,7 @@ def _vcard_fields(card: Any) -> dict[str, str]:
         out["postal_code"] = " ".join(parts(adr.code))
         out["country"] = " ".join(parts(adr.country))
     if "categories" in contents:
-        out["tags"] = "; ".join(parts(contents["categories"][0].value))
+        out["tags"] = columns.join_list(parts(contents["categories"][0].value))
     return out | custom_fields(contents)
 
 
