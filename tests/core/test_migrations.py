@@ -62,3 +62,36 @@ def test_models_and_migrations_agree(empty_engine: Engine) -> None:
 def test_a_stale_schema_is_reported_with_what_to_do(empty_engine: Engine) -> None:
     problem = migrations.schema_problem(empty_engine)
     assert problem is not None and "rapport migrate" in problem
+
+
+def test_the_search_index_is_rebuilt_with_its_documents_both_ways(empty_engine: Engine) -> None:
+    """0017 files SQLite's trigram index under a short workspace bucket; up or down, the
+    documents already indexed are indexed again and still found (PostgreSQL: unchanged)."""
+    from sqlalchemy.orm import Session
+
+    from rapport.accounts import service as accounts
+    from rapport.core.search import Document, index_documents, search
+
+    migrations.upgrade(empty_engine)
+    address = "migrated.person@example.org"
+    with Session(empty_engine) as session:
+        workspace = accounts.create_workspace(session, "Migrated")
+        doc = Document("person", uuid.uuid4(), "Migrated Person", address, [address])
+        index_documents(session, workspace.id, [doc], fresh=True)
+        session.commit()
+        ws = workspace.id
+    sqlite = empty_engine.dialect.name == "sqlite"
+
+    def indexed_under(token: str) -> int:
+        with empty_engine.connect() as conn:
+            query = "SELECT count(*) FROM search_fts WHERE search_fts MATCH :m"
+            return int(conn.execute(text(query), {"m": f'ws:"{token}"'}).scalar() or 0)
+
+    migrations.downgrade(empty_engine, "0016")
+    if sqlite:
+        assert indexed_under(ws.hex) == 1
+    migrations.upgrade(empty_engine)
+    if sqlite:
+        assert indexed_under(ws.hex[:3]) == 1 and indexed_under(ws.hex) == 0
+    with Session(empty_engine) as session:
+        assert [h.record_id for h in search(session, ws, address)] == [doc.record_id]
