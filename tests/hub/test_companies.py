@@ -105,6 +105,15 @@ class TestCreate:
             t["id"] for t in company["tags"] if t["name"] == "VIP"
         ]
 
+    def test_tags_with_accented_capitals_are_found_again_whatever_their_case(
+        self, api: TestClient
+    ) -> None:
+        # SQLite's built-in lower() folds ASCII only: the second company made a twin tag
+        # (and broke the unique name) before lower() folded every letter on both databases.
+        company = make(api, tags=["Économie"])
+        other = make(api, name="Hooli", domain="hooli.com", tags=["économie", "ÉCONOMIE"])
+        assert [t["id"] for t in other["tags"]] == [company["tags"][0]["id"]]
+
     def test_member_may_create_read_only_may_not(self, api_as: Api) -> None:
         assert api_as("ben").post("/api/v1/companies", json={"name": "Ben Co"}).status_code == 201
         response = api_as("cleo").post("/api/v1/companies", json={"name": "Cleo Co"})

@@ -17,7 +17,7 @@ from rapport.core.context import Context, system_context
 from rapport.core.db import transaction
 from rapport.core.search import SearchDocument, normalise, search
 from rapport.core.search_terms import SearchPosting
-from rapport.hub.models import Person
+from rapport.hub.models import Company, Person
 from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people
 from rapport.hygiene.service import importing, runner
@@ -267,3 +267,20 @@ def test_statistics_are_gathered_once_the_first_batch_is_in(
     seen: list[int] = []
     runner._load(cast.acme, job_id, iter(batches), 20, lambda line: seen.append(len(analysed)))
     assert seen == [1, 1]  # analysed after the first batch (19 people), not again
+
+
+def test_a_company_named_with_an_accented_capital_is_matched_not_made_again(
+    ada_ctx: Context,
+) -> None:
+    """People are linked to their company by its name, case-insensitively: on SQLite an
+    accented capital ("Étienne") never matched, and every rerun made one more company."""
+    records = [(2, {**RECORD, "Org": "Étienne Ateliers"}), (3, {**RECORD, "Mail": "b@ex.com",
+               "Ext": "", "Org": "ÉTIENNE ATELIERS"})]  # fmt: skip
+    for _run in range(2):
+        job = importing.create_job(ada_ctx, filename="e.csv", fmt="csv", mapping=MAPPING)
+        importing.load_batch(ada_ctx, job, records)
+    assert (job.created, job.updated, job.unchanged) == (0, 0, 2)
+    named = ada_ctx.session.scalars(
+        select(Company.id).where(Company.name.in_(["Étienne Ateliers", "ÉTIENNE ATELIERS"]))
+    ).all()
+    assert len(named) == 1

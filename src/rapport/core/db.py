@@ -223,6 +223,10 @@ def get_scoped(
     return row
 
 
+def _unicode_lower(value: Any) -> str | None:
+    return None if value is None else str(value).lower()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL + foreign keys, and the pysqlite fix so SAVEPOINT and BEGIN behave (see SQLAlchemy's
     SQLite dialect docs, "Serializable isolation / Savepoints / Transactional DDL")."""
@@ -236,6 +240,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        # SQLite's own lower() folds ASCII only, so "Étienne" never matched "étienne" and
+        # case-insensitive lookups (tags, companies by name) made twins; PostgreSQL's lower()
+        # folds every letter. No index is built on lower(), so replacing it is safe.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
