@@ -223,6 +223,9 @@ def get_scoped(
     return row
 
 
+WAL_LIMIT_BYTES = 64 << 20
+
+
 def _unicode_lower(value: Any) -> str | None:
     return None if value is None else str(value).lower()
 
@@ -239,6 +242,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # A big import (or its duplicate scan, whose reads hold checkpoints back) can grow
+        # the WAL file to gigabytes; once checkpointed it is cut back to this, rather than
+        # kept at its largest for as long as the server holds a connection.
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         cursor.close()
         # SQLite's own lower() folds ASCII only, so "Étienne" never matched "étienne" and
         # case-insensitive lookups (tags, companies by name) made twins; PostgreSQL's lower()
