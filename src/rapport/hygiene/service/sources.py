@@ -142,7 +142,7 @@ def open_source(stream: IO[bytes], fmt: str) -> Source:
     if fmt == "csv":
         return _csv(text, head.decode(encoding, errors="ignore"))
     if fmt == "jsonl":
-        return Source("jsonl", list(FIELDS), _jsonl(text))
+        return Source("jsonl", list(FIELDS), json_lines(text, columns.as_text))
     return Source("vcf", list(FIELDS), _vcards(text))
 
 
@@ -169,10 +169,6 @@ def _csv(text: io.TextIOWrapper, sample: str) -> Source:
             line = reader.line_num + 1
 
     return Source("csv", header, records())
-
-
-def _jsonl(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
-    return json_lines(text, columns.as_text)
 
 
 def json_lines(
