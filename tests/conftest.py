@@ -26,8 +26,10 @@ from rapport.core import migrations
 from rapport.core.context import Context
 from rapport.core.db import Database, set_database
 from rapport.core.permissions import Role
+from tests.live import live_server
 
 PASSWORD = "correct horse battery staple"
+__all__ = ["live_server"]  # a real server process, for tests through the whole stack
 
 # Property tests assert behaviour, not speed: a busy machine must not fail them on time.
 settings.register_profile("rapport", deadline=None)

@@ -12,18 +12,15 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, text
+
+from tests.live import OWNER_EMAIL, OWNER_PASSWORD, WORKSPACE, Server, start_server
+
+__all__ = ["OWNER_EMAIL", "OWNER_PASSWORD", "WORKSPACE", "Server"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +36,6 @@ CHROMIUM_ARGS = [
 # Generous: CI machines have two cores and may be busy with the rest of the suite.
 EXPECT_TIMEOUT_MS = 15_000
 ACTION_TIMEOUT_MS = 20_000
-OWNER_EMAIL = "olivia@example.com"
-OWNER_PASSWORD = "a long and secret passphrase"
-WORKSPACE = "Northwind"
 
 
 def _ensure_chromium() -> None:
@@ -68,118 +62,6 @@ def _ensure_assets() -> None:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (VENDOR / "htmx.min.js").exists():
                 subprocess.run(["bash", str(ROOT / "scripts/assets.sh")], check=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _rapport(*args: str, env: dict[str, str]) -> str:
-    cli = Path(sys.executable).parent / "rapport"
-    done = subprocess.run(
-        [str(cli), *args], env=env, capture_output=True, text=True, check=False, timeout=120
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"rapport {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def _database_url(directory: Path) -> tuple[str, Callable[[], None]]:
-    """SQLite in ``directory``; or, when the suite runs on PostgreSQL, a fresh database there
-    (and the function that drops it)."""
-    base = os.environ.get("RAPPORT_TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{directory / 'e2e.db'}", lambda: None
-    name = f"rapport_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.rsplit("/", 1)[0] + "/" + name, drop
-
-
-@dataclass
-class Server:
-    """A running ``rapport serve`` and what it was set up with."""
-
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log: Path
-    drop_database: Callable[[], None] = lambda: None
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def cli(self, *args: str) -> str:
-        return _rapport(*args, env=self.env)
-
-    def token(self, email: str = OWNER_EMAIL, workspace: str = "northwind") -> str:
-        """An API token with every scope for a member (made once, with the CLI)."""
-        if email not in self.tokens:
-            out = self.cli("token", "create", email, "-w", workspace, "--scopes", "*")
-            self.tokens[email] = out.strip().splitlines()[-1]
-        return self.tokens[email]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_server(directory: Path, *, with_owner: bool) -> Server:
-    """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
-    suite runs there), then serve it."""
-    database_url, drop_database = _database_url(directory)
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": database_url,
-        "RAPPORT_SECRET_KEY": "e2e-secret-" + directory.name.ljust(32, "x"),
-        "RAPPORT_LOG_LEVEL": "WARNING",
-    }
-    init = ["init", "--workspace", WORKSPACE]
-    if with_owner:
-        init += ["--email", OWNER_EMAIL, "--password", OWNER_PASSWORD]
-    _rapport(*init, env=env)
-    log = directory / "server.log"
-    for _attempt in range(3):  # another process may grab the free port before we bind it
-        port = _free_port()
-        cli = Path(sys.executable).parent / "rapport"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(f"http://127.0.0.1:{port}", env, process, log, drop_database)
-        if _wait_ready(server):
-            return server
-        server.stop()
-    drop_database()
-    raise RuntimeError(f"rapport serve did not become ready:\n{log.read_text()[-3000:]}")
-
-
-def _wait_ready(server: Server, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            return False
-        try:
-            if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture(scope="session")
