@@ -82,6 +82,16 @@ class Server:
             self.tokens[email] = out.strip().splitlines()[-1]
         return self.tokens[email]
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies mid-request, as in a crash; nothing is cleaned up."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Serve the same database again (after :meth:`kill` or :meth:`stop`)."""
+        again = serve(self.env, self.log, self.drop_database)
+        self.url, self.process = again.url, again.process
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -105,11 +115,15 @@ def start_server(directory: Path, *, with_owner: bool) -> Server:
     if with_owner:
         init += ["--email", OWNER_EMAIL, "--password", OWNER_PASSWORD]
     _rapport(*init, env=env)
-    log = directory / "server.log"
+    return serve(env, directory / "server.log", drop_database)
+
+
+def serve(env: dict[str, str], log: Path, drop_database: Callable[[], None]) -> Server:
+    """``rapport serve`` on a free port with ``env``'s database; waits until it is ready."""
     for _attempt in range(3):  # another process may grab the free port before we bind it
         port = _free_port()
         cli = Path(sys.executable).parent / "rapport"
-        with open(log, "wb") as out:
+        with open(log, "ab") as out:
             process = subprocess.Popen(
                 [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
                 env=env,

@@ -14,7 +14,7 @@ from rapport.accounts import api as accounts_api
 from rapport.core import audit_api, health, jobs, jobs_api, jobs_runtime
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
-from rapport.core.errors import install_handlers
+from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
@@ -84,6 +84,7 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware, handler=lambda: app.exception_handlers[Exception])
     app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     app.include_router(accounts_api.router, prefix=API_PREFIX)

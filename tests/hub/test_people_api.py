@@ -155,12 +155,15 @@ class TestUpdate:
         assert stale.headers["content-type"] == PROBLEM
         assert api.get(url).json()["job_title"] == "A"
 
-    def test_malformed_if_match_is_400(self, api: TestClient) -> None:
+    @pytest.mark.parametrize("header", ["abc", "3", '"abc"', '""', 'W/"x"'])
+    def test_malformed_if_match_is_a_failed_precondition(self, api: TestClient, header: str) -> None:
+        """RFC 9110: an If-Match that is no entity tag of ours can never match: 412, not 400."""
         person = make(api)
-        response = api.patch(
-            f"/api/v1/people/{person['id']}", json={"job_title": "A"}, headers={"If-Match": "abc"}
-        )
-        assert response.status_code == 400
+        url = f"/api/v1/people/{person['id']}"
+        response = api.patch(url, json={"job_title": "A"}, headers={"If-Match": header})
+        assert response.status_code == 412
+        assert response.headers["content-type"] == PROBLEM
+        assert api.get(url).json()["job_title"] != "A"
 
     def test_invalid_patch_writes_nothing(self, api: TestClient) -> None:
         person = make(api)

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from rapport.accounts import service as accounts
-from rapport.core import security
+from rapport.core import idempotency, security
 from rapport.core.context import Context
 from rapport.core.db import get_database
-from rapport.core.errors import BadRequest, StaleWrite, Unauthorized
+from rapport.core.errors import StaleWrite, Unauthorized
 from rapport.core.permissions import Role
 from rapport.web import csrf
 
@@ -60,6 +60,9 @@ def context(request: Request) -> Iterator[Context]:
             request_id=request.headers.get("x-request-id"),
         )
         request.state.context = ctx
+        pending = getattr(request.state, "idempotency", None)
+        if pending is not None:  # Idempotency-Key: claimed in this very transaction
+            request.state.idempotency_claim = idempotency.claim(session, pending)
         yield ctx
         session.commit()
     except StaleDataError as exc:
@@ -78,15 +81,19 @@ Ctx = Annotated[Context, Depends(context, scope="function")]
 
 
 def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
-    """The version a client last saw, from an ETag it sends back (``"3"`` or ``W/"3"``)."""
+    """The version a client last saw, from an ETag it sends back (``"3"`` or ``W/"3"``).
+
+    Anything that is not one of our entity tags can never match the record's current one, so
+    (RFC 9110, 13.1.1) the precondition fails: 412, not 400."""
     if if_match is None or if_match.strip() == "*":
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise BadRequest(
-            f"If-Match must be an ETag this API gave you, such as '\"3\"', not {if_match!r}"
+    value = if_match.strip().removeprefix("W/")
+    if len(value) < 3 or value[0] != '"' or value[-1] != '"' or not value[1:-1].isdigit():
+        raise StaleWrite(
+            f"If-Match {if_match!r} matches no version of this record; send the ETag this API"
+            " gave you, such as '\"3\"'"
         )
-    return int(value)
+    return int(value[1:-1])
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_BASE = "https://rapport.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -100,6 +103,42 @@ class NotReady(RapportError):
     status, code, title = 503, "not-ready", "Service not ready"
 
 
+class Unavailable(RapportError):
+    """The database is busy or out of reach: nothing was written, and a retry later will do."""
+
+    status, code, title = 503, "unavailable", "Service temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+DATABASE_ERRORS = (DBAPIError, PoolTimeout)
+_PG_TRANSIENT = (OperationalError, InterfaceError)
+
+
+def as_unavailable(exc: BaseException) -> Unavailable | None:
+    """The 503 an error of the database means, or None if it is a bug (a 500).
+
+    Transient: SQLite's write lock still held after the busy timeout; on PostgreSQL every
+    OperationalError (no connection, server shutting down, lock or statement timeout, deadlock,
+    serialization failure) and a connection lost mid-request; a full connection pool. A
+    constraint violation or a bad statement is no such thing and stays a 500."""
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("The database is busy; try again in a moment", retry_after=2)
+    if not isinstance(exc, DBAPIError):
+        return None
+    driver = type(exc.orig).__module__.split(".")[0] if exc.orig is not None else ""
+    message = str(exc.orig).lower()
+    if driver == "sqlite3":
+        if "locked" in message or "busy" in message:
+            return Unavailable("The database is busy; try again in a moment", retry_after=1)
+        return None
+    if exc.connection_invalidated or isinstance(exc, _PG_TRANSIENT):
+        return Unavailable("The database is unavailable; try again shortly", retry_after=5)
+    return None
+
+
 def invalid(loc: tuple[str | int, ...], message: str, code: str = "invalid") -> Invalid:
     """Shorthand for a single-field validation failure."""
     return Invalid(message, errors=[FieldError(loc, message, code)])
@@ -162,6 +201,11 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        unavailable = as_unavailable(exc)
+        if unavailable is not None:
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                        exc)  # fmt: skip
+            return problem_response(unavailable.problem(request.url.path), 503, unavailable.headers)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         body = {
             "type": PROBLEM_BASE + "internal-error",
@@ -171,3 +215,45 @@ def install_handlers(app: FastAPI) -> None:
             "instance": request.url.path,
         }
         return problem_response(body, 500)
+
+    # Database errors are answered by the inner exception middleware, like domain errors: a
+    # busy database is a 503 with Retry-After, and the connection stays open.
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _bug)
+
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+class UnhandledErrorMiddleware:
+    """Answer an unexpected exception with the app's own error handler, here, inside the app.
+
+    Starlette's outermost middleware would answer it too, but then re-raise it to the server,
+    which logs the traceback a second time and closes the keep-alive connection: the next
+    request on it (behind a reverse proxy, another user's) is reset. ``handler`` is looked up
+    per error, so the web app's wrapper (HTML pages) is the one used."""
+
+    def __init__(self, app: ASGIApp, handler: Callable[[], Handler]) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # half an answer is out: only the server can end it
+                raise
+            response = self.handler()(Request(scope, receive), exc)
+            if isinstance(response, Awaitable):
+                response = await response
+            await response(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -11,6 +13,7 @@ from rapport.core.errors import PROBLEM_BASE, PROBLEM_JSON
 from rapport.core.migrations import schema_problem
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("rapport.health")
 
 
 @router.get("/healthz")
@@ -28,7 +31,9 @@ def readyz() -> JSONResponse:
             connection.execute(text("SELECT 1"))
         problem = schema_problem(database.engine)
     except Exception as exc:  # any driver error means "not ready"; report it, do not crash
-        problem = f"The database does not answer: {exc.__class__.__name__}: {exc}"
+        # Anyone may read this probe: the driver's words (host, port, user) go to the log only.
+        log.warning("readiness: the database does not answer: %s: %s", type(exc).__name__, exc)
+        problem = "database unavailable"
     if problem:
         return JSONResponse(
             {
@@ -39,5 +44,6 @@ def readyz() -> JSONResponse:
             },
             status_code=503,
             media_type=PROBLEM_JSON,
+            headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "database": database.dialect})

@@ -1,30 +1,45 @@
 """``Idempotency-Key`` on POST: a retried request gets the first answer instead of a second write.
 
-The key is claimed (a row with no response yet) in its own transaction before the handler runs,
-so two concurrent retries cannot both execute; the loser gets 409. The response is stored after
-the handler's own transaction has committed. Keys are scoped to the credential that sent them,
-so one client can never replay (or even detect) another's key.
+The contract: for one credential and one key, the write happens at most once. A retry gets the
+first answer replayed (``Idempotent-Replayed: true``); a retry while the first is still running
+gets 409 with ``Retry-After``; the same key with another body or path is a 422; a key whose
+request failed (an error, a crash of the server or of the database) can be used again.
+
+How: the key is claimed *inside the request's own transaction* (see ``rapport.core.deps``), and
+the response is written into that same transaction just before it commits. So the claim, the
+record and the stored answer commit together or not at all: a request that fails or dies rolls
+its claim back with everything else, and no window exists in which the record is committed but
+the answer is not. A concurrent twin blocks on the unique ``(scope, key)`` row until the first
+commits (then replays its answer) or rolls back (then runs itself); on PostgreSQL it waits at
+most ``CLAIM_WAIT_MS`` before answering 409, on SQLite the write lock serialises them anyway.
+Keys are scoped to the credential that sent them, so one client can never replay (or even
+detect) another's key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import String, Text, UniqueConstraint, delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import String, Text, UniqueConstraint, delete, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
-from rapport.core.db import Base, HasId, transaction
-from rapport.core.errors import Conflict, problem_response
+from rapport.core.db import Base, HasId
+from rapport.core.errors import BadRequest, Conflict, RapportError
 
 HEADER = "Idempotency-Key"
+CLAIM_WAIT_MS = 5_000  # PostgreSQL: how long a twin waits for the first request to finish
+RETRY_AFTER_SECONDS = 1
+_KEPT_HEADERS = {"content-type", "etag", "location"}
 
 
 class IdempotencyKey(HasId, Base):
@@ -39,101 +54,138 @@ class IdempotencyKey(HasId, Base):
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
 
+class InProgress(Conflict):
+    """Another request with this key is still running."""
+
+    code, title = "idempotency-in-progress", "A request with this Idempotency-Key is in progress"
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class KeyReused(RapportError):
+    status, code, title = 422, "idempotency-key-reused", "Idempotency-Key used for another request"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A request that sent a key, as read before its handler runs."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass
+class Claim:
+    """A key this request's transaction holds; the answer is written into it on success."""
+
+    row_id: uuid.UUID
+    session: Session
+
+
+class Replay(Exception):
+    """Raised from the request's dependency when the key already has a stored answer."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("replay")
+        self.response = response
+
+
 def _scope(request: Request) -> str:
     credential = request.headers.get("authorization") or request.cookies.get("rapport_session", "")
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
 class IdempotentRoute(APIRoute):
-    """An APIRoute that honours ``Idempotency-Key`` on POST."""
+    """An APIRoute that honours ``Idempotency-Key`` on POST (with ``deps.Ctx``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             key = request.headers.get(HEADER)
-            if request.method != "POST" or not key:
+            if request.method != "POST" or key is None:
                 return await handler(request)
-            if len(key) > 255:
-                return problem_response(
-                    Conflict("Idempotency-Key must be at most 255 characters").problem(), 400
-                )
+            if not 0 < len(key) <= 255:
+                raise BadRequest("Idempotency-Key must be 1 to 255 characters")
             body = await request.body()
             fingerprint = hashlib.sha256(
                 request.method.encode() + request.url.path.encode() + b"\n" + body
             ).hexdigest()
-            scope = _scope(request)
-            replay = _claim(scope, key, fingerprint)
-            if replay is not None:
-                return replay
+            request.state.idempotency = Pending(_scope(request), key, fingerprint)
             try:
                 response = await handler(request)
-            except BaseException:
-                _release(scope, key)
-                raise
-            if response.status_code >= 500:
-                _release(scope, key)
-            else:
-                _store(scope, key, response)
+            except Replay as replay:
+                return replay.response
+            claim: Claim | None = getattr(request.state, "idempotency_claim", None)
+            if claim is not None:
+                _store(claim, response)
             return response
 
         return route
 
 
-def _claim(scope: str, key: str, fingerprint: str) -> Response | None:
+def claim(session: Session, pending: Pending) -> Claim:
+    """Claim the key in ``session``'s transaction, or raise :class:`Replay`, :class:`InProgress`
+    or :class:`KeyReused`. Called by the request's unit of work before the handler runs."""
     cutoff = utcnow() - timedelta(hours=get_settings().idempotency_ttl_hours)
-    with transaction(unscoped=True) as session:
-        session.execute(
-            delete(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-            .where(IdempotencyKey.created_at < cutoff)
-        )
-        existing = session.scalars(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        ).first()
-        if existing is None:
-            session.add(IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint))
-            try:
+    mine = (IdempotencyKey.scope == pending.scope, IdempotencyKey.key == pending.key)
+    # An expired key, or one left without an answer by an older release, is free again.
+    stale = (IdempotencyKey.created_at < cutoff) | IdempotencyKey.status_code.is_(None)
+    session.execute(delete(IdempotencyKey).where(*mine).where(stale))
+    existing = session.scalars(select(IdempotencyKey).where(*mine)).first()
+    if existing is None:
+        row = IdempotencyKey(scope=pending.scope, key=pending.key, fingerprint=pending.fingerprint)
+        try:
+            with session.begin_nested():
+                _bounded_wait(session)
+                session.add(row)
                 session.flush()
-            except IntegrityError:
-                existing = None
-                return problem_response(
-                    Conflict("A request with this Idempotency-Key is in progress").problem(), 409
-                )
-            return None
-        if existing.fingerprint != fingerprint:
-            problem = Conflict(
-                "This Idempotency-Key was already used with a different request body or path"
-            )
-            return problem_response(problem.problem(), 422)
-        if existing.status_code is None:
-            return problem_response(
-                Conflict("A request with this Idempotency-Key is in progress").problem(), 409
-            )
-        headers = dict(existing.response_headers)
-        headers["Idempotent-Replayed"] = "true"
-        return Response(
+        except OperationalError as exc:  # PostgreSQL: the twin still runs after CLAIM_WAIT_MS
+            raise InProgress() from exc
+        except IntegrityError:  # the twin committed meanwhile: its answer is ours
+            existing = session.scalars(select(IdempotencyKey).where(*mine)).first()
+            if existing is None:
+                raise InProgress() from None
+        else:
+            _restore_wait(session)
+            return Claim(row.id, session)
+    if existing.fingerprint != pending.fingerprint:
+        raise KeyReused("This Idempotency-Key was already used with another body or path")
+    headers = dict(existing.response_headers)
+    headers["Idempotent-Replayed"] = "true"
+    raise Replay(
+        Response(
             content=existing.response_body or b"",
-            status_code=existing.status_code,
+            status_code=existing.status_code or 200,
             headers=headers,
         )
+    )
 
 
-def _store(scope: str, key: str, response: Response) -> None:
-    keep = {"content-type", "etag", "location"}
-    headers = {k: v for k, v in response.headers.items() if k.lower() in keep}
-    body = bytes(response.body).decode() if hasattr(response, "body") else ""
-    with transaction(unscoped=True) as session:
-        row = session.scalars(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        ).one()
-        row.status_code = response.status_code
-        row.response_body = body
-        row.response_headers = headers
+def _bounded_wait(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {CLAIM_WAIT_MS}"))
 
 
-def _release(scope: str, key: str) -> None:
-    with transaction(unscoped=True) as session:
-        session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+def _restore_wait(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+
+
+def _store(claim: Claim, response: Response) -> None:
+    """Write the answer into the request's transaction (it commits right after)."""
+    body = getattr(response, "body", None)
+    if body is None or response.status_code >= 500:
+        # A streamed answer cannot be replayed: the key is released with the commit.
+        claim.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim.row_id))
+        return
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+    claim.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == claim.row_id)
+        .values(
+            status_code=response.status_code,
+            response_body=bytes(body).decode(),
+            response_headers=headers,
         )
+    )

@@ -19,12 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -32,10 +34,12 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, table_of
+from rapport.core.errors import BadRequest
+from rapport.core.pagination import BAD_CURSOR, Page, decode_cursor, encode_cursor
 from rapport.core.search_terms import (
     SearchPosting,
     add_terms,
@@ -44,6 +48,7 @@ from rapport.core.search_terms import (
     words,
 )
 
+T = TypeVar("T")
 CANDIDATES = 300
 # SQLite's trigram index files each document under the first hex digits of its workspace id:
 # one trigram that narrows a search to a few workspaces (the exact one is kept by a join),
@@ -298,14 +303,14 @@ def _fts_expression(q: str) -> str | None:
 
 
 def _sqlite_candidates(
-    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None
+    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, pool: int
 ) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
     expression = _fts_expression(q)
     if expression is None:
         return []
     match = f'ws:"{workspace_id.hex[:3]}" AND content:({expression})'
     type_filter = ""
-    params: dict[str, object] = {"match": match, "limit": CANDIDATES, "ws": workspace_id.hex}
+    params: dict[str, object] = {"match": match, "limit": pool, "ws": workspace_id.hex}
     if types:
         type_filter = (
             " AND d.record_type IN (" + ",".join(f":t{i}" for i in range(len(types))) + ")"
@@ -325,7 +330,7 @@ def _sqlite_candidates(
 
 
 def _postgres_candidates(
-    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None
+    session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, pool: int
 ) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
     session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
     type_filter = " AND record_type = ANY(:types)" if types else ""
@@ -335,7 +340,7 @@ def _postgres_candidates(
             f"FROM search_documents WHERE workspace_id = :ws AND :q <% content{type_filter} "
             "ORDER BY :q <<-> content LIMIT :limit"
         ),
-        {"ws": workspace_id, "q": q, "limit": PG_CANDIDATES, "types": list(types or [])},
+        {"ws": workspace_id, "q": q, "limit": pool, "types": list(types or [])},
     ).all()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -378,10 +383,13 @@ def search(
     if not any(c.isdigit() or c == "@" for c in query):
         hits = _ranked(query, _title_candidates(session, workspace_id, query, types, limit))
     if not hits:
+        # The pool grows with what was asked for, so a long page is never cut at the pool's size.
         if session.get_bind().dialect.name == "postgresql":
-            candidates = _postgres_candidates(session, workspace_id, query, types)
+            pool = max(PG_CANDIDATES, 2 * limit)
+            candidates = _postgres_candidates(session, workspace_id, query, types, pool)
         else:
-            candidates = _sqlite_candidates(session, workspace_id, query, types)
+            pool = max(CANDIDATES, 3 * limit)
+            candidates = _sqlite_candidates(session, workspace_id, query, types, pool)
         hits = _ranked(query, candidates)
     return hits[:limit]
 
@@ -394,3 +402,32 @@ def _ranked(q: str, candidates: list[tuple[str, uuid.UUID, str, str | None, str]
     hits = [h for h in hits if h.score >= MIN_SCORE]
     hits.sort(key=lambda h: (-h.score, h.title))
     return hits
+
+
+def search_page(
+    session: Session,
+    stmt: Select[T],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    workspace_id: uuid.UUID,
+    q: str,
+    *,
+    record_type: str,
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """A page of ``stmt``'s rows that match ``q``, best first, and truthfully whether more
+    follow: it ranks one hit beyond the page to know. The cursor is a position in the ranking
+    and names its query, so it cannot continue another search."""
+    offset = 0
+    if cursor is not None:
+        tag, seen, offset = decode_cursor(cursor, 3)
+        if tag != "search" or seen != q or not isinstance(offset, int) or offset < 0:
+            raise BadRequest(BAD_CURSOR)
+    hits = search(session, workspace_id, q, types=[record_type], limit=offset + limit + 1)
+    window = hits[offset : offset + limit]
+    has_more = len(hits) > offset + limit
+    rank = {hit.record_id: i for i, hit in enumerate(window)}
+    rows = list(session.scalars(stmt.where(id_column.in_(list(rank)))))
+    rows.sort(key=lambda row: rank[getattr(row, id_column.key)])
+    next_cursor = encode_cursor(["search", q, offset + limit]) if has_more else None
+    return Page(items=rows, next_cursor=next_cursor, has_more=has_more)

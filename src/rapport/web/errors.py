@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rapport.core.errors import RapportError
+from rapport.core.errors import DATABASE_ERRORS, RapportError, as_unavailable
 from rapport.web import csrf, session
 from rapport.web.render import render
 
@@ -34,6 +34,8 @@ _TEXT: dict[int, tuple[str, str]] = {
     409: ("Conflict", "This clashes with something that already exists."),
     412: ("Changed meanwhile", "Someone else changed this record; reload it and try again."),
     422: ("Check what you sent", "Some of what you sent is not valid."),
+    503: ("Busy for a moment", "Rapport is busy or cannot reach its database right now. "
+                               "Nothing was lost; try again in a few seconds."),
     500: ("Something went wrong", "An unexpected error occurred on our side; it has been "
                                   "logged. Try again in a moment."),
 }  # fmt: skip
@@ -91,6 +93,11 @@ def install(app: FastAPI) -> None:
             if not wants_page(request):
                 result = original(request, exc)
                 return await result if isinstance(result, Awaitable) else result
+            unavailable = as_unavailable(exc)
+            if unavailable is not None:
+                page = error_page(request, 503)
+                page.headers.update(unavailable.headers)
+                return page
             if isinstance(exc, csrf.CsrfRejected):
                 return error_page(request, 403, title="This form has expired", csrf_failed=True)
             if isinstance(exc, RapportError):
@@ -105,5 +112,6 @@ def install(app: FastAPI) -> None:
 
         handlers[kind] = handler
 
-    for kind in (RapportError, StarletteHTTPException, RequestValidationError, Exception):
+    for kind in (RapportError, StarletteHTTPException, RequestValidationError, Exception,
+                 *DATABASE_ERRORS):  # fmt: skip
         wrap(kind)

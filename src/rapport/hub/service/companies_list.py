@@ -12,7 +12,7 @@ from sqlalchemy.orm import load_only
 from rapport.core.context import Context
 from rapport.core.filtering import Condition, FieldSet, FilterField, combine, compile_filter
 from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search
+from rapport.core.search import search_page
 from rapport.hub.models import Company, Person, company_tags
 from rapport.hub.service import companies, fields
 from rapport.hub.service.common import ListParams
@@ -69,13 +69,16 @@ def list_companies(ctx: Context, params: ListParams) -> Page[Company]:
             )
         )
     if params.q:
-        hits = search(
-            ctx.session, ctx.workspace_id, params.q, types=["company"], limit=params.limit
+        return search_page(
+            ctx.session,
+            stmt,
+            Company.id,
+            ctx.workspace_id,
+            params.q,
+            record_type="company",
+            limit=params.limit,
+            cursor=params.cursor,
         )
-        rank = {h.record_id: i for i, h in enumerate(hits)}
-        rows = list(ctx.session.scalars(stmt.where(Company.id.in_(list(rank)))))
-        rows.sort(key=lambda c: rank[c.id])
-        return Page(items=rows, next_cursor=None, has_more=False)
     sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
     return keyset_page(
         ctx.session, stmt, sort=sort, id_column=Company.id, limit=params.limit, cursor=params.cursor

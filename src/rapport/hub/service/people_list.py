@@ -10,7 +10,7 @@ from sqlalchemy.orm import load_only
 from rapport.core.context import Context
 from rapport.core.filtering import FieldSet, FilterField, compile_filter
 from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search
+from rapport.core.search import search_page
 from rapport.hub.models import ConsentStatus, LifecycleStage, Person, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.common import ListParams
@@ -88,11 +88,16 @@ def list_people(ctx: Context, params: ListParams) -> Page[Person]:
             )
         )
     if params.q:
-        hits = search(ctx.session, ctx.workspace_id, params.q, types=["person"], limit=params.limit)
-        rank = {h.record_id: i for i, h in enumerate(hits)}
-        rows = list(ctx.session.scalars(stmt.where(Person.id.in_(list(rank)))))
-        rows.sort(key=lambda p: rank[p.id])
-        return Page(items=rows, next_cursor=None, has_more=False)
+        return search_page(
+            ctx.session,
+            stmt,
+            Person.id,
+            ctx.workspace_id,
+            params.q,
+            record_type="person",
+            limit=params.limit,
+            cursor=params.cursor,
+        )
     sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
     return keyset_page(
         ctx.session, stmt, sort=sort, id_column=Person.id, limit=params.limit, cursor=params.cursor

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from rapport.core.context import Context
 from rapport.core.filtering import FieldSet, FilterField, compile_filter
 from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search
+from rapport.core.search import search_page
 from rapport.sales.models import Deal, DealStatus
 
 # Every sort is served by an index (workspace_id, <column>, id); see sales/models.py.
@@ -61,11 +61,16 @@ def list_deals(ctx: Context, params: DealQuery) -> Page[Deal]:
         dialect = ctx.session.get_bind().dialect.name
         stmt = stmt.where(compile_filter(params.filter, FIELDS, dialect_name=dialect))
     if params.q:
-        hits = search(ctx.session, ctx.workspace_id, params.q, types=["deal"], limit=params.limit)
-        rank = {h.record_id: i for i, h in enumerate(hits)}
-        rows = list(ctx.session.scalars(stmt.where(Deal.id.in_(list(rank)))))
-        rows.sort(key=lambda d: rank[d.id])
-        return Page(items=rows, next_cursor=None, has_more=False)
+        return search_page(
+            ctx.session,
+            stmt,
+            Deal.id,
+            ctx.workspace_id,
+            params.q,
+            record_type="deal",
+            limit=params.limit,
+            cursor=params.cursor,
+        )
     sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
     return keyset_page(
         ctx.session, stmt, sort=sort, id_column=Deal.id, limit=params.limit, cursor=params.cursor
