@@ -101,15 +101,24 @@ class Server:
             self.process.wait()
 
 
-def start_server(directory: Path, *, with_owner: bool) -> Server:
+def start_server(
+    directory: Path,
+    *,
+    with_owner: bool,
+    database_url: str | None = None,
+    settings: dict[str, str] | None = None,
+) -> Server:
     """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
-    suite runs there), then serve it."""
-    database_url, drop_database = _database_url(directory)
+    suite runs there; or ``database_url``), then serve it; ``settings`` add to its env."""
+    drop_database: Callable[[], None] = lambda: None  # noqa: E731
+    if database_url is None:
+        database_url, drop_database = _database_url(directory)
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": database_url,
         "RAPPORT_SECRET_KEY": "e2e-secret-" + directory.name.ljust(32, "x"),
         "RAPPORT_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     init = ["init", "--workspace", WORKSPACE]
     if with_owner:

@@ -241,7 +241,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        # A write that meets the lock waits this long (SQLite retries inside), then the request
+        # answers 503 with Retry-After (core.errors.as_unavailable), never a 500.
+        cursor.execute(f"PRAGMA busy_timeout={int(get_settings().sqlite_busy_timeout_ms)}")
         # A big import (or its duplicate scan, whose reads hold checkpoints back) can grow
         # the WAL file to gigabytes; once checkpointed it is cut back to this, rather than
         # kept at its largest for as long as the server holds a connection.
