@@ -54,7 +54,8 @@ class OwnPostgres:
     def __init__(self) -> None:
         self.folder, self.port = Path(tempfile.mkdtemp(prefix="rapport-pg-")), _free_port()
         shutil.chown(self.folder, "postgres")
-        self._as_postgres("initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres")
+        data = str(self.folder / "data")
+        self._as_postgres("initdb", "-D", data, "-A", "trust", "-U", "postgres")
         self.start()
 
     def _as_postgres(self, *args: str) -> None:

@@ -156,7 +156,7 @@ class TestUpdate:
         assert api.get(url).json()["job_title"] == "A"
 
     @pytest.mark.parametrize("header", ["abc", "3", '"abc"', '""', 'W/"x"'])
-    def test_malformed_if_match_is_a_failed_precondition(self, api: TestClient, header: str) -> None:
+    def test_malformed_if_match_fails_the_precondition(self, api: TestClient, header: str) -> None:
         """RFC 9110: an If-Match that is no entity tag of ours can never match: 412, not 400."""
         person = make(api)
         url = f"/api/v1/people/{person['id']}"
