@@ -12,6 +12,7 @@ from rapport.core.context import Context
 from rapport.hub.models import LifecycleStage
 from rapport.hub.schemas import ActivityIn, CompanyIn, CompanyPatch, PersonIn, PersonPatch
 from rapport.hub.service import companies, people, timeline
+from rapport.sales import jobs as sales_jobs
 from rapport.sales.models import LeadScore
 from rapport.sales.schemas import RuleIn, RulePatch
 from rapport.sales.service import scoring
@@ -79,3 +80,21 @@ def test_people_from_a_bulk_import_are_scored(api: Any, ada_ctx: Context) -> Non
     person = people.find_by_email(ada_ctx, "imported.lead@x.org")
     assert person is not None
     assert _stored(ada_ctx, person.id) == 15
+
+
+def test_a_rule_change_rescores_in_batches_and_skips_deleted_leads(ada_ctx: Context) -> None:
+    """The rescore after a rule change failed with 'No person with this id' once any scored
+    lead had been deleted, retried and ended dead: no score was ever refreshed again."""
+    rule = _rule(ada_ctx, "Director", "job_title_contains", 15, text="director")
+    made = [
+        people.create(ada_ctx, PersonIn(first_name=f"L{i}", job_title="Director",
+                                        lifecycle_stage=LifecycleStage.LEAD))  # fmt: skip
+        for i in range(sales_jobs.RESCORE_BATCH + 5)
+    ]
+    jobs.drain(ada_ctx.session)
+    assert _stored(ada_ctx, made[0].id) == 15
+    people.delete(ada_ctx, made[0].id)
+    scoring.update_rule(ada_ctx, rule.id, RulePatch(points=40), expected_version=None)
+    ran = jobs.drain(ada_ctx.session)  # raises if a consumer or job fails
+    assert ("job", "sales.rescore_people") in {(r.kind, r.name) for r in ran}
+    assert {_stored(ada_ctx, p.id) for p in made[1:]} == {40}

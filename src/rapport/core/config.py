@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     job_min_backoff_ms: int = 1_000
     job_max_backoff_ms: int = 300_000
     job_poll_seconds: float = 0.5
+    background_transaction_seconds: float = 1.0  # a job's transaction longer than this is logged
     sqlite_busy_timeout_ms: int = 10_000  # how long a write waits for SQLite's lock, then 503
     log_level: str = "INFO"
     log_json: bool = True

@@ -9,9 +9,12 @@ unless it was explicitly opened as ``unscoped`` (migrations, operator CLI, cross
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -336,3 +339,52 @@ def transaction(
         raise
     finally:
         session.close()
+
+
+# --- how long background work holds a transaction -------------------------------------------
+# SQLite has one writer: a background job that keeps a write transaction open for minutes makes
+# every request that writes wait, then fail. Background work therefore commits in small
+# batches, and every transaction it runs is timed here: over the limit it is logged, and tests
+# watch every one of them (tests/core/test_background_transactions.py).
+
+log = logging.getLogger("rapport.db")
+TransactionWatcher = Callable[[str, float], None]
+_background: ContextVar[str | None] = ContextVar("rapport_background_work", default=None)
+_watchers: list[TransactionWatcher] = []
+
+
+@contextmanager
+def background(name: str) -> Iterator[None]:
+    """Run the block as background work called ``name``: its transactions are timed."""
+    token = _background.set(name)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def watch_background_transactions(watcher: TransactionWatcher) -> Callable[[], None]:
+    """Call ``watcher(work name, seconds held)`` after every background transaction ends;
+    returns the function that stops watching."""
+    _watchers.append(watcher)
+    return lambda: _watchers.remove(watcher)
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_began(conn: Any) -> None:
+    if _background.get() is not None:
+        conn.info["rapport_began"] = time.perf_counter()
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(conn: Any) -> None:
+    began = conn.info.pop("rapport_began", None)
+    name = _background.get()
+    if began is None or name is None:
+        return
+    held = time.perf_counter() - began
+    if held > get_settings().background_transaction_seconds:
+        log.warning("background work %s held a transaction for %.2f s", name, held)
+    for watcher in list(_watchers):
+        watcher(name, held)

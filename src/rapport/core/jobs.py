@@ -35,6 +35,7 @@ import json
 import logging
 import pkgutil
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable
@@ -51,7 +52,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
-from rapport.core.db import get_database, table_of, transaction
+from rapport.core.db import background, get_database, table_of, transaction
 from rapport.core.events import OutboxEvent, jsonable
 from rapport.core.ids import new_id
 from rapport.core.jobs_models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
@@ -71,6 +72,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("rapport.jobs")
+BATCH_SECONDS = 0.2  # a batch of deliveries commits after this long and goes on in another
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -295,7 +297,8 @@ def _take_jobs(session: Session) -> list[Message]:
 def run_job(name: str, kwargs: dict[str, Any]) -> Any:
     """Run one job in this thread (what the worker's actor does)."""
     _ensure_loaded()
-    return JOBS[name].fn(**kwargs)
+    with background(f"job {name}"):
+        return JOBS[name].fn(**kwargs)
 
 
 # --- delivering events to consumers ---------------------------------------------------------
@@ -323,6 +326,11 @@ def deliver(delivery_id: uuid.UUID) -> str:
     """Run one delivery (event x consumer) in its own transaction: the consumer's writes and
     the ``done`` mark commit together. Raises on failure (so the broker retries) unless the
     delivery is now dead. Returns the delivery's final status."""
+    with background("deliver"):
+        return _deliver_one(delivery_id)
+
+
+def _deliver_one(delivery_id: uuid.UUID) -> str:
     _ensure_loaded()
     database = get_database()
     with database.session(unscoped=True) as session:
@@ -384,8 +392,12 @@ def deliver_batch(delivery_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     so the broker retries the message with backoff (finished ones are skipped then). Should
     the commit itself fail, each delivery is run on its own by :func:`deliver`.
     Returns each delivery's status."""
+    with background("deliver"):
+        return _deliver_many(list(dict.fromkeys(delivery_ids)))
+
+
+def _deliver_many(wanted: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     _ensure_loaded()
-    wanted = list(dict.fromkeys(delivery_ids))
     if not wanted:
         return {}
     status: dict[uuid.UUID, str] = {}
@@ -408,28 +420,36 @@ def deliver_batch(delivery_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         status[missing] = DEAD
     retry = False
     for workspace_id, items in work.items():
-        try:
-            done = _deliver_group(workspace_id, items)
-        except Exception:
-            log.exception("a batch of %d deliveries failed to commit; one by one", len(items))
-            done = {}
-            for item in items:
-                try:
-                    done[item.id] = deliver(item.id)
-                except Exception:
-                    done[item.id] = FAILED
-        status.update(done)
-        retry = retry or FAILED in done.values()
+        while items:
+            group, items = items, []
+            try:
+                done, items = _deliver_group(workspace_id, group)
+            except Exception:
+                log.exception("a batch of %d deliveries failed to commit; one by one", len(group))
+                done = {}
+                for item in group:
+                    try:
+                        done[item.id] = _deliver_one(item.id)
+                    except Exception:
+                        done[item.id] = FAILED
+            status.update(done)
+            retry = retry or FAILED in done.values()
     if retry:
         failed = sum(1 for s in status.values() if s == FAILED)
         raise JobFailed(f"{failed} of {len(wanted)} deliveries failed; they will be retried")
     return status
 
 
-def _deliver_group(workspace_id: uuid.UUID, items: list[_Work]) -> dict[uuid.UUID, str]:
-    """One workspace's part of a batch, in one transaction (see :func:`deliver_batch`)."""
+def _deliver_group(
+    workspace_id: uuid.UUID, items: list[_Work]
+) -> tuple[dict[uuid.UUID, str], list[_Work]]:
+    """One workspace's part of a batch, in one transaction (see :func:`deliver_batch`), for
+    at most ``BATCH_SECONDS``: what is left when time is up is returned for the next one, so
+    a backlog never keeps the single SQLite writer from the requests for long."""
     max_attempts = get_settings().job_max_attempts
     out: dict[uuid.UUID, str] = {}
+    started = time.perf_counter()
+    left: list[_Work] = []
     with transaction(workspace_id) as session:
         claim = select(OutboxDelivery).where(
             OutboxDelivery.id.in_([item.id for item in items]),
@@ -438,7 +458,10 @@ def _deliver_group(workspace_id: uuid.UUID, items: list[_Work]) -> dict[uuid.UUI
         if session.get_bind().dialect.name == "postgresql":
             claim = claim.with_for_update(skip_locked=True)  # held: another worker's now
         rows = {row.id: row for row in session.scalars(claim)}
-        for item in items:
+        for position, item in enumerate(items):
+            if time.perf_counter() - started > BATCH_SECONDS:
+                left = items[position:]
+                break
             row = rows.get(item.id)
             if row is None:
                 continue  # done, dead or held elsewhere meanwhile: not ours to run
@@ -471,7 +494,7 @@ def _deliver_group(workspace_id: uuid.UUID, items: list[_Work]) -> dict[uuid.UUI
                         updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
-    return out
+    return out, left
 
 
 def _pending_events(session: Session, limit: int) -> list[OutboxEvent]:
@@ -530,7 +553,7 @@ def relay_once(send: Callable[[uuid.UUID], None], *, batch: int = 200) -> int:
     ``send`` (the broker). Returns how many deliveries it sent."""
     if not has_pending_events():
         return 0
-    with transaction(unscoped=True) as session:
+    with background("relay"), transaction(unscoped=True) as session:
         ids = claim_events(session, batch)
     for delivery_id in ids:
         send(delivery_id)

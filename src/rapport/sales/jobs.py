@@ -15,7 +15,7 @@ from rapport.accounts.models import Workspace
 from rapport.core import jobs
 from rapport.core.clock import utcnow
 from rapport.core.context import Context, system_context
-from rapport.core.db import transaction
+from rapport.core.db import get_database, transaction
 from rapport.hub.models import Activity
 from rapport.sales.service import reminders, scoring_live
 
@@ -45,20 +45,56 @@ def scoring_on_person(ctx: Context, event: jobs.Event) -> None:
         scoring_live.rescore_if_present(ctx, event.record_id)
 
 
+# Work on many people is handed to a job that commits every RESCORE_BATCH people: a consumer
+# runs inside one transaction, and rescoring thousands of leads there held SQLite's only write
+# lock for minutes while every request that writes waited, then failed.
+RESCORE_BATCH = 100
+
+
+@jobs.job("sales.rescore_people")
+def rescore_people_job(
+    workspace_id: str, person_ids: list[str] | None = None, only_worth_scoring: bool = False
+) -> int:
+    """Rescore ``person_ids`` (default: every lead and everybody scored), a small batch per
+    transaction; people deleted meanwhile are skipped. Returns how many were rescored."""
+    workspace = uuid.UUID(workspace_id)
+    if person_ids is None:
+        with get_database().session(workspace) as session:
+            ids = scoring_live.lead_ids(system_context(session, workspace))
+    else:
+        ids = [uuid.UUID(p) for p in person_ids]
+    done = 0
+    for start in range(0, len(ids), RESCORE_BATCH):
+        with transaction(workspace) as session:
+            done += scoring_live.rescore_people(
+                system_context(session, workspace),
+                ids[start : start + RESCORE_BATCH],
+                only_worth_scoring=only_worth_scoring,
+            )
+    return done
+
+
+def _rescore_later(ctx: Context, person_ids: list[str] | None, *, only_worth: bool) -> None:
+    jobs.enqueue(ctx.session, rescore_people_job, workspace_id=str(ctx.workspace_id),
+                 person_ids=person_ids, only_worth_scoring=only_worth)  # fmt: skip
+
+
 @jobs.on_event("import.batch", name="sales.scoring_on_import")
 def scoring_on_import(ctx: Context, event: jobs.Event) -> None:
     """A bulk import announces its people per batch, not one event each: score those of them
     who are prospects (or were scored before)."""
-    for key in ("created_ids", "updated_ids"):
-        for person_id in event.payload.get(key) or []:
-            scoring_live.rescore_if_present(ctx, uuid.UUID(str(person_id)))
+    ids = [str(p) for key in ("created_ids", "updated_ids") for p in event.payload.get(key) or []]
+    if ids:
+        _rescore_later(ctx, ids, only_worth=True)
 
 
 @jobs.on_event("company.updated", name="sales.scoring_on_company")
 def scoring_on_company(ctx: Context, event: jobs.Event) -> None:
-    """A company's size or industry changed: everyone there is rescored."""
+    """A company's size or industry changed: everyone there worth scoring is rescored."""
     if event.record_id is not None:
-        scoring_live.rescore_company(ctx, event.record_id)
+        people = scoring_live.company_people(ctx, event.record_id)
+        if people:
+            _rescore_later(ctx, [str(p) for p in people], only_worth=True)
 
 
 @jobs.on_event(
@@ -66,8 +102,8 @@ def scoring_on_company(ctx: Context, event: jobs.Event) -> None:
     name="sales.scoring_on_rules",
 )  # fmt: skip
 def scoring_on_rules(ctx: Context, event: jobs.Event) -> None:
-    """The workspace's rules changed: every stored lead score is recomputed."""
-    scoring_live.rescore_leads(ctx)
+    """The workspace's rules changed: every stored lead score is recomputed, in batches."""
+    _rescore_later(ctx, None, only_worth=False)
 
 
 # --- reminders ------------------------------------------------------------------------------

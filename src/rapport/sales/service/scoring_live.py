@@ -84,6 +84,16 @@ def rescore_person(ctx: Context, person_id: uuid.UUID) -> PersonScore:
     return _whole(rule, model, predicted)
 
 
+def _still_here(ctx: Context, ids: list[uuid.UUID], only_worth: bool) -> list[uuid.UUID]:
+    """``ids`` of people that exist (deleted ones are hidden by the session), in order."""
+    query = select(Person.id).where(Person.id.in_(ids))
+    if only_worth:
+        scored = select(LeadScore.person_id).where(LeadScore.person_id == Person.id).exists()
+        query = query.where(Person.lifecycle_stage.in_(PROSPECT_STAGES) | scored)
+    present = set(ctx.session.scalars(query))
+    return [person_id for person_id in ids if person_id in present]
+
+
 def _worth_scoring(ctx: Context, person: Person) -> bool:
     """Prospects, and anybody whose score is already stored (it must not go stale); a
     customer's hundredth support email does not need a lead score."""
@@ -103,34 +113,46 @@ def rescore_if_present(ctx: Context, person_id: uuid.UUID | None) -> bool:
     return True
 
 
+def company_people(ctx: Context, company_id: uuid.UUID) -> list[uuid.UUID]:
+    """The people at a company (whose size or industry changed, so their fit points move)."""
+    return list(ctx.session.scalars(select(Person.id).where(Person.company_id == company_id)))
+
+
 def rescore_company(ctx: Context, company_id: uuid.UUID) -> int:
-    """Rescore the people at a company whose size or industry changed; returns how many."""
-    ctx.require("leads:write")
-    ids = list(ctx.session.scalars(select(Person.id).where(Person.company_id == company_id)))
-    return sum(rescore_if_present(ctx, person_id) for person_id in ids)
+    """Rescore the people at a company worth scoring; returns how many."""
+    return rescore_people(ctx, company_people(ctx, company_id), only_worth_scoring=True)
+
+
+def lead_ids(ctx: Context) -> list[uuid.UUID]:
+    """Every lead and everybody already scored (what a retrain or a rule change rescores);
+    scores of people deleted since are not theirs to refresh."""
+    leads = select(Person.id).where(Person.lifecycle_stage == LifecycleStage.LEAD)
+    scored = select(LeadScore.person_id).join(Person, Person.id == LeadScore.person_id)
+    return sorted(set(ctx.session.scalars(leads)) | set(ctx.session.scalars(scored)))
 
 
 def rescore_leads(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Rescore every lead and everybody already scored (after a retrain or a rule change)."""
     ctx.require("leads:write")
-    leads = select(Person.id).where(Person.lifecycle_stage == LifecycleStage.LEAD)
-    ids = set(ctx.session.scalars(leads)) | set(ctx.session.scalars(select(LeadScore.person_id)))
-    return rescore_people(ctx, sorted(ids), progress=progress)
+    return rescore_people(ctx, lead_ids(ctx), progress=progress)
 
 
 def rescore_people(
     ctx: Context,
     person_ids: Sequence[uuid.UUID],
     *,
+    only_worth_scoring: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Rescore many people, computing predictive features a chunk at a time."""
+    """Rescore many people, computing predictive features a chunk at a time. People who no
+    longer exist (deleted since the work was queued) are skipped, not an error; with
+    ``only_worth_scoring``, so is anyone who is no prospect and was never scored."""
     ctx.require("leads:write")
     ordered = list(dict.fromkeys(person_ids))
     model = predictive.current(ctx)
     done = 0
     for start in range(0, len(ordered), predictive.CHUNK):
-        chunk = ordered[start : start + predictive.CHUNK]
+        chunk = _still_here(ctx, ordered[start : start + predictive.CHUNK], only_worth_scoring)
         predicted = predictive.probabilities(ctx, chunk, model)
         for person_id in chunk:
             hit = predicted.get(person_id)
