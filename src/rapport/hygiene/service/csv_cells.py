@@ -67,7 +67,10 @@ def restore(cell: str) -> str:
 
 
 def restore_row(row: list[str]) -> list[str]:
-    """:func:`restore` on each cell of a row (cheap for the cells without a leading ``'``)."""
+    """:func:`restore` on each cell of a row. Imports read millions of rows and few hold a
+    ``'`` at all: one search of the joined row (in C) lets those go through untouched."""
+    if QUOTE not in "".join(row):
+        return row
     return [restore(cell) if cell[:1] == QUOTE else cell for cell in row]
 
 
