@@ -46,22 +46,22 @@ def is_dangerous(text: str) -> bool:
     return _DANGEROUS.match(text) is not None
 
 
-def _quoted(text: str) -> bool:
-    """Whether ``text``, preceded by ``'``, reads as a neutralised cell (rule 2)."""
+def _stripped_after_quote(text: str) -> bool:
+    """Whether the import strips a ``'`` in front of ``text`` (rule 2)."""
     return text[:1] == QUOTE or is_dangerous(text)
 
 
 def neutralise(text: str) -> str:
     """The cell for a value: with one more ``'`` in front when a spreadsheet could run it or
     when the import would otherwise strip a ``'`` of its own (rule 1)."""
-    if is_dangerous(text) or (text[:1] == QUOTE and _quoted(text[1:])):
+    if is_dangerous(text) or (text[:1] == QUOTE and _stripped_after_quote(text[1:])):
         return QUOTE + text
     return text
 
 
 def restore(cell: str) -> str:
     """The value a cell of one of our CSV files stands for: :func:`neutralise` undone."""
-    if cell[:1] == QUOTE and _quoted(cell[1:]):
+    if cell[:1] == QUOTE and _stripped_after_quote(cell[1:]):
         return cell[1:]
     return cell
 
