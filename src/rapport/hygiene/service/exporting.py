@@ -3,12 +3,13 @@ language.
 
 Rows are read in keyset order (by id) in chunks of ``CHUNK`` and written as they come, so
 memory stays flat whatever the size. The columns are the import fields (custom fields as
-``custom.<key>``, tags), so an export imports back unchanged (round trip).
+``custom.<key>``, tags), so an export imports back unchanged (round trip). CSV cells are
+written by :mod:`csv_cells`, so no spreadsheet runs one as a formula and the import still
+reads back the original values.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -34,7 +35,7 @@ from rapport.core.filtering import (
 from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
-from rapport.hygiene.service import company_vcards, sources
+from rapport.hygiene.service import company_vcards, csv_cells, sources
 from rapport.hygiene.service.columns import cell_text, join_list
 from rapport.web import saved_views
 
@@ -209,7 +210,7 @@ def _stream(rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]) -> 
             yield vcard(row, kinds)
         return
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_cells.writer(buffer)
     writer.writerow([*COLUMNS, "tags", *(f"custom.{k}" for k in kinds)])
     for number, row in enumerate(rows, start=1):
         cells = ["" if row[k] is None else row[k] for k in COLUMNS]
@@ -340,7 +341,7 @@ def _company_stream(
             yield json.dumps({k: v for k, v in row.items() if v not in (None, "", [], {})}) + "\n"
         return
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_cells.writer(buffer)
     writer.writerow([*COMPANY_COLUMNS, *(f"custom.{k}" for k in kinds)])
     for count, row in enumerate(rows, start=1):
         cells = ["" if row[k] is None else row[k] for k in COMPANY_COLUMNS]

@@ -6,7 +6,6 @@ download can show each refused line as it was in the file.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import shutil
@@ -28,6 +27,7 @@ from rapport.core.errors import BadRequest, NotFound, RapportError
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import (
     company_columns,
+    csv_cells,
     importing,
     importing_companies,
     mappings,
@@ -183,11 +183,7 @@ def preview(
     encoding = sources.detect_encoding(head)
     view = Preview(columns, {}, targets(ctx, staged.object), encoding=encoding)
     if staged.format == "csv":
-        sample = "\n".join(head.decode(encoding, errors="ignore").splitlines()[:20])
-        try:
-            view.delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-        except csv.Error:
-            view.delimiter = ","
+        view.delimiter = sources.csv_dialect(head.decode(encoding, errors="ignore")).delimiter
     saved = dict(mappings.by_name(ctx, saved_name).fields) if saved_name else {}
     explicit = {c: f for c, f in (explicit or {}).items() if c in columns}
     try:
@@ -371,7 +367,7 @@ def rejects_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
 
 def _rejects(workspace_id: uuid.UUID, job_id: uuid.UUID, kept: Path | None) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_cells.writer(buffer)
     writer.writerow(["line", "column", "message", "value", "original row"])
     stmt = (
         select(ImportReject.line, ImportReject.column, ImportReject.reason, ImportReject.value)

@@ -12,7 +12,6 @@ people are matched by Rapport id, external id or email, rerunning a file changes
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -37,7 +36,7 @@ from rapport.hub.schemas import CompanyIn, PersonPatch
 from rapport.hub.service import companies, people
 from rapport.hub.service.bulk import bind_value, insert_tuples
 from rapport.hygiene.models import ImportJob, ImportReject
-from rapport.hygiene.service import people_custom
+from rapport.hygiene.service import csv_cells, people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
 BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster
@@ -537,7 +536,7 @@ def rejects_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
 
 def _reject_lines(workspace_id: uuid.UUID, job_id: uuid.UUID) -> Iterator[str]:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_cells.writer(out)
     writer.writerow(["line", "column", "value", "reason"])
     yield _drain(out)
     stmt = (

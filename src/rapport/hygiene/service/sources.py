@@ -2,7 +2,9 @@
 
 Each reader yields ``(line, {column: text})`` where ``line`` is the 1-based line of the file
 on which the record starts, so a reject can point at it exactly. Column names are mapped to
-Rapport's import fields automatically by name and synonyms, with manual overrides.
+Rapport's import fields automatically by name and synonyms, with manual overrides. A CSV cell
+that our export neutralised against spreadsheet formulas (``'=1+1``) reads back as the value
+it stands for (``=1+1``): see :mod:`csv_cells`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import vobject
 from charset_normalizer import from_bytes
 
 from rapport.core.errors import BadRequest, invalid
-from rapport.hygiene.service import columns
+from rapport.hygiene.service import columns, csv_cells
 
 FORMATS = ("csv", "vcf", "jsonl")
 FIELDS = (
@@ -146,16 +149,40 @@ def open_source(stream: IO[bytes], fmt: str) -> Source:
     return Source("vcf", list(FIELDS), _vcards(text))
 
 
-def _csv(text: io.TextIOWrapper, sample: str) -> Source:
+# A header of quoted names between one delimiter ("id","email",…): a file written with every
+# cell quoted, as our export is. Its delimiter is certain, whatever the cells below hold.
+_QUOTED_HEADER = re.compile(r'"[^"\r\n]*"(?:([,;\t|])"[^"\r\n]*"(?:\1"[^"\r\n]*")*)?')
+DELIMITERS = ",;\t|"
+
+
+def csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The dialect of a CSV file from its first bytes: from a fully quoted header when it has
+    one, else as the sniffer guesses from the first lines (Excel's when it cannot tell).
+    Quoted cells full of tabs or semicolons would fool the sniffer, not the header."""
+    header = _QUOTED_HEADER.fullmatch(sample.split("\n", 1)[0].removesuffix("\r"))
+    if header is not None:
+        return _Delimited(header.group(1) or ",")
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            "\n".join(sample.splitlines()[:20]), delimiters=",;\t|"
-        )
+        return csv.Sniffer().sniff("\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS)
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text, dialect)
+        return csv.excel
+
+
+class _Delimited(csv.excel):
+    """Excel's dialect with another delimiter."""
+
+    def __init__(self, delimiter: str) -> None:
+        self.delimiter = delimiter
+        super().__init__()
+
+
+def _csv(text: io.TextIOWrapper, sample: str) -> Source:
+    dialect = csv_dialect(sample)
+    # Quotes inside a quoted cell are doubled (RFC 4180, as Excel and our export write them);
+    # the sniffer's guess of this depends on the cells' text (a '"' after an odd character).
+    reader = csv.reader(text, dialect, doublequote=True)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in csv_cells.restore_row(next(reader))]
     except StopIteration:
         raise BadRequest("the file is empty") from None
     if not any(header):
@@ -165,7 +192,7 @@ def _csv(text: io.TextIOWrapper, sample: str) -> Source:
         line = reader.line_num + 1
         for row in reader:
             if any(cell.strip() for cell in row):
-                yield line, dict(zip(header, row, strict=False))
+                yield line, dict(zip(header, csv_cells.restore_row(row), strict=False))
             line = reader.line_num + 1
 
     return Source("csv", header, records())
