@@ -86,9 +86,9 @@ def test_a_rule_change_rescores_in_batches_and_skips_deleted_leads(ada_ctx: Cont
     """The rescore after a rule change failed with 'No person with this id' once any scored
     lead had been deleted, retried and ended dead: no score was ever refreshed again."""
     rule = _rule(ada_ctx, "Director", "job_title_contains", 15, text="director")
+    lead = {"job_title": "Director", "lifecycle_stage": LifecycleStage.LEAD}
     made = [
-        people.create(ada_ctx, PersonIn(first_name=f"L{i}", job_title="Director",
-                                        lifecycle_stage=LifecycleStage.LEAD))  # fmt: skip
+        people.create(ada_ctx, PersonIn(first_name=f"L{i}", **lead))
         for i in range(sales_jobs.RESCORE_BATCH + 5)
     ]
     jobs.drain(ada_ctx.session)
