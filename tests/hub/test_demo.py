@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
+from rapport.core.events import OutboxEvent
 from rapport.hub.demo import create_demo
 from rapport.hub.models import Activity, Company, Person
 from rapport.hygiene.models import DuplicateCandidate
@@ -18,6 +19,7 @@ from rapport.sales.models import (
     Deal,
     DealStageHistory,
     DealStatus,
+    LeadScore,
     Pipeline,
     RoutingRule,
     ScoringRule,
@@ -59,6 +61,8 @@ def _seed(database: Database, seed: int) -> dict[str, Any]:
             "routing_rules": _count(session, RoutingRule),
             "tasks": tasks,
             "candidates": _count(session, DuplicateCandidate),
+            "backlog": _count(session, OutboxEvent, OutboxEvent.dispatched_at.is_(None)),
+            "scored_leads": _count(session, LeadScore),
         }
         session.flush()
         return figures
@@ -102,6 +106,15 @@ def test_demo_has_pipelines_deals_with_histories_rules_tasks_and_duplicates(
     assert len(owner_tasks) >= 10
     assert any(t.due_at is not None and t.due_at.replace(tzinfo=UTC) < now for t in owner_tasks)
     assert demo["candidates"] >= PLANTED  # the scan found the planted twins
+
+
+def test_demo_scores_its_leads_and_leaves_no_backlog(
+    database: Database, connection: Connection
+) -> None:
+    """The first `make run` met ~33,500 queued deliveries that locked SQLite for minutes."""
+    demo = _seed(database, seed=3)
+    assert demo["scored_leads"] > 0
+    assert demo["backlog"] == 0
 
 
 def test_same_seed_same_data(database: Database, connection: Connection) -> None:

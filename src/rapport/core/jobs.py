@@ -539,6 +539,19 @@ def claim_events(session: Session, limit: int = 200) -> list[uuid.UUID]:
     return [row["id"] for row in rows]
 
 
+def settle_seeded(session: Session, workspace_id: uuid.UUID) -> int:
+    """Mark a freshly seeded workspace's pending events as dispatched, handing them to no
+    consumer: for seeding code that has done what the consumers would (the demo scores its
+    leads itself), so a first start meets no backlog of tens of thousands of deliveries."""
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.workspace_id == workspace_id, OutboxEvent.dispatched_at.is_(None))
+        .values(dispatched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(Any, result).rowcount or 0)
+
+
 def has_pending_events() -> bool:
     """A cheap read (no write lock) so an idle relay does not contend with requests."""
     with get_database().session(unscoped=True) as session:

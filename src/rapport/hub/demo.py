@@ -24,6 +24,7 @@ from faker import Faker
 from sqlalchemy.orm import Session
 
 from rapport.accounts import service as accounts
+from rapport.core import jobs
 from rapport.core.clock import utcnow
 from rapport.core.context import Context, system_context
 from rapport.core.permissions import Role
@@ -133,6 +134,9 @@ def create_demo(
         duplicate_count=min(20, people // 10), progress=tick,
     )  # fmt: skip
     dedupe.find_duplicates(ctx)
+    # Seeding scored every lead itself (seed_sales trains, then rescores): the events it wrote
+    # need no consumer, and a first `make run` must not meet a backlog that locks SQLite.
+    jobs.settle_seeded(session, workspace.id)
     return DemoResult(
         workspace.id,
         workspace.slug,
