@@ -89,7 +89,7 @@ def test_a_rule_change_rescores_in_batches_and_skips_deleted_leads(ada_ctx: Cont
     lead = {"job_title": "Director", "lifecycle_stage": LifecycleStage.LEAD}
     made = [
         people.create(ada_ctx, PersonIn(first_name=f"L{i}", **lead))
-        for i in range(sales_jobs.RESCORE_BATCH + 5)
+        for i in range(sales_jobs.RESCORE_STEP * 3 + 5)
     ]
     jobs.drain(ada_ctx.session)
     assert _stored(ada_ctx, made[0].id) == 15

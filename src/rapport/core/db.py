@@ -264,6 +264,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # deferred BEGIN would fail such requests half-way instead of making them wait.
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        _start_clock(conn)  # the lock is ours from here: waiting for it is not holding it
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -370,10 +371,15 @@ def watch_background_transactions(watcher: TransactionWatcher) -> Callable[[], N
     return lambda: _watchers.remove(watcher)
 
 
-@event.listens_for(Engine, "begin")
-def _transaction_began(conn: Any) -> None:
+def _start_clock(conn: Any) -> None:
     if _background.get() is not None:
         conn.info["rapport_began"] = time.perf_counter()
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_began(conn: Any) -> None:
+    if conn.dialect.name != "sqlite":  # SQLite's clock starts once BEGIN has the lock
+        _start_clock(conn)
 
 
 @event.listens_for(Engine, "commit")

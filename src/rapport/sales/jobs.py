@@ -5,6 +5,7 @@ rest; ``rapport reminders run`` runs them by hand)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,32 +46,34 @@ def scoring_on_person(ctx: Context, event: jobs.Event) -> None:
         scoring_live.rescore_if_present(ctx, event.record_id)
 
 
-# Work on many people is handed to a job that commits every RESCORE_BATCH people: a consumer
-# runs inside one transaction, and rescoring thousands of leads there held SQLite's only write
+# Work on many people is handed to a job that commits every RESCORE_SECONDS: a consumer runs
+# inside one transaction, and rescoring thousands of leads there held SQLite's only write
 # lock for minutes while every request that writes waited, then failed.
-RESCORE_BATCH = 100
+RESCORE_SECONDS = 0.2
+RESCORE_STEP = 10  # people scored together (their predictive features are read at once)
 
 
 @jobs.job("sales.rescore_people")
 def rescore_people_job(
     workspace_id: str, person_ids: list[str] | None = None, only_worth_scoring: bool = False
 ) -> int:
-    """Rescore ``person_ids`` (default: every lead and everybody scored), a small batch per
-    transaction; people deleted meanwhile are skipped. Returns how many were rescored."""
-    workspace = uuid.UUID(workspace_id)
+    """Rescore ``person_ids`` (default: every lead and everybody scored), committing every
+    RESCORE_SECONDS; people deleted meanwhile are skipped. Returns how many were rescored."""
+    workspace, only_worth = uuid.UUID(workspace_id), only_worth_scoring
     if person_ids is None:
         with get_database().session(workspace) as session:
             ids = scoring_live.lead_ids(system_context(session, workspace))
     else:
         ids = [uuid.UUID(p) for p in person_ids]
-    done = 0
-    for start in range(0, len(ids), RESCORE_BATCH):
+    done = position = 0
+    while position < len(ids):
         with transaction(workspace) as session:
-            done += scoring_live.rescore_people(
-                system_context(session, workspace),
-                ids[start : start + RESCORE_BATCH],
-                only_worth_scoring=only_worth_scoring,
-            )
+            ctx = system_context(session, workspace)
+            started = time.perf_counter()
+            while position < len(ids) and time.perf_counter() - started < RESCORE_SECONDS:
+                step = ids[position : position + RESCORE_STEP]
+                done += scoring_live.rescore_people(ctx, step, only_worth_scoring=only_worth)
+                position += len(step)
     return done
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_database, transaction
-from rapport.core.errors import BadRequest
+from rapport.core.errors import BadRequest, as_unavailable
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe, importing, mappings, people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
@@ -40,6 +40,9 @@ from rapport.hygiene.service.sources import (
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
 INLINE_BYTES = 2 << 20  # uploads smaller than this are validated in the job's own process
+# An import the server runs in the background commits smaller batches than the CLI's: each
+# batch holds SQLite's only write lock, and the app's requests must get their turn in between.
+BACKGROUND_BATCH = 1_000
 BULK_CACHE_KIB = 1 << 18  # SQLite page cache of the connection writing an import: 256 MiB
 ANALYZED = ("people", "person_emails", "person_phones", "search_documents")
 log = logging.getLogger(__name__)
@@ -216,13 +219,18 @@ def run_import_job(job_id: uuid.UUID) -> None:
             run_file(
                 workspace_id,
                 job_id,
-                batch_size=importing.BATCH,
+                batch_size=BACKGROUND_BATCH,
                 progress=lambda _line: None,
                 # The server's threads make a plain fork unsafe; a small file is validated
                 # here rather than wait seconds for a fork server to start.
                 start="inline" if small else "forkserver",
             )
-    except Exception:
+    except Exception as exc:
+        if as_unavailable(exc) is not None:
+            # Busy (another writer held SQLite's lock past the timeout) or away: the batches
+            # committed so far stay, and the job queue retries it from the next line.
+            log.warning("import %s paused, to be retried: %s", job_id, exc)
+            raise
         log.exception("import %s failed", job_id)
         return
     if path and Path(path).parent == upload_dir():
@@ -256,6 +264,8 @@ def run_file(
             _load(workspace_id, job_id, batches, batch_size, progress)
     except Exception as exc:
         batches.close()  # stop the worker now: a traceback would keep it waiting to send
+        if as_unavailable(exc) is not None:
+            raise  # the database was busy or away: the job stays resumable, to be retried
         with transaction(workspace_id) as session:
             _untune(session)
             ctx = system_context(session, workspace_id)
