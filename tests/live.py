@@ -91,9 +91,10 @@ class Server:
             self.process.wait()
 
 
-def start_server(directory: Path, *, with_owner: bool) -> Server:
+def start_server(directory: Path, *, with_owner: bool, generated_key: bool = False) -> Server:
     """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
-    suite runs there), then serve it."""
+    suite runs there), then serve it. ``generated_key``: no RAPPORT_SECRET_KEY, so sessions are
+    signed with the key init generated for the database."""
     database_url, drop_database = _database_url(directory)
     env = {
         **os.environ,
@@ -101,11 +102,21 @@ def start_server(directory: Path, *, with_owner: bool) -> Server:
         "RAPPORT_SECRET_KEY": "e2e-secret-" + directory.name.ljust(32, "x"),
         "RAPPORT_LOG_LEVEL": "WARNING",
     }
+    if generated_key:
+        del env["RAPPORT_SECRET_KEY"]
     init = ["init", "--workspace", WORKSPACE]
     if with_owner:
         init += ["--email", OWNER_EMAIL, "--password", OWNER_PASSWORD]
     _rapport(*init, env=env)
-    log = directory / "server.log"
+    try:
+        return serve(env, directory / "server.log", drop_database)
+    except RuntimeError:
+        drop_database()
+        raise
+
+
+def serve(env: dict[str, str], log: Path, drop_database: Callable[[], None]) -> Server:
+    """``rapport serve`` an initialised database on a free port, once it answers /readyz."""
     for _attempt in range(3):  # another process may grab the free port before we bind it
         port = _free_port()
         cli = Path(sys.executable).parent / "rapport"
@@ -120,7 +131,6 @@ def start_server(directory: Path, *, with_owner: bool) -> Server:
         if _wait_ready(server):
             return server
         server.stop()
-    drop_database()
     raise RuntimeError(f"rapport serve did not become ready:\n{log.read_text()[-3000:]}")
 
 

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import fail, token_app, user_app
-from rapport.core import migrations
+from rapport.core import instance, migrations
 from rapport.core.config import get_settings
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import RapportError
@@ -32,6 +32,7 @@ app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
 console = Console()
+errors = Console(stderr=True)
 
 
 @app.command()
@@ -81,6 +82,7 @@ def serve(
     problem = migrations.schema_problem(get_database().engine)
     if problem:
         fail(problem)
+    _check_secret_key()
     console.print(
         f"Rapport on [bold]http://{host}:{port}[/bold] — database {get_settings().database_url}"
     )
@@ -93,6 +95,21 @@ def serve(
         reload=reload,
         access_log=False,
         log_level="warning",
+    )
+
+
+def _check_secret_key() -> None:
+    """Refuse to serve with a session key anyone knows, unless RAPPORT_DEV_MODE says so."""
+    _key, problem = instance.configured_secret_key()
+    if problem is None:
+        return
+    if not get_settings().dev_mode:
+        errors.print(f"[red]error:[/red] refusing to start. {problem}")
+        raise typer.Exit(1)
+    errors.print(
+        "[bold red]WARNING: DEVELOPMENT MODE (RAPPORT_DEV_MODE) — sessions are signed with an "
+        "insecure key: anyone can sign in as anyone. Never expose this server.[/bold red] "
+        + problem
     )
 
 
