@@ -123,7 +123,7 @@ class TestServeRefusesAKnownKey:
         ("key", "says"),
         [
             (instance.PUBLIC_DEFAULT_KEY, "public default"),
-            ("", "No secret key"),
+            ("", "is empty"),
             ("short-key", "too short"),
         ],
     )

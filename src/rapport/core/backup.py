@@ -82,7 +82,8 @@ def backup(
     partial.unlink(missing_ok=True)
     try:
         if url.get_backend_name() == "sqlite":
-            _sqlite_backup(_sqlite_path(url), partial, progress, pages=pages_per_step)
+            with _sqlite_errors():
+                _sqlite_backup(_sqlite_path(url), partial, progress, pages=pages_per_step)
         elif url.get_backend_name() == "postgresql":
             with _private_file(partial) as out:
                 _pg_dump(url, out, progress)
@@ -110,7 +111,8 @@ def restore(
             "replace what it holds."
         )
     if backend == "sqlite":
-        _sqlite_restore(path, _sqlite_path(url), progress)
+        with _sqlite_errors():
+            _sqlite_restore(path, _sqlite_path(url), progress)
     else:
         _pg_restore(url, path, clean=force, progress=progress)
     engine = create_engine(database_url)
@@ -162,16 +164,22 @@ def _sqlite_path(url: URL) -> str:
     return url.database
 
 
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    """A locked, unreadable or corrupt file is the operator's to fix: one line, no traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise BackupFailed(f"SQLite: {exc}") from exc
+
+
 def _sqlite_copy(
     source: sqlite3.Connection, target: sqlite3.Connection, progress: Progress, *, pages: int
 ) -> None:
     def step(_status: int, remaining: int, total: int) -> None:
         progress(total - remaining, total, "pages")
 
-    try:
-        source.backup(target, pages=pages, progress=step)
-    except sqlite3.Error as exc:
-        raise BackupFailed(f"SQLite could not copy the database: {exc}") from exc
+    source.backup(target, pages=pages, progress=step)
 
 
 def _sqlite_backup(database: str, partial: Path, progress: Progress, *, pages: int) -> None:

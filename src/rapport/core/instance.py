@@ -69,7 +69,9 @@ def stored_secret_key(engine: Engine) -> str | None:
 
 def key_problem(key: str | None) -> str | None:
     """None for a usable key, else a sentence saying what is wrong and what to do."""
-    if not key:
+    if key == "":
+        return "RAPPORT_SECRET_KEY is empty: unset it to use the key generated for this database."
+    if key is None:
         return (
             "No secret key: run 'rapport migrate' (or 'rapport init') to generate one for this "
             "database, or set RAPPORT_SECRET_KEY."
