@@ -107,9 +107,12 @@ def start_server(
     with_owner: bool,
     database_url: str | None = None,
     settings: dict[str, str] | None = None,
+    generated_key: bool = False,
 ) -> Server:
     """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
-    suite runs there; or ``database_url``), then serve it; ``settings`` add to its env."""
+    suite runs there; or ``database_url``), then serve it; ``settings`` add to its env.
+    ``generated_key``: no RAPPORT_SECRET_KEY, so sessions are signed with the key init
+    generated for the database."""
     drop_database: Callable[[], None] = lambda: None  # noqa: E731
     if database_url is None:
         database_url, drop_database = _database_url(directory)
@@ -120,15 +123,21 @@ def start_server(
         "RAPPORT_LOG_LEVEL": "WARNING",
         **(settings or {}),
     }
+    if generated_key:
+        del env["RAPPORT_SECRET_KEY"]
     init = ["init", "--workspace", WORKSPACE]
     if with_owner:
         init += ["--email", OWNER_EMAIL, "--password", OWNER_PASSWORD]
     _rapport(*init, env=env)
-    return serve(env, directory / "server.log", drop_database)
+    try:
+        return serve(env, directory / "server.log", drop_database)
+    except RuntimeError:
+        drop_database()
+        raise
 
 
 def serve(env: dict[str, str], log: Path, drop_database: Callable[[], None]) -> Server:
-    """``rapport serve`` on a free port with ``env``'s database; waits until it is ready."""
+    """``rapport serve`` an initialised database on a free port, once it answers /readyz."""
     for _attempt in range(3):  # another process may grab the free port before we bind it
         port = _free_port()
         cli = Path(sys.executable).parent / "rapport"
@@ -143,7 +152,6 @@ def serve(env: dict[str, str], log: Path, drop_database: Callable[[], None]) -> 
         if _wait_ready(server):
             return server
         server.stop()
-    drop_database()
     raise RuntimeError(f"rapport serve did not become ready:\n{log.read_text()[-3000:]}")
 
 

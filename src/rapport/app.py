@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import audit_api, health, jobs, jobs_api, jobs_runtime
+from rapport.core import audit_api, health, instance, jobs, jobs_api, jobs_runtime
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
@@ -65,6 +65,7 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
             problem = schema_problem(get_database().engine)
             if problem:
                 raise RuntimeError(problem)
+        instance.session_secret_key()  # refuses a public key, however the app was started
         # Embedded mode (no RAPPORT_BROKER_URL): jobs, outbox relay and scheduler run here.
         runtime = jobs_runtime.start_embedded()
         try:

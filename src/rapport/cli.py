@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from sqlalchemy import make_url
 
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import fail, token_app, user_app
-from rapport.core import migrations
+from rapport.core import backup as backups
+from rapport.core import instance, migrations
 from rapport.core.config import get_settings
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import RapportError
@@ -32,6 +39,8 @@ app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # a reason stays one line, for scripts too
+T = TypeVar("T")
 
 
 @app.command()
@@ -81,6 +90,7 @@ def serve(
     problem = migrations.schema_problem(get_database().engine)
     if problem:
         fail(problem)
+    _check_secret_key()
     console.print(
         f"Rapport on [bold]http://{host}:{port}[/bold] — database {get_settings().database_url}"
     )
@@ -93,6 +103,72 @@ def serve(
         reload=reload,
         access_log=False,
         log_level="warning",
+    )
+
+
+@app.command("backup")
+def backup_command(file: Path = typer.Argument(..., help="Where to write the backup")) -> None:
+    """Copy the whole database to FILE, consistent while the app keeps writing."""
+    url = get_settings().database_url
+    _run_with_progress("backing up", lambda tick: backups.backup(url, file, progress=tick))
+    console.print(
+        f"[green]✓[/green] backup of {_shown(url)} written to {file} (mode 0600: it holds every "
+        "record and the session key)",
+        soft_wrap=True,
+    )
+
+
+@app.command("restore")
+def restore_command(
+    file: Path = typer.Argument(..., help="A file made by 'rapport backup'"),
+    force: bool = typer.Option(False, "--force", help="Replace what the database holds"),
+) -> None:
+    """Load a backup into the database (stop the server first); refuses a non-empty one."""
+    url = get_settings().database_url
+    result = _run_with_progress(
+        "restoring", lambda tick: backups.restore(url, file, force=force, progress=tick)
+    )
+    console.print(
+        f"[green]✓[/green] restored {file} into {_shown(url)} (schema {result.revision})",
+        soft_wrap=True,
+    )
+    if result.schema_problem:
+        errors.print(f"[yellow]note:[/yellow] {result.schema_problem}")
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _run_with_progress(label: str, work: Callable[[backups.Progress], T]) -> T:
+    """Run long work with a progress bar on stderr; a failure is one line there, and exit 1."""
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+
+        def tick(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} ({what})")
+
+        try:
+            return work(tick)
+        except RapportError as exc:
+            bar.stop()
+            errors.print(f"[red]error:[/red] {exc.detail}")
+            raise typer.Exit(1) from exc
+
+
+def _check_secret_key() -> None:
+    """Refuse to serve with a session key anyone knows, unless RAPPORT_DEV_MODE says so."""
+    _key, problem = instance.configured_secret_key()
+    if problem is None:
+        return
+    if not get_settings().dev_mode:
+        errors.print(f"[red]error:[/red] refusing to start. {problem}")
+        raise typer.Exit(1)
+    errors.print(
+        "[bold red]WARNING: DEVELOPMENT MODE (RAPPORT_DEV_MODE) — sessions are signed with an "
+        "insecure key: anyone can sign in as anyone. Never expose this server.[/bold red] "
+        + problem
     )
 
 

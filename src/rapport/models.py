@@ -1,7 +1,7 @@
 """Imports every table so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
 from rapport.accounts import models as accounts_models
-from rapport.core import events, idempotency, jobs_models, search, search_terms
+from rapport.core import events, idempotency, instance, jobs_models, search, search_terms
 from rapport.core.db import Base
 from rapport.hub import models as hub_models
 from rapport.hygiene import models as hygiene_models
@@ -15,6 +15,7 @@ __all__ = [
     "hub_models",
     "hygiene_models",
     "idempotency",
+    "instance",
     "jobs_models",
     "sales_models",
     "search",

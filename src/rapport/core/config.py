@@ -11,7 +11,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./rapport.db"
-    secret_key: str = "change-me-in-production-please-0123456789"
+    # Unset: the key generated for the database (core/instance.py); set: it always wins.
+    secret_key: str | None = None
+    dev_mode: bool = False  # accept an insecure session key (local development only)
     broker_url: str | None = None  # redis://… or amqp://…; unset: jobs run inside `serve`
     jobs_embedded: bool = True  # `serve` runs the worker, relay and scheduler when no broker
     job_queue_prefix: str = "rapport"  # queue (and Redis key) namespace

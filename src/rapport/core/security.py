@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from rapport.core.config import get_settings
+from rapport.core.instance import session_secret_key
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "rpt_"
@@ -45,8 +45,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def signer(salt: str) -> URLSafeTimedSerializer:
+    """A serializer keyed with the session key; refuses a public one (see core/instance.py)."""
+    return URLSafeTimedSerializer(session_secret_key(), salt=salt)
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key, salt="rapport-session")
+    return signer("rapport-session")
 
 
 def sign_session(data: dict[str, Any]) -> str:

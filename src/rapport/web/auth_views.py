@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rapport.accounts import service as accounts
-from rapport.core.config import get_settings
+from rapport.core import security
 from rapport.core.errors import RapportError, Unauthorized
 from rapport.web import csrf, first_run
 from rapport.web.ratelimit import login_throttle
@@ -37,7 +37,7 @@ def _client_ip(request: Request) -> str:
 
 
 def _pick_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key, salt="rapport-login-pick")
+    return security.signer("rapport-login-pick")
 
 
 # A form shown again with an error answers 200, as it is the page the user asked for: browsers
