@@ -1,6 +1,7 @@
 """Settings read from the environment (prefix ``RAPPORT_``) or a ``.env`` file."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,7 +22,8 @@ class Settings(BaseSettings):
     job_max_backoff_ms: int = 300_000
     job_poll_seconds: float = 0.5
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = "auto"  # auto: JSON lines unless stderr is a terminal
+    metrics_token: str | None = None  # set: /metrics wants "Authorization: Bearer <token>"
     max_body_bytes: int = 1_000_000
     default_page_size: int = 50
     max_page_size: int = 500

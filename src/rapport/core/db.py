@@ -26,9 +26,10 @@ from sqlalchemy import (
     Uuid,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -259,6 +260,14 @@ def _configure_sqlite(engine: Engine) -> None:
         # deferred BEGIN would fail such requests half-way instead of making them wait.
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def display_url(url: str) -> str:
+    """The database URL fit to print or log: its password masked (``***``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL SQLAlchemy can read: show nothing of it rather than all
+        return "<unparseable database URL>"
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

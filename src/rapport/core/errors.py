@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://rapport.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger("rapport.errors")
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Not logged here: the request log has reported it, traceback and all, on one line.
         body = {
             "type": PROBLEM_BASE + "internal-error",
             "title": "Internal server error",

@@ -1,7 +1,12 @@
-"""Structured JSON logs (structlog), one line per request with its id and timing."""
+"""One log stream: every line on stderr, ours and the libraries' (uvicorn, Alembic, Dramatiq,
+Python warnings), goes through structlog's ``ProcessorFormatter``. It is one JSON object per
+line when stderr is not a terminal (``RAPPORT_LOG_JSON=auto``, the default) and readable
+console output when it is. A traceback is a field (``exception``) of the one line that reports
+the error, never loose text after it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -9,31 +14,87 @@ import structlog
 
 from rapport.core.config import get_settings
 
+# Set on an exception the request log has already reported with its traceback, so the copy
+# uvicorn logs when Starlette re-raises it ("Exception in ASGI application") is dropped.
+REPORTED = "_rapport_reported"
+
+# Chatty at INFO and said better elsewhere: Alembic's "Context impl SQLiteImpl." on every
+# schema check (startup and each /readyz), uvicorn's access lines (we log our own request line).
+_QUIETER = {"alembic": logging.WARNING, "uvicorn.access": logging.WARNING}
+
+
+def logs_as_json() -> bool:
+    """Whether lines are JSON: as set, or (``auto``) when stderr is not a terminal."""
+    setting = get_settings().log_json
+    if setting == "auto":
+        return not sys.stderr.isatty()
+    return bool(setting)
+
+
+class _DropReported(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not getattr(exc, REPORTED, False)
+
+
+def mark_reported(exc: BaseException) -> None:
+    """Say that ``exc`` is in the log with its traceback already (see ``REPORTED``)."""
+    with contextlib.suppress(AttributeError):  # a type with __slots__ prints twice, no worse
+        setattr(exc, REPORTED, True)
+
 
 def configure_logging() -> None:
+    """Route structlog and the standard library through one handler on stderr. Idempotent:
+    ``serve`` calls it before uvicorn starts and ``create_app`` again in the worker process."""
     settings = get_settings()
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
+    level = logging.getLevelName(settings.log_level.upper())
+    as_json = logs_as_json()
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    final: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        if as_json
+        else [structlog.dev.ConsoleRenderer(colors=False)]
     )
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelName(settings.log_level.upper())
-        ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, format="%(message)s")
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.PositionalArgumentsFormatter()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.addFilter(_DropReported())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+        logger = logging.getLogger(name)
+        logger.handlers = []  # whatever a library set up itself: the root handler prints
+        logger.propagate = True
+    for name, quieter in _QUIETER.items():
+        logging.getLogger(name).setLevel(max(level, quieter))
+    logging.captureWarnings(True)  # SQLAlchemy's and others' warnings become log lines
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+def log_serving(url: str, database: str) -> None:
+    """The line that says where ``rapport serve`` listens and on which database (give it the
+    URL with its password masked: see ``db.display_url``)."""
+    get_logger("rapport.serve").info("serving", url=url, database=database)

@@ -100,8 +100,7 @@ def install(app: FastAPI) -> None:
             if isinstance(exc, RequestValidationError):  # a malformed id is a page not found
                 in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 return error_page(request, 404 if in_path else 422)
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_page(request, 500)
+            return error_page(request, 500)  # the request log has reported it, with traceback
 
         handlers[kind] = handler
 
