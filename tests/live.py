@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,15 +91,19 @@ class Server:
             self.process.wait()
 
 
-def start_server(directory: Path, *, with_owner: bool) -> Server:
+def start_server(
+    directory: Path, *, with_owner: bool, settings: Mapping[str, str] | None = None
+) -> Server:
     """``rapport init`` a fresh database (SQLite in ``directory``, or PostgreSQL when the
-    suite runs there), then serve it."""
+    suite runs there), then serve it; ``settings`` adds or overrides ``RAPPORT_*`` variables
+    (e.g. ``{"RAPPORT_LOG_LEVEL": "INFO"}``)."""
     database_url, drop_database = _database_url(directory)
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": database_url,
         "RAPPORT_SECRET_KEY": "e2e-secret-" + directory.name.ljust(32, "x"),
         "RAPPORT_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     init = ["init", "--workspace", WORKSPACE]
     if with_owner:
