@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     idempotency_ttl_hours: int = 24
     default_region: str = "US"
+    import_dir: str | None = None  # uploads waiting for import; unset: <tmp>/rapport-imports
     secure_cookies: bool = False
 
 
