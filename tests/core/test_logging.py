@@ -4,6 +4,7 @@ once (in the ``exception`` field of its request line), and Alembic keeps quiet."
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from rapport.core.config import Settings, get_settings
+from rapport.core.logging import logs_as_json
 from tests.live import Server, start_server
 
 
@@ -92,3 +95,24 @@ def test_alembic_says_nothing_at_info(crashed_server: tuple[Server, str]) -> Non
     assert not [r for r in records(server) if str(r.get("logger", "")).startswith("alembic")]
     assert "Context impl" not in text_
     assert "Will assume" not in text_
+
+
+class TestFormatChoice:
+    """RAPPORT_LOG_JSON: auto follows whether stderr is a terminal; true and false force it."""
+
+    @pytest.mark.parametrize(
+        ("setting", "terminal", "as_json"),
+        [("auto", False, True), ("auto", True, False), (True, True, True), (False, False, False)],
+    )
+    def test_json_or_console(
+        self, monkeypatch: pytest.MonkeyPatch, setting: object, terminal: bool, as_json: bool
+    ) -> None:
+        monkeypatch.setattr(get_settings(), "log_json", setting)
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+
+        assert logs_as_json() is as_json
+
+    def test_the_setting_reads_auto_true_and_false(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for raw, parsed in (("auto", "auto"), ("true", True), ("false", False), ("1", True)):
+            monkeypatch.setenv("RAPPORT_LOG_JSON", raw)
+            assert Settings().log_json == parsed

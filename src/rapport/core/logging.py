@@ -1,16 +1,19 @@
-"""One log stream: every line on stderr, ours and the libraries' (uvicorn, Alembic, Dramatiq,
-Python warnings), goes through structlog's ``ProcessorFormatter``. It is one JSON object per
-line when stderr is not a terminal (``RAPPORT_LOG_JSON=auto``, the default) and readable
-console output when it is. A traceback is a field (``exception``) of the one line that reports
-the error, never loose text after it."""
+"""One log stream on stderr: our lines (structlog) and the libraries' (uvicorn, Alembic,
+Dramatiq, Python warnings, through structlog's ``ProcessorFormatter``) share one format. It is
+one JSON object per line when stderr is not a terminal (``RAPPORT_LOG_JSON=auto``, the default)
+and readable console output when it is. A traceback is a field (``exception``) of the one line
+that reports the error, never loose text after it."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import sys
+from typing import Any
 
+import orjson
 import structlog
+from structlog.types import EventDict
 
 from rapport.core.config import get_settings
 
@@ -43,36 +46,49 @@ def mark_reported(exc: BaseException) -> None:
         setattr(exc, REPORTED, True)
 
 
+def _name_key(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    if "logger_name" in event:
+        event["logger"] = event.pop("logger_name")
+    return event
+
+
+def _dumps(event: dict[str, Any], **kwargs: Any) -> str:
+    return orjson.dumps(event, default=kwargs.get("default")).decode()
+
+
 def configure_logging() -> None:
-    """Route structlog and the standard library through one handler on stderr. Idempotent:
-    ``serve`` calls it before uvicorn starts and ``create_app`` again in the worker process."""
+    """Route structlog and the standard library to stderr in one format. Idempotent: ``serve``
+    calls it before uvicorn starts and ``create_app`` again.
+
+    Our own lines (the request line on every request) take structlog's native path, which
+    costs a fraction of the standard library's; other libraries' records are rendered by the
+    same processors through ``ProcessorFormatter``."""
     settings = get_settings()
     level = logging.getLevelName(settings.log_level.upper())
     as_json = logs_as_json()
-    shared: list[structlog.types.Processor] = [
+    stamped: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    final: list[structlog.types.Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    rendered: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(_dumps)]
         if as_json
         else [structlog.dev.ConsoleRenderer(colors=False)]
     )
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*stamped, _name_key, *rendered],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.PositionalArgumentsFormatter()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+        foreign_pre_chain=[
+            *stamped,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendered],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
@@ -89,9 +105,12 @@ def configure_logging() -> None:
     logging.captureWarnings(True)  # SQLAlchemy's and others' warnings become log lines
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
-    return logger
+def get_logger(name: str) -> Any:
+    """A structlog logger whose lines carry ``logger=name``, like the standard library's.
+    (Typed ``Any``: the class is chosen by ``configure_logging``'s filtering level.)"""
+    # Lazy (resolved on first use, so after configure_logging); "logger" itself is a reserved
+    # argument of get_logger, hence the detour through _name_key.
+    return structlog.get_logger(logger_name=name)
 
 
 def log_serving(url: str, database: str) -> None:

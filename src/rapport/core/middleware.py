@@ -10,9 +10,9 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.core.errors import PROBLEM_JSON, PayloadTooLarge
-from rapport.core.logging import mark_reported
+from rapport.core.logging import get_logger, mark_reported
 
-log = structlog.get_logger("rapport.http")
+log = get_logger("rapport.http")
 
 
 class RequestLogMiddleware:
