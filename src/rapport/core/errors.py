@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rapport.core.logging import already_reported, mark_reported
+
 PROBLEM_BASE = "https://rapport.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("rapport.errors")
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        # Not logged here: the request log has reported it, traceback and all, on one line.
+        if not already_reported(exc):  # the request log may have, traceback and all
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            mark_reported(exc)
         body = {
             "type": PROBLEM_BASE + "internal-error",
             "title": "Internal server error",

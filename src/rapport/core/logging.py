@@ -37,13 +37,18 @@ def logs_as_json() -> bool:
 class _DropReported(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not getattr(exc, REPORTED, False)
+        return exc is None or not already_reported(exc)
 
 
 def mark_reported(exc: BaseException) -> None:
     """Say that ``exc`` is in the log with its traceback already (see ``REPORTED``)."""
     with contextlib.suppress(AttributeError):  # a type with __slots__ prints twice, no worse
         setattr(exc, REPORTED, True)
+
+
+def already_reported(exc: BaseException) -> bool:
+    """Whether ``exc``'s traceback is in the log already: an error handler logs it if not."""
+    return bool(getattr(exc, REPORTED, False))
 
 
 def _name_key(_logger: Any, _method: str, event: EventDict) -> EventDict:
