@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import audit_api, health, instance, jobs, jobs_api, jobs_runtime
+from rapport.core import audit_api, health, instance, jobs, jobs_api, jobs_runtime, metrics
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
@@ -20,6 +20,7 @@ from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddlewar
 from rapport.core.migrations import schema_problem
 from rapport.hub import api as hub_api
 from rapport.hygiene import api as hygiene_api
+from rapport.hygiene.metrics import ImportsCollector
 from rapport.sales import api as sales_api
 from rapport.web import errors as web_errors
 from rapport.web import views as web_views
@@ -87,7 +88,10 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=get_settings().max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware, handler=lambda: app.exception_handlers[Exception])
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware)  # outermost: it times the whole request
+    metrics.register("imports", ImportsCollector())
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(accounts_api.router, prefix=API_PREFIX)
     app.include_router(hub_api.router, prefix=API_PREFIX)
     app.include_router(hygiene_api.router, prefix=API_PREFIX)

@@ -10,15 +10,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import fail, token_app, user_app
 from rapport.core import backup as backups
 from rapport.core import instance, migrations
 from rapport.core.config import get_settings
-from rapport.core.db import get_database, transaction
+from rapport.core.db import display_url, get_database, transaction
 from rapport.core.errors import RapportError
 from rapport.core.jobs_cli import jobs_app, worker
+from rapport.core.logging import configure_logging, log_serving
 from rapport.core.permissions import Role
 from rapport.hub.cli import demo
 from rapport.hygiene import cli as hygiene_cli
@@ -87,13 +89,15 @@ def serve(
     """Run the API and web app (refuses a database that is not migrated)."""
     import uvicorn
 
-    problem = migrations.schema_problem(get_database().engine)
+    configure_logging()
+    log_serving(f"http://{host}:{port}", display_url(get_settings().database_url))
+    try:
+        problem = migrations.schema_problem(get_database().engine)
+    except OperationalError as exc:
+        fail(f"the database does not answer: {exc.orig}")
     if problem:
         fail(problem)
     _check_secret_key()
-    console.print(
-        f"Rapport on [bold]http://{host}:{port}[/bold] — database {get_settings().database_url}"
-    )
     uvicorn.run(
         "rapport.app:create_app",
         factory=True,
@@ -101,8 +105,8 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the request log middleware writes one line per request
+        log_config=None,  # uvicorn's lines go through our one log stream (core.logging)
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from rapport.core.config import get_settings
 from tests.hygiene.jobs_helper import drain_jobs
 from tests.web.conftest import browser, csrf_from, signed_in, signed_in_as  # noqa: F401
 
@@ -228,7 +229,7 @@ def test_stale_uploads_are_pruned(tmp_path, monkeypatch) -> None:  # type: ignor
 
     from rapport.hygiene.service import import_uploads
 
-    monkeypatch.setenv("RAPPORT_IMPORT_DIR", str(tmp_path))
+    monkeypatch.setattr(get_settings(), "import_dir", str(tmp_path))
     staged = tmp_path / "staged"
     staged.mkdir()
     old_token = staged / f"{'a' * 32}.csv"

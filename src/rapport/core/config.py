@@ -1,6 +1,7 @@
 """Settings read from the environment (prefix ``RAPPORT_``) or a ``.env`` file."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,12 +26,14 @@ class Settings(BaseSettings):
     background_transaction_seconds: float = 1.0  # a job's transaction longer than this is logged
     sqlite_busy_timeout_ms: int = 10_000  # how long a write waits for SQLite's lock, then 503
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = "auto"  # auto: JSON lines unless stderr is a terminal
+    metrics_token: str | None = None  # set: /metrics wants "Authorization: Bearer <token>"
     max_body_bytes: int = 1_000_000
     default_page_size: int = 50
     max_page_size: int = 500
     idempotency_ttl_hours: int = 24
     default_region: str = "US"
+    import_dir: str | None = None  # uploads waiting for import; unset: <tmp>/rapport-imports
     secure_cookies: bool = False
 
 

@@ -29,9 +29,10 @@ from sqlalchemy import (
     Uuid,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -265,6 +266,14 @@ def _configure_sqlite(engine: Engine) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         _start_clock(conn)  # the lock is ours from here: waiting for it is not holding it
+
+
+def display_url(url: str) -> str:
+    """The database URL fit to print or log: its password masked (``***``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL SQLAlchemy can read: show nothing of it rather than all
+        return "<unparseable database URL>"
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

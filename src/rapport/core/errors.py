@@ -15,6 +15,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rapport.core.logging import already_reported, mark_reported
+
 PROBLEM_BASE = "https://rapport.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("rapport.errors")
@@ -206,7 +208,9 @@ def install_handlers(app: FastAPI) -> None:
             log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
                         exc)  # fmt: skip
             return problem_response(unavailable.problem(request.url.path), 503, unavailable.headers)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if not already_reported(exc):  # the request log may have, traceback and all
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            mark_reported(exc)
         body = {
             "type": PROBLEM_BASE + "internal-error",
             "title": "Internal server error",

@@ -15,6 +15,7 @@ from rich.table import Table
 from rapport.core import jobs, jobs_runtime, jobs_status, migrations
 from rapport.core.config import get_settings
 from rapport.core.db import get_database, transaction
+from rapport.core.logging import configure_logging
 
 console = Console(stderr=True)
 jobs_app = typer.Typer(help="Inspect and drive background jobs.", no_args_is_help=True)
@@ -43,6 +44,7 @@ def worker(
 ) -> None:
     """Run background jobs, outbox consumers and periodic tasks from RAPPORT_BROKER_URL
     (redis://… or amqp://…). Start as many as you like, on as many machines."""
+    configure_logging()  # Dramatiq's and the jobs' lines join the one log stream
     problem = migrations.schema_problem(get_database().engine)
     if problem:
         _fail(problem)

@@ -10,12 +10,15 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.core.errors import PROBLEM_JSON, PayloadTooLarge
+from rapport.core.logging import get_logger, mark_reported
 
-log = structlog.get_logger("rapport.http")
+log = get_logger("rapport.http")
 
 
 class RequestLogMiddleware:
-    """Give every request an id (echoed as X-Request-ID) and log one JSON line for it."""
+    """Give every request an id (echoed as X-Request-ID) and log one line for it. A request
+    that fails with an unhandled exception gets one ``error`` line instead, with the traceback
+    as its ``exception`` field; the 500 handlers only render the answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,7 +43,18 @@ class RequestLogMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
-        finally:
+        except Exception as exc:
+            log.error(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=500,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+                exc_info=exc,
+            )
+            mark_reported(exc)
+            raise  # Starlette's ServerErrorMiddleware renders the 500 with our handler
+        else:
             log.info(
                 "request",
                 method=scope["method"],
@@ -48,6 +62,7 @@ class RequestLogMiddleware:
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
+        finally:
             structlog.contextvars.clear_contextvars()
 
 

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rapport.core.errors import DATABASE_ERRORS, RapportError, as_unavailable
+from rapport.core.logging import already_reported, mark_reported
 from rapport.web import csrf, session
 from rapport.web.render import render
 
@@ -107,7 +108,9 @@ def install(app: FastAPI) -> None:
             if isinstance(exc, RequestValidationError):  # a malformed id is a page not found
                 in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 return error_page(request, 404 if in_path else 422)
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            if not already_reported(exc):  # the request log may have, traceback and all
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                mark_reported(exc)
             return error_page(request, 500)
 
         handlers[kind] = handler

@@ -8,7 +8,6 @@ import contextlib
 import gc
 import logging
 import multiprocessing
-import os
 import shutil
 import tempfile
 import threading
@@ -157,7 +156,7 @@ def start_file(
 def upload_dir() -> Path:
     """Where uploaded files wait for their background import (``RAPPORT_IMPORT_DIR``)."""
     default = Path(tempfile.gettempdir()) / "rapport-imports"
-    path = Path(os.environ.get("RAPPORT_IMPORT_DIR") or default)
+    path = Path(get_settings().import_dir or default)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
