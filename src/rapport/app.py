@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import audit_api, health, jobs, jobs_api, jobs_runtime
+from rapport.core import audit_api, health, jobs, jobs_api, jobs_runtime, text_guard
 from rapport.core import openapi as openapi_doc
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
@@ -59,6 +59,8 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
         docs_url=None,  # served below from our own static files, so it works offline
         redoc_url=None,
         generate_unique_id_function=openapi_doc.operation_id,
+        # text no database can store is a 422 on every route, before the route runs
+        dependencies=[Depends(text_guard.refuse_unstorable_text)],
         lifespan=lifespan,
     )
     install_handlers(app)
