@@ -7,8 +7,9 @@ So such text is refused alike on both databases, with a 422 naming the field.
 Why one app-wide dependency and not a Pydantic string type: it sees every request's path and
 query parameters, JSON bodies at any depth (the keys and values inside custom-field and meta JSON
 too, which a ``str`` type never reaches) and HTML form fields, for every present and future route,
-without a single schema opting in. FastAPI reads the body before it solves dependencies, so the
-body is parsed again only when a cheap scan of its bytes finds a suspect escape.
+without a single schema opting in. FastAPI reads the body before it solves dependencies, so a JSON
+body is parsed again only when a cheap scan of its bytes finds a suspect escape, and a form is the
+one Starlette already parsed (or will hand the route from its cache).
 """
 
 from __future__ import annotations
@@ -70,9 +71,7 @@ async def refuse_unstorable_text(request: Request) -> None:
 
 async def _body_problems(request: Request, content_type: str) -> list[tuple[str | int, ...]]:
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        body = await request.body()
-        if b"\x00" not in body and b"%00" not in body:
-            return []
+        # parsed once per request: the route (or FastAPI before it) gets this same cached form
         form = await request.form()
         return [
             (name,)
