@@ -47,6 +47,7 @@ schema = schemathesis.openapi.from_dict(
         {
             "seed": SEED,
             "generation": {"max-examples": EXAMPLES_PER_OPERATION},
+            "phases": {"coverage": {"enabled": False}},
             "request-timeout": 30,
         }
     ),

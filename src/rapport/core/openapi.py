@@ -132,6 +132,8 @@ def _finish_operation(
     if "requestBody" in operation:
         add(400, "Malformed request body")
         add(413)
+    if any(_is_id(parameter) for parameter in operation.get("parameters", [])):
+        add(404)  # any record an id in the path or query names may be missing or hidden
     if requires_auth(route.dependant):
         add(401)
         add(403)
@@ -157,6 +159,14 @@ def _finish_operation(
         and readable_at(f"{route.path_format}/{{id}}", routes)
     ):
         _header(responses["201"], "Location")
+
+
+def _is_id(parameter: dict[str, Any]) -> bool:
+    schema = parameter.get("schema", {})
+    options = [schema, *schema.get("anyOf", [])]
+    return parameter.get("in") in ("path", "query") and any(
+        option.get("format") == "uuid" for option in options
+    )
 
 
 def _header(response: dict[str, Any], name: str, *, required: bool = False) -> None:
