@@ -60,6 +60,26 @@ class TestUnstorableText:
         assert fields_of(response) == ["mapping"]
 
 
+@pytest.mark.parametrize("object_type", ["person", "company"])
+@pytest.mark.parametrize("fmt", ["x" * 300, "../../../escaped"])
+def test_an_upload_format_never_becomes_a_path(
+    api: TestClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, object_type: str, fmt: str
+) -> None:
+    """Fuzzing found a long ``format`` made the staged file's name (500: name too long); it
+    could as well have named a path outside the upload folder."""
+    uploads = tmp_path / "uploads"
+    monkeypatch.setenv("RAPPORT_IMPORT_DIR", str(uploads))
+    response = api.post(
+        "/api/v1/imports",
+        data={"format": fmt, "object": object_type},
+        files={"file": ("people.csv", b"email\nx@example.com\n", "text/csv")},
+    )
+    assert response.status_code == 400, response.text
+    assert "unknown format" in response.json()["detail"]
+    assert not list(tmp_path.rglob("*escaped*"))
+    assert not uploads.exists() or not list(uploads.iterdir())
+
+
 class TestCurrency:
     @pytest.mark.parametrize("code", ["XYZ", "EU1", "eu"])
     def test_unknown_codes_are_422_on_the_currency_field(self, api: TestClient, code: str) -> None:
