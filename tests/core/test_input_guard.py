@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from rapport.accounts.models import Workspace
 from rapport.core.context import Context
+from rapport.core.schemas import Patch
 from tests.live import Server
 
 
@@ -160,3 +161,10 @@ def test_through_a_real_server(live_server: Server) -> None:
         assert client.post("/api/v1/tasks/reminders/run").status_code == 200
         response = client.post("/api/v1/deals", json={"title": "D", "currency": "ZZZ"})
         assert "currency" in fields_of(response)
+
+
+def test_a_patch_schema_must_name_its_record_shape() -> None:
+    with pytest.raises(TypeError, match="record_shape"):
+
+        class NamelessPatch(Patch):
+            label: str | None = None

@@ -161,3 +161,17 @@ def test_every_401_carries_a_bearer_challenge(
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith(challenge)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_operations_taking_a_record_id_document_404(spec: dict[str, Any]) -> None:
+    """Fuzzing: ``?view=`` naming no saved view answered an undocumented 404 on every export."""
+    for method, path, operation in operations(spec):
+        ids = [
+            p
+            for p in operation.get("parameters", [])
+            if p["schema"].get("format") == "uuid"
+            or any(o.get("format") == "uuid" for o in p["schema"].get("anyOf", []))
+        ]
+        if ids:
+            assert "404" in operation["responses"], (method, path)
+    assert "404" in spec["paths"]["/api/v1/exports/people.csv"]["get"]["responses"]

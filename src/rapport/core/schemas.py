@@ -51,6 +51,12 @@ class Patch(BaseModel):
     record_shape: ClassVar[str] = ""
 
     @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.record_shape:  # fail at import, not on the first request
+            raise TypeError(f"{cls.__name__} must name its record's shape in record_shape")
+
+    @classmethod
     def not_nullable(cls) -> frozenset[str]:
         """The fields that refuse an explicit null."""
         cached: frozenset[str] | None = cls.__dict__.get("_not_nullable")
