@@ -24,6 +24,9 @@ FILES=(
     "htmx.org/dist/htmx.min.js htmx.min.js"
     "sortablejs/Sortable.min.js sortable.min.js"
     "chart.js/dist/chart.umd.min.js chart.umd.min.js"
+    "swagger-ui-dist/swagger-ui-bundle.js swagger-ui-bundle.js"
+    "swagger-ui-dist/swagger-ui.css swagger-ui.css"
+    "swagger-ui-dist/favicon-32x32.png swagger-ui-favicon.png"
 )
 mkdir -p "$VENDOR"
 for pair in "${FILES[@]}"; do

@@ -6,12 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from rapport.accounts import api as accounts_api
-from rapport.core import audit_api, health, instance, jobs, jobs_api, jobs_runtime, metrics
+from rapport.core import (
+    audit_api,
+    health,
+    instance,
+    jobs,
+    jobs_api,
+    jobs_runtime,
+    metrics,
+    text_guard,
+)
+from rapport.core import openapi as openapi_doc
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
@@ -28,31 +40,6 @@ from rapport.web.render import STATIC_DIR
 from rapport.web.session import LoginRequired, login_redirect
 
 API_PREFIX = "/api/v1"
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                    "message": {"type": "string"},
-                    "code": {"type": "string"},
-                },
-            },
-        },
-    },
-    "required": ["type", "title", "status"],
-}
 
 
 def create_app(*, check_schema: bool = True) -> FastAPI:
@@ -80,8 +67,11 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
         version="0.1.0",
         summary="The open-source CRM: customer data hub, sales, service, marketing, analytics.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from our own static files, so it works offline
         redoc_url=None,
+        generate_unique_id_function=openapi_doc.operation_id,
+        # text no database can store is a 422 on every route, before the route runs
+        dependencies=[Depends(text_guard.refuse_unstorable_text)],
         lifespan=lifespan,
     )
     install_handlers(app)
@@ -103,16 +93,26 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.include_router(web_views.router)
     web_errors.install(app)  # HTML error pages for the web app, problems for the API
 
+    @app.get("/api/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        """Swagger UI from /static/vendor (scripts/assets.sh), never a CDN: docs work offline."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "",
+            title=f"{app.title} API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui-favicon.png",
+            # no badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-        schema["security"] = [{"bearer": []}]
-        app.openapi_schema = schema
+        app.openapi_schema = openapi_doc.finish(schema, app.routes)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -160,12 +160,28 @@ def _loc_from_pydantic(loc: Sequence[str | int]) -> tuple[str | int, ...]:
     return tuple(parts) or ("body",)
 
 
+def bearer_challenge(request: Request, detail: str) -> str:
+    """The ``WWW-Authenticate`` value for a 401 (RFC 6750 section 3): no error code when the
+    request carried no credentials, ``invalid_request`` for a malformed Authorization header,
+    ``invalid_token`` for a token we refuse (unknown, revoked, expired)."""
+    challenge = 'Bearer realm="rapport"'
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not scheme:
+        return challenge
+    error = "invalid_token" if scheme.lower() == "bearer" and token.strip() else "invalid_request"
+    # error_description allows printable ASCII but for '"' and '\\' (RFC 6750 section 3)
+    description = "".join(c for c in detail if " " <= c <= "~" and c not in '"\\')
+    return f'{challenge}, error="{error}", error_description="{description}"'
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers that make every error a problem document."""
 
     @app.exception_handler(RapportError)
     async def _rapport_error(request: Request, exc: RapportError) -> JSONResponse:
         headers = getattr(exc, "headers", None)
+        if exc.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": bearer_challenge(request, exc.detail)}
         return problem_response(exc.problem(request.url.path), exc.status, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -199,7 +215,11 @@ def install_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return problem_response(body, exc.status_code, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 401:
+            challenge = bearer_challenge(request, str(exc.detail))
+            headers = {**(headers or {}), "WWW-Authenticate": challenge}
+        return problem_response(body, exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

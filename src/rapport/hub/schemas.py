@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rapport.core.schemas import Currency, Patch
 from rapport.hub.models import (
     ActivityKind,
     ChannelPreference,
@@ -83,9 +84,10 @@ class PersonIn(PersonFields):
         return self
 
 
-class PersonPatch(Strict):
+class PersonPatch(Patch):
     """Only the fields you send change; send null to clear an optional field."""
 
+    record_shape: ClassVar[str] = "PersonOut"
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=320)
@@ -219,7 +221,8 @@ class CompanyIn(CompanyFields):
     pass
 
 
-class CompanyPatch(Strict):
+class CompanyPatch(Patch):
+    record_shape: ClassVar[str] = "CompanyOut"
     name: str | None = Field(default=None, min_length=1, max_length=300)
     domain: str | None = Field(default=None, max_length=253)
     industry: str | None = Field(default=None, max_length=100)
@@ -256,7 +259,8 @@ class TagIn(Strict):
     color: str | None = Field(default=None, max_length=20)
 
 
-class TagPatch(Strict):
+class TagPatch(Patch):
+    record_shape: ClassVar[str] = "TagOut"
     name: str | None = Field(default=None, min_length=1, max_length=100)
     color: str | None = Field(default=None, max_length=20)
 
@@ -273,10 +277,11 @@ class FieldDefinitionIn(Strict):
     options: list[str] = Field(default_factory=list, max_length=200)
     required: bool = False
     filterable: bool = True
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
 
 
-class FieldDefinitionPatch(Strict):
+class FieldDefinitionPatch(Patch):
+    record_shape: ClassVar[str] = "FieldDefinitionOut"
     label: str | None = Field(default=None, min_length=1, max_length=200)
     options: list[str] | None = Field(default=None, max_length=200)
     required: bool | None = None
@@ -313,20 +318,21 @@ class ActivityIn(Strict):
         description="The deal it is about; alone, it links the deal's person and company too",
     )
     amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     source: str | None = Field(default=None, max_length=100)
     external_id: str | None = Field(default=None, max_length=300)
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
-class ActivityPatch(Strict):
+class ActivityPatch(Patch):
+    record_shape: ClassVar[str] = "ActivityOut"
     subject: str | None = Field(default=None, max_length=500)
     body: str | None = Field(default=None, max_length=100_000)
     occurred_at: datetime | None = None
     direction: Direction | None = None
     deal_id: uuid.UUID | None = Field(default=None, description="null unlinks the deal")
     amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     meta: dict[str, Any] | None = None
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rapport.core.schemas import Currency, Patch
 from rapport.sales.models import DealStatus
 
 
@@ -32,7 +33,8 @@ class StageIn(Strict):
     position: int | None = Field(default=None, ge=0, description="Defaults to the end")
 
 
-class StagePatch(Strict):
+class StagePatch(Patch):
+    record_shape: ClassVar[str] = "StageOut"
     name: str | None = Field(default=None, min_length=1, max_length=200)
     probability: int | None = Field(default=None, ge=0, le=100)
     is_won: bool | None = None
@@ -53,16 +55,17 @@ class StageOut(Out):
 
 class PipelineIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     is_default: bool = False
     stages: list[StageIn] | None = Field(
         default=None, max_length=50, description="Defaults to a standard B2B pipeline"
     )
 
 
-class PipelinePatch(Strict):
+class PipelinePatch(Patch):
+    record_shape: ClassVar[str] = "PipelineOut"
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     is_default: bool | None = None
 
 
@@ -84,7 +87,7 @@ class PipelineOut(Out):
 class DealIn(Strict):
     title: str = Field(min_length=1, max_length=300)
     amount: Decimal = Field(default=Decimal(0), max_digits=18, decimal_places=2)
-    currency: str = Field(min_length=3, max_length=3)
+    currency: Currency
     pipeline_id: uuid.UUID | None = Field(default=None, description="Defaults to the default")
     stage_id: uuid.UUID | None = Field(default=None, description="Defaults to the first stage")
     expected_close_date: date | None = None
@@ -93,12 +96,13 @@ class DealIn(Strict):
     company_id: uuid.UUID | None = None
 
 
-class DealPatch(Strict):
+class DealPatch(Patch):
     """Only the fields you send change; stages change through /move, /won, /lost, /reopen."""
 
+    record_shape: ClassVar[str] = "DealOut"
     title: str | None = Field(default=None, min_length=1, max_length=300)
     amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: Currency | None = None
     expected_close_date: date | None = None
     owner_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
@@ -267,7 +271,8 @@ class RuleIn(Strict):
     is_active: bool = True
 
 
-class RulePatch(Strict):
+class RulePatch(Patch):
+    record_shape: ClassVar[str] = "RuleOut"
     name: str | None = Field(default=None, min_length=1, max_length=200)
     params: dict[str, Any] | None = None
     points: int | None = Field(default=None, ge=-1000, le=1000)
@@ -373,7 +378,8 @@ class RoutingRuleIn(Strict):
     is_active: bool = True
 
 
-class RoutingRulePatch(Strict):
+class RoutingRulePatch(Patch):
+    record_shape: ClassVar[str] = "RoutingRuleOut"
     name: str | None = Field(default=None, min_length=1, max_length=200)
     params: dict[str, Any] | None = None
     user_id: uuid.UUID | None = None
@@ -441,7 +447,8 @@ class SalesSettings(Strict):
     )
 
 
-class SalesSettingsPatch(Strict):
+class SalesSettingsPatch(Patch):
+    record_shape: ClassVar[str] = "SalesSettings"
     first_touch_sla_hours: float | None = Field(default=None, gt=0, le=24 * 90)
     follow_up_days: int | None = Field(default=None, ge=1, le=365)
     follow_up_days_by_pipeline: dict[uuid.UUID, int] | None = None
@@ -461,9 +468,10 @@ class TaskIn(Strict):
     deal_id: uuid.UUID | None = None
 
 
-class TaskPatch(Strict):
+class TaskPatch(Patch):
     """Only the fields you send change; ``done`` ticks the task (or unticks it)."""
 
+    record_shape: ClassVar[str] = "TaskOut"
     title: str | None = Field(default=None, min_length=1, max_length=300)
     notes: str | None = Field(default=None, max_length=10_000)
     due_at: datetime | None = None

@@ -49,9 +49,9 @@ from rapport.hygiene.service.cleaning import Problem
 from rapport.hygiene.service.sources import (
     SNIFF_BYTES,
     detect_encoding,
-    guess_format,
     json_lines,
     open_source,
+    upload_format,
 )
 
 BATCH = 500
@@ -339,7 +339,7 @@ def start_upload(
     caller's unit of work). Bad files and mappings are refused here."""
     ctx.require("hygiene:import")
     ctx.require("companies:write")
-    fmt = fmt or guess_format(filename)
+    fmt = upload_format(fmt, filename, FORMATS)
     path = directory / f"{uuid.uuid4().hex}.{fmt}"
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)

@@ -31,9 +31,9 @@ from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 from rapport.hygiene.service.sources import (
     Source,
     auto_mapping,
-    guess_format,
     open_source,
     parse_overrides,
+    upload_format,
 )
 
 Progress = Callable[[int], None]  # called with the last line done
@@ -177,7 +177,7 @@ def start_upload(
     refused here, before anything is queued."""
     ctx.require("hygiene:import")
     ctx.require("people:write")
-    fmt = fmt or guess_format(filename)
+    fmt = upload_format(fmt, filename)
     explicit = (fields or {}) | parse_overrides(pairs)
     path = upload_dir() / f"{uuid.uuid4().hex}.{fmt}"
     with path.open("wb") as out:

@@ -91,6 +91,16 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def upload_format(fmt: str | None, filename: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    """The format of an upload (given, or guessed from its name), checked against ``allowed``
+    before it becomes part of the staged file's name: a free-form value there could name any
+    path (or one too long to create)."""
+    fmt = fmt or guess_format(filename)
+    if fmt not in allowed:
+        raise BadRequest(f"unknown format {fmt[:40]!r}; one of {', '.join(allowed)}")
+    return fmt
+
+
 def guess_format(filename: str) -> str:
     """The format from a file name's extension."""
     suffix = Path(filename).suffix.lower().lstrip(".")

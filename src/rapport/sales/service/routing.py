@@ -32,6 +32,7 @@ from rapport.core.context import Context
 from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, jsonable, record
+from rapport.core.schemas import accepts_null
 from rapport.hub import validation
 from rapport.hub.models import Company, Person
 from rapport.hub.service.common import check_owner
@@ -346,7 +347,16 @@ def get_settings(ctx: Context) -> SalesSettings:
     """The workspace's first-touch SLA and follow-up settings (defaults where unset)."""
     workspace = ctx.session.get(Workspace, ctx.workspace_id)
     stored = (workspace.settings or {}).get(SETTINGS_KEY, {}) if workspace else {}
-    return SalesSettings.model_validate(stored)
+    # An earlier release stored null for fields that cannot hold it (a PATCH let it through);
+    # such a value reads as the default, so the workspace works and the next write cleans it.
+    fields = SalesSettings.model_fields
+    return SalesSettings.model_validate(
+        {
+            key: value
+            for key, value in (stored or {}).items()
+            if value is not None or key not in fields or accepts_null(fields[key])
+        }
+    )
 
 
 def update_settings(ctx: Context, patch: SalesSettingsPatch) -> SalesSettings:
