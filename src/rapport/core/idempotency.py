@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from sqlalchemy import String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from rapport.core.access import DeclaredRoute
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.db import Base, HasId, transaction
@@ -44,8 +44,8 @@ def _scope(request: Request) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
-class IdempotentRoute(APIRoute):
-    """An APIRoute that honours ``Idempotency-Key`` on POST."""
+class IdempotentRoute(DeclaredRoute):
+    """An APIRoute that honours ``Idempotency-Key`` on POST (and publishes its declared access)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
