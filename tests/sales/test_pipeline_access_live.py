@@ -10,6 +10,7 @@ import httpx
 from tests.live import OWNER_PASSWORD, Server
 
 PROBLEM = "application/problem+json"
+TIMEOUT = 60.0  # a busy CI machine; the first OpenAPI document is built on demand
 
 
 def _workspace(server: Server) -> dict[str, str]:
@@ -34,7 +35,9 @@ def test_only_admins_make_the_default_pipeline(live_server: Server) -> None:
 
     def call(who: str, method: str, path: str, json: object = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {tokens[who]}"}
-        return httpx.request(method, live_server.url + path, headers=headers, json=json)
+        return httpx.request(
+            method, live_server.url + path, headers=headers, json=json, timeout=TIMEOUT
+        )
 
     refused = call("member", "POST", "/api/v1/pipelines/default")
     assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM
@@ -54,7 +57,7 @@ def test_only_admins_make_the_default_pipeline(live_server: Server) -> None:
         made.json()["id"]
     ]
 
-    document = httpx.get(live_server.url + "/api/v1/openapi.json").json()
+    document = httpx.get(live_server.url + "/api/v1/openapi.json", timeout=TIMEOUT).json()
     operation = document["paths"]["/api/v1/pipelines/default"]["post"]
     assert operation["x-permission"] == "pipelines:write"
     assert "Requires pipelines:write." in operation["description"]
