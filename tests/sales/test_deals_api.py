@@ -50,6 +50,20 @@ class TestPipelines:
         response = api_as("ben").post("/api/v1/pipelines", json={"name": "Mine"})
         assert response.status_code == 403
 
+    def test_only_admins_make_the_default_pipeline(self, api_as: Api) -> None:
+        """Whichever door: POST /pipelines/default, or a first deal made before any pipeline."""
+        ben, first = api_as("ben"), {"title": "First", "currency": "EUR"}
+        refused = ben.post("/api/v1/pipelines/default")
+        assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM
+        assert refused.json()["detail"] == "role member lacks the permission 'pipelines:write'"
+        assert ben.post("/api/v1/deals", json=first).status_code == 403
+        assert ben.get("/api/v1/pipelines").json() == []
+        made = api_as("ann").post("/api/v1/pipelines/default")
+        assert made.status_code == 200 and made.json()["is_default"]
+        deal = ben.post("/api/v1/deals", json=first)
+        assert deal.status_code == 201 and deal.json()["pipeline_id"] == made.json()["id"]
+        assert ben.post("/api/v1/pipelines/default").status_code == 403  # even once it exists
+
 
 class TestCreateDeal:
     def test_created_with_owner_and_history(self, api: TestClient, cast) -> None:  # type: ignore[no-untyped-def]

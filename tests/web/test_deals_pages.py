@@ -89,6 +89,19 @@ class TestBoard:
         assert response.status_code == 303
         assert "Qualification" in signed_in.get("/deals").text
 
+    def test_a_member_cannot_create_the_pipeline(  # type: ignore[no-untyped-def]
+        self, signed_in_as, api: TestClient
+    ) -> None:
+        """The page's button goes through the service check the API route declares."""
+        ben = signed_in_as("ben")
+        html = ben.get("/deals").text
+        assert "No pipeline yet" in html and "An admin of this workspace sets it up" in html
+        assert 'action="/deals/pipelines/default"' not in html
+        response = ben.post("/deals/pipelines/default", data={"csrf_token": csrf_from(html)})
+        assert response.status_code == 403
+        assert ben.get("/deals/new").status_code == 403  # the form would make it, too
+        assert api.get("/api/v1/pipelines").json() == []
+
 
 class TestMove:
     def test_moving_changes_stage_and_totals(

@@ -7,13 +7,14 @@ import uuid
 from rapport.accounts import service
 from rapport.accounts.models import ApiToken
 from rapport.accounts.schemas import MeOut, TokenCreated, TokenIn, TokenOut
+from rapport.core.access import requires, signed_in
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 
 router = domain_router(tags=["accounts"])
 
 
-@router.get("/me", response_model=MeOut, responses=problems(401))
+@router.get("/me", response_model=MeOut, responses=problems(401), dependencies=[signed_in()])
 def me(ctx: Ctx) -> MeOut:
     """Who you are in this workspace and what you may do."""
     return MeOut(
@@ -24,14 +25,25 @@ def me(ctx: Ctx) -> MeOut:
     )
 
 
-@router.get("/tokens", response_model=list[TokenOut], responses=problems(401, 403))
+@router.get(
+    "/tokens",
+    response_model=list[TokenOut],
+    responses=problems(401, 403),
+    dependencies=[requires("tokens:manage", note="every member's tokens with members:manage")],
+)
 def list_tokens(ctx: Ctx) -> list[ApiToken]:
     """Your API tokens (every member's, for admins)."""
     return service.list_tokens(ctx)
 
 
 @router.post(
-    "/tokens", response_model=TokenCreated, status_code=201, responses=problems(401, 403, 404, 422)
+    "/tokens",
+    response_model=TokenCreated,
+    status_code=201,
+    responses=problems(401, 403, 404, 422),
+    dependencies=[
+        requires("tokens:manage", note="a token for another member needs members:manage")
+    ],
 )
 def create_token(body: TokenIn, ctx: Ctx) -> TokenCreated:
     """Create an API token; the secret is in the answer and never shown again."""
@@ -43,7 +55,12 @@ def create_token(body: TokenIn, ctx: Ctx) -> TokenCreated:
     )
 
 
-@router.delete("/tokens/{token_id}", response_model=TokenOut, responses=problems(401, 403, 404))
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=TokenOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("tokens:manage", note="another member's token needs members:manage")],
+)
 def revoke_token(token_id: uuid.UUID, ctx: Ctx) -> ApiToken:
     """Revoke a token at once."""
     return service.revoke_token(ctx, token_id)

@@ -10,6 +10,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.core import audit
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 
@@ -37,7 +38,12 @@ class AuditPageOut(BaseModel):
     has_more: bool = False
 
 
-@router.get("", response_model=AuditPageOut, responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=AuditPageOut,
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("audit:read")],
+)
 def list_(
     ctx: Ctx,
     record: Annotated[uuid.UUID | None, Query(description="Only this record's entries")] = None,

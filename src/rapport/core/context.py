@@ -35,7 +35,9 @@ class Context:
     def require(self, permission: str) -> None:
         """Raise Forbidden unless the actor holds ``permission``."""
         if not self.can(permission):
-            who = "this token" if self.actor_type == "token" else f"role {self.role.value}"
+            # Name what actually stands in the way: the role, or the token's narrower scopes.
+            by_role = permission not in ROLE_PERMISSIONS[self.role]
+            who = f"role {self.role.value}" if by_role else "this token"
             raise Forbidden(f"{who} lacks the permission {permission!r}")
 
 

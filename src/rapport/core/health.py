@@ -8,21 +8,26 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from rapport.core.access import DeclaredRoute, public
 from rapport.core.db import get_database
 from rapport.core.errors import PROBLEM_BASE, PROBLEM_JSON
 from rapport.core.migrations import schema_problem
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=DeclaredRoute)
 log = logging.getLogger("rapport.health")
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[public()])
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable or not migrated"}})
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Database unreachable or not migrated"}},
+    dependencies=[public()],
+)
 def readyz() -> JSONResponse:
     """The database answers and its schema is at the migration head."""
     database = get_database()

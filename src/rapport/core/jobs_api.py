@@ -10,6 +10,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from rapport.core import jobs_status
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 
@@ -46,13 +47,17 @@ class JobsStatusOut(BaseModel):
     schedules: list[ScheduleOut]
 
 
-@router.get("", response_model=JobsStatusOut, responses=problems(401, 403, 422))
+@router.get(
+    "",
+    response_model=JobsStatusOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("workspace:manage")],
+)
 def status(
     ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500, description="Most problems shown")] = 100
 ) -> JobsStatusOut:
     """Pending events, deliveries by status, the failing ones with their last error, and
     the periodic tasks' schedule."""
-    ctx.require("workspace:manage")
     state = jobs_status.status(ctx.session, limit=limit)
     return JobsStatusOut(
         pending_events=state.pending_events,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from rapport.core import jobs
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.errors import invalid
@@ -65,7 +66,11 @@ exports = domain_router(prefix="/exports", tags=["hygiene"])
 
 
 @imports.post(
-    "", response_model=ImportOut, status_code=202, responses=problems(400, 401, 403, 413, 422)
+    "",
+    response_model=ImportOut,
+    status_code=202,
+    responses=problems(400, 401, 403, 413, 422),
+    dependencies=[requires("hygiene:import", note="and people:write or companies:write")],
 )
 def create_import(
     ctx: Ctx,
@@ -126,13 +131,23 @@ def _fields(raw: str | None) -> dict[str, str] | None:
     return {str(k): v for k, v in value.items()}
 
 
-@imports.get("", response_model=list[ImportOut], responses=problems(401, 403))
+@imports.get(
+    "",
+    response_model=list[ImportOut],
+    responses=problems(401, 403),
+    dependencies=[requires("hygiene:read")],
+)
 def list_imports(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ImportJob]:
     """The workspace's latest imports, newest first."""
     return importing.list_jobs(ctx, limit=limit)
 
 
-@imports.get("/{import_id}", response_model=ImportOut, responses=problems(401, 403, 404))
+@imports.get(
+    "/{import_id}",
+    response_model=ImportOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("hygiene:read")],
+)
 def get_import(import_id: uuid.UUID, ctx: Ctx) -> ImportJob:
     """An import's status and counts (``last_line`` is its committed progress)."""
     return importing.get_job(ctx, import_id)
@@ -142,6 +157,7 @@ def get_import(import_id: uuid.UUID, ctx: Ctx) -> ImportJob:
     "/{import_id}/rejects.csv",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}, **problems(401, 403, 404)},
+    dependencies=[requires("hygiene:read")],
 )
 def get_rejects(import_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
     """The rows an import refused: line, column, value and reason, as CSV."""
@@ -154,6 +170,7 @@ def _export_route(fmt: str) -> None:
         response_class=StreamingResponse,
         responses={200: {"content": {exporting.FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
         name=f"export_people_{fmt}",
+        dependencies=[requires("export:read", note="and people:read")],
     )
     def export_people(
         request: Request,
@@ -184,6 +201,7 @@ def _company_export_route(fmt: str) -> None:
             **problems(400, 401, 403, 422),
         },
         name=f"export_companies_{fmt}",
+        dependencies=[requires("export:read", note="and companies:read")],
     )
     def export_companies(
         request: Request,
@@ -212,14 +230,23 @@ router.include_router(exports)
 import_mappings = domain_router(prefix="/import-mappings", tags=["hygiene"])
 
 
-@import_mappings.get("", response_model=list[ImportMappingOut], responses=problems(401, 403))
+@import_mappings.get(
+    "",
+    response_model=list[ImportMappingOut],
+    responses=problems(401, 403),
+    dependencies=[requires("hygiene:read")],
+)
 def list_import_mappings(ctx: Ctx) -> list[ImportMapping]:
     """The workspace's saved header mappings, by name."""
     return mappings.list_mappings(ctx)
 
 
 @import_mappings.post(
-    "", response_model=ImportMappingOut, status_code=201, responses=problems(401, 403, 409, 422)
+    "",
+    response_model=ImportMappingOut,
+    status_code=201,
+    responses=problems(401, 403, 409, 422),
+    dependencies=[requires("hygiene:import")],
 )
 def create_import_mapping(body: ImportMappingIn, ctx: Ctx) -> ImportMapping:
     """Save a header mapping under a name (use it with ``mapping=NAME`` on an import)."""
@@ -227,14 +254,20 @@ def create_import_mapping(body: ImportMappingIn, ctx: Ctx) -> ImportMapping:
 
 
 @import_mappings.get(
-    "/{mapping_id}", response_model=ImportMappingOut, responses=problems(401, 403, 404)
+    "/{mapping_id}",
+    response_model=ImportMappingOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("hygiene:read")],
 )
 def get_import_mapping(mapping_id: uuid.UUID, ctx: Ctx) -> ImportMapping:
     return mappings.get(ctx, mapping_id)
 
 
 @import_mappings.put(
-    "/{mapping_id}", response_model=ImportMappingOut, responses=problems(401, 403, 404, 409, 422)
+    "/{mapping_id}",
+    response_model=ImportMappingOut,
+    responses=problems(401, 403, 404, 409, 422),
+    dependencies=[requires("hygiene:import")],
 )
 def update_import_mapping(mapping_id: uuid.UUID, body: ImportMappingIn, ctx: Ctx) -> ImportMapping:
     """Rename a saved mapping and/or replace its fields."""
@@ -242,7 +275,11 @@ def update_import_mapping(mapping_id: uuid.UUID, body: ImportMappingIn, ctx: Ctx
 
 
 @import_mappings.delete(
-    "/{mapping_id}", status_code=204, response_class=Response, responses=problems(401, 403, 404)
+    "/{mapping_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("hygiene:import")],
 )
 def delete_import_mapping(mapping_id: uuid.UUID, ctx: Ctx) -> Response:
     mappings.delete(ctx, mapping_id)
@@ -256,7 +293,11 @@ merges = domain_router(prefix="/merges", tags=["hygiene"])
 
 
 @merges.post(
-    "", response_model=MergeOut, status_code=201, responses=problems(401, 403, 404, 409, 422)
+    "",
+    response_model=MergeOut,
+    status_code=201,
+    responses=problems(401, 403, 404, 409, 422),
+    dependencies=[requires("hygiene:merge")],
 )
 def create_merge(body: MergeIn, ctx: Ctx) -> Merge:
     """Merge one person into another (survivorship rule, per-field choices); undoable."""
@@ -265,7 +306,12 @@ def create_merge(body: MergeIn, ctx: Ctx) -> Merge:
     )
 
 
-@merges.post("/{merge_id}/undo", response_model=MergeOut, responses=problems(401, 403, 404, 409))
+@merges.post(
+    "/{merge_id}/undo",
+    response_model=MergeOut,
+    responses=problems(401, 403, 404, 409),
+    dependencies=[requires("hygiene:merge")],
+)
 def undo_merge(merge_id: uuid.UUID, ctx: Ctx) -> Merge:
     """Undo a merge: both people and every moved link back as they were."""
     return merge.undo(ctx, merge_id)
@@ -277,13 +323,23 @@ router.include_router(merges)
 duplicates = domain_router(prefix="/duplicates", tags=["hygiene"])
 
 
-@duplicates.post("/scan", response_model=ScanOut, responses=problems(401, 403, 422))
+@duplicates.post(
+    "/scan",
+    response_model=ScanOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("hygiene:merge")],
+)
 def scan_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
     """Scan the workspace's people for likely duplicates and refresh the review queue."""
     return dedupe.find_duplicates(ctx, threshold=body.threshold, auto_merge=body.auto_merge)
 
 
-@duplicates.get("", response_model=DuplicatePageOut, responses=problems(400, 401, 403, 422))
+@duplicates.get(
+    "",
+    response_model=DuplicatePageOut,
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("hygiene:read")],
+)
 def list_duplicates(
     ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -300,6 +356,7 @@ def list_duplicates(
     "/{candidate_id}/decision",
     response_model=DuplicateOut,
     responses=problems(401, 403, 404, 409, 422),
+    dependencies=[requires("hygiene:merge")],
 )
 def decide_duplicate(candidate_id: uuid.UUID, body: DecisionIn, ctx: Ctx) -> DuplicateCandidate:
     """Merge the pair (undoable), mark it not a duplicate (remembered) or skip it."""
@@ -312,14 +369,24 @@ router.include_router(duplicates)
 quality_routes = domain_router(prefix="", tags=["hygiene"])
 
 
-@quality_routes.get("/quality", response_model=QualityOut, responses=problems(401, 403))
+@quality_routes.get(
+    "/quality",
+    response_model=QualityOut,
+    responses=problems(401, 403),
+    dependencies=[requires("hygiene:read")],
+)
 def quality_report(ctx: Ctx) -> dict[str, Any]:
     """Data quality: completeness per field, invalid values, duplicates pending, inactive
     people and bounced emails."""
     return quality.report(ctx)
 
 
-@quality_routes.post("/quality/stale", response_model=StaleOut, responses=problems(401, 403))
+@quality_routes.post(
+    "/quality/stale",
+    response_model=StaleOut,
+    responses=problems(401, 403),
+    dependencies=[requires("hygiene:merge")],
+)
 def run_staleness(ctx: Ctx) -> staleness.StaleResult:
     """Flag people quiet for the workspace's period with no open deal as inactive (and clear
     the flag of those active again); pick up bounces from the timeline."""
@@ -327,7 +394,10 @@ def run_staleness(ctx: Ctx) -> staleness.StaleResult:
 
 
 @quality_routes.get(
-    "/hygiene/settings", response_model=HygieneSettingsOut, responses=problems(401, 403)
+    "/hygiene/settings",
+    response_model=HygieneSettingsOut,
+    responses=problems(401, 403),
+    dependencies=[requires("hygiene:read")],
 )
 def hygiene_settings(ctx: Ctx) -> HygieneSettings:
     """The workspace's hygiene settings."""
@@ -335,7 +405,10 @@ def hygiene_settings(ctx: Ctx) -> HygieneSettings:
 
 
 @quality_routes.put(
-    "/hygiene/settings", response_model=HygieneSettingsOut, responses=problems(401, 403, 422)
+    "/hygiene/settings",
+    response_model=HygieneSettingsOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("workspace:manage")],
 )
 def change_hygiene_settings(body: HygieneSettingsIn, ctx: Ctx) -> HygieneSettings:
     """Change after how many quiet days a person counts as inactive."""
@@ -346,6 +419,7 @@ def change_hygiene_settings(body: HygieneSettingsIn, ctx: Ctx) -> HygieneSetting
     "/people/{person_id}/bounce",
     response_model=PersonFlagOut,
     responses=problems(401, 403, 404, 422),
+    dependencies=[requires("people:write")],
 )
 def mark_bounced(person_id: uuid.UUID, body: BounceIn, ctx: Ctx) -> PersonFlag:
     """Flag one of a person's emails (the primary one by default) as bouncing."""
@@ -353,7 +427,10 @@ def mark_bounced(person_id: uuid.UUID, body: BounceIn, ctx: Ctx) -> PersonFlag:
 
 
 @quality_routes.delete(
-    "/people/{person_id}/bounce", response_model=PersonFlagOut, responses=problems(401, 403, 404)
+    "/people/{person_id}/bounce",
+    response_model=PersonFlagOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("people:write")],
 )
 def clear_bounced(person_id: uuid.UUID, ctx: Ctx) -> PersonFlag:
     """The email works again: clear the bounce flag."""
@@ -366,14 +443,22 @@ router.include_router(quality_routes)
 company_duplicates = domain_router(prefix="/company-duplicates", tags=["hygiene"])
 
 
-@company_duplicates.post("/scan", response_model=ScanOut, responses=problems(401, 403, 422))
+@company_duplicates.post(
+    "/scan",
+    response_model=ScanOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("hygiene:merge")],
+)
 def scan_company_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
     """Scan the workspace's companies for likely duplicates and refresh their review queue."""
     return dedupe.find_company_duplicates(ctx, threshold=body.threshold, auto_merge=body.auto_merge)
 
 
 @company_duplicates.get(
-    "", response_model=CompanyDuplicatePageOut, responses=problems(400, 401, 403, 422)
+    "",
+    response_model=CompanyDuplicatePageOut,
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("hygiene:read")],
 )
 def list_company_duplicates(
     ctx: Ctx,
@@ -393,6 +478,7 @@ def list_company_duplicates(
     "/{candidate_id}/decision",
     response_model=CompanyDuplicateOut,
     responses=problems(401, 403, 404, 409, 422),
+    dependencies=[requires("hygiene:merge")],
 )
 def decide_company_duplicate(
     candidate_id: uuid.UUID, body: DecisionIn, ctx: Ctx
@@ -405,7 +491,11 @@ company_merges = domain_router(prefix="/company-merges", tags=["hygiene"])
 
 
 @company_merges.post(
-    "", response_model=CompanyMergeOut, status_code=201, responses=problems(401, 403, 404, 409, 422)
+    "",
+    response_model=CompanyMergeOut,
+    status_code=201,
+    responses=problems(401, 403, 404, 409, 422),
+    dependencies=[requires("hygiene:merge")],
 )
 def create_company_merge(body: CompanyMergeIn, ctx: Ctx) -> CompanyMerge:
     """Merge one company into another: people, deals, activities and tags move; undoable."""
@@ -413,7 +503,10 @@ def create_company_merge(body: CompanyMergeIn, ctx: Ctx) -> CompanyMerge:
 
 
 @company_merges.post(
-    "/{merge_id}/undo", response_model=CompanyMergeOut, responses=problems(401, 403, 404, 409)
+    "/{merge_id}/undo",
+    response_model=CompanyMergeOut,
+    responses=problems(401, 403, 404, 409),
+    dependencies=[requires("hygiene:merge")],
 )
 def undo_company_merge(merge_id: uuid.UUID, ctx: Ctx) -> CompanyMerge:
     """Undo a company merge: both companies and every moved link back as they were."""

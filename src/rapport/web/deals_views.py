@@ -134,6 +134,7 @@ def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLRe
         truncated=truncated,
         closed_days=CLOSED_DAYS,
         can_write=page.ctx.can("deals:write"),
+        can_configure=page.ctx.can("pipelines:write"),
         board_url=board_url(picked[0].id if picked else None, owner),
     )
 
@@ -151,7 +152,8 @@ def deals_board(
 
 @router.post("/deals/pipelines/default")
 def create_default_pipeline(request: Request, page: Page) -> Response:
-    """The empty state's button: give the workspace its standard pipeline."""
+    """The empty state's button: give the workspace its standard pipeline (admins: the service
+    refuses anyone without pipelines:write, as the API does)."""
     created = pipelines.ensure_default(page.ctx)
     toast(request, f"Pipeline “{created.name}” is ready.")
     return redirect(request, board_url(created.id))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.hub.api.timeline import Window, page_out
@@ -32,7 +33,12 @@ _LOG_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=PageOut[ActivityOut], responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=PageOut[ActivityOut],
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("activities:read")],
+)
 def list_(
     window: Window,
     ctx: Ctx,
@@ -47,6 +53,7 @@ def list_(
     response_model=ActivityOut,
     status_code=201,
     responses=_LOG_RESPONSES,
+    dependencies=[requires("activities:write")],
 )
 def log(body: ActivityIn, ctx: Ctx, response: Response) -> Activity:
     """Log an interaction. With source + external_id it is idempotent: a replay answers 200
@@ -59,7 +66,12 @@ def log(body: ActivityIn, ctx: Ctx, response: Response) -> Activity:
     return logged.activity
 
 
-@router.post("/bulk", response_model=IngestOut, responses=problems(401, 403, 422))
+@router.post(
+    "/bulk",
+    response_model=IngestOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("activities:write")],
+)
 def ingest_many(body: BulkActivitiesIn, ctx: Ctx) -> IngestOut:
     """Log up to 1,000 activities; bad items and replays are reported, not fatal."""
     outcome = timeline.ingest_many(ctx, list(body.items))
@@ -71,7 +83,12 @@ def ingest_many(body: BulkActivitiesIn, ctx: Ctx) -> IngestOut:
     )
 
 
-@router.get("/{activity_id}", response_model=ActivityOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{activity_id}",
+    response_model=ActivityOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("activities:read")],
+)
 def get(activity_id: uuid.UUID, ctx: Ctx, response: Response) -> Activity:
     """One activity; the ETag is its version."""
     activity = timeline.get(ctx, activity_id)
@@ -83,6 +100,7 @@ def get(activity_id: uuid.UUID, ctx: Ctx, response: Response) -> Activity:
     "/{activity_id}",
     response_model=ActivityOut,
     responses=problems(400, 401, 403, 404, 412, 422),
+    dependencies=[requires("activities:write")],
 )
 def update(
     activity_id: uuid.UUID, body: ActivityPatch, ctx: Ctx, version: IfMatch, response: Response
@@ -94,7 +112,10 @@ def update(
 
 
 @router.delete(
-    "/{activity_id}", response_model=ActivityOut, responses=problems(400, 401, 403, 404, 412)
+    "/{activity_id}",
+    response_model=ActivityOut,
+    responses=problems(400, 401, 403, 404, 412),
+    dependencies=[requires("activities:delete")],
 )
 def delete(activity_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Activity:
     """Move an activity to the bin; it leaves the timeline and the 360° figures."""
@@ -102,7 +123,10 @@ def delete(activity_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Activity:
 
 
 @router.post(
-    "/{activity_id}/restore", response_model=ActivityOut, responses=problems(401, 403, 404)
+    "/{activity_id}/restore",
+    response_model=ActivityOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("activities:delete")],
 )
 def restore(activity_id: uuid.UUID, ctx: Ctx) -> Activity:
     """Bring an activity back from the bin."""

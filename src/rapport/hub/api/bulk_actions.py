@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.hub.service import bulk_actions
@@ -45,7 +46,10 @@ def _run(ctx: Ctx, record_type: Literal["person", "company"], body: BulkActionIn
 
 
 @router.post(
-    "/people/bulk-actions", response_model=BulkActionOut, responses=problems(401, 403, 404, 422)
+    "/people/bulk-actions",
+    response_model=BulkActionOut,
+    responses=problems(401, 403, 404, 422),
+    dependencies=[requires("people:write", note="delete and restore need people:delete")],
 )
 def people_bulk(body: BulkActionIn, ctx: Ctx) -> BulkActionOut:
     """Tag, untag, assign, delete or restore up to 1,000 people at once; all or nothing."""
@@ -53,7 +57,10 @@ def people_bulk(body: BulkActionIn, ctx: Ctx) -> BulkActionOut:
 
 
 @router.post(
-    "/companies/bulk-actions", response_model=BulkActionOut, responses=problems(401, 403, 404, 422)
+    "/companies/bulk-actions",
+    response_model=BulkActionOut,
+    responses=problems(401, 403, 404, 422),
+    dependencies=[requires("companies:write", note="delete and restore need companies:delete")],
 )
 def companies_bulk(body: BulkActionIn, ctx: Ctx) -> BulkActionOut:
     """Tag, untag, assign, delete or restore up to 1,000 companies at once; all or nothing."""

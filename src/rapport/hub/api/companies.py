@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.hub.api.params import list_query
@@ -25,7 +26,12 @@ CompaniesQuery = list_query(companies_list.FIELDS)
 PeopleQuery = list_query(people_list.FIELDS)
 
 
-@router.get("", response_model=PageOut[CompanyRow], responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=PageOut[CompanyRow],
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("companies:read")],
+)
 def list_(params: CompaniesQuery, ctx: Ctx) -> PageOut[CompanyRow]:  # type: ignore[valid-type]
     """List companies: cursor pages, ?sort=name|created_at, filters, ?q= search."""
     page = companies_list.list_companies(ctx, params)
@@ -36,7 +42,13 @@ def list_(params: CompaniesQuery, ctx: Ctx) -> PageOut[CompanyRow]:  # type: ign
     )
 
 
-@router.post("", response_model=CompanyOut, status_code=201, responses=problems(401, 403, 409, 422))
+@router.post(
+    "",
+    response_model=CompanyOut,
+    status_code=201,
+    responses=problems(401, 403, 409, 422),
+    dependencies=[requires("companies:write")],
+)
 def create(body: CompanyIn, ctx: Ctx, response: Response) -> Company:
     """Create a company; 409 if another company has its domain."""
     company = companies.create(ctx, body)
@@ -45,7 +57,12 @@ def create(body: CompanyIn, ctx: Ctx, response: Response) -> Company:
     return company
 
 
-@router.get("/{company_id}", response_model=CompanyOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{company_id}",
+    response_model=CompanyOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("companies:read")],
+)
 def get(company_id: uuid.UUID, ctx: Ctx, response: Response) -> Company:
     """One company; the ETag is its version, for If-Match on writes."""
     company = companies.get(ctx, company_id)
@@ -57,6 +74,7 @@ def get(company_id: uuid.UUID, ctx: Ctx, response: Response) -> Company:
     "/{company_id}",
     response_model=CompanyOut,
     responses=problems(400, 401, 403, 404, 409, 412, 422),
+    dependencies=[requires("companies:write")],
 )
 def update(
     company_id: uuid.UUID, body: CompanyPatch, ctx: Ctx, version: IfMatch, response: Response
@@ -68,7 +86,10 @@ def update(
 
 
 @router.delete(
-    "/{company_id}", response_model=CompanyOut, responses=problems(400, 401, 403, 404, 412)
+    "/{company_id}",
+    response_model=CompanyOut,
+    responses=problems(400, 401, 403, 404, 412),
+    dependencies=[requires("companies:delete")],
 )
 def delete(company_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Company:
     """Move a company to the bin (restore with POST …/restore)."""
@@ -76,7 +97,10 @@ def delete(company_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Company:
 
 
 @router.post(
-    "/{company_id}/restore", response_model=CompanyOut, responses=problems(401, 403, 404, 409)
+    "/{company_id}/restore",
+    response_model=CompanyOut,
+    responses=problems(401, 403, 404, 409),
+    dependencies=[requires("companies:delete")],
 )
 def restore(company_id: uuid.UUID, ctx: Ctx) -> Company:
     """Bring a company back from the bin; 409 if another company took its domain meanwhile."""
@@ -87,6 +111,7 @@ def restore(company_id: uuid.UUID, ctx: Ctx) -> Company:
     "/{company_id}/people",
     response_model=PageOut[PersonRow],
     responses=problems(400, 401, 403, 404, 422),
+    dependencies=[requires("companies:read", note="and people:read")],
 )
 def people(company_id: uuid.UUID, params: PeopleQuery, ctx: Ctx) -> PageOut[PersonRow]:  # type: ignore[valid-type]
     """The people of a company, with the people list's sorts, filters and search."""

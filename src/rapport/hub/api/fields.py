@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.hub.models import CustomFieldDefinition
@@ -16,7 +17,12 @@ from rapport.hub.service import fields
 router = domain_router(prefix="/custom-fields", tags=["custom fields"])
 
 
-@router.get("", response_model=list[FieldDefinitionOut], responses=problems(401, 403, 422))
+@router.get(
+    "",
+    response_model=list[FieldDefinitionOut],
+    responses=problems(401, 403, 422),
+    dependencies=[requires("fields:read")],
+)
 def list_(
     ctx: Ctx, object_type: Annotated[Literal["person", "company"] | None, Query()] = None
 ) -> list[CustomFieldDefinition]:
@@ -25,7 +31,11 @@ def list_(
 
 
 @router.post(
-    "", response_model=FieldDefinitionOut, status_code=201, responses=problems(401, 403, 409, 422)
+    "",
+    response_model=FieldDefinitionOut,
+    status_code=201,
+    responses=problems(401, 403, 409, 422),
+    dependencies=[requires("fields:write")],
 )
 def create(body: FieldDefinitionIn, ctx: Ctx, response: Response) -> CustomFieldDefinition:
     """Define a custom field (admins); 409 if the object already has a field with this key."""
@@ -35,7 +45,12 @@ def create(body: FieldDefinitionIn, ctx: Ctx, response: Response) -> CustomField
     return definition
 
 
-@router.get("/{field_id}", response_model=FieldDefinitionOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{field_id}",
+    response_model=FieldDefinitionOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("fields:read")],
+)
 def get(field_id: uuid.UUID, ctx: Ctx, response: Response) -> CustomFieldDefinition:
     """One custom field definition; the ETag is its version."""
     definition = fields.get_definition(ctx, field_id)
@@ -47,6 +62,7 @@ def get(field_id: uuid.UUID, ctx: Ctx, response: Response) -> CustomFieldDefinit
     "/{field_id}",
     response_model=FieldDefinitionOut,
     responses=problems(400, 401, 403, 404, 412, 422),
+    dependencies=[requires("fields:write")],
 )
 def update(
     field_id: uuid.UUID, body: FieldDefinitionPatch, ctx: Ctx, version: IfMatch, response: Response
@@ -57,7 +73,12 @@ def update(
     return definition
 
 
-@router.delete("/{field_id}", status_code=204, responses=problems(400, 401, 403, 404, 412))
+@router.delete(
+    "/{field_id}",
+    status_code=204,
+    responses=problems(400, 401, 403, 404, 412),
+    dependencies=[requires("fields:write")],
+)
 def delete(field_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Response:
     """Remove a field definition; values already stored stay in the records."""
     fields.delete_definition(ctx, field_id, expected_version=version)

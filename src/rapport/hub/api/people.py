@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.hub.api.params import list_query
@@ -29,7 +30,12 @@ router = domain_router(prefix="/people", tags=["people"])
 PeopleQuery = list_query(FIELDS)
 
 
-@router.get("", response_model=PageOut[PersonRow], responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=PageOut[PersonRow],
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("people:read")],
+)
 def list_(params: PeopleQuery, ctx: Ctx) -> PageOut[PersonRow]:  # type: ignore[valid-type]
     """List people: cursor pages, ?sort=, filters (?field=value, ?filter=JSON), ?q= search."""
     page = list_people(ctx, params)
@@ -40,7 +46,13 @@ def list_(params: PeopleQuery, ctx: Ctx) -> PageOut[PersonRow]:  # type: ignore[
     )
 
 
-@router.post("", response_model=PersonOut, status_code=201, responses=problems(401, 403, 409, 422))
+@router.post(
+    "",
+    response_model=PersonOut,
+    status_code=201,
+    responses=problems(401, 403, 409, 422),
+    dependencies=[requires("people:write")],
+)
 def create(
     body: PersonIn,
     ctx: Ctx,
@@ -59,7 +71,12 @@ def create(
     return person
 
 
-@router.post("/bulk", response_model=BulkOut, responses=problems(401, 403, 422))
+@router.post(
+    "/bulk",
+    response_model=BulkOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("people:write")],
+)
 def bulk_upsert(body: BulkPeopleIn, ctx: Ctx) -> BulkOut:
     """Create or update up to 1,000 people matched by email; bad items are reported, not fatal."""
     outcome = bulk.bulk_upsert(ctx, list(body.items))
@@ -72,7 +89,12 @@ def bulk_upsert(body: BulkPeopleIn, ctx: Ctx) -> BulkOut:
     )
 
 
-@router.get("/{person_id}", response_model=PersonOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{person_id}",
+    response_model=PersonOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("people:read")],
+)
 def get(person_id: uuid.UUID, ctx: Ctx, response: Response) -> Person:
     """One person; the ETag is their version, for If-Match on writes."""
     person = people.get(ctx, person_id)
@@ -81,7 +103,10 @@ def get(person_id: uuid.UUID, ctx: Ctx, response: Response) -> Person:
 
 
 @router.patch(
-    "/{person_id}", response_model=PersonOut, responses=problems(401, 403, 404, 409, 412, 422)
+    "/{person_id}",
+    response_model=PersonOut,
+    responses=problems(401, 403, 404, 409, 412, 422),
+    dependencies=[requires("people:write")],
 )
 def update(
     person_id: uuid.UUID, body: PersonPatch, ctx: Ctx, version: IfMatch, response: Response
@@ -92,13 +117,23 @@ def update(
     return person
 
 
-@router.delete("/{person_id}", response_model=PersonOut, responses=problems(401, 403, 404, 412))
+@router.delete(
+    "/{person_id}",
+    response_model=PersonOut,
+    responses=problems(401, 403, 404, 412),
+    dependencies=[requires("people:delete")],
+)
 def delete(person_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Person:
     """Move a person to the bin (restore with POST …/restore)."""
     return people.delete(ctx, person_id, expected_version=version)
 
 
-@router.post("/{person_id}/restore", response_model=PersonOut, responses=problems(401, 403, 404))
+@router.post(
+    "/{person_id}/restore",
+    response_model=PersonOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("people:delete")],
+)
 def restore(person_id: uuid.UUID, ctx: Ctx) -> Person:
     """Bring a person back from the bin."""
     return people.restore(ctx, person_id)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.pagination import Page
@@ -66,6 +67,7 @@ def page_out(page: Page[Activity]) -> PageOut[ActivityOut]:
     "/people/{person_id}/timeline",
     response_model=PageOut[ActivityOut],
     responses=problems(400, 401, 403, 404, 422),
+    dependencies=[requires("activities:read")],
 )
 def person_timeline(person_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[ActivityOut]:
     """A person's interactions, newest first; filter by kind, channel and time."""
@@ -73,7 +75,10 @@ def person_timeline(person_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[A
 
 
 @router.get(
-    "/people/{person_id}/summary", response_model=Person360, responses=problems(401, 403, 404)
+    "/people/{person_id}/summary",
+    response_model=Person360,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("activities:read")],
 )
 def person_summary(person_id: uuid.UUID, ctx: Ctx) -> Person360:
     """The 360° view: the person, their company, contacts per channel, spend, purchases."""
@@ -85,6 +90,7 @@ def person_summary(person_id: uuid.UUID, ctx: Ctx) -> Person360:
     "/companies/{company_id}/timeline",
     response_model=PageOut[ActivityOut],
     responses=problems(400, 401, 403, 404, 422),
+    dependencies=[requires("activities:read")],
 )
 def company_timeline(company_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[ActivityOut]:
     """A company's interactions (its people's included), newest first."""

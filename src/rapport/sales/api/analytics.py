@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.errors import invalid
@@ -57,7 +58,10 @@ Period = Annotated[_Period, Depends(_period)]
 
 
 @router.get(
-    "/weighted-pipeline", response_model=list[WeightedRow], responses=problems(401, 403, 422)
+    "/weighted-pipeline",
+    response_model=list[WeightedRow],
+    responses=problems(401, 403, 422),
+    dependencies=[requires("deals:read")],
 )
 def weighted(
     ctx: Ctx, pipeline_id: PipelineParam = None, owner_id: OwnerParam = None
@@ -66,7 +70,12 @@ def weighted(
     return forecast.weighted_pipeline(ctx, pipeline_id=pipeline_id, owner_id=owner_id)
 
 
-@router.get("/forecast", response_model=ForecastOut, responses=problems(401, 403, 422))
+@router.get(
+    "/forecast",
+    response_model=ForecastOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("deals:read")],
+)
 def forecast_(
     ctx: Ctx,
     period: Period,
@@ -86,7 +95,12 @@ def forecast_(
     )
 
 
-@router.get("/summary", response_model=SummaryOut, responses=problems(401, 403, 422))
+@router.get(
+    "/summary",
+    response_model=SummaryOut,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("deals:read")],
+)
 def summary(
     ctx: Ctx, period: Period, pipeline_id: PipelineParam = None, owner_id: OwnerParam = None
 ) -> dict[str, Any]:
@@ -95,7 +109,12 @@ def summary(
     return forecast.summary(ctx, pipeline_id=pipeline_id, owner_id=owner_id, **period.kwargs())
 
 
-@router.get("/funnel", response_model=list[FunnelStage], responses=problems(401, 403, 404, 422))
+@router.get(
+    "/funnel",
+    response_model=list[FunnelStage],
+    responses=problems(401, 403, 404, 422),
+    dependencies=[requires("deals:read")],
+)
 def funnel(
     ctx: Ctx, period: Period, pipeline_id: PipelineParam = None, owner_id: OwnerParam = None
 ) -> list[dict[str, Any]]:
@@ -107,6 +126,7 @@ def funnel(
     "/bottlenecks",
     response_model=list[BottleneckStage],
     responses=problems(401, 403, 404, 422),
+    dependencies=[requires("deals:read")],
 )
 def bottlenecks(
     ctx: Ctx,

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.hub.api.timeline import Window, page_out
@@ -29,7 +30,12 @@ router = domain_router(prefix="/deals", tags=["deals"])
 WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 422)
 
 
-@router.get("", response_model=DealPage, responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=DealPage,
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("deals:read")],
+)
 def list_(params: DealListQuery, ctx: Ctx) -> DealPage:
     """List deals: cursor pages, ?sort=, filters (?owner_id=, ?stage_id=, ?status=…), ?q=."""
     page = list_deals(ctx, params)
@@ -40,7 +46,18 @@ def list_(params: DealListQuery, ctx: Ctx) -> DealPage:
     )
 
 
-@router.post("", response_model=DealOut, status_code=201, responses=problems(401, 403, 422))
+@router.post(
+    "",
+    response_model=DealOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[
+        requires(
+            "deals:write",
+            note="the workspace's first pipeline, made on the way, needs pipelines:write",
+        )
+    ],
+)
 def create(body: DealIn, ctx: Ctx, response: Response) -> Deal:
     """Create a deal (in the default pipeline's first stage unless you say otherwise)."""
     deal = deals.create(ctx, body)
@@ -49,7 +66,12 @@ def create(body: DealIn, ctx: Ctx, response: Response) -> Deal:
     return deal
 
 
-@router.get("/{deal_id}", response_model=DealOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{deal_id}",
+    response_model=DealOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("deals:read")],
+)
 def get(deal_id: uuid.UUID, ctx: Ctx, response: Response) -> Deal:
     """One deal; the ETag is its version, for If-Match on writes."""
     deal = deals.get(ctx, deal_id)
@@ -57,7 +79,12 @@ def get(deal_id: uuid.UUID, ctx: Ctx, response: Response) -> Deal:
     return deal
 
 
-@router.patch("/{deal_id}", response_model=DealOut, responses=WRITE_PROBLEMS)
+@router.patch(
+    "/{deal_id}",
+    response_model=DealOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[requires("deals:write")],
+)
 def update(
     deal_id: uuid.UUID, body: DealPatch, ctx: Ctx, version: IfMatch, response: Response
 ) -> Deal:
@@ -67,37 +94,67 @@ def update(
     return deal
 
 
-@router.delete("/{deal_id}", response_model=DealOut, responses=problems(401, 403, 404, 412))
+@router.delete(
+    "/{deal_id}",
+    response_model=DealOut,
+    responses=problems(401, 403, 404, 412),
+    dependencies=[requires("deals:delete")],
+)
 def delete(deal_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Deal:
     """Move a deal to the bin (restore with POST …/restore)."""
     return deals.delete(ctx, deal_id, expected_version=version)
 
 
-@router.post("/{deal_id}/restore", response_model=DealOut, responses=problems(401, 403, 404))
+@router.post(
+    "/{deal_id}/restore",
+    response_model=DealOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("deals:delete")],
+)
 def restore(deal_id: uuid.UUID, ctx: Ctx) -> Deal:
     """Bring a deal back from the bin."""
     return deals.restore(ctx, deal_id)
 
 
-@router.post("/{deal_id}/move", response_model=DealOut, responses=WRITE_PROBLEMS)
+@router.post(
+    "/{deal_id}/move",
+    response_model=DealOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[requires("deals:write")],
+)
 def move(deal_id: uuid.UUID, body: MoveIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Move an open deal to another stage of its pipeline; 409 if it is closed."""
     return deals.move_to_stage(ctx, deal_id, body.stage_id, expected_version=version)
 
 
-@router.post("/{deal_id}/won", response_model=DealOut, responses=WRITE_PROBLEMS)
+@router.post(
+    "/{deal_id}/won",
+    response_model=DealOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[requires("deals:write")],
+)
 def won(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Close an open deal as won."""
     return deals.mark_won(ctx, deal_id, reason=body.reason, expected_version=version)
 
 
-@router.post("/{deal_id}/lost", response_model=DealOut, responses=WRITE_PROBLEMS)
+@router.post(
+    "/{deal_id}/lost",
+    response_model=DealOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[requires("deals:write")],
+)
 def lost(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Close an open deal as lost, with a reason."""
     return deals.mark_lost(ctx, deal_id, reason=body.reason, expected_version=version)
 
 
-@router.post("/{deal_id}/reopen", response_model=DealOut, responses=WRITE_PROBLEMS)
+@router.post(
+    "/{deal_id}/reopen",
+    response_model=DealOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[requires("deals:write")],
+)
 def reopen(deal_id: uuid.UUID, body: ReopenIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Reopen a won or lost deal (into the open stage it left, unless you name one)."""
     return deals.reopen(ctx, deal_id, stage_id=body.stage_id, expected_version=version)
@@ -107,6 +164,7 @@ def reopen(deal_id: uuid.UUID, body: ReopenIn, ctx: Ctx, version: IfMatch) -> De
     "/{deal_id}/timeline",
     response_model=PageOut[ActivityOut],
     responses=problems(400, 401, 403, 404, 422),
+    dependencies=[requires("deals:read", note="and activities:read")],
 )
 def timeline(deal_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[ActivityOut]:
     """The activities about the deal, newest first (cursor pages, as a person's timeline)."""
@@ -114,7 +172,10 @@ def timeline(deal_id: uuid.UUID, window: Window, ctx: Ctx) -> PageOut[ActivityOu
 
 
 @router.get(
-    "/{deal_id}/history", response_model=list[HistoryOut], responses=problems(401, 403, 404)
+    "/{deal_id}/history",
+    response_model=list[HistoryOut],
+    responses=problems(401, 403, 404),
+    dependencies=[requires("deals:read")],
 )
 def history(deal_id: uuid.UUID, ctx: Ctx) -> list[DealStageHistory]:
     """When the deal entered and left each stage, oldest first."""

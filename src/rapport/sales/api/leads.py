@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from rapport.core import access
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.db import transaction
 from rapport.core.deps import Ctx
@@ -21,7 +23,9 @@ from rapport.sales.schemas import LeadFormIn, LeadFormOut, LeadImportOut, LeadIn
 from rapport.sales.service import leads
 
 router = domain_router(tags=["leads"])
-public = APIRouter(tags=["leads"])  # no Idempotency-Key handling: there is no credential
+public = APIRouter(
+    tags=["leads"], route_class=access.DeclaredRoute
+)  # no Idempotency-Key: no credential
 
 
 def public_session() -> Iterator[Session]:
@@ -65,6 +69,7 @@ LEAD_SCHEMA = {"$ref": "#/components/schemas/LeadIn"}
             },
         }
     },
+    dependencies=[access.public(note="the form key names the workspace")],
 )
 def submit(
     form_key: str, body: LeadBody, request: Request, response: Response, session: PublicSession
@@ -78,14 +83,25 @@ def submit(
     return outcome
 
 
-@public.options("/forms/{form_key}/submit", status_code=204, responses=problems(404))
+@public.options(
+    "/forms/{form_key}/submit",
+    status_code=204,
+    responses=problems(404),
+    dependencies=[access.public(note="CORS preflight for the sites the form allows")],
+)
 def preflight(form_key: str, request: Request, session: PublicSession) -> Response:
     """Public: CORS preflight; allows only the sites configured on the form."""
     headers = leads.preflight(session, form_key, request.headers.get("origin"))
     return Response(status_code=204, headers=headers)
 
 
-@router.post("/leads", response_model=LeadOut, status_code=201, responses=problems(401, 403, 422))
+@router.post(
+    "/leads",
+    response_model=LeadOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("leads:write")],
+)
 def create_lead(body: LeadIn, ctx: Ctx) -> LeadOut:
     """Capture a lead from another system: creates or updates the person by email."""
     return leads.capture(ctx, body)
@@ -95,6 +111,7 @@ def create_lead(body: LeadIn, ctx: Ctx) -> LeadOut:
     "/sales/leads/import",
     response_model=LeadImportOut,
     responses=problems(400, 401, 403, 413, 422),
+    dependencies=[requires("leads:write")],
 )
 def import_leads(
     ctx: Ctx, file: Annotated[UploadFile, File(description="CSV with a header line")]
@@ -105,21 +122,35 @@ def import_leads(
     return leads.import_csv(ctx, file.file.read(leads.MAX_IMPORT_BYTES + 1))
 
 
-@router.get("/lead-forms", response_model=list[LeadFormOut], responses=problems(401, 403))
+@router.get(
+    "/lead-forms",
+    response_model=list[LeadFormOut],
+    responses=problems(401, 403),
+    dependencies=[requires("workspace:manage")],
+)
 def list_forms(ctx: Ctx) -> list[LeadForm]:
     """The workspace's lead forms with their public keys."""
     return leads.list_forms(ctx)
 
 
 @router.post(
-    "/lead-forms", response_model=LeadFormOut, status_code=201, responses=problems(401, 403, 422)
+    "/lead-forms",
+    response_model=LeadFormOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("workspace:manage")],
 )
 def create_form(body: LeadFormIn, ctx: Ctx) -> LeadForm:
     """A new public form; embed its key in your site's form action."""
     return leads.create_form(ctx, body)
 
 
-@router.delete("/lead-forms/{form_id}", status_code=204, responses=problems(401, 403, 404))
+@router.delete(
+    "/lead-forms/{form_id}",
+    status_code=204,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("workspace:manage")],
+)
 def delete_form(form_id: uuid.UUID, ctx: Ctx) -> None:
     """Retire a form; its key stops working."""
     leads.delete_form(ctx, form_id)

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.context import Context
 from rapport.core.deps import Ctx, IfMatch, etag
@@ -35,13 +36,24 @@ def pipeline_out(
     return out
 
 
-@router.get("", response_model=list[PipelineOut], responses=problems(401, 403))
+@router.get(
+    "",
+    response_model=list[PipelineOut],
+    responses=problems(401, 403),
+    dependencies=[requires("pipelines:read")],
+)
 def list_(ctx: Ctx) -> list[PipelineOut]:
     """Every pipeline of the workspace with its stages, in board order."""
     return [pipeline_out(p, s) for p, s in pipelines.list_pipelines(ctx)]
 
 
-@router.post("", response_model=PipelineOut, status_code=201, responses=problems(401, 403, 422))
+@router.post(
+    "",
+    response_model=PipelineOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("pipelines:write")],
+)
 def create(body: PipelineIn, ctx: Ctx, response: Response) -> PipelineOut:
     """Create a pipeline (with the standard stages unless you list your own)."""
     out = pipeline_out(pipelines.create(ctx, body), ctx=ctx)
@@ -49,13 +61,23 @@ def create(body: PipelineIn, ctx: Ctx, response: Response) -> PipelineOut:
     return out
 
 
-@router.post("/default", response_model=PipelineOut, responses=problems(401, 403))
+@router.post(
+    "/default",
+    response_model=PipelineOut,
+    responses=problems(401, 403),
+    dependencies=[requires("pipelines:write")],
+)
 def ensure_default(ctx: Ctx) -> PipelineOut:
     """The default pipeline, created with the standard stages if the workspace has none."""
     return pipeline_out(pipelines.ensure_default(ctx), ctx=ctx)
 
 
-@router.get("/{pipeline_id}", response_model=PipelineOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{pipeline_id}",
+    response_model=PipelineOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("pipelines:read")],
+)
 def get(pipeline_id: uuid.UUID, ctx: Ctx, response: Response) -> PipelineOut:
     """One pipeline with its stages."""
     out = pipeline_out(pipelines.get(ctx, pipeline_id), ctx=ctx)
@@ -64,21 +86,32 @@ def get(pipeline_id: uuid.UUID, ctx: Ctx, response: Response) -> PipelineOut:
 
 
 @router.patch(
-    "/{pipeline_id}", response_model=PipelineOut, responses=problems(401, 403, 404, 412, 422)
+    "/{pipeline_id}",
+    response_model=PipelineOut,
+    responses=problems(401, 403, 404, 412, 422),
+    dependencies=[requires("pipelines:write")],
 )
 def update(pipeline_id: uuid.UUID, body: PipelinePatch, ctx: Ctx, version: IfMatch) -> PipelineOut:
     """Rename a pipeline, set its currency or make it the default."""
     return pipeline_out(pipelines.update(ctx, pipeline_id, body, expected_version=version), ctx=ctx)
 
 
-@router.delete("/{pipeline_id}", status_code=204, responses=problems(401, 403, 404, 409, 412))
+@router.delete(
+    "/{pipeline_id}",
+    status_code=204,
+    responses=problems(401, 403, 404, 409, 412),
+    dependencies=[requires("pipelines:write")],
+)
 def delete(pipeline_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> None:
     """Delete a pipeline that holds no deals."""
     pipelines.delete(ctx, pipeline_id, expected_version=version)
 
 
 @router.get(
-    "/{pipeline_id}/stages", response_model=list[StageOut], responses=problems(401, 403, 404)
+    "/{pipeline_id}/stages",
+    response_model=list[StageOut],
+    responses=problems(401, 403, 404),
+    dependencies=[requires("pipelines:read")],
 )
 def list_stages(pipeline_id: uuid.UUID, ctx: Ctx) -> list[StageOut]:
     """The stages of a pipeline in board order."""
@@ -90,6 +123,7 @@ def list_stages(pipeline_id: uuid.UUID, ctx: Ctx) -> list[StageOut]:
     response_model=StageOut,
     status_code=201,
     responses=problems(401, 403, 404, 422),
+    dependencies=[requires("pipelines:write")],
 )
 def add_stage(pipeline_id: uuid.UUID, body: StageIn, ctx: Ctx) -> StageOut:
     """Add a stage at a position (default: the end)."""
@@ -100,6 +134,7 @@ def add_stage(pipeline_id: uuid.UUID, body: StageIn, ctx: Ctx) -> StageOut:
     "/{pipeline_id}/stages/{stage_id}",
     response_model=StageOut,
     responses=problems(401, 403, 404, 412, 422),
+    dependencies=[requires("pipelines:write")],
 )
 def update_stage(
     pipeline_id: uuid.UUID, stage_id: uuid.UUID, body: StagePatch, ctx: Ctx, version: IfMatch
@@ -113,6 +148,7 @@ def update_stage(
     "/{pipeline_id}/stages/{stage_id}",
     status_code=204,
     responses=problems(401, 403, 404, 409, 412),
+    dependencies=[requires("pipelines:write")],
 )
 def delete_stage(pipeline_id: uuid.UUID, stage_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> None:
     """Remove a stage no deal is in."""

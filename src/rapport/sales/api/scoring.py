@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch
 from rapport.sales.models import ScoringRule
@@ -14,14 +15,23 @@ from rapport.sales.service import predictive, scoring, scoring_live
 router = domain_router(tags=["lead scoring"])
 
 
-@router.get("/scoring/rules", response_model=list[RuleOut], responses=problems(401, 403))
+@router.get(
+    "/scoring/rules",
+    response_model=list[RuleOut],
+    responses=problems(401, 403),
+    dependencies=[requires("people:read")],
+)
 def list_rules(ctx: Ctx) -> list[ScoringRule]:
     """The workspace's scoring rules."""
     return scoring.list_rules(ctx)
 
 
 @router.post(
-    "/scoring/rules", response_model=RuleOut, status_code=201, responses=problems(401, 403, 422)
+    "/scoring/rules",
+    response_model=RuleOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("scoring:write")],
 )
 def create_rule(body: RuleIn, ctx: Ctx) -> ScoringRule:
     """Add a fit or engagement rule."""
@@ -29,21 +39,32 @@ def create_rule(body: RuleIn, ctx: Ctx) -> ScoringRule:
 
 
 @router.patch(
-    "/scoring/rules/{rule_id}", response_model=RuleOut, responses=problems(401, 403, 404, 412, 422)
+    "/scoring/rules/{rule_id}",
+    response_model=RuleOut,
+    responses=problems(401, 403, 404, 412, 422),
+    dependencies=[requires("scoring:write")],
 )
 def update_rule(rule_id: uuid.UUID, body: RulePatch, ctx: Ctx, version: IfMatch) -> ScoringRule:
     """Change a rule."""
     return scoring.update_rule(ctx, rule_id, body, expected_version=version)
 
 
-@router.delete("/scoring/rules/{rule_id}", status_code=204, responses=problems(401, 403, 404))
+@router.delete(
+    "/scoring/rules/{rule_id}",
+    status_code=204,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("scoring:write")],
+)
 def delete_rule(rule_id: uuid.UUID, ctx: Ctx) -> None:
     """Remove a rule."""
     scoring.delete_rule(ctx, rule_id)
 
 
 @router.get(
-    "/people/{person_id}/score", response_model=PersonScoreOut, responses=problems(401, 403, 404)
+    "/people/{person_id}/score",
+    response_model=PersonScoreOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("people:read")],
 )
 def get_score(person_id: uuid.UUID, ctx: Ctx) -> scoring_live.PersonScore:
     """The person's latest rule score with its reasons, and the predictive win probability
@@ -52,14 +73,22 @@ def get_score(person_id: uuid.UUID, ctx: Ctx) -> scoring_live.PersonScore:
 
 
 @router.post(
-    "/people/{person_id}/score", response_model=PersonScoreOut, responses=problems(401, 403, 404)
+    "/people/{person_id}/score",
+    response_model=PersonScoreOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("leads:write")],
 )
 def rescore(person_id: uuid.UUID, ctx: Ctx) -> scoring_live.PersonScore:
     """Score the person again now under the current rules and model, and keep the result."""
     return scoring_live.rescore_person(ctx, person_id)
 
 
-@router.get("/sales/scoring/model", response_model=ScoringModelOut, responses=problems(401, 403))
+@router.get(
+    "/sales/scoring/model",
+    response_model=ScoringModelOut,
+    responses=problems(401, 403),
+    dependencies=[requires("people:read")],
+)
 def get_model(ctx: Ctx) -> ScoringModelOut:
     """The predictive model: held-out AUC (and the rules' AUC on the same people), sample
     sizes, when it was trained and what weighs most."""
@@ -70,7 +99,10 @@ def get_model(ctx: Ctx) -> ScoringModelOut:
 
 
 @router.post(
-    "/sales/scoring/model/train", response_model=ScoringModelOut, responses=problems(401, 403)
+    "/sales/scoring/model/train",
+    response_model=ScoringModelOut,
+    responses=problems(401, 403),
+    dependencies=[requires("scoring:write")],
 )
 def train_model(ctx: Ctx) -> ScoringModelOut:
     """Train on the workspace's won/lost history (or record the fallback to rules when it is

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Response
 
+from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
@@ -22,7 +23,12 @@ router = domain_router(prefix="/tasks", tags=["tasks"])
 WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 422)
 
 
-@router.get("", response_model=TaskPage, responses=problems(400, 401, 403, 422))
+@router.get(
+    "",
+    response_model=TaskPage,
+    responses=problems(400, 401, 403, 422),
+    dependencies=[requires("tasks:read")],
+)
 def list_(
     ctx: Ctx,
     assignee: Annotated[
@@ -72,7 +78,13 @@ def list_(
     )
 
 
-@router.post("", response_model=TaskOut, status_code=201, responses=problems(401, 403, 422))
+@router.post(
+    "",
+    response_model=TaskOut,
+    status_code=201,
+    responses=problems(401, 403, 422),
+    dependencies=[requires("tasks:write")],
+)
 def create(body: TaskIn, ctx: Ctx, response: Response) -> Task:
     """A task about a person, company or deal (or none), assigned to you by default."""
     task = tasks.create(ctx, body)
@@ -81,10 +93,14 @@ def create(body: TaskIn, ctx: Ctx, response: Response) -> Task:
     return task
 
 
-@router.post("/reminders/run", response_model=ReminderRunOut, responses=problems(401, 403))
+@router.post(
+    "/reminders/run",
+    response_model=ReminderRunOut,
+    responses=problems(401, 403),
+    dependencies=[requires("workspace:manage")],
+)
 def run_reminders(ctx: Ctx) -> ReminderRunOut:
     """Run the first-touch SLA check and the follow-up rule now (the periodic job's work)."""
-    ctx.require("workspace:manage")
     now = utcnow()
     return ReminderRunOut(
         follow_ups=reminders.create_follow_up_reminders(ctx, now),
@@ -92,7 +108,12 @@ def run_reminders(ctx: Ctx) -> ReminderRunOut:
     )
 
 
-@router.get("/{task_id}", response_model=TaskOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{task_id}",
+    response_model=TaskOut,
+    responses=problems(401, 403, 404),
+    dependencies=[requires("tasks:read")],
+)
 def get(task_id: uuid.UUID, ctx: Ctx, response: Response) -> Task:
     """One task; the ETag is its version."""
     task = tasks.get(ctx, task_id)
@@ -100,7 +121,14 @@ def get(task_id: uuid.UUID, ctx: Ctx, response: Response) -> Task:
     return task
 
 
-@router.patch("/{task_id}", response_model=TaskOut, responses=WRITE_PROBLEMS)
+@router.patch(
+    "/{task_id}",
+    response_model=TaskOut,
+    responses=WRITE_PROBLEMS,
+    dependencies=[
+        requires("tasks:write", note="members: only the tasks assigned to or made by them")
+    ],
+)
 def update(
     task_id: uuid.UUID, body: TaskPatch, ctx: Ctx, version: IfMatch, response: Response
 ) -> Task:
@@ -110,13 +138,27 @@ def update(
     return task
 
 
-@router.delete("/{task_id}", response_model=TaskOut, responses=problems(401, 403, 404, 412))
+@router.delete(
+    "/{task_id}",
+    response_model=TaskOut,
+    responses=problems(401, 403, 404, 412),
+    dependencies=[
+        requires("tasks:write", note="members: only the tasks assigned to or made by them")
+    ],
+)
 def delete(task_id: uuid.UUID, ctx: Ctx, version: IfMatch) -> Task:
     """Move a task to the bin (restore with POST …/restore)."""
     return tasks.delete(ctx, task_id, expected_version=version)
 
 
-@router.post("/{task_id}/restore", response_model=TaskOut, responses=problems(401, 403, 404))
+@router.post(
+    "/{task_id}/restore",
+    response_model=TaskOut,
+    responses=problems(401, 403, 404),
+    dependencies=[
+        requires("tasks:write", note="members: only the tasks assigned to or made by them")
+    ],
+)
 def restore(task_id: uuid.UUID, ctx: Ctx) -> Task:
     """Bring a task back from the bin."""
     return tasks.restore(ctx, task_id)

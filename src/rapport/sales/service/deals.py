@@ -51,8 +51,8 @@ def create(ctx: Context, data: DealIn) -> Deal:
     elif data.stage_id is not None:
         stage = _stage_or_invalid(ctx, data.stage_id, None)
         pipeline = pipelines.get(ctx, stage.pipeline_id)
-    else:
-        pipeline = pipelines.ensure_default(ctx)
+    else:  # the default pipeline; making the workspace's first one needs pipelines:write
+        pipeline = pipelines.default_pipeline(ctx) or pipelines.ensure_default(ctx)
     stage = (
         _stage_or_invalid(ctx, data.stage_id, pipeline.id)
         if data.stage_id is not None

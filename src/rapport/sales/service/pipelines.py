@@ -68,9 +68,9 @@ def list_pipelines(ctx: Context) -> list[tuple[Pipeline, list[Stage]]]:
     return [(p, stages[p.id]) for p in pipelines]
 
 
-def create(ctx: Context, data: PipelineIn, *, require: str = "pipelines:write") -> Pipeline:
+def create(ctx: Context, data: PipelineIn) -> Pipeline:
     """A pipeline with its stages (a standard set when none are given)."""
-    ctx.require(require)
+    ctx.require("pipelines:write")
     currency = check_currency(data.currency) if data.currency else None
     specs = data.stages
     if specs is None:
@@ -111,13 +111,16 @@ def default_pipeline(ctx: Context) -> Pipeline | None:
 
 
 def ensure_default(ctx: Context) -> Pipeline:
-    """The workspace's default pipeline, created with the standard stages if it has none."""
-    # Any member who creates the first deal may cause this, so it needs only deals:write.
-    ctx.require("deals:write")
+    """The workspace's default pipeline, created with the standard stages if it has none.
+
+    Configuring pipelines is for admins (pipelines:write), whichever door asks: the API, the
+    deals page's button, or a first deal made before any pipeline exists. Members wait for
+    an admin rather than fixing the workspace's stages themselves."""
+    ctx.require("pipelines:write")
     pipeline = default_pipeline(ctx)
     if pipeline is not None:
         return pipeline
-    return create(ctx, PipelineIn(name="Sales", is_default=True), require="deals:write")
+    return create(ctx, PipelineIn(name="Sales", is_default=True))
 
 
 def update(
