@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from rapport.core.access import DeclaredRoute
 from rapport.core.errors import PROBLEM_JSON
 from rapport.core.idempotency import IdempotentRoute
 
@@ -115,8 +116,9 @@ class RecordHeadersRoute(APIRoute):
         return route
 
 
-class DomainRoute(IdempotentRoute, RecordHeadersRoute):
-    """Idempotency-Key on POST around the record headers (so a replay carries them too)."""
+class DomainRoute(IdempotentRoute, DeclaredRoute, RecordHeadersRoute):
+    """Idempotency-Key on POST around the record headers (so a replay carries them too), and
+    the route's declared access published."""
 
 
 def domain_router(prefix: str = "", tags: list[str] | None = None) -> APIRouter:

@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import String, Text, UniqueConstraint, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from rapport.core.access import DeclaredRoute
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.db import Base, HasId
@@ -95,9 +95,8 @@ def _scope(request: Request) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
-class IdempotentRoute(DeclaredRoute):
-    """A route that honours ``Idempotency-Key`` on POST (with ``deps.Ctx``) and publishes
-    its declared access."""
+class IdempotentRoute(APIRoute):
+    """A route that honours ``Idempotency-Key`` on POST (with ``deps.Ctx``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
