@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
+from rapport.core.cli_output import out
 from rapport.sales import jobs
 
 reminders_app = typer.Typer(help="Follow-up and first-touch SLA reminders.", no_args_is_help=True)
-console = Console()
 
 
 @reminders_app.command("run")
 def run() -> None:
     """Create the reminder tasks that are due now, in every workspace."""
     result = jobs.run_reminders()
-    console.print(
+    out.print(
         f"[green]✓[/green] {result.workspaces} workspace(s): {result.follow_ups} follow-up "
         f"task(s), {result.sla_reminders} first-touch reminder(s)"
     )
