@@ -203,7 +203,7 @@ class TestImport:
         uuid.UUID(result["import_id"])
         plain = shell.run("import", str(file), "-w", WORKSPACE, "--apply")
         assert plain.returncode == 3
-        assert "21 rows rejected; the first 20 of their problems are above" in plain.stderr
+        assert "21 rows rejected; the first 20 problems are shown above" in plain.stderr
 
     def test_a_clean_import_exits_0_with_an_empty_rejects_file(self, shell: Shell) -> None:
         file = _people_csv(shell.directory / "clean.csv", good=2, bad=0)
@@ -241,3 +241,17 @@ class TestJsonReports:
         assert companies["merged"] == 0
         report = shell.json("hygiene", "quality", "-w", WORKSPACE)
         assert report["people"] >= 2 and "completeness" in report
+
+    def test_operator_commands_print_one_json_document(self, shell: Shell) -> None:
+        migrated = shell.json("migrate")
+        assert migrated["changed"] is False and migrated["before"] == migrated["after"]
+        assert shell.json("jobs", "retry") == {"retried": []}
+        ran = shell.json("jobs", "run-due")
+        assert isinstance(ran["ran"], list) and ran["ran"]
+        reminders = shell.json("reminders", "run")
+        assert reminders["workspaces"] >= 1 and "follow_ups" in reminders
+        model = shell.json("scoring", "train", "-w", WORKSPACE)
+        assert model["status"] != "trained" and model["closed_deals"] == 0  # nothing won or lost
+        demo = shell.json("demo", "-w", "Tiny", "--people", "10", "--companies", "1",
+                          "--activities", "0")  # fmt: skip
+        assert demo["slug"] == "tiny" and demo["people"] == 10 and demo["password"]

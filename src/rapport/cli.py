@@ -51,13 +51,15 @@ def main(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(as_json: bool = JSON_OPTION) -> None:
     """Upgrade the database schema to this release (the one upgrade path)."""
     engine = get_database().engine
     before = migrations.current_revision(engine)
     migrations.upgrade(engine)
     after = migrations.current_revision(engine)
-    if before == after:
+    if as_json:
+        emit_json({"before": before, "after": after, "changed": before != after})
+    elif before == after:
         out.print(f"[green]✓[/green] already at {after}")
     else:
         out.print(f"[green]✓[/green] migrated {before or 'empty database'} → {after}")

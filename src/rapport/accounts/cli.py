@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from rapport.accounts import service
 from rapport.accounts.models import User
-from rapport.core.cli_output import JSON_OPTION, emit_json, note, out
+from rapport.core.cli_output import JSON_OPTION, emit_json, emit_plain, note, out
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.db import transaction
@@ -89,4 +89,4 @@ def create_token(
         emit_json(made)
         return
     note(f"[green]✓[/green] token {made['id']} for {made['email']} in {ws.slug} (shown once):")
-    typer.echo(secret)
+    emit_plain(secret)

@@ -82,6 +82,12 @@ def note(message: str) -> None:
     err.print(message, highlight=False)
 
 
+def emit_plain(text: str) -> None:
+    """A result a script captures as is (a token): one line on stdout, no markup, no wrapping."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def emit_json(document: Any) -> None:
     """The result as one JSON document on stdout (ids, dates and decimals as strings)."""
     sys.stdout.write(json.dumps(to_jsonable_python(document), indent=2, ensure_ascii=False))
@@ -132,7 +138,7 @@ def end_with_rejects(rejects: Iterable[Reject], *, rejected_rows: int, path: Pat
     if path is not None:
         note(f"{rows}; all {total} problems written to {escape(str(path))}")
     elif total > shown:
-        note(f"{rows}; the first {shown} of their problems are above, --rejects FILE has all")
+        note(f"{rows}; the first {shown} problems are shown above, --rejects FILE writes all")
     else:
         note(f"{rows} (above); --rejects FILE writes them as CSV")
     raise typer.Exit(EXIT_PARTIAL)

@@ -112,6 +112,7 @@ def status(
 @jobs_app.command("retry")
 def retry(
     delivery: list[str] = typer.Argument(None, help="Delivery ids (default: every failed/dead)"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Give failed and dead deliveries a fresh set of attempts."""
     try:
@@ -124,11 +125,17 @@ def retry(
         runtime = jobs_runtime.get_runtime()
         for delivery_id in chosen:
             runtime.send_delivery(delivery_id)
-    out.print(f"[green]✓[/green] {len(chosen)} deliveries back in line")
+    if as_json:
+        emit_json({"retried": chosen})
+    else:
+        out.print(f"[green]✓[/green] {len(chosen)} deliveries back in line")
 
 
 @jobs_app.command("run-due")
-def run_due(names: list[str] = typer.Argument(None, help="Periodic tasks (default: all)")) -> None:
+def run_due(
+    names: list[str] = typer.Argument(None, help="Periodic tasks (default: all)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Run periodic tasks once, now, in this process."""
     jobs.load_job_modules()
     unknown = set(names or []) - set(jobs.PERIODIC)
@@ -136,4 +143,7 @@ def run_due(names: list[str] = typer.Argument(None, help="Periodic tasks (defaul
         fail(f"no periodic task named {', '.join(sorted(unknown))}")
     with transaction(unscoped=True) as session:
         ran = jobs.run_due(session, names or None)
+    if as_json:
+        emit_json({"ran": ran})
+        return
     out.print(f"[green]✓[/green] ran {', '.join(ran) or 'nothing'}")

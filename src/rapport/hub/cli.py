@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 
 from rapport.core import migrations
-from rapport.core.cli_output import out, progress
+from rapport.core.cli_output import JSON_OPTION, emit_json, out, progress
 from rapport.core.db import get_database, transaction
 from rapport.hub.demo import create_demo, demo_deals
 
@@ -17,6 +19,7 @@ def demo(
     companies: int = typer.Option(300, "--companies", min=1),
     activities: int = typer.Option(30_000, "--activities", min=0),
     seed: int = typer.Option(42, "--seed"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Seed a realistic demo workspace (people, companies, two years of activities)."""
     migrations.upgrade(get_database().engine)
@@ -43,6 +46,9 @@ def demo(
                 seed=seed,
                 progress=lambda stage, n: bar.advance(tasks[stage], n),
             )
+    if as_json:
+        emit_json(asdict(result))
+        return
     out.print(
         f"[green]✓[/green] workspace [bold]{workspace}[/bold] ({result.slug}): "
         f"{result.companies} companies, {result.people} people, {result.activities} activities, "

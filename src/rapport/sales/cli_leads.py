@@ -22,6 +22,7 @@ from rapport.core.cli_output import (
 from rapport.core.context import system_context
 from rapport.core.db import transaction
 from rapport.hygiene.cli import workspace_id
+from rapport.sales.service import leads, scoring_live
 
 leads_app = typer.Typer(help="Lead capture.", no_args_is_help=True)
 scoring_app = typer.Typer(help="Lead scoring.", no_args_is_help=True)
@@ -36,8 +37,6 @@ def import_leads(
 ) -> None:
     """Capture each row of a CSV file as a lead; rerunning the same file changes nothing.
     Exits 3 when some rows were rejected (shown on stderr; --rejects FILE writes them all)."""
-    from rapport.sales.service import leads
-
     ws = workspace_id(workspace)
     with transaction(ws) as session:
         report = leads.import_csv(system_context(session, ws), file.read_bytes())
@@ -58,10 +57,9 @@ def import_leads(
 @scoring_app.command("train")
 def train(
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Train the predictive model on the won/lost history, then rescore every lead."""
-    from rapport.sales.service import scoring_live
-
     ws = workspace_id(workspace)
     with (
         transaction(ws) as session,
@@ -75,6 +73,11 @@ def train(
         status, reason, auc, rules_auc = model.status, model.reason, model.auc, model.rules_auc
         sizes = (model.closed_deals, model.won, model.lost, model.train_size, model.test_size)
     closed, won, lost, n_train, n_test = sizes
+    if as_json:
+        emit_json({"status": status, "reason": reason, "auc": auc, "rules_auc": rules_auc,
+                   "closed_deals": closed, "won": won, "lost": lost, "train_size": n_train,
+                   "test_size": n_test})  # fmt: skip
+        return
     out.print(f"history: {closed} closed deals, {won} people won, {lost} lost")
     if status != "trained":
         note(f"[yellow]fallback to rules:[/yellow] {reason}")
