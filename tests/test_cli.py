@@ -246,8 +246,8 @@ class TestJsonReports:
         migrated = shell.json("migrate")
         assert migrated["changed"] is False and migrated["before"] == migrated["after"]
         assert shell.json("jobs", "retry") == {"retried": []}
-        ran = shell.json("jobs", "run-due")
-        assert isinstance(ran["ran"], list) and ran["ran"]
+        unknown = shell.run("jobs", "run-due", "no.such.task", "--json")
+        assert _one_error_line(unknown) == "error: no periodic task named no.such.task"
         reminders = shell.json("reminders", "run")
         assert reminders["workspaces"] >= 1 and "follow_ups" in reminders
         model = shell.json("scoring", "train", "-w", WORKSPACE)
