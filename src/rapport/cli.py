@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy import make_url
+from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
 from rapport.accounts import service as accounts
-from rapport.accounts.cli import fail, token_app, user_app
+from rapport.accounts.cli import token_app, user_app
 from rapport.core import backup as backups
 from rapport.core import instance, migrations
+from rapport.core.cli_output import (
+    JSON_OPTION,
+    RapportGroup,
+    emit_json,
+    err,
+    fail,
+    out,
+    progress,
+)
 from rapport.core.config import get_settings
 from rapport.core.db import display_url, get_database, transaction
-from rapport.core.errors import RapportError
 from rapport.core.jobs_cli import jobs_app, worker
 from rapport.core.logging import configure_logging, log_serving
 from rapport.core.permissions import Role
@@ -27,7 +34,7 @@ from rapport.hygiene import cli as hygiene_cli
 from rapport.sales.cli_leads import leads_app, scoring_app
 from rapport.sales.reminders_cli import reminders_app
 
-app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True)
+app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True, cls=RapportGroup)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(leads_app, name="leads")
@@ -40,22 +47,38 @@ app.command("dedupe")(hygiene_cli.dedupe)
 app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # a reason stays one line, for scripts too
 T = TypeVar("T")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"rapport {version('rapport')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Print the version"
+    ),
+) -> None:
+    """Rapport — the open-source CRM. Results go to stdout, errors and progress to stderr;
+    exit 0 done, 1 error, 2 usage, 3 finished with rejected rows."""
+
+
 @app.command()
-def migrate() -> None:
+def migrate(as_json: bool = JSON_OPTION) -> None:
     """Upgrade the database schema to this release (the one upgrade path)."""
     engine = get_database().engine
     before = migrations.current_revision(engine)
     migrations.upgrade(engine)
     after = migrations.current_revision(engine)
-    if before == after:
-        console.print(f"[green]✓[/green] already at {after}")
+    if as_json:
+        emit_json({"before": before, "after": after, "changed": before != after})
+    elif before == after:
+        out.print(f"[green]✓[/green] already at {after}")
     else:
-        console.print(f"[green]✓[/green] migrated {before or 'empty database'} → {after}")
+        out.print(f"[green]✓[/green] migrated {before or 'empty database'} → {after}")
 
 
 @app.command()
@@ -63,20 +86,27 @@ def init(
     workspace: str = typer.Option("Acme", "--workspace", "-w", help="Name of the first workspace"),
     email: str | None = typer.Option(None, "--email", help="Create this owner account"),
     password: str | None = typer.Option(None, "--password", envvar="RAPPORT_OWNER_PASSWORD"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Create the schema and a first workspace (and its owner, given --email/--password)."""
+    if email and not password:
+        fail("give --password (or RAPPORT_OWNER_PASSWORD) with --email")
     migrations.upgrade(get_database().engine)
-    try:
-        with transaction(unscoped=True) as session:
-            ws = accounts.create_workspace(session, workspace)
-            console.print(f"[green]✓[/green] workspace [bold]{ws.name}[/bold] ({ws.slug})")
-            if email:
-                if not password:
-                    fail("give --password (or RAPPORT_OWNER_PASSWORD) with --email")
-                accounts.create_user(session, ws, email=email, password=password, role=Role.OWNER)
-                console.print(f"[green]✓[/green] owner {email}")
-    except RapportError as exc:
-        fail(exc.detail)
+    with transaction(unscoped=True) as session:
+        ws = accounts.create_workspace(session, workspace)
+        owner = None
+        if email and password:
+            owner = accounts.create_user(
+                session, ws, email=email, password=password, role=Role.OWNER
+            )
+        made = {"id": ws.id, "name": ws.name, "slug": ws.slug}
+        owner_made = {"id": owner.id, "email": owner.email} if owner else None
+    if as_json:
+        emit_json({"workspace": made, "owner": owner_made})
+        return
+    out.print(f"[green]✓[/green] workspace [bold]{made['name']}[/bold] ({made['slug']})")
+    if owner_made:
+        out.print(f"[green]✓[/green] owner {owner_made['email']}")
 
 
 @app.command()
@@ -115,10 +145,9 @@ def backup_command(file: Path = typer.Argument(..., help="Where to write the bac
     """Copy the whole database to FILE, consistent while the app keeps writing."""
     url = get_settings().database_url
     _run_with_progress("backing up", lambda tick: backups.backup(url, file, progress=tick))
-    console.print(
-        f"[green]✓[/green] backup of {_shown(url)} written to {file} (mode 0600: it holds every "
-        "record and the session key)",
-        soft_wrap=True,
+    out.print(
+        f"[green]✓[/green] backup of {display_url(url)} written to {file} (mode 0600: it holds "
+        "every record and the session key)"
     )
 
 
@@ -132,33 +161,22 @@ def restore_command(
     result = _run_with_progress(
         "restoring", lambda tick: backups.restore(url, file, force=force, progress=tick)
     )
-    console.print(
-        f"[green]✓[/green] restored {file} into {_shown(url)} (schema {result.revision})",
-        soft_wrap=True,
-    )
+    out.print(f"[green]✓[/green] restored {file} into {display_url(url)} "
+              f"(schema {result.revision})")  # fmt: skip
     if result.schema_problem:
-        errors.print(f"[yellow]note:[/yellow] {result.schema_problem}")
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+        err.print(f"[yellow]note:[/yellow] {result.schema_problem}")
 
 
 def _run_with_progress(label: str, work: Callable[[backups.Progress], T]) -> T:
-    """Run long work with a progress bar on stderr; a failure is one line there, and exit 1."""
+    """Run long work with a progress bar on stderr (a failure is one line there, exit 1)."""
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
+    with progress(*columns, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None)
 
         def tick(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=f"{label} ({what})")
 
-        try:
-            return work(tick)
-        except RapportError as exc:
-            bar.stop()
-            errors.print(f"[red]error:[/red] {exc.detail}")
-            raise typer.Exit(1) from exc
+        return work(tick)
 
 
 def _check_secret_key() -> None:
@@ -167,9 +185,8 @@ def _check_secret_key() -> None:
     if problem is None:
         return
     if not get_settings().dev_mode:
-        errors.print(f"[red]error:[/red] refusing to start. {problem}")
-        raise typer.Exit(1)
-    errors.print(
+        fail(f"refusing to start. {problem}")
+    err.print(
         "[bold red]WARNING: DEVELOPMENT MODE (RAPPORT_DEV_MODE) — sessions are signed with an "
         "insecure key: anyone can sign in as anyone. Never expose this server.[/bold red] "
         + problem

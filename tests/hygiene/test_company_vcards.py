@@ -176,5 +176,6 @@ class TestCompanyVcards:
         assert preview.exit_code == 0, preview.output
         assert "2 rows are valid" in preview.output and "line 12" in preview.output
         done = CliRunner().invoke(app, [*args, "--apply"])
-        assert done.exit_code == 0, done.output
+        assert done.exit_code == 3, done.output  # the card without ORG was rejected
+        assert "line 12, (record)" in done.stderr
         assert [c["name"] for c in _companies(api)] == ["Globex", "Initech"]

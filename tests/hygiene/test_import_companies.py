@@ -212,9 +212,10 @@ class TestCompaniesCli:
         assert preview.exit_code == 0, preview.output
         assert "2 rows are valid" in preview.output.replace("\x1b", "")
         done = runner.invoke(app, [*args, "--apply"])
-        assert done.exit_code == 0, done.output
+        assert done.exit_code == 3, done.output  # finished, with three rows rejected
         again = runner.invoke(app, [*args, "--apply"])
-        assert again.exit_code == 0, again.output
+        assert again.exit_code == 3, again.output
+        assert "line 4, Country: unknown country 'Narnia'" in again.stderr
         from rapport.core.context import system_context
         from rapport.core.db import transaction
         from rapport.hygiene.service import importing

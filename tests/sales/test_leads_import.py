@@ -165,8 +165,9 @@ class TestCli:
         file = tmp_path / "leads.csv"
         file.write_text(GOOD)
         result = CliRunner().invoke(cli_app, ["leads", "import", str(file), "-w", "acme"])
-        assert result.exit_code == 2, result.output  # some rows were rejected
-        assert "2 created" in result.output and "2 rejected" in result.output
+        assert result.exit_code == 3, result.output  # finished, but some rows were rejected
+        assert "2 created" in result.stdout and "2 rejected" in result.stdout
+        assert "2 rows rejected" in result.stderr and "line 3, E-Mail" in result.stderr
         assert _person(api, "zoe@prospect.example.org")["source"] == "csv import"
         rerun = CliRunner().invoke(cli_app, ["leads", "import", str(file), "-w", "acme"])
         assert "0 created, 0 updated, 2 unchanged" in rerun.output

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 
 from rapport.core import migrations
+from rapport.core.cli_output import JSON_OPTION, emit_json, out, progress
 from rapport.core.db import get_database, transaction
-from rapport.core.errors import RapportError
 from rapport.hub.demo import create_demo, demo_deals
-
-console = Console()
 
 
 def demo(
@@ -20,6 +19,7 @@ def demo(
     companies: int = typer.Option(300, "--companies", min=1),
     activities: int = typer.Option(30_000, "--activities", min=0),
     seed: int = typer.Option(42, "--seed"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Seed a realistic demo workspace (people, companies, two years of activities)."""
     migrations.upgrade(get_database().engine)
@@ -29,32 +29,29 @@ def demo(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    with progress(*columns) as bar:
         tasks = {
-            "companies": progress.add_task("companies", total=companies),
-            "people": progress.add_task("people", total=people),
-            "activities": progress.add_task("activities", total=activities),
-            "sales": progress.add_task("deals", total=demo_deals(people)),
+            "companies": bar.add_task("companies", total=companies),
+            "people": bar.add_task("people", total=people),
+            "activities": bar.add_task("activities", total=activities),
+            "sales": bar.add_task("deals", total=demo_deals(people)),
         }
-        try:
-            with transaction(unscoped=True) as session:
-                result = create_demo(
-                    session,
-                    name=workspace,
-                    people=people,
-                    company_count=companies,
-                    activities=activities,
-                    seed=seed,
-                    progress=lambda stage, n: progress.advance(tasks[stage], n),
-                )
-        except RapportError as exc:
-            console.print(f"[red]error:[/red] {exc.detail}")
-            raise typer.Exit(1) from exc
-    console.print(
+        with transaction(unscoped=True) as session:
+            result = create_demo(
+                session,
+                name=workspace,
+                people=people,
+                company_count=companies,
+                activities=activities,
+                seed=seed,
+                progress=lambda stage, n: bar.advance(tasks[stage], n),
+            )
+    if as_json:
+        emit_json(asdict(result))
+        return
+    out.print(
         f"[green]✓[/green] workspace [bold]{workspace}[/bold] ({result.slug}): "
         f"{result.companies} companies, {result.people} people, {result.activities} activities, "
         f"{result.deals} deals"
     )
-    console.print(
-        f"  sign in as [bold]{result.owner_email}[/bold] / [bold]{result.password}[/bold]"
-    )
+    out.print(f"  sign in as [bold]{result.owner_email}[/bold] / [bold]{result.password}[/bold]")

@@ -1,49 +1,103 @@
-"""``rapport import``, ``rapport export`` and ``rapport dedupe``: data hygiene from a shell."""
+"""``rapport import``, ``rapport export`` and ``rapport dedupe``: data hygiene from a shell.
+
+Output follows ``core.cli_output``: results on stdout (``--json`` for scripts), progress and
+problems on stderr; an import that finished with rejected rows exits 3."""
 
 from __future__ import annotations
 
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from rapport.accounts import service as accounts
+from rapport.core.cli_output import (
+    JSON_OPTION,
+    REJECTS_OPTION,
+    emit_json,
+    end_with_rejects,
+    err,
+    fail,
+    note,
+    out,
+    progress,
+    rejects_from_csv,
+)
 from rapport.core.config import get_settings
+from rapport.core.context import system_context
 from rapport.core.db import transaction
-from rapport.core.errors import RapportError
+from rapport.hub.service import people
+from rapport.hygiene.models import ImportJob
+from rapport.hygiene.service import dedupe as dedupe_service
+from rapport.hygiene.service import (
+    exporting,
+    importing,
+    importing_companies,
+    people_custom,
+    quality,
+    runner,
+    sources,
+    staleness,
+)
+from rapport.hygiene.service.cleaning import Problem
+from rapport.web.models import SavedView
 
-console = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
-
-
-def _fail_error(exc: RapportError) -> None:
-    """Exit with a service error: its detail, then each field's message on its own line."""
-    _fail(exc.detail + "".join(f"\n  {e.as_dict()['field']}: {e.message}" for e in exc.errors))
+BAR = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
 
 
 def _print_preview(
-    file: Path, mapping: dict[str, str], good: int, problems: list[tuple[int, Any]]
+    file: Path,
+    mapping: dict[str, str],
+    good: int,
+    problems: list[tuple[int, Problem]],
+    *,
+    as_json: bool,
 ) -> None:
-    """What a preview found: the mapping, the count of valid rows and the first problems."""
+    """What a preview found: the mapping and the count of valid rows (stdout), the first
+    problems (stderr); or all of it as one JSON document."""
+    if as_json:
+        emit_json({
+            "file": file.name, "applied": False, "mapping": mapping, "valid": good,
+            "problems": [{"line": line, "column": p.column, "value": p.value, "reason": p.reason}
+                         for line, p in problems],
+        })  # fmt: skip
+        return
     table = Table(title=f"{file.name}: column → field")
     table.add_column("column")
     table.add_column("field")
     for column, field in mapping.items():
         table.add_row(column, field)
-    console.print(table)
-    console.print(f"[green]{good}[/green] rows are valid")
+    out.print(table)
+    out.print(f"[green]{good}[/green] rows are valid")
     for line, problem in problems:
-        console.print(f"  line {line}, {problem.column}: {problem.reason}")
-    console.print("preview only: nothing written; add --apply to import")
+        err.print(f"  line {line}, {escape(problem.column)}: {escape(problem.reason)}")
+    note("preview only: nothing written; add --apply to import")
+
+
+def _finish_import(job: ImportJob, rejects: Path | None, *, as_json: bool, what: str) -> None:
+    """The counts of a finished import (stdout), then its rejected rows (stderr, and all of
+    them in ``rejects``); exits 3 when any row was rejected."""
+    counts = {k: getattr(job, k) for k in ("created", "updated", "unchanged", "rejected")}
+    if as_json:
+        emit_json({"import_id": job.id, "object": what, "applied": True, "status": job.status,
+                   **counts})  # fmt: skip
+    else:
+        suffix = " (companies)" if what == "company" else ""
+        table = Table(title=f"import {job.id}{suffix}")
+        for name in counts:
+            table.add_column(name, justify="right")
+        table.add_row(*(str(v) for v in counts.values()))
+        out.print(table)
+    with transaction(job.workspace_id) as session:
+        chunks = importing.rejects_csv(system_context(session, job.workspace_id), job.id)
+    end_with_rejects(rejects_from_csv(chunks), rejected_rows=job.rejected, path=rejects)
 
 
 def workspace_id(slug: str) -> uuid.UUID:
@@ -73,13 +127,17 @@ def import_(
         dir_okay=False,
         help="Import companies from this CSV, JSONL or vCard file instead of people",
     ),
+    rejects: Path | None = REJECTS_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Import people (or --companies FILE) from a file; previews by default, writes with
-    --apply (rerun-safe)."""
-    from rapport.hygiene.service import runner, sources
-
+    --apply (rerun-safe). Exits 3 when rows were rejected (--rejects FILE lists them all)."""
+    if rejects is not None and not (apply or resume):
+        raise typer.BadParameter("needs --apply (or --resume): a preview rejects nothing",
+                                 param_hint="--rejects")  # fmt: skip
     if companies is not None:
-        _import_companies(workspace, companies, mapping, saved, save_as, fmt, apply, resume)
+        _import_companies(workspace, companies, mapping, saved, save_as, fmt, apply, resume,
+                          rejects=rejects, as_json=as_json)  # fmt: skip
         return
     try:
         ws = workspace_id(workspace)
@@ -87,30 +145,30 @@ def import_(
             job_id = uuid.UUID(resume)
         else:
             if file is None:
-                _fail("give a FILE (or --resume ID)")
-                return
+                raise typer.BadParameter("give a FILE (or --resume ID)", param_hint="FILE")
             kind = fmt or sources.guess_format(file.name)
             overrides = sources.parse_overrides(mapping)
             if not apply:
-                _preview(ws, file, kind, overrides, runner.saved_fields(ws, saved))
+                _preview(ws, file, kind, overrides, runner.saved_fields(ws, saved), as_json)
                 return
             job_id = runner.start_file(
                 ws, file, kind, overrides, mapping_name=saved, save_as=save_as
             )
-            console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
-        _run(ws, job_id, batch_size)
-    except RapportError as exc:
-        _fail_error(exc)
-    except ValueError as exc:
-        _fail(str(exc))
+            note(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
+        job = _run(ws, job_id, batch_size)
+    except ValueError as exc:  # an unknown format, a bad --map pair or --resume id
+        fail(str(exc))
+    _finish_import(job, rejects, as_json=as_json, what="person")
 
 
 def _preview(
-    ws: uuid.UUID, file: Path, fmt: str, overrides: dict[str, str], saved: dict[str, str]
+    ws: uuid.UUID,
+    file: Path,
+    fmt: str,
+    overrides: dict[str, str],
+    saved: dict[str, str],
+    as_json: bool,
 ) -> None:
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import people_custom, runner
-
     region = get_settings().default_region
     with file.open("rb") as handle, transaction(ws) as session:
         ctx = system_context(session, ws)
@@ -119,36 +177,22 @@ def _preview(
             custom=people_custom.labels(ctx),
             check=lambda row: people_custom.check_row(ctx, row),
         )  # fmt: skip
-    _print_preview(file, mapping, good, problems)
+    _print_preview(file, mapping, good, problems, as_json=as_json)
 
 
-def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> None:
-    from rapport.hygiene.service import runner
-
+def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> ImportJob:
     with transaction(ws) as session:
-        from rapport.core.context import system_context
-        from rapport.hygiene.service import importing
-
         job = importing.get_job(system_context(session, ws), job_id)
         total = runner.count_lines(Path(job.path)) if job.path else None
         done = job.last_line
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("lines", total=total, completed=done)
-        job = runner.run_file(
+    with progress(*BAR) as bar:
+        task = bar.add_task("lines", total=total, completed=done)
+        return runner.run_file(
             ws,
             job_id,
             batch_size=batch_size,
-            progress=lambda line: progress.update(task, completed=line),
+            progress=lambda line: bar.update(task, completed=line),
         )
-    table = Table(title=f"import {job.id}")
-    for name in ("created", "updated", "unchanged", "rejected"):
-        table.add_column(name, justify="right")
-    table.add_row(str(job.created), str(job.updated), str(job.unchanged), str(job.rejected))
-    console.print(table)
-    if job.rejected:
-        console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
-    sys.stdout.flush()
 
 
 def _import_companies(
@@ -160,12 +204,11 @@ def _import_companies(
     fmt: str | None,
     apply: bool,
     resume: str | None,
+    *,
+    rejects: Path | None,
+    as_json: bool,
 ) -> None:
     """``rapport import --companies FILE``: preview, or with --apply load with a progress bar."""
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import importing, importing_companies, runner, sources
-    from rapport.hygiene.service.cleaning import Problem
-
     try:
         ws = workspace_id(workspace)
         kind = fmt or sources.guess_format(file.name)
@@ -187,35 +230,24 @@ def _import_companies(
                         good += 1
                     elif len(problems) < 20:
                         problems += [(line, p) for p in outcome]
-            _print_preview(file, mapping, good, problems)
+            _print_preview(file, mapping, good, problems, as_json=as_json)
             return
         else:
             job_id = importing_companies.start_file(
                 ws, file, kind, overrides, mapping_name=saved, save_as=save_as
             )
-            console.print(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
+            note(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
         with transaction(ws) as session:
             job = importing.get_job(system_context(session, ws), job_id)
             total, done = job.total_rows, job.last_line
-        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("lines", total=total, completed=done)
+        with progress(*BAR) as bar:
+            task = bar.add_task("lines", total=total, completed=done)
             job = importing_companies.run_file(
-                ws, job_id, progress=lambda line: progress.update(task, completed=line)
+                ws, job_id, progress=lambda line: bar.update(task, completed=line)
             )
-    except RapportError as exc:
-        _fail_error(exc)
-        return
     except ValueError as exc:
-        _fail(str(exc))
-        return
-    table = Table(title=f"import {job.id} (companies)")
-    for name in ("created", "updated", "unchanged", "rejected"):
-        table.add_column(name, justify="right")
-    table.add_row(str(job.created), str(job.updated), str(job.unchanged), str(job.rejected))
-    console.print(table)
-    if job.rejected:
-        console.print(f"rejects: GET /api/v1/imports/{job.id}/rejects.csv")
+        fail(str(exc))
+    _finish_import(job, rejects, as_json=as_json, what="company")
 
 
 EXPORTS = {"people": "person", "companies": "company"}
@@ -238,26 +270,17 @@ def export(
 ) -> None:
     """Export people or companies as CSV, vCard or JSON lines — the same file as the API's
     export, so it imports back unchanged. Streams; with --output, shows a progress bar."""
-    from sqlalchemy import select
-
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import exporting
-    from rapport.web.models import SavedView
-
     object_type = EXPORTS.get(what)
     if object_type is None:
-        _fail(f"export people or companies, not {what!r}")
-        return
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        fail(f"export people or companies, not {what!r}")
     try:
         ws = workspace_id(workspace)
         try:
             view_id = uuid.UUID(view) if view else None
         except ValueError:
-            _fail(f"--view takes a saved view's id, not {view!r}")
-            return
-        with Progress(*columns, console=console, disable=output is None) as progress:
-            task = progress.add_task(what, total=None)
+            fail(f"--view takes a saved view's id, not {view!r}")
+        with progress(*BAR, disable=output is None) as bar:
+            task = bar.add_task(what, total=None)
             with transaction(ws) as session:
                 ctx = system_context(session, ws)
                 if view_id is not None:  # the shell may use anyone's view: act as its owner
@@ -266,24 +289,20 @@ def export(
                     )
                 node = exporting.build_filter(ctx, {}, filter_text, view_id, object_type)
                 make = exporting.export_people if what == "people" else exporting.export_companies
-                body = make(ctx, fmt, node, progress=lambda n: progress.update(task, completed=n))
+                body = make(ctx, fmt, node, progress=lambda n: bar.update(task, completed=n))
                 if output is not None:
-                    progress.update(task, total=exporting.count(ctx, object_type, node))
+                    bar.update(task, total=exporting.count(ctx, object_type, node))
             if output is None:
                 for chunk in body:
                     sys.stdout.write(chunk)
                 sys.stdout.flush()
                 return
-            with output.open("w", encoding="utf-8", newline="") as out:
+            with output.open("w", encoding="utf-8", newline="") as handle:
                 for chunk in body:
-                    out.write(chunk)
-    except RapportError as exc:
-        _fail_error(exc)
-        return
+                    handle.write(chunk)
     except ValueError as exc:
-        _fail(str(exc))
-        return
-    console.print(f"[green]✓[/green] {what} written to {output}")
+        fail(str(exc))
+    out.print(f"[green]✓[/green] {what} written to {escape(str(output))}")
 
 
 def dedupe(
@@ -292,56 +311,59 @@ def dedupe(
     auto_merge: float = typer.Option(0.95, "--auto-merge", min=0.0, max=1.0),
     apply: bool = typer.Option(False, "--apply", help="Merge pairs at or above --auto-merge"),
     companies: bool = typer.Option(False, "--companies", help="Companies instead of people"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Find likely duplicate people (or --companies) and refresh the review queue; with
     --apply, also merge the pairs above the auto-merge threshold (each can be undone)."""
-    from rapport.core.context import system_context
-    from rapport.hub.service import people
-    from rapport.hygiene.service import dedupe as service
-
     if companies:
-        _dedupe_companies(workspace, threshold, auto_merge, apply)
+        _dedupe_companies(workspace, threshold, auto_merge, apply, as_json=as_json)
         return
-    try:
-        ws = workspace_id(workspace)
-        columns = ("{task.description}", BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, console=console) as progress, transaction(ws) as session:
-            task = progress.add_task("people read", total=None)
+    ws = workspace_id(workspace)
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn())
+    with progress(*columns) as bar, transaction(ws) as session:
+        task = bar.add_task("people read", total=None)
 
-            def step(stage: str, n: int) -> None:
-                progress.update(task, description=f"{stage}", completed=n, total=n)
+        def step(stage: str, n: int) -> None:
+            bar.update(task, description=f"{stage}", completed=n, total=n)
 
-            ctx = system_context(session, ws)
-            result = service.find_duplicates(
-                ctx, threshold=threshold, auto_merge=auto_merge, progress=step
-            )
-            merged = (
-                service.apply_auto_merges(ctx, threshold=auto_merge, progress=step) if apply else []
-            )
-            table = Table(title=f"most likely duplicates (of {result.found})")
-            for column in ("probability", "person", "person", "agreeing fields"):
-                table.add_column(column)
-            for row in result.top:
-                a = people.get(ctx, row.person_a, include_deleted=True)
-                b = people.get(ctx, row.person_b, include_deleted=True)
-                same = ", ".join(k for k, v in row.reasons.items() if v in ("exact", "close"))
-                table.add_row(f"{row.probability:.3f}", a.full_name, b.full_name, same)
-    except RapportError as exc:
-        _fail(exc.detail)
+        ctx = system_context(session, ws)
+        result = dedupe_service.find_duplicates(
+            ctx, threshold=threshold, auto_merge=auto_merge, progress=step
+        )
+        merged = (
+            dedupe_service.apply_auto_merges(ctx, threshold=auto_merge, progress=step)
+            if apply
+            else []
+        )
+        top: list[dict[str, Any]] = []
+        for row in result.top:
+            a = people.get(ctx, row.person_a, include_deleted=True)
+            b = people.get(ctx, row.person_b, include_deleted=True)
+            same = [k for k, v in row.reasons.items() if v in ("exact", "close")]
+            top.append({"probability": row.probability, "a": {"id": a.id, "name": a.full_name},
+                        "b": {"id": b.id, "name": b.full_name}, "agreeing": same})  # fmt: skip
+    counts = {"people": result.people, "compared": result.compared, "candidates": result.found,
+              "new": result.new, "remembered": result.remembered,
+              "above_auto_merge": result.auto_merge}  # fmt: skip
+    if as_json:
+        emit_json({**counts, "applied": apply, "merged": len(merged), "top": top})
         return
-    console.print(table)
+    table = Table(title=f"most likely duplicates (of {result.found})")
+    for column in ("probability", "person", "person", "agreeing fields"):
+        table.add_column(column)
+    for pair in top:
+        table.add_row(f"{pair['probability']:.3f}", pair["a"]["name"], pair["b"]["name"],
+                      ", ".join(pair["agreeing"]))  # fmt: skip
+    out.print(table)
     summary = Table(title="dedupe")
     for name in ("people", "pairs compared", "candidates", "new", "remembered", "≥ auto-merge"):
         summary.add_column(name, justify="right")
-    summary.add_row(*(str(v) for v in (result.people, result.compared, result.found, result.new,
-                                       result.remembered, result.auto_merge)))  # fmt: skip
-    console.print(summary)
+    summary.add_row(*(str(v) for v in counts.values()))
+    out.print(summary)
     if apply:
-        console.print(
-            f"[green]merged {len(merged)} pairs[/green] (undo: POST /api/v1/merges/ID/undo)"
-        )
+        out.print(f"[green]merged {len(merged)} pairs[/green] (undo: POST /api/v1/merges/ID/undo)")
     else:
-        console.print("preview: review queue refreshed, nothing merged; add --apply to auto-merge")
+        note("preview: review queue refreshed, nothing merged; add --apply to auto-merge")
 
 
 hygiene_app = typer.Typer(help="Data hygiene: staleness and the quality report.")
@@ -351,47 +373,42 @@ hygiene_app = typer.Typer(help="Data hygiene: staleness and the quality report."
 def stale(
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
     now: str | None = typer.Option(None, "--now", help="ISO date-time to judge from (tests)"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Flag people with no activity in the workspace's period and no open deal as inactive
     (clearing those active again) and pick up bounced emails from the timeline."""
-    from datetime import datetime
-
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import staleness
-
+    ws = workspace_id(workspace)
     try:
-        ws = workspace_id(workspace)
         when = datetime.fromisoformat(now) if now else None
-        with transaction(ws) as session:
-            result = staleness.flag_stale(system_context(session, ws), now=when)
-    except RapportError as exc:
-        _fail(exc.detail)
-        return
     except ValueError as exc:
-        _fail(str(exc))
+        fail(f"--now: {exc}")
+    with transaction(ws) as session:
+        result = staleness.flag_stale(system_context(session, ws), now=when)
+    counts = {"inactive_days": result.inactive_days, "newly_inactive": result.flagged,
+              "active_again": result.revived, "inactive": result.inactive,
+              "bounced": result.bounced}  # fmt: skip
+    if as_json:
+        emit_json(counts)
         return
     table = Table(title=f"staleness ({result.inactive_days} days)")
     for name in ("newly inactive", "active again", "inactive", "bounced"):
         table.add_column(name, justify="right")
     table.add_row(*(str(v) for v in (result.flagged, result.revived, result.inactive,
                                      result.bounced)))  # fmt: skip
-    console.print(table)
+    out.print(table)
 
 
 @hygiene_app.command("quality")
 def quality_report(
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Print the data-quality report."""
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import quality
-
-    try:
-        ws = workspace_id(workspace)
-        with transaction(ws) as session:
-            report = quality.report(system_context(session, ws))
-    except RapportError as exc:
-        _fail(exc.detail)
+    ws = workspace_id(workspace)
+    with transaction(ws) as session:
+        report = quality.report(system_context(session, ws))
+    if as_json:
+        emit_json(report)
         return
     table = Table(title=f"completeness of {report['people']} people")
     table.add_column("field")
@@ -399,39 +416,39 @@ def quality_report(
     table.add_column("share", justify="right")
     for name, value in report["completeness"].items():
         table.add_row(name, str(value["filled"]), f"{value['share']:.0%}")
-    console.print(table)
+    out.print(table)
     for key in ("duplicates_pending", "company_duplicates_pending", "inactive", "bounced_emails"):
-        console.print(f"{key.replace('_', ' ')}: {report[key]}")
-    console.print(f"invalid emails: {report['invalid']['emails']}, "
-                  f"invalid phones: {report['invalid']['phones']}")  # fmt: skip
+        out.print(f"{key.replace('_', ' ')}: {report[key]}")
+    out.print(f"invalid emails: {report['invalid']['emails']}, "
+              f"invalid phones: {report['invalid']['phones']}")  # fmt: skip
 
 
-def _dedupe_companies(workspace: str, threshold: float, auto_merge: float, apply: bool) -> None:
+def _dedupe_companies(
+    workspace: str, threshold: float, auto_merge: float, apply: bool, *, as_json: bool
+) -> None:
     """``rapport dedupe --companies``: scan companies; with --apply merge the surest pairs."""
-    from rapport.core.context import system_context
-    from rapport.hygiene.service import dedupe as service
-
-    try:
-        ws = workspace_id(workspace)
-        merged = 0
-        with transaction(ws) as session:
-            ctx = system_context(session, ws)
-            result = service.find_company_duplicates(ctx, threshold=threshold,
-                                                     auto_merge=auto_merge)  # fmt: skip
-            if apply:
-                gone: set[uuid.UUID] = set()
-                for row in service.list_company_candidates(ctx, limit=500).items:
-                    if row.probability < auto_merge or {row.company_a, row.company_b} & gone:
-                        continue
-                    service.decide_company(ctx, row.id, "merge")
-                    gone.add(row.company_b)
-                    merged += 1
-    except RapportError as exc:
-        _fail(exc.detail)
+    ws = workspace_id(workspace)
+    merged = 0
+    with transaction(ws) as session:
+        ctx = system_context(session, ws)
+        result = dedupe_service.find_company_duplicates(ctx, threshold=threshold,
+                                                        auto_merge=auto_merge)  # fmt: skip
+        if apply:
+            gone: set[uuid.UUID] = set()
+            for row in dedupe_service.list_company_candidates(ctx, limit=500).items:
+                if row.probability < auto_merge or {row.company_a, row.company_b} & gone:
+                    continue
+                dedupe_service.decide_company(ctx, row.id, "merge")
+                gone.add(row.company_b)
+                merged += 1
+    counts = {"companies": result.people, "compared": result.compared,
+              "candidates": result.found, "new": result.new, "remembered": result.remembered,
+              "merged": merged}  # fmt: skip
+    if as_json:
+        emit_json({**counts, "applied": apply})
         return
     summary = Table(title="dedupe companies")
     for name in ("companies", "pairs compared", "candidates", "new", "remembered", "merged"):
         summary.add_column(name, justify="right")
-    summary.add_row(*(str(v) for v in (result.people, result.compared, result.found, result.new,
-                                       result.remembered, merged)))  # fmt: skip
-    console.print(summary)
+    summary.add_row(*(str(v) for v in counts.values()))
+    out.print(summary)

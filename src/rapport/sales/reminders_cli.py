@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
+from dataclasses import asdict
 
+import typer
+
+from rapport.core.cli_output import JSON_OPTION, emit_json, out
 from rapport.sales import jobs
 
 reminders_app = typer.Typer(help="Follow-up and first-touch SLA reminders.", no_args_is_help=True)
-console = Console()
 
 
 @reminders_app.command("run")
-def run() -> None:
+def run(as_json: bool = JSON_OPTION) -> None:
     """Create the reminder tasks that are due now, in every workspace."""
     result = jobs.run_reminders()
-    console.print(
+    if as_json:
+        emit_json(asdict(result))
+        return
+    out.print(
         f"[green]✓[/green] {result.workspaces} workspace(s): {result.follow_ups} follow-up "
         f"task(s), {result.sla_reminders} first-touch reminder(s)"
     )

@@ -343,6 +343,7 @@ class ScoringModelOut(Out):
 class ImportRowError(BaseModel):
     line: int = Field(description="Line of the file (the header is line 1)")
     column: str | None
+    value: str | None = Field(None, description="The rejected cell, as the file has it")
     reason: str
 
 

@@ -351,7 +351,7 @@ def _import_row(
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "email"
-            _reject(report, line, column_of.get(name), error["msg"])
+            _reject(report, line, column_of.get(name), raw, error["msg"])
         report.rejected += 1
         return
     if _already_imported(ctx, key := _row_key(lead)):
@@ -363,7 +363,7 @@ def _import_row(
     except Invalid as exc:
         for err in exc.errors or [FieldError(("email",), exc.detail)]:
             name = str(err.loc[0]) if err.loc else "email"
-            _reject(report, line, column_of.get(name), err.message)
+            _reject(report, line, column_of.get(name), raw, err.message)
         report.rejected += 1
         return
     if outcome.person_id is not None:
@@ -374,8 +374,11 @@ def _import_row(
         report.updated += 1
 
 
-def _reject(report: ImportReport, line: int, column: str | None, reason: str) -> None:
-    report.errors.append({"line": line, "column": column, "reason": reason})
+def _reject(
+    report: ImportReport, line: int, column: str | None, raw: dict[str, str], reason: str
+) -> None:
+    value = raw.get(column) if column else None
+    report.errors.append({"line": line, "column": column, "value": value, "reason": reason})
 
 
 def _row_key(lead: LeadIn) -> str:
