@@ -4,6 +4,7 @@ RabbitMQ, ``rapport serve``'s embedded runtime, relays side by side, ``GET /api/
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -222,3 +223,17 @@ def test_rapport_jobs_run_due(database: Database, connection) -> None:  # type: 
     assert done.exit_code == 0, done.output
     assert len(TICKS) == before + 1
     assert runner.invoke(cli, ["jobs", "run-due", "no.such.task"]).exit_code == 1
+
+
+def test_rapport_jobs_run_due_runs_every_task_on_a_real_database(tmp_path: Path) -> None:
+    """`rapport jobs run-due` held a write transaction open while each task opened its own:
+    on SQLite the reminders task waited for the lock its own command held, then failed."""
+    env = {**os.environ, "RAPPORT_DATABASE_URL": f"sqlite:///{tmp_path / 'due.db'}",
+           "RAPPORT_LOG_LEVEL": "WARNING"}  # fmt: skip
+    rapport = str(Path(sys.executable).parent / "rapport")
+    subprocess.run([rapport, "init", "--workspace", "Due"], env=env, check=True, timeout=120,
+                   capture_output=True)  # fmt: skip
+    done = subprocess.run([rapport, "jobs", "run-due", "--json"], env=env, timeout=120,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {"sales.reminders", "hygiene.staleness"} <= set(json.loads(done.stdout)["ran"])

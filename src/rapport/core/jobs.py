@@ -632,21 +632,39 @@ def claim_due(now: datetime | None = None) -> list[str]:
 
 def run_due(session: Session, names: Iterable[str] | None = None) -> list[str]:
     """Run the periodic tasks (all, or ``names``) once now, in this thread, recording the run
-    in ``session`` (for tests and ``rapport jobs run-due``). Returns the names run."""
+    in ``session`` (for tests, inside their transaction). Returns the names run."""
     _ensure_loaded()
-    now = utcnow()
     chosen = [PERIODIC[n] for n in names] if names is not None else list(PERIODIC.values())
     for task in chosen:
         task.fn()
-        row = session.get(JobSchedule, task.name)
-        if row is None:
-            row = JobSchedule(name=task.name, runs=0)
-            session.add(row)
-        row.last_run_at = now
-        row.next_run_at = now + task.interval
-        row.runs = (row.runs or 0) + 1
+        _record_run(session, task)
     session.flush()
     return [task.name for task in chosen]
+
+
+def run_now(names: Iterable[str] | None = None) -> list[str]:
+    """Run the periodic tasks (all, or ``names``) once now, in this process, each recorded in
+    a short transaction after it ran (``rapport jobs run-due``): a transaction held open around
+    a task would lock SQLite against the task's own writes. Returns the names run."""
+    _ensure_loaded()
+    chosen = [PERIODIC[n] for n in names] if names is not None else list(PERIODIC.values())
+    for task in chosen:
+        with background(f"job {task.name}"):
+            task.fn()
+            with transaction(unscoped=True) as session:
+                _record_run(session, task)
+    return [task.name for task in chosen]
+
+
+def _record_run(session: Session, task: Periodic) -> None:
+    now = utcnow()
+    row = session.get(JobSchedule, task.name)
+    if row is None:
+        row = JobSchedule(name=task.name, runs=0)
+        session.add(row)
+    row.last_run_at = now
+    row.next_run_at = now + task.interval
+    row.runs = (row.runs or 0) + 1
 
 
 # --- drain: everything, synchronously, inside one session (tests) ---------------------------

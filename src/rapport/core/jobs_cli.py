@@ -143,8 +143,7 @@ def run_due(
     unknown = set(names or []) - set(jobs.PERIODIC)
     if unknown:
         fail(f"no periodic task named {', '.join(sorted(unknown))}")
-    with transaction(unscoped=True) as session:
-        ran = jobs.run_due(session, names or None)
+    ran = jobs.run_now(names or None)
     if as_json:
         emit_json({"ran": ran})
         return
