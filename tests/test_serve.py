@@ -53,5 +53,7 @@ def test_serve_logs_the_masked_url_and_fails_in_one_line_when_the_database_is_do
     serving = [json.loads(line) for line in done.stderr.splitlines() if '"serving"' in line]
     assert len(serving) == 1
     assert serving[0]["database"].startswith("postgresql+psycopg://rapport:***@127.0.0.1:")
-    assert "the database does not answer" in done.stdout
+    failure = [line for line in done.stderr.splitlines() if "does not answer" in line]
+    assert len(failure) == 1 and failure[0].startswith("error: the database does not answer")
+    assert done.stdout == ""  # errors go to stderr (CLI conventions)
     assert "Traceback" not in done.stdout + done.stderr

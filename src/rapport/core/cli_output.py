@@ -29,6 +29,7 @@ from rich.markup import escape
 from rich.progress import Progress, ProgressColumn
 from typer.core import TyperGroup
 
+from rapport.core import csv_cells
 from rapport.core.errors import RapportError
 
 EXIT_OK = 0
@@ -151,6 +152,6 @@ def _rejects_writer(path: Path | None) -> Iterator[Callable[[Reject], None]]:
         yield lambda _reject: None
         return
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv_cells.writer(handle)
         writer.writerow(REJECT_COLUMNS)
         yield lambda r: writer.writerow([r.line, r.column or "", r.value or "", r.reason])

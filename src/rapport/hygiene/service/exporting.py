@@ -21,6 +21,7 @@ import vobject
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from rapport.core import csv_cells
 from rapport.core.context import Context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, invalid
@@ -35,7 +36,7 @@ from rapport.core.filtering import (
 from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
-from rapport.hygiene.service import company_vcards, csv_cells, sources
+from rapport.hygiene.service import company_vcards, sources
 from rapport.hygiene.service.columns import cell_text, join_list
 from rapport.web import saved_views
 

@@ -20,6 +20,7 @@ from typing import IO, Any
 from sqlalchemy import and_, or_, select
 
 from rapport.accounts.models import User
+from rapport.core import csv_cells
 from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database
@@ -27,7 +28,6 @@ from rapport.core.errors import BadRequest, NotFound, RapportError
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import (
     company_columns,
-    csv_cells,
     importing,
     importing_companies,
     mappings,

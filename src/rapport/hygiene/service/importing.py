@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Uuid, func, insert, select
 
+from rapport.core import csv_cells
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
@@ -36,7 +37,7 @@ from rapport.hub.schemas import CompanyIn, PersonPatch
 from rapport.hub.service import companies, people
 from rapport.hub.service.bulk import bind_value, insert_tuples
 from rapport.hygiene.models import ImportJob, ImportReject
-from rapport.hygiene.service import csv_cells, people_custom
+from rapport.hygiene.service import people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
 BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster

@@ -21,8 +21,9 @@ from typing import IO, Any
 import vobject
 from charset_normalizer import from_bytes
 
+from rapport.core import csv_cells
 from rapport.core.errors import BadRequest, invalid
-from rapport.hygiene.service import columns, csv_cells
+from rapport.hygiene.service import columns
 
 FORMATS = ("csv", "vcf", "jsonl")
 FIELDS = (
