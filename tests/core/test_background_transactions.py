@@ -5,10 +5,11 @@ request that wrote meanwhile answered 500 "database is locked".
 
 The pile: a demo workspace, then a scoring-rule change (every lead rescored), a thousand new
 interactions (a delivery each), an import of 3,000 rows run as a background job, and the
-periodic tasks. Each transaction must end within ``LIMIT`` seconds: far above what a batch
-takes on a busy two-core machine (0.2 s of deliveries, 100 people rescored, 2,000 imported
-rows; about ten times that when the machine is loaded), far below what one transaction over
-everything took.
+periodic tasks. The work must be cut in batches (several rescoring and import transactions),
+and each transaction must end within ``LIMIT`` seconds: room for a batch (0.2 s of deliveries
+or rescoring, 1,000 imported rows) on a two-core machine busy with the rest of the suite
+(the worst seen there: 3.4 s, an import batch on PostgreSQL), far below the minutes one
+transaction over every lead took.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from rapport.sales.schemas import RuleIn
 from rapport.sales.service import scoring
 from tests.conftest import Cast
 
-LIMIT = 3.0
+LIMIT = 5.0
 
 
 @pytest.fixture
@@ -100,6 +101,8 @@ def test_background_work_never_holds_a_transaction_for_long(
         while not _settled(busy_workspace, job_id):
             assert time.monotonic() < deadline, "the background work did not finish"
             time.sleep(0.5)
+        assert runtime.worker is not None
+        runtime.worker.join()  # the jobs the consumers queued (rescoring) are done too
         jobs.run_job("sales.reminders", {})
         jobs.run_job("hygiene.staleness", {})
     finally:
@@ -110,5 +113,7 @@ def test_background_work_never_holds_a_transaction_for_long(
     assert {"deliver", "relay", "job sales.rescore_people", "job hygiene.run_import"} <= kinds
     rescores = [s for name, s in held if name == "job sales.rescore_people"]
     assert len(rescores) > 1, "every lead was rescored in one transaction"
+    imports = [s for name, s in held if name == "job hygiene.run_import"]
+    assert len(imports) > 3, "the 3,000 rows went in as one batch"
     worst = sorted(held, key=lambda item: -item[1])[:5]
     assert worst[0][1] < LIMIT, f"transactions held too long: {worst}"
