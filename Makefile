@@ -11,8 +11,7 @@ setup:
 	@bash scripts/assets.sh
 
 run: setup
-	@if [ ! -f rapport.db ]; then $(UV) run rapport demo; fi
-	$(UV) run rapport serve --host 127.0.0.1 --port 8000
+	$(UV) run rapport serve --host 127.0.0.1 --port 8000 --demo-if-new
 
 demo: setup
 	$(UV) run rapport demo

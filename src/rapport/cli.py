@@ -115,10 +115,17 @@ def serve(
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(1, "--workers"),
     reload: bool = typer.Option(False, "--reload"),
+    demo_if_new: bool = typer.Option(
+        False, "--demo-if-new", help="First seed the demo workspace into a new, empty database"
+    ),
 ) -> None:
     """Run the API and web app (refuses a database that is not migrated)."""
     import uvicorn
 
+    if demo_if_new and migrations.current_revision(get_database().engine) is None:
+        # `make run`: seeding in this process spares a second start of the interpreter.
+        demo(workspace="Demo", people=2000, companies=300, activities=30_000, seed=42,
+             as_json=False)  # fmt: skip
     configure_logging()
     log_serving(f"http://{host}:{port}", display_url(get_settings().database_url))
     try:
