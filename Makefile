@@ -7,8 +7,7 @@ export RAPPORT_DATABASE_URL ?= $(DB)
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-	@$(UV) sync --frozen --quiet
-	@bash scripts/assets.sh
+	@$(UV) sync --frozen --quiet & sync=$$!; bash scripts/assets.sh && wait $$sync  # side by side
 
 run: setup
 	$(UV) run rapport serve --host 127.0.0.1 --port 8000 --demo-if-new
