@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from rapport.accounts import api as accounts_api
+from rapport import domains
 from rapport.core import (
     audit_api,
     health,
@@ -30,10 +30,7 @@ from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
-from rapport.hub import api as hub_api
-from rapport.hygiene import api as hygiene_api
 from rapport.hygiene.metrics import ImportsCollector
-from rapport.sales import api as sales_api
 from rapport.web import errors as web_errors
 from rapport.web import views as web_views
 from rapport.web.render import STATIC_DIR
@@ -82,10 +79,9 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     metrics.register("imports", ImportsCollector())
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(accounts_api.router, prefix=API_PREFIX)
-    app.include_router(hub_api.router, prefix=API_PREFIX)
-    app.include_router(hygiene_api.router, prefix=API_PREFIX)
-    app.include_router(sales_api.router, prefix=API_PREFIX)
+    for domain in domains.install():
+        if domain.api is not None:
+            app.include_router(domain.api, prefix=API_PREFIX)
     app.include_router(audit_api.router, prefix=API_PREFIX)
     app.include_router(jobs_api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)

@@ -1,0 +1,8 @@
+"""The hub domain's declaration for the registry (see rapport.core.registry)."""
+
+from __future__ import annotations
+
+from rapport.core.registry import Domain
+from rapport.hub.api import router
+
+DOMAIN = Domain(name="hub", api=router)

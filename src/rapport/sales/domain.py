@@ -1,0 +1,8 @@
+"""The sales domain's declaration for the registry (see rapport.core.registry)."""
+
+from __future__ import annotations
+
+from rapport.core.registry import Domain
+from rapport.sales.api import router
+
+DOMAIN = Domain(name="sales", api=router)
