@@ -2,6 +2,10 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DB ?= sqlite:///./rapport.db
 export RAPPORT_DATABASE_URL ?= $(DB)
+# Python caches compiled modules in __pycache__ unless told not to; a machine that says not to
+# (PYTHONDONTWRITEBYTECODE) would compile every module again in every process: twice the start
+# time of `rapport`, the server and each test worker.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup run demo test lint format clean
 

@@ -269,7 +269,8 @@ def _fit_model(ctx: Context, model: ScoringModel, data: History) -> None:
     train_idx, test_idx = train_test_split(idx, test_size=TEST_SHARE, stratify=y, random_state=SEED)
     held_out = _pipeline().fit([x[i] for i in train_idx], y[train_idx])
     probabilities = held_out.predict_proba([x[i] for i in test_idx])[:, 1]
-    rule_scores = [scoring.score(ctx, data.person_ids[i]).score for i in test_idx]
+    scored = scoring.score_many(ctx, [data.person_ids[i] for i in test_idx])
+    rule_scores = [scored[data.person_ids[i]].score for i in test_idx]
     model.auc = round(float(roc_auc_score(y[test_idx], probabilities)), 4)
     model.rules_auc = round(float(roc_auc_score(y[test_idx], rule_scores)), 4)
     model.train_size, model.test_size = len(train_idx), len(test_idx)

@@ -5,7 +5,9 @@ points * 0.5^(age in days / half-life)). Every score comes with the rules that m
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -95,18 +97,53 @@ def delete_rule(ctx: Context, rule_id: uuid.UUID) -> None:
 def score(ctx: Context, person_id: uuid.UUID) -> Scored:
     """The person's score under the current rules, with one reason per rule that counted."""
     ctx.require("people:read")
-    person = get_scoped(ctx.session, Person, person_id)
-    if person is None:
+    if get_scoped(ctx.session, Person, person_id) is None:
         raise NotFound("No person with this id")
-    company = get_scoped(ctx.session, Company, person.company_id) if person.company_id else None
-    reasons: list[dict[str, Any]] = []
-    rules = select(ScoringRule).where(ScoringRule.is_active.is_(True))
-    for rule in ctx.session.scalars(rules.order_by(ScoringRule.created_at)):
-        points = _points(ctx, rule, person, company)
-        if points:
-            reasons.append({"rule": rule.name, "rule_id": str(rule.id), "points": points})
-    total = round(sum(r["points"] for r in reasons))
-    return Scored(person.id, total, reasons, utcnow())
+    return score_many(ctx, [person_id])[person_id]
+
+
+def score_many(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Scored]:
+    """The scores of many people in a few queries (one per engagement rule, not per person):
+    a rescore of every lead is bounded by its batches, not by round trips. People who do not
+    exist are left out."""
+    ctx.require("people:read")
+    wanted = list(dict.fromkeys(person_ids))
+    if not wanted:
+        return {}
+    people = list(ctx.session.scalars(select(Person).where(Person.id.in_(wanted))))
+    company_ids = {p.company_id for p in people if p.company_id is not None}
+    companies = (
+        {c.id: c for c in ctx.session.scalars(select(Company).where(Company.id.in_(company_ids)))}
+        if company_ids
+        else {}
+    )
+    rules = list(
+        ctx.session.scalars(
+            select(ScoringRule)
+            .where(ScoringRule.is_active.is_(True))
+            .order_by(ScoringRule.created_at)
+        )
+    )
+    engaged = {
+        rule.id: _engagement_many(ctx, rule, [p.id for p in people])
+        for rule in rules
+        if rule.kind not in _FIT_KINDS
+    }
+    now = utcnow()
+    found: dict[uuid.UUID, Scored] = {}
+    for person in people:
+        company = companies.get(person.company_id) if person.company_id else None
+        reasons: list[dict[str, Any]] = []
+        for rule in rules:
+            if rule.kind in _FIT_KINDS:
+                points = _fit_points(rule, person, company)
+            else:
+                points = engaged[rule.id].get(person.id, 0.0)
+            if points:
+                reasons.append({"rule": rule.name, "rule_id": str(rule.id), "points": points})
+        total = round(sum(r["points"] for r in reasons))
+        found[person.id] = Scored(person.id, total, reasons, now)
+    return found
 
 
 def latest(ctx: Context, person_id: uuid.UUID) -> Scored:
@@ -120,7 +157,12 @@ def latest(ctx: Context, person_id: uuid.UUID) -> Scored:
     return Scored(person_id, stored.score, list(stored.reasons), stored.computed_at)
 
 
-def _points(ctx: Context, rule: ScoringRule, person: Person, company: Company | None) -> float:
+_FIT_KINDS = frozenset(
+    {"job_title_contains", "company_size_between", "industry_equals", "custom_field_equals"}
+)
+
+
+def _fit_points(rule: ScoringRule, person: Person, company: Company | None) -> float:
     p = rule.params
     if rule.kind == "job_title_contains":
         hit = str(p["text"]).lower() in (person.job_title or "").lower()
@@ -130,32 +172,40 @@ def _points(ctx: Context, rule: ScoringRule, person: Person, company: Company | 
         hit = hit and (p.get("max") is None or size <= p["max"])
     elif rule.kind == "industry_equals":
         hit = bool(company and (company.industry or "").lower() == str(p["industry"]).lower())
-    elif rule.kind == "custom_field_equals":
+    else:  # custom_field_equals
         hit = (person.custom or {}).get(p["key"]) == p["value"]
-    else:
-        return _engagement(ctx, rule, person)
     return float(rule.points) if hit else 0.0
 
 
-def _engagement(ctx: Context, rule: ScoringRule, person: Person) -> float:
+def _engagement_many(
+    ctx: Context, rule: ScoringRule, person_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, float]:
+    """Each person's engagement points under ``rule``: each matching activity (the latest
+    ``MAX_ACTIVITIES`` a person has) is worth ``points * 0.5^(age / half-life)``, capped."""
     p = rule.params
-    query = select(Activity.occurred_at).where(
-        Activity.person_id == person.id, Activity.kind == p["kind"]
+    query = select(Activity.person_id, Activity.occurred_at).where(
+        Activity.person_id.in_(person_ids), Activity.kind == p["kind"]
     )
     if p.get("channel"):
         query = query.where(Activity.channel == p["channel"])
     if p.get("source"):
         query = query.where(Activity.source == p["source"])
-    query = query.order_by(Activity.occurred_at.desc()).limit(MAX_ACTIVITIES)
+    times: dict[uuid.UUID, list[datetime]] = {}
+    for person_id, occurred_at in ctx.session.execute(query):
+        if person_id is not None:
+            times.setdefault(person_id, []).append(occurred_at)
     now, half_life = utcnow(), float(p.get("half_life_days") or 30)
-    total = 0.0
-    for occurred_at in ctx.session.scalars(query):
-        age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
-        total += rule.points * 0.5 ** (age_days / half_life)
     cap = p.get("max_points")
-    if cap is not None:
-        total = max(-abs(cap), min(abs(cap), total))
-    return round(total, 2)
+    points: dict[uuid.UUID, float] = {}
+    for person_id, moments in times.items():
+        total = 0.0
+        for occurred_at in sorted(moments, reverse=True)[:MAX_ACTIVITIES]:
+            age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
+            total += rule.points * 0.5 ** (age_days / half_life)
+        if cap is not None:
+            total = max(-abs(cap), min(abs(cap), total))
+        points[person_id] = round(total, 2)
+    return points
 
 
 def _check_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:

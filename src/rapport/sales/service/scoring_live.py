@@ -80,7 +80,9 @@ def rescore_person(ctx: Context, person_id: uuid.UUID) -> PersonScore:
     rule = scoring.score(ctx, person_id)
     model = predictive.current(ctx)
     predicted = predictive.probabilities(ctx, [person_id], model).get(person_id)
-    _store(ctx, rule, predicted[0] if predicted else None)
+    stored = _stored(ctx, [person_id]).get(person_id)
+    _store(ctx, rule, predicted[0] if predicted else None, stored)
+    ctx.session.flush()
     return _whole(rule, model, predicted)
 
 
@@ -154,9 +156,12 @@ def rescore_people(
     for start in range(0, len(ordered), predictive.CHUNK):
         chunk = _still_here(ctx, ordered[start : start + predictive.CHUNK], only_worth_scoring)
         predicted = predictive.probabilities(ctx, chunk, model)
+        scored = scoring.score_many(ctx, chunk)
+        stored = _stored(ctx, chunk)
         for person_id in chunk:
             hit = predicted.get(person_id)
-            _store(ctx, scoring.score(ctx, person_id), hit[0] if hit else None)
+            _store(ctx, scored[person_id], hit[0] if hit else None, stored.get(person_id))
+        ctx.session.flush()
         done += len(chunk)
         if progress:
             progress(done, len(ordered))
@@ -170,10 +175,16 @@ def train(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -
     return model
 
 
-def _store(ctx: Context, rule: scoring.Scored, probability: float | None) -> None:
-    stored = ctx.session.scalars(
-        select(LeadScore).where(LeadScore.person_id == rule.person_id)
-    ).first()
+def _stored(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LeadScore]:
+    query = select(LeadScore).where(LeadScore.person_id.in_(person_ids))
+    return {row.person_id: row for row in ctx.session.scalars(query)}
+
+
+def _store(
+    ctx: Context, rule: scoring.Scored, probability: float | None, stored: LeadScore | None
+) -> None:
+    """Keep ``rule``'s score as the person's latest (``stored`` is the row there is, if any);
+    the caller flushes, once per batch."""
     old: tuple[int | None, float | None] = (None, None)
     if stored is None:
         stored = LeadScore(workspace_id=ctx.workspace_id, person_id=rule.person_id)
@@ -182,7 +193,6 @@ def _store(ctx: Context, rule: scoring.Scored, probability: float | None) -> Non
         old = (stored.score, stored.probability)
     stored.score, stored.reasons, stored.probability = rule.score, rule.reasons, probability
     stored.computed_at = rule.computed_at
-    ctx.session.flush()
     if old != (rule.score, probability):
         changes = {"score": (old[0], rule.score), "probability": (old[1], probability)}
         record(ctx, "lead_score.updated", rule.person_id, changes)
