@@ -7,7 +7,7 @@ from dataclasses import asdict
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 
-from rapport.core import migrations
+from rapport.core import migrations, warmup
 from rapport.core.cli_output import JSON_OPTION, emit_json, out, progress
 from rapport.core.db import get_database, transaction
 from rapport.hub.demo import create_demo, demo_deals
@@ -22,6 +22,8 @@ def demo(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Seed a realistic demo workspace (people, companies, two years of activities)."""
+    # scoring trains a model near the end: its libraries compile meanwhile on the other core
+    warmup.compile_in_background(("sklearn", "scipy"))
     migrations.upgrade(get_database().engine)
     columns = (
         "[progress.description]{task.description}",
