@@ -20,17 +20,18 @@ demo: setup
 	$(UV) run rapport demo
 
 lint: setup
-	$(UV) run ruff check src tests bench migrations
-	$(UV) run ruff format --check src tests bench migrations
+	$(UV) run ruff check src tests bench migrations tools
+	$(UV) run ruff format --check src tests bench migrations tools
 	$(UV) run mypy
+	PYTHONPATH=tools $(UV) run lint-imports  # the import contract (pyproject.toml, tools/contracts.py)
 
 test: setup
 	bash scripts/ci-services.sh  # the job tests use the real Redis and RabbitMQ
 	$(UV) run pytest -p xdist -n 2
 
 format: setup
-	$(UV) run ruff check --fix src tests bench migrations
-	$(UV) run ruff format src tests bench migrations
+	$(UV) run ruff check --fix src tests bench migrations tools
+	$(UV) run ruff format src tests bench migrations tools
 
 clean:
 	rm -f rapport.db rapport.db-wal rapport.db-shm

@@ -21,12 +21,13 @@ from sqlalchemy import func, select
 
 from bench.common import database_url
 from rapport.accounts import service as accounts
-from rapport.core import jobs, jobs_runtime, migrations
+from rapport.core import jobs, migrations
 from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import Database, set_database, transaction
 from rapport.core.events import record, record_many
-from rapport.core.jobs_models import DONE, OutboxDelivery
+from rapport.core.jobs import runtime as jobs_runtime
+from rapport.core.jobs.models import DONE, OutboxDelivery
 
 BROKERS = {
     "embedded": None,

@@ -74,7 +74,7 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Index the titles of the documents that exist already, in batches."""
     from rapport.core.search import normalise
-    from rapport.core.search_terms import index_terms
+    from rapport.core.search.terms import index_terms
 
     bind = op.get_bind()
     session = Session(bind=bind)

@@ -14,19 +14,19 @@ from fastapi.staticfiles import StaticFiles
 
 from rapport import domains
 from rapport.core import (
-    audit_api,
     health,
     instance,
     jobs,
-    jobs_api,
-    jobs_runtime,
     metrics,
     text_guard,
 )
 from rapport.core import openapi as openapi_doc
+from rapport.core.audit import api as audit_api
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
+from rapport.core.jobs import api as jobs_api
+from rapport.core.jobs import runtime as jobs_runtime
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem

@@ -26,7 +26,7 @@ from rapport.core.cli_output import (
 )
 from rapport.core.config import get_settings
 from rapport.core.db import display_url, get_database, transaction
-from rapport.core.jobs_cli import jobs_app, worker
+from rapport.core.jobs.cli import jobs_app, worker
 from rapport.core.logging import configure_logging, log_serving
 from rapport.core.permissions import Role
 from rapport.hub.cli import demo

@@ -1,8 +1,11 @@
 """Imports every table so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
 from rapport.accounts import models as accounts_models
-from rapport.core import events, idempotency, instance, jobs_models, search, search_terms
+from rapport.core import events, idempotency, instance
 from rapport.core.db import Base
+from rapport.core.jobs import models as jobs_models
+from rapport.core.search import index as search
+from rapport.core.search import terms as search_terms
 from rapport.hub import models as hub_models
 from rapport.hygiene import models as hygiene_models
 from rapport.sales import models as sales_models

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from rapport.accounts.models import Workspace
-from rapport.core import jobs, jobs_runtime
+from rapport.core import jobs
 from rapport.core.context import system_context
 from rapport.core.db import (
     Database,
@@ -31,7 +31,8 @@ from rapport.core.db import (
     transaction,
     watch_background_transactions,
 )
-from rapport.core.jobs_models import DONE, OutboxDelivery
+from rapport.core.jobs import runtime as jobs_runtime
+from rapport.core.jobs.models import DONE, OutboxDelivery
 from rapport.hub.demo import create_demo
 from rapport.hub.models import Person
 from rapport.hub.schemas import ActivityIn

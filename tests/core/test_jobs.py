@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from rapport.accounts import service as accounts
 from rapport.accounts.models import Workspace
-from rapport.core import jobs, jobs_runtime
+from rapport.core import jobs
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import Database, transaction
 from rapport.core.events import OutboxEvent, record
-from rapport.core.jobs_models import DEAD, DONE, FAILED, JobSchedule, OutboxDelivery
+from rapport.core.jobs import runtime as jobs_runtime
+from rapport.core.jobs.models import DEAD, DONE, FAILED, JobSchedule, OutboxDelivery
 from rapport.hub.models import Tag
 from rapport.hub.schemas import TagIn
 from rapport.hub.service import tags

@@ -20,12 +20,13 @@ from typer.testing import CliRunner
 
 from rapport.app import create_app
 from rapport.cli import app as cli
-from rapport.core import jobs, jobs_runtime
+from rapport.core import jobs
 from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import Database, transaction
 from rapport.core.events import OutboxEvent
-from rapport.core.jobs_models import DONE, FAILED, QUEUED, OutboxDelivery
+from rapport.core.jobs import runtime as jobs_runtime
+from rapport.core.jobs.models import DONE, FAILED, QUEUED, OutboxDelivery
 from tests.core.test_jobs import (
     RABBITMQ_URL,
     REDIS_URL,

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.events import OutboxEvent
-from rapport.core.jobs_models import QUEUED, OutboxDelivery
+from rapport.core.jobs.models import QUEUED, OutboxDelivery
 from rapport.core.metrics import OutboxCollector
 from rapport.hygiene.metrics import ImportsCollector
 from rapport.hygiene.models import ImportJob

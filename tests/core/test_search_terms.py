@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select, text
 from rapport.core import migrations
 from rapport.core.context import Context
 from rapport.core.search import search
-from rapport.core.search_terms import SearchPosting, candidate_documents, variants
+from rapport.core.search.terms import SearchPosting, candidate_documents, variants
 from rapport.hub.schemas import CompanyIn, PersonIn
 from rapport.hub.service import companies, people
 from tests.core.test_migrations import empty_engine  # noqa: F401 - a fixture

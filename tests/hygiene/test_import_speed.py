@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from rapport.core.context import Context, system_context
 from rapport.core.db import transaction
 from rapport.core.search import SearchDocument, normalise, search
-from rapport.core.search_terms import SearchPosting
+from rapport.core.search.terms import SearchPosting
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import PersonIn
 from rapport.hub.service import people

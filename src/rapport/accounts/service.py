@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,6 +19,7 @@ from rapport.core.context import Context
 from rapport.core.db import transaction
 from rapport.core.errors import Conflict, Invalid, NotFound, Unauthorized, invalid
 from rapport.core.events import record
+from rapport.core.identity import Principal
 from rapport.core.permissions import Role, expand_scopes
 
 MIN_PASSWORD = 10
@@ -105,6 +105,12 @@ def membership(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) ->
     ).first()
 
 
+def member_role(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+    """The user's role in the workspace, or None if they are no member of it."""
+    member = membership(session, workspace_id, user_id)
+    return Role(member.role) if member is not None else None
+
+
 def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:
     """The workspaces a user belongs to, with their role in each."""
     rows = session.execute(
@@ -115,18 +121,6 @@ def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace,
         .execution_options(all_workspaces=True)
     ).all()
     return [(w, r) for w, r in rows]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a credential belongs to, resolved before the workspace session is scoped."""
-
-    user_id: uuid.UUID
-    workspace_id: uuid.UUID
-    role: Role
-    scopes: frozenset[str] | None
-    actor_type: str
-    token_to_touch: uuid.UUID | None = None  # a token whose last use is over a minute old
 
 
 def authenticate_password(session: Session, email: str, password: str) -> User:

@@ -349,11 +349,10 @@ def set_database(database: Database | None) -> None:
 
 
 @contextmanager
-def transaction(
-    workspace_id: uuid.UUID | None = None, *, unscoped: bool = False
-) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error. The only commit site."""
-    session = get_database().session(workspace_id, unscoped=unscoped, writes=True)
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Own ``session`` for one unit of work: commit if the block succeeds, roll back on any
+    error, close it either way. The only commit site (``tests/test_architecture.py`` checks):
+    background work uses it through :func:`transaction`, requests through ``core.uow``."""
     try:
         yield session
         session.commit()
@@ -362,6 +361,15 @@ def transaction(
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction(
+    workspace_id: uuid.UUID | None = None, *, unscoped: bool = False
+) -> Iterator[Session]:
+    """One unit of work in a new session: commit on success, roll back on any error."""
+    with unit_of_work(get_database().session(workspace_id, unscoped=unscoped, writes=True)) as s:
+        yield s
 
 
 # --- how long background work holds a transaction -------------------------------------------

@@ -8,24 +8,21 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from rapport.accounts import service as accounts
-from rapport.core import idempotency, security
+from rapport.core import csrf, security
 from rapport.core.context import Context
-from rapport.core.db import get_database
 from rapport.core.errors import StaleWrite, Unauthorized
-from rapport.core.permissions import Role
-from rapport.web import csrf
+from rapport.core.identity import Principal, identities
+from rapport.core.uow import begin_request, request_transaction
 
 
-def _principal(request: Request, session: Session) -> accounts.Principal:
+def _principal(request: Request, session: Session) -> Principal:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <token>'")
-        return accounts.authenticate_token(session, token.strip())
+        return identities().authenticate_token(session, token.strip())
     cookie = request.cookies.get(security.SESSION_COOKIE)
     data = security.read_session(cookie) if cookie else None
     if data and "user" in data and "workspace" in data:
@@ -34,21 +31,20 @@ def _principal(request: Request, session: Session) -> accounts.Principal:
         # session's token. Bearer tokens are never attached automatically and need no proof.
         csrf.check_header(request, data)
         user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
-        member = accounts.membership(session, workspace_id, user_id)
-        if member is not None:
-            return accounts.Principal(user_id, workspace_id, Role(member.role), None, "user")
+        role = identities().member_role(session, workspace_id, user_id)
+        if role is not None:
+            return Principal(user_id, workspace_id, role, None, "user")
     raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'")
 
 
 def context(request: Request) -> Iterator[Context]:
     """Authenticate, then yield a Context whose session is scoped to the caller's workspace.
-    Commits once if the route succeeded, rolls back otherwise."""
+    Commits once if the route succeeded, rolls back otherwise (``core.uow``)."""
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
-    session = get_database().session(writes=writes)
-    try:
+    with request_transaction(writes=writes) as session:
         principal = _principal(request, session)
         if principal.token_to_touch is not None:
-            accounts.touch_token(session if writes else None, principal.token_to_touch)
+            identities().touch_token(session if writes else None, principal.token_to_touch)
         session.info["workspace_id"] = principal.workspace_id
         ctx = Context(
             session=session,
@@ -59,20 +55,8 @@ def context(request: Request) -> Iterator[Context]:
             actor_type=principal.actor_type,
             request_id=request.headers.get("x-request-id"),
         )
-        request.state.context = ctx
-        pending = getattr(request.state, "idempotency", None)
-        if pending is not None:  # Idempotency-Key: claimed in this very transaction
-            request.state.idempotency_claim = idempotency.claim(session, pending)
+        begin_request(request, ctx)
         yield ctx
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise StaleWrite("Someone else changed this record at the same time; reload it") from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the response leaves, so a client never sees a write

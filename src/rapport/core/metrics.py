@@ -49,7 +49,7 @@ from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import Unauthorized
 from rapport.core.events import OutboxEvent
-from rapport.core.jobs_models import DEAD, FAILED, QUEUED, OutboxDelivery
+from rapport.core.jobs.models import DEAD, FAILED, QUEUED, OutboxDelivery
 from rapport.core.logging import get_logger
 
 log = get_logger("rapport.metrics")

@@ -4,14 +4,18 @@ emails and phones, custom field definitions, uniqueness) are checked by the serv
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rapport.core.pagination import Page
 from rapport.core.schemas import Currency, Patch
 from rapport.hub.models import (
+    Activity,
     ActivityKind,
     ChannelPreference,
     ConsentStatus,
@@ -430,3 +434,49 @@ class IngestOut(BaseModel):
     replayed: int
     failed: int
     results: list[IngestItemResult]
+
+
+# --- a window onto a timeline: the query parameters of every timeline route, and its page ----
+
+
+@dataclass
+class _Window:
+    kind: list[str] | None
+    channel: list[str] | None
+    before: datetime | None
+    after: datetime | None
+    limit: int
+    cursor: str | None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "kinds": self.kind or (), "channels": self.channel or (), "before": self.before,
+            "after": self.after, "limit": self.limit, "cursor": self.cursor,
+        }  # fmt: skip
+
+
+def _window(
+    kind: Annotated[
+        list[str] | None, Query(description="email, call, … (repeat or comma-separate)")
+    ] = None,
+    channel: Annotated[list[str] | None, Query(description="email, phone, in_store, …")] = None,
+    before: Annotated[datetime | None, Query(description="Strictly before this instant")] = None,
+    after: Annotated[datetime | None, Query(description="At or after this instant")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        str | None, Query(description="From next_cursor of the previous page")
+    ] = None,
+) -> _Window:
+    return _Window(kind, channel, before, after, limit, cursor)
+
+
+Window = Annotated[_Window, Depends(_window)]
+
+
+def page_out(page: Page[Activity]) -> PageOut[ActivityOut]:
+    """A page of activities in its API shape."""
+    return PageOut[ActivityOut](
+        items=[ActivityOut.model_validate(a) for a in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rapport.core.registry import Domain
+from rapport.hub.public import duplicates
 from rapport.hygiene.api import router
+from rapport.hygiene.service import dedupe
 
 DOMAIN = Domain(name="hygiene", api=router)
+duplicates.register(dedupe.check_create)  # the hub's ?check_duplicates=true on a create

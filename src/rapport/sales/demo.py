@@ -29,7 +29,7 @@ from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.db import table_of
 from rapport.hub.models import Company, Person
-from rapport.hub.service import bulk, timeline
+from rapport.hub.public import bulk, timeline
 from rapport.sales.models import Deal, DealStageHistory, Pipeline
 from rapport.sales.schemas import (
     DealIn,

@@ -8,46 +8,23 @@ set by app.js) or in a ``csrf_token`` form field (plain forms). A foreign site c
 browser send our cookies, but cannot read them, so it cannot echo the value.
 
 Requests authenticated by a bearer token need none of this: browsers never attach those.
+The token primitives and the JSON API's header check are core's (``rapport.core.csrf``).
 """
 
 from __future__ import annotations
-
-import secrets
-from typing import Any
 
 from fastapi import Request, Response
 
 from rapport.core import security
 from rapport.core.config import get_settings
-from rapport.core.errors import Forbidden
+from rapport.core.csrf import HEADER as HEADER
+from rapport.core.csrf import SAFE_METHODS as SAFE_METHODS
+from rapport.core.csrf import CsrfRejected as CsrfRejected
+from rapport.core.csrf import matches as _matches
+from rapport.core.csrf import new_token as new_token
 
-HEADER = "x-csrf-token"
 FORM_FIELD = "csrf_token"
 ANON_COOKIE = "rapport_csrf"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-
-class CsrfRejected(Forbidden):
-    code = "csrf-rejected"
-    title = "This form has expired or did not come from Rapport"
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def _matches(sent: str | None, expected: Any) -> bool:
-    if not sent or not isinstance(expected, str) or not expected:
-        return False
-    return secrets.compare_digest(sent.encode(), expected.encode())
-
-
-def check_header(request: Request, session_data: dict[str, Any]) -> None:
-    """For the JSON API's cookie branch: an unsafe request must send ``X-CSRF-Token``."""
-    if request.method in SAFE_METHODS:
-        return
-    if not _matches(request.headers.get(HEADER), session_data.get("csrf")):
-        raise CsrfRejected("Send the X-CSRF-Token header with requests authenticated by cookie")
 
 
 def expected_token(request: Request) -> str | None:

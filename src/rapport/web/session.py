@@ -1,6 +1,6 @@
 """The signed-in browser: the session cookie, and the dependency every app page takes.
 
-A page request is one unit of work, as an API request is (see ``core/deps.py``): the
+A page request is one unit of work, the same as an API request's (``core/uow.py``): the
 dependency opens a session scoped to the signed-in user's workspace, commits if the view
 succeeds and rolls back otherwise. A request without a valid session raises
 :class:`LoginRequired`, which :func:`login_redirect` turns into a trip to the sign-in page.
@@ -18,15 +18,14 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from rapport.accounts import service as accounts
 from rapport.accounts.models import User, Workspace
 from rapport.core import security
 from rapport.core.context import Context
-from rapport.core.db import get_database, transaction
-from rapport.core.errors import StaleWrite
+from rapport.core.db import transaction
+from rapport.core.identity import identities
 from rapport.core.permissions import Role
+from rapport.core.uow import begin_request, request_transaction
 from rapport.web import csrf
 
 
@@ -84,12 +83,12 @@ def _load(session: Session, data: dict[str, Any]) -> tuple[User, Workspace, Role
         user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
     except (TypeError, ValueError):
         return None
-    member = accounts.membership(session, workspace_id, user_id)
+    role = identities().member_role(session, workspace_id, user_id)
     user = session.get(User, user_id)
     workspace = session.get(Workspace, workspace_id)
-    if member is None or user is None or not user.is_active or workspace is None:
+    if role is None or user is None or not user.is_active or workspace is None:
         return None
-    return user, workspace, Role(member.role)
+    return user, workspace, role
 
 
 def is_signed_in(request: Request, session: Session) -> bool:
@@ -103,8 +102,7 @@ def web_session(request: Request) -> Iterator[WebSession]:
     data = _session_data(request)
     if data is None:
         raise LoginRequired
-    session = get_database().session(unscoped=False)
-    try:
+    with request_transaction(writes=False) as session:
         loaded = _load(session, data)
         if loaded is None:
             raise LoginRequired
@@ -118,20 +116,11 @@ def web_session(request: Request) -> Iterator[WebSession]:
             actor_type="user",
             request_id=request.headers.get("x-request-id"),
         )
-        request.state.context = ctx
+        begin_request(request, ctx)
         page = WebSession(ctx=ctx, user=user, workspace=workspace, csrf_token=data["csrf"])
         request.state.web = page
         request.state.shell = _shell(page)
         yield page
-        session.commit()
-    except StaleDataError as exc:  # a racing writer won between our read and our UPDATE
-        session.rollback()
-        raise StaleWrite("Someone else changed this record at the same time; reload it") from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def shell_identity(workspace_name: str, user_name: str | None, email: str, role: Role,

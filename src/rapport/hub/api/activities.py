@@ -10,7 +10,6 @@ from fastapi import Query, Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
-from rapport.hub.api.timeline import Window, page_out
 from rapport.hub.models import Activity
 from rapport.hub.schemas import (
     ActivityIn,
@@ -20,6 +19,8 @@ from rapport.hub.schemas import (
     IngestItemResult,
     IngestOut,
     PageOut,
+    Window,
+    page_out,
 )
 from rapport.hub.service import timeline, timeline_read
 

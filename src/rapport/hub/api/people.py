@@ -22,9 +22,8 @@ from rapport.hub.schemas import (
     PersonPatch,
     PersonRow,
 )
-from rapport.hub.service import bulk, people
+from rapport.hub.service import bulk, duplicates, people
 from rapport.hub.service.people_list import FIELDS, list_people
-from rapport.hygiene.service import dedupe
 
 router = domain_router(prefix="/people", tags=["people"])
 PeopleQuery = list_query(FIELDS)
@@ -64,7 +63,7 @@ def create(
     ``check_duplicates=true``, a likely duplicate answers 409 listing the candidates (id,
     name, probability) unless ``force=true``."""
     if check_duplicates and not force:
-        dedupe.check_create(ctx, body.model_dump())
+        duplicates.check_create(ctx, body.model_dump())
     person = people.create(ctx, body)
     response.headers["ETag"] = etag(person.version)
     response.headers["Location"] = f"/api/v1/people/{person.id}"

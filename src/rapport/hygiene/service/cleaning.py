@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rapport.hub import validation
 from rapport.hub.models import LifecycleStage
+from rapport.hub.public import validation
 
 STAGES = {s.value for s in LifecycleStage}
 ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")

@@ -14,7 +14,7 @@ from typing import Any
 from rapport.core.context import Context
 from rapport.core.errors import invalid
 from rapport.hub.models import CustomFieldType
-from rapport.hub.service import fields
+from rapport.hub.public import fields
 
 CUSTOM = "custom."
 MAX_TAGS, TAG_LENGTH = 50, 100

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import vobject
 
-from rapport.hub import validation
+from rapport.hub.public import validation
 from rapport.hygiene.service import columns, sources
 
 COLUMNS = (

@@ -27,7 +27,7 @@ from rapport.core.events import record
 from rapport.core.ids import new_id
 from rapport.core.pagination import Page, SortKey, keyset_page
 from rapport.hub.models import Company, Person
-from rapport.hub.validation import normalise_phone
+from rapport.hub.public import normalise_phone
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate
 from rapport.hygiene.service import matching, merge
 

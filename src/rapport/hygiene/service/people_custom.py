@@ -21,8 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from rapport.core.context import Context, system_context
 from rapport.core.db import table_of, transaction
 from rapport.hub.models import Person, Tag, person_tags
-from rapport.hub.service import fields
-from rapport.hub.service.common import tags_by_name
+from rapport.hub.public import fields, tags_by_name
 from rapport.hygiene.service import columns
 from rapport.hygiene.service.cleaning import CleanRow, Problem
 

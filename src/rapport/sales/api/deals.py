@@ -9,8 +9,7 @@ from fastapi import Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
-from rapport.hub.api.timeline import Window, page_out
-from rapport.hub.schemas import ActivityOut, PageOut
+from rapport.hub.schemas import ActivityOut, PageOut, Window, page_out
 from rapport.sales.api.params import DealListQuery
 from rapport.sales.models import Deal, DealStageHistory
 from rapport.sales.schemas import (

@@ -22,8 +22,7 @@ from rapport.core.events import Changes, check_version, diff_fields, record
 from rapport.core.pagination import Page
 from rapport.core.search import Document, index_documents, remove_documents
 from rapport.hub.models import Activity, Company, Person
-from rapport.hub.service import timeline_read
-from rapport.hub.service.common import check_owner
+from rapport.hub.public import check_owner, timeline_read
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn, DealPatch
 from rapport.sales.service import pipelines

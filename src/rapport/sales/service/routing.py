@@ -33,9 +33,8 @@ from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, jsonable, record
 from rapport.core.schemas import accepts_null
-from rapport.hub import validation
 from rapport.hub.models import Company, Person
-from rapport.hub.service.common import check_owner
+from rapport.hub.public import check_owner, validation
 from rapport.sales.models import LeadAssignment, RoutingRule
 from rapport.sales.schemas import (
     RoutingRuleIn,
@@ -44,6 +43,7 @@ from rapport.sales.schemas import (
     SalesSettingsPatch,
     TeamIn,
 )
+from rapport.sales.service import scoring
 
 SETTINGS_KEY = "sales"
 MAX_RULES = 200
@@ -229,8 +229,6 @@ def _match(ctx: Context, rule: RoutingRule, person: Person, company: Company | N
             return f"country {country}"
         return None
     if rule.kind == "score_threshold":
-        from rapport.sales.service import scoring  # scoring is optional for routing
-
         score = scoring.latest(ctx, person.id).score
         minimum = int(params["min_score"])
         return f"score {score} ≥ {minimum}" if score >= minimum else None

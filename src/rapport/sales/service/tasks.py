@@ -22,7 +22,7 @@ from rapport.core.events import check_version, diff_fields, record
 from rapport.core.pagination import Page, keyset_page, parse_sort
 from rapport.core.permissions import Role
 from rapport.hub.models import Company, Person
-from rapport.hub.service.common import check_owner
+from rapport.hub.public import check_owner
 from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import TaskIn, TaskPatch
 

@@ -22,7 +22,7 @@ backoff and recorded (attempts, last error); after ``job_max_attempts`` the deli
 between events. The relay sends a backlog in batches (:func:`deliver_batch`): one transaction
 runs many deliveries, each consumer in a savepoint of its own, so the guarantees above hold
 per delivery while the cost of a transaction is shared. The transport (Dramatiq on an
-in-process stub broker, Redis or RabbitMQ) lives in :mod:`rapport.core.jobs_runtime`; this
+in-process stub broker, Redis or RabbitMQ) lives in :mod:`rapport.core.jobs.runtime`; this
 module holds what does not depend on it, including :func:`drain` and :func:`run_due` that
 tests use inside their rolled-back transaction.
 """
@@ -55,7 +55,7 @@ from rapport.core.context import Context, system_context
 from rapport.core.db import background, get_database, table_of, transaction
 from rapport.core.events import OutboxEvent, jsonable
 from rapport.core.ids import new_id
-from rapport.core.jobs_models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
+from rapport.core.jobs.models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
 
 __all__ = [
     "Consumer",
@@ -230,6 +230,21 @@ Message = tuple[str, dict[str, Any]]
 # Jobs committed by a session whose connection is still inside an outer transaction (the test
 # suite's rolled-back transaction): not really committed yet, so parked for drain().
 _parked: weakref.WeakKeyDictionary[Connection, list[Message]] = weakref.WeakKeyDictionary()
+Sender = Callable[[str, dict[str, Any]], None]
+
+
+def _no_transport(name: str, _kwargs: dict[str, Any]) -> None:
+    raise RuntimeError(f"job {name}: no transport set (rapport.core.jobs.runtime sets it)")
+
+
+_send_to_broker: Sender = _no_transport
+
+
+def use_sender(send: Sender) -> None:
+    """Set how a committed job reaches the broker. The transport (:mod:`.runtime`) sets it
+    when imported, so this module never imports the transport and the two form no cycle."""
+    global _send_to_broker
+    _send_to_broker = send
 
 
 def enqueue(session: Session, target: Job[..., Any] | str, /, **kwargs: Any) -> None:
@@ -262,11 +277,9 @@ def _after_commit(session: Session) -> None:
     if isinstance(bind, Connection) and bind.in_transaction():
         _parked.setdefault(bind, []).extend(messages)
         return
-    from rapport.core import jobs_runtime
-
     for name, kwargs in messages:
         try:
-            jobs_runtime.get_runtime().send_job(name, kwargs)
+            _send_to_broker(name, kwargs)
         except Exception:
             # The data is committed; failing the caller now would only hide that. Say so loudly.
             log.exception("job %s could not be sent to the broker (arguments %s)", name, kwargs)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from rapport.core.bulk import bind_value, insert_tuples
 from rapport.core.db import Base, table_of
 
 MAX_TERM = 40  # longer "words" are codes or garbage; they are left to the trigram path
@@ -129,8 +130,6 @@ def add_terms(session: Session, workspace_id: uuid.UUID, seen: list[str]) -> Non
     new = [w for w in ordered if w not in known]
     if not new:
         return
-    from rapport.hub.service.bulk import bind_value, insert_tuples  # the hub builds on core
-
     terms = table_of(SearchTerm)
     ws = bind_value(session.connection(), terms.c.workspace_id, workspace_id)
     insert_tuples(

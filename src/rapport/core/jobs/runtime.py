@@ -23,16 +23,16 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from rapport.core import jobs
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
+from rapport.core.jobs import work
+from rapport.core.jobs.models import LOST_AFTER
 
 log = logging.getLogger("rapport.jobs")
 DELIVER_ACTOR = "rapport.deliver"
 DELIVER_BATCH_ACTOR = "rapport.deliver_batch"
 BATCH = 50  # deliveries per message at most: one transaction runs them all
 SQLITE_BATCH = 10  # SQLite has one writer: shorter holds of its lock keep requests from waiting
-LOST_AFTER = timedelta(minutes=15)  # longer than the largest retry backoff
 SCHEDULE_EVERY_SECONDS = 5.0
 SWEEP_EVERY_SECONDS = 60.0
 
@@ -54,18 +54,18 @@ def make_broker(url: str | None, *, prefix: str) -> dramatiq.Broker:
 
 def _job_actor_fn(name: str) -> Callable[..., None]:
     def run(**kwargs: Any) -> None:
-        jobs.run_job(name, kwargs)
+        work.run_job(name, kwargs)
 
     run.__name__ = run.__qualname__ = name.replace(".", "_")
     return run
 
 
 def _deliver(delivery_id: str) -> None:
-    jobs.deliver(uuid.UUID(delivery_id))
+    work.deliver(uuid.UUID(delivery_id))
 
 
 def _deliver_batch(delivery_ids: list[str]) -> None:
-    jobs.deliver_batch([uuid.UUID(d) for d in delivery_ids])
+    work.deliver_batch([uuid.UUID(d) for d in delivery_ids])
 
 
 class Runtime:
@@ -94,7 +94,7 @@ class Runtime:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self.worker: dramatiq.Worker | None = None
-        jobs.load_job_modules()
+        work.load_job_modules()
         self._deliver_actor = dramatiq.Actor(
             _deliver,
             broker=broker,
@@ -111,7 +111,7 @@ class Runtime:
             priority=0,
             options=dict(self.retry_options),
         )
-        for name in list(jobs.JOBS):
+        for name in list(work.JOBS):
             self.actor(name)
 
     def actor(self, name: str) -> dramatiq.Actor[Any, Any]:
@@ -119,7 +119,7 @@ class Runtime:
         with self._lock:
             found = self._actors.get(name)
             if found is None:
-                job = jobs.JOBS[name]
+                job = work.JOBS[name]
                 options = {**self.retry_options, "time_limit": 3_600_000, **job.options}
                 found = self._actors[name] = dramatiq.Actor(
                     _job_actor_fn(name),
@@ -152,13 +152,13 @@ class Runtime:
 
     def _relay_once(self) -> int:
         ids: list[uuid.UUID] = []
-        sent = jobs.relay_once(ids.append)
+        sent = work.relay_once(ids.append)
         self.send_deliveries(ids)
         return sent
 
     def _resend_stale(self, older_than: timedelta) -> int:
         ids: list[uuid.UUID] = []
-        sent = jobs.resend_stale(ids.append, older_than=older_than)
+        sent = work.resend_stale(ids.append, older_than=older_than)
         self.send_deliveries(ids)
         return sent
 
@@ -210,7 +210,7 @@ class Runtime:
 
     def _schedule_loop(self) -> None:
         while not self._stop.is_set():
-            for name in self._guard(jobs.claim_due) or []:
+            for name in self._guard(work.claim_due) or []:
                 self.send_job(name, {})
             self._stop.wait(SCHEDULE_EVERY_SECONDS)
 
@@ -258,6 +258,13 @@ def get_runtime() -> Runtime:
             broker = make_broker(settings.broker_url, prefix=settings.job_queue_prefix)
             _runtime = Runtime(broker)
         return _runtime
+
+
+def _send_job(name: str, kwargs: dict[str, Any]) -> None:
+    get_runtime().send_job(name, kwargs)
+
+
+work.use_sender(_send_job)  # committed jobs go to this process's runtime
 
 
 def set_runtime(runtime: Runtime | None) -> None:

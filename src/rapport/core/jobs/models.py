@@ -4,7 +4,7 @@ row per periodic task that says when it runs next (the cluster-wide lock of the 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,6 +13,9 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Base, WorkspaceScoped
 
 QUEUED, DONE, FAILED, DEAD = "queued", "done", "failed", "dead"
+# A queued delivery untouched this long is presumed lost: the relay sends it again, and a
+# retried one is back-dated past it. Longer than the largest retry backoff.
+LOST_AFTER = timedelta(minutes=15)
 
 
 class OutboxDelivery(WorkspaceScoped, Base):

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from rapport.core import jobs_status
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
+from rapport.core.jobs import status as jobs_status
 
 router = domain_router(prefix="/jobs", tags=["jobs"])
 

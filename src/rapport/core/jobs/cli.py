@@ -11,10 +11,12 @@ from types import FrameType
 import typer
 from rich.table import Table
 
-from rapport.core import jobs, jobs_runtime, jobs_status, migrations
+from rapport.core import jobs, migrations
 from rapport.core.cli_output import JSON_OPTION, emit_json, fail, note, out
 from rapport.core.config import get_settings
 from rapport.core.db import get_database, transaction
+from rapport.core.jobs import runtime as jobs_runtime
+from rapport.core.jobs import status as jobs_status
 from rapport.core.logging import configure_logging
 
 jobs_app = typer.Typer(help="Inspect and drive background jobs.", no_args_is_help=True)

@@ -12,10 +12,18 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from rapport.core import jobs
 from rapport.core.clock import utcnow
 from rapport.core.events import OutboxEvent
-from rapport.core.jobs_models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
+from rapport.core.jobs import work
+from rapport.core.jobs.models import (
+    DEAD,
+    DONE,
+    FAILED,
+    LOST_AFTER,
+    QUEUED,
+    JobSchedule,
+    OutboxDelivery,
+)
 
 COUNT_CAP = 10_000  # counts stop here ("10,000+"): never an unbounded count
 
@@ -59,7 +67,7 @@ def _capped(session: Session, query: Select[Any]) -> int:
 def status(session: Session, *, limit: int = 100) -> Status:
     """The state of background work as ``session`` sees it: its workspace's, or every
     workspace's for an unscoped (operator) session."""
-    jobs.load_job_modules()
+    work.load_job_modules()
     pending = _capped(session, select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None)))
     counts = {
         state: _capped(session, select(OutboxDelivery.id).where(OutboxDelivery.status == state))
@@ -88,7 +96,7 @@ def status(session: Session, *, limit: int = 100) -> Status:
     ]
     stored = {row.name: row for row in session.scalars(select(JobSchedule))}
     schedules = []
-    for task in sorted(jobs.PERIODIC.values(), key=lambda t: t.name):
+    for task in sorted(work.PERIODIC.values(), key=lambda t: t.name):
         row = stored.get(task.name)
         schedules.append(
             Schedule(
@@ -110,8 +118,6 @@ def retry(session: Session, ids: list[uuid.UUID] | None = None) -> list[uuid.UUI
         query = query.where(OutboxDelivery.id.in_(ids))
     chosen = list(session.scalars(query.limit(COUNT_CAP)))
     if chosen:
-        from rapport.core.jobs_runtime import LOST_AFTER
-
         session.execute(
             update(OutboxDelivery)
             .where(OutboxDelivery.id.in_(chosen))

@@ -2,7 +2,7 @@
 
 Domains index a small document per record (title, subtitle, searchable text) with
 :func:`index_documents`. Candidates come first from the word index of titles
-(:mod:`rapport.core.search_terms`: typo-corrected against a dictionary, then looked up exactly),
+(:mod:`rapport.core.search.terms`: typo-corrected against a dictionary, then looked up exactly),
 else from the database's trigram index over whole documents (SQLite FTS5 with the trigram
 tokenizer, PostgreSQL pg_trgm word similarity); then they are re-ranked with rapidfuzz so that
 a name with a typo still comes first. Raw SQL here cannot rely on the session's
@@ -36,11 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
+from rapport.core.bulk import bind_value, insert_tuples
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, table_of
 from rapport.core.errors import BadRequest
 from rapport.core.pagination import BAD_CURSOR, Page, decode_cursor, encode_cursor
-from rapport.core.search_terms import (
+from rapport.core.search.terms import (
     SearchPosting,
     add_terms,
     candidate_documents,
@@ -165,8 +166,6 @@ def index_prepared(
     ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) each, without reading ids back."""
     if not docs:
         return
-    from rapport.hub.service.bulk import bind_value, insert_tuples  # the hub builds on core
-
     table = table_of(SearchDocument)
     connection = session.connection()
     if connection.dialect.name == "postgresql":

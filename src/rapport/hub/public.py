@@ -1,0 +1,37 @@
+"""The hub's public surface: what other domains may call (the import contract allows this
+module, ``models``, ``schemas`` and ``events``, and nothing else of the hub).
+
+Each name is a service module whose functions are the hub's rules for its records; the list
+pages' internals, bulk actions and the API stay private to the hub.
+"""
+
+from __future__ import annotations
+
+from rapport.hub import validation
+from rapport.hub.service import (
+    bulk,
+    common,
+    companies,
+    duplicates,
+    fields,
+    people,
+    timeline,
+    timeline_read,
+)
+from rapport.hub.service.common import check_owner, tags_by_name
+from rapport.hub.validation import normalise_phone
+
+__all__ = [
+    "bulk",
+    "check_owner",
+    "common",
+    "companies",
+    "duplicates",
+    "fields",
+    "normalise_phone",
+    "people",
+    "tags_by_name",
+    "timeline",
+    "timeline_read",
+    "validation",
+]
