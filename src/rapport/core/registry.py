@@ -27,6 +27,22 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """A block a domain adds to another domain's page (a person's, a company's, a deal's).
+
+    ``kind`` names the page (``"person"``, ``"company"``, ``"deal"``, ``"person.new"``: the
+    add-person form, whose panels are warnings); ``template`` is rendered in the page's context
+    plus ``panel_data``, the dict ``load(ctx, record)`` returns; ``load`` returning ``None``
+    leaves the panel out. Panels are shown by ``order``.
+    """
+
+    kind: str
+    template: str
+    order: int = 100
+    load: Callable[[Any, Any], dict[str, Any] | None] | None = None
+
+
+@dataclass(frozen=True)
 class Domain:
     """What a domain brings to the product; every field is optional but ``name``."""
 
@@ -42,7 +58,7 @@ class Domain:
     demo: Callable[..., Any] | None = None  # its step of ``rapport demo``
     events: Sequence[Any] = ()  # its event topics (``<domain>/events.py``)
     links: Sequence[Any] = ()  # its tables that point at a person or company
-    panels: Sequence[Any] = ()  # blocks it adds to person, company and deal pages
+    panels: Sequence[Panel] = ()  # blocks it adds to person, company and deal pages
     record_types: Sequence[Any] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +81,26 @@ def domains() -> tuple[Domain, ...]:
     return tuple(_installed)
 
 
+def installed() -> bool:
+    """True once some set of domains is registered."""
+    return bool(_installed)
+
+
 def nav() -> list[NavEntry]:
     """Every domain's nav entries, ordered."""
     return sorted((entry for d in domains() for entry in d.nav), key=lambda e: e.order)
+
+
+def panels(kind: str) -> list[Panel]:
+    """The panels registered for pages of ``kind``, ordered."""
+    return sorted((p for d in domains() for p in d.panels if p.kind == kind), key=lambda p: p.order)
+
+
+def template_dirs() -> list[Path]:
+    """Every domain's templates folder, in registry order."""
+    return [d.templates for d in domains() if d.templates is not None]
+
+
+def permissions() -> frozenset[str]:
+    """Every permission some domain checks (``"<object>:<action>"``)."""
+    return frozenset(p for d in domains() for p in d.permissions)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from rapport.core.registry import Domain
+from pathlib import Path
+
+from rapport.core.registry import Domain, NavEntry
+from rapport.hub import views
 from rapport.hub.api import router
 
-DOMAIN = Domain(name="hub", api=router)
+DOMAIN = Domain(
+    name="hub",
+    summary="People, companies, custom fields, tags, the timeline",
+    api=router,
+    views=views.router,
+    templates=Path(__file__).parent / "templates",
+    nav=(
+        NavEntry("People", "/people", "users", order=10),
+        NavEntry("Companies", "/companies", "building", order=20),
+    ),
+)

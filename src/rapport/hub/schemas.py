@@ -430,3 +430,12 @@ class IngestOut(BaseModel):
     replayed: int
     failed: int
     results: list[IngestItemResult]
+
+
+# The list pages' query names → the list services' filter fields: the people and companies
+# pages use them, and so does an export of a saved view (hygiene), which stores those names.
+PERSON_LIST_FILTERS = {"stage": "lifecycle_stage", "tag": "tag", "owner": "owner_id"}
+COMPANY_LIST_FILTERS = {
+    "industry": "industry[contains]", "tag": "tag", "owner": "owner_id",
+    "size_min": "size[gte]", "size_max": "size[lte]",
+}  # fmt: skip

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from rapport.core.registry import Domain
+from pathlib import Path
+
+from rapport.core.registry import Domain, NavEntry, Panel
+from rapport.sales import views
 from rapport.sales.api import router
 
-DOMAIN = Domain(name="sales", api=router)
+DOMAIN = Domain(
+    name="sales",
+    summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
+    api=router,
+    views=views.router,
+    templates=Path(__file__).parent / "templates",
+    nav=(
+        NavEntry("Deals", "/deals", "deal", order=30),
+        NavEntry("Leads", "/leads", "person", order=40),
+        NavEntry("Sales", "/sales", "chart", order=50),
+        NavEntry("Tasks", "/tasks", "tasks", order=60),
+    ),
+    panels=(
+        # loads itself (hx-get), so the person page pays nothing for it
+        Panel("person", "sales/leads_score_include.html", order=10),
+    ),
+)
