@@ -19,6 +19,7 @@ from hypothesis import settings
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapport import domains
 from rapport.accounts import service as accounts
 from rapport.accounts.models import Workspace
 from rapport.app import create_app
@@ -27,6 +28,8 @@ from rapport.core.context import Context
 from rapport.core.db import Database, set_database
 from rapport.core.permissions import Role
 from tests.live import live_server
+
+domains.install()  # what every entry point does first: the registry the app and CLI read
 
 PASSWORD = "correct horse battery staple"
 __all__ = ["live_server"]  # a real server process, for tests through the whole stack

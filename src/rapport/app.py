@@ -30,6 +30,7 @@ from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
+from rapport.core.registry import resolve
 from rapport.hygiene.metrics import ImportsCollector
 from rapport.web import errors as web_errors
 from rapport.web import views as web_views
@@ -82,7 +83,7 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     registered = domains.install()
     for domain in registered:
         if domain.api is not None:
-            app.include_router(domain.api, prefix=API_PREFIX)
+            app.include_router(resolve(domain.api), prefix=API_PREFIX)
     app.include_router(audit_api.router, prefix=API_PREFIX)
     app.include_router(jobs_api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)
@@ -90,7 +91,7 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     app.include_router(web_views.router)  # the shell's pages: / and /search
     for domain in registered:  # registry order; each router keeps its own route order
         if domain.views is not None:
-            web_views.include_pages(app.router, domain.views)
+            web_views.include_pages(app.router, resolve(domain.views))
     web_errors.install(app)  # HTML error pages for the web app, problems for the API
 
     @app.get("/api/docs", include_in_schema=False)

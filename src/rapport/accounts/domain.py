@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rapport.accounts import views
-from rapport.accounts.api import router
 from rapport.core.registry import Domain
 
 DOMAIN = Domain(
     name="accounts",
     summary="Workspaces, users, roles, API tokens, sign-in",
-    api=router,
-    views=views.router,
+    api="rapport.accounts.api:router",
+    views="rapport.accounts.views:router",
     templates=Path(__file__).parent / "templates",
+    cli="rapport.accounts.cli:register",
 )

@@ -5,19 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
-from rapport.hygiene import views
-from rapport.hygiene.api import router
-from rapport.hygiene.views.duplicates import likely_duplicates_panel
 
 DOMAIN = Domain(
     name="hygiene",
     summary="Import, export, duplicates and merge, quality, staleness",
-    api=router,
-    views=views.router,
+    api="rapport.hygiene.api:router",
+    views="rapport.hygiene.views:router",
     templates=Path(__file__).parent / "templates",
+    cli="rapport.hygiene.cli:register",
+    demo="rapport.hygiene.demo:demo_step",
     nav=(
         NavEntry("Duplicates", "/duplicates", "check", order=70),
         NavEntry("Imports", "/imports", "upload", order=80),
     ),
-    panels=(Panel("person.new", "hygiene/_likely_duplicates.html", load=likely_duplicates_panel),),
+    panels=(
+        Panel(
+            "person.new",
+            "hygiene/_likely_duplicates.html",
+            load="rapport.hygiene.views.duplicates:likely_duplicates_panel",
+        ),
+    ),
 )

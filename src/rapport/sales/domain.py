@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
-from rapport.sales import views
-from rapport.sales.api import router
 
 DOMAIN = Domain(
     name="sales",
     summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
-    api=router,
-    views=views.router,
+    api="rapport.sales.api:router",
+    views="rapport.sales.views:router",
     templates=Path(__file__).parent / "templates",
+    cli="rapport.sales.cli:register",
+    demo="rapport.sales.demo:demo_step",
     nav=(
         NavEntry("Deals", "/deals", "deal", order=30),
         NavEntry("Leads", "/leads", "person", order=40),

@@ -146,7 +146,7 @@ def record_panels(
     ctx = web.ctx if web is not None else None
     shown = []
     for panel in registry.panels(kind):
-        data = panel.load(ctx, record) if panel.load is not None else {}
+        data = panel.loaded(ctx, record)
         if data is not None:
             shown.append((panel, data))
     return shown

@@ -160,7 +160,7 @@ def _warnings(page: Page, values: dict[str, Any]) -> list[tuple[Panel, dict[str,
     """What other domains warn about before this person is added (hygiene: likely twins)."""
     shown = []
     for panel in registry.panels("person.new"):
-        data = panel.load(page.ctx, values) if panel.load is not None else {}
+        data = panel.loaded(page.ctx, values)
         if data is not None:
             shown.append((panel, data))
     return shown
