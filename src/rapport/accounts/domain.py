@@ -12,5 +12,6 @@ DOMAIN = Domain(
     api="rapport.accounts.api:router",
     views="rapport.accounts.views:router",
     templates=Path(__file__).parent / "templates",
+    permissions=("members:manage", "workspace:manage", "tokens:manage"),
     cli="rapport.accounts.cli:register",
 )

@@ -12,6 +12,15 @@ DOMAIN = Domain(
     api="rapport.hub.api:router",
     views="rapport.hub.views:router",
     templates=Path(__file__).parent / "templates",
+    permissions=(
+        *(
+            f"{o}:{a}"
+            for o in ("people", "companies", "activities", "tags")
+            for a in ("read", "write", "delete")
+        ),
+        "fields:read",
+        "fields:write",
+    ),
     cli="rapport.hub.cli:register",
     nav=(
         NavEntry("People", "/people", "users", order=10),

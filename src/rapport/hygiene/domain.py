@@ -12,6 +12,7 @@ DOMAIN = Domain(
     api="rapport.hygiene.api:router",
     views="rapport.hygiene.views:router",
     templates=Path(__file__).parent / "templates",
+    permissions=("hygiene:read", "hygiene:import", "hygiene:merge", "export:read"),
     cli="rapport.hygiene.cli:register",
     demo="rapport.hygiene.demo:demo_step",
     nav=(

@@ -12,6 +12,18 @@ DOMAIN = Domain(
     api="rapport.sales.api:router",
     views="rapport.sales.views:router",
     templates=Path(__file__).parent / "templates",
+    permissions=(
+        "deals:read",
+        "deals:write",
+        "deals:delete",
+        "pipelines:read",
+        "pipelines:write",
+        "leads:write",
+        "tasks:read",
+        "tasks:write",
+        "scoring:write",
+        "routing:manage",
+    ),
     cli="rapport.sales.cli:register",
     demo="rapport.sales.demo:demo_step",
     nav=(
