@@ -30,6 +30,7 @@ from rapport.core.jobs import runtime as jobs_runtime
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
+from rapport.core.registry import resolve
 from rapport.hygiene.metrics import ImportsCollector
 from rapport.web import errors as web_errors
 from rapport.web import views as web_views
@@ -79,14 +80,18 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     metrics.register("imports", ImportsCollector())
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for domain in domains.install():
+    registered = domains.install()
+    for domain in registered:
         if domain.api is not None:
-            app.include_router(domain.api, prefix=API_PREFIX)
+            app.include_router(resolve(domain.api), prefix=API_PREFIX)
     app.include_router(audit_api.router, prefix=API_PREFIX)
     app.include_router(jobs_api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(web_views.router)
+    app.include_router(web_views.router)  # the shell's pages: / and /search
+    for domain in registered:  # registry order; each router keeps its own route order
+        if domain.views is not None:
+            web_views.include_pages(app.router, resolve(domain.views))
     web_errors.install(app)  # HTML error pages for the web app, problems for the API
 
     @app.get("/api/docs", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""The ``rapport`` command: assembles each domain's commands."""
+"""The ``rapport`` command: the instance commands here, each registered domain's own."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
+from rapport import domains
 from rapport.accounts import service as accounts
-from rapport.accounts.cli import token_app, user_app
 from rapport.core import backup as backups
 from rapport.core import instance, migrations
 from rapport.core.cli_output import (
@@ -29,22 +29,13 @@ from rapport.core.db import display_url, get_database, transaction
 from rapport.core.jobs.cli import jobs_app, worker
 from rapport.core.logging import configure_logging, log_serving
 from rapport.core.permissions import Role
+from rapport.core.registry import resolve
 from rapport.hub.cli import demo
-from rapport.hygiene import cli as hygiene_cli
-from rapport.sales.cli_leads import leads_app, scoring_app
-from rapport.sales.reminders_cli import reminders_app
 
 app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True, cls=RapportGroup)
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-app.add_typer(leads_app, name="leads")
-app.add_typer(scoring_app, name="scoring")
-app.add_typer(reminders_app, name="reminders")
-app.command()(demo)
-app.command("import")(hygiene_cli.import_)
-app.command("export")(hygiene_cli.export)
-app.command("dedupe")(hygiene_cli.dedupe)
-app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
+for _domain in domains.install():  # each domain adds its own commands and groups
+    if _domain.cli is not None:
+        resolve(_domain.cli)(app)
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
 T = TypeVar("T")

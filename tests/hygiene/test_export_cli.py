@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from rapport.cli import app
 from rapport.core.context import Context
+from rapport.hub.views.people import VIEW_PARAMS
 from rapport.web import saved_views
-from rapport.web.people_views import VIEW_PARAMS
 from tests.hygiene.jobs_helper import drain_jobs
 
 PEOPLE = (

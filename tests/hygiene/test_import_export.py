@@ -10,8 +10,8 @@ import uuid
 from fastapi.testclient import TestClient
 
 from rapport.core.context import Context
+from rapport.hub.views.people import VIEW_PARAMS
 from rapport.web import saved_views
-from rapport.web.people_views import VIEW_PARAMS
 from tests.hygiene.jobs_helper import drain_jobs
 
 GOOD_AND_BAD = (

@@ -77,7 +77,7 @@ def test_leads_are_listed_best_first_with_reasons(
 def test_next_page_comes_as_rows(
     ada_web: TestClient, leads: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rapport.web import leads_views
+    from rapport.sales.views import leads as leads_views
 
     monkeypatch.setattr(leads_views, "PAGE_SIZE", 2)
     first = ada_web.get("/leads").text

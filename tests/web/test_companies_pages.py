@@ -85,7 +85,7 @@ class TestList:
     def test_htmx_gets_only_the_results_and_scrolls_on(
         self, signed_in: TestClient, api: TestClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from rapport.web import company_views
+        from rapport.hub.views import companies as company_views
 
         monkeypatch.setattr(company_views, "PAGE_SIZE", 2)
         for name in ("One", "Two", "Three"):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rapport.web import people_views
+from rapport.hub.views import people as people_views
 from tests.conftest import Cast
 from tests.web.conftest import csrf_from
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from rapport.core.context import Context
 from rapport.core.errors import Forbidden, Invalid, NotFound
+from rapport.hub.views.people import VIEW_PARAMS
 from rapport.web import saved_views
-from rapport.web.people_views import VIEW_PARAMS
 from tests.web.conftest import csrf_from
 
 

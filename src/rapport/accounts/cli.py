@@ -90,3 +90,9 @@ def create_token(
         return
     note(f"[green]✓[/green] token {made['id']} for {made['email']} in {ws.slug} (shown once):")
     emit_plain(secret)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the accounts commands to the root ``rapport`` app (``Domain.cli``)."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rapport.accounts import service
-from rapport.accounts.api import router
 from rapport.core import identity
 from rapport.core.registry import Domain
 
-DOMAIN = Domain(name="accounts", api=router)
+DOMAIN = Domain(
+    name="accounts",
+    summary="Workspaces, users, roles, API tokens, sign-in",
+    api="rapport.accounts.api:router",
+    views="rapport.accounts.views:router",
+    templates=Path(__file__).parent / "templates",
+    permissions=("members:manage", "workspace:manage", "tokens:manage"),
+    cli="rapport.accounts.cli:register",
+)
 identity.provide(service)  # core's request dependency resolves credentials through accounts

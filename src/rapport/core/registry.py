@@ -7,12 +7,18 @@ event catalogue read from this registry, so adding a domain touches no shared fi
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
+
+# A reference to an object by ``"package.module:attribute"``: a domain names its routers, CLI
+# and panel loaders this way, so that declaring the domains imports none of them (``rapport
+# --version`` must not build every router) and each entry point imports what it uses.
+Ref = str
 
 
 @dataclass(frozen=True)
@@ -27,27 +33,80 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """A block a domain adds to another domain's page (a person's, a company's, a deal's).
+
+    ``kind`` names the page (``"person"``, ``"company"``, ``"deal"``, ``"person.new"``: the
+    add-person form, whose panels are warnings); ``template`` is rendered in the page's context
+    plus ``panel_data``, the dict ``load(ctx, record)`` returns; ``load`` returning ``None``
+    leaves the panel out. Panels are shown by ``order``.
+    """
+
+    kind: str
+    template: str
+    order: int = 100
+    load: Callable[[Any, Any], dict[str, Any] | None] | Ref | None = None
+
+    def loaded(self, ctx: Any, record: Any) -> dict[str, Any] | None:
+        """What the panel shows for ``record`` (``None``: leave it out)."""
+        if self.load is None:
+            return {}
+        load: Callable[[Any, Any], dict[str, Any] | None] = resolve(self.load)
+        return load(ctx, record)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What ``rapport demo`` hands each domain's demo step, after the hub seeded its records."""
+
+    rng: Any  # random.Random, seeded: the same demo every time
+    owner_id: Any  # uuid.UUID of the demo owner
+    team: list[Any]  # the members' user ids
+    people: int  # people the hub seeded
+    deals: int  # deals wanted
+    progress: Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class DemoMade:
+    """What a demo step added, summed into the demo's result."""
+
+    people: int = 0
+    activities: int = 0
+    deals: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
 class Domain:
     """What a domain brings to the product; every field is optional but ``name``."""
 
     name: str
     summary: str = ""
-    api: APIRouter | None = None  # JSON routes, mounted under /api/v1
-    views: APIRouter | None = None  # HTML routes of the web app
+    api: APIRouter | Ref | None = None  # JSON routes, mounted under /api/v1
+    views: APIRouter | Ref | None = None  # HTML routes of the web app
     templates: Path | None = None  # a folder holding ``<name>/*.html``
     nav: Sequence[NavEntry] = ()
     permissions: Sequence[str] = ()  # "<object>:<action>" names this domain checks
     jobs: str | None = None  # the module whose import registers its job handlers
-    cli: Callable[[Any], None] | None = None  # adds its commands to the root Typer app
-    demo: Callable[..., Any] | None = None  # its step of ``rapport demo``
+    cli: Callable[[Any], None] | Ref | None = None  # adds its commands to the root Typer app
+    demo: Callable[..., Any] | Ref | None = None  # its step of ``rapport demo``
     events: Sequence[Any] = ()  # its event topics (``<domain>/events.py``)
     links: Sequence[Any] = ()  # its tables that point at a person or company
-    panels: Sequence[Any] = ()  # blocks it adds to person, company and deal pages
+    panels: Sequence[Panel] = ()  # blocks it adds to person, company and deal pages
     record_types: Sequence[Any] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 _installed: list[Domain] = []
+
+
+def resolve(value: Any) -> Any:
+    """The object a :data:`Ref` names (imported on first use); any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    module, _, attribute = value.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def install(domains: Sequence[Domain]) -> None:
@@ -65,6 +124,26 @@ def domains() -> tuple[Domain, ...]:
     return tuple(_installed)
 
 
+def installed() -> bool:
+    """True once some set of domains is registered."""
+    return bool(_installed)
+
+
 def nav() -> list[NavEntry]:
     """Every domain's nav entries, ordered."""
     return sorted((entry for d in domains() for entry in d.nav), key=lambda e: e.order)
+
+
+def panels(kind: str) -> list[Panel]:
+    """The panels registered for pages of ``kind``, ordered."""
+    return sorted((p for d in domains() for p in d.panels if p.kind == kind), key=lambda p: p.order)
+
+
+def template_dirs() -> list[Path]:
+    """Every domain's templates folder, in registry order."""
+    return [d.templates for d in domains() if d.templates is not None]
+
+
+def permissions() -> frozenset[str]:
+    """Every permission some domain checks (``"<object>:<action>"``)."""
+    return frozenset(p for d in domains() for p in d.permissions)

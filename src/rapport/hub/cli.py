@@ -57,3 +57,8 @@ def demo(
         f"{result.deals} deals"
     )
     out.print(f"  sign in as [bold]{result.owner_email}[/bold] / [bold]{result.password}[/bold]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the hub's commands to the root ``rapport`` app (``Domain.cli``)."""
+    app.command()(demo)

@@ -24,10 +24,11 @@ from faker import Faker
 from sqlalchemy.orm import Session
 
 from rapport.accounts import service as accounts
-from rapport.core import jobs
+from rapport.core import jobs, registry
 from rapport.core.clock import utcnow
 from rapport.core.context import Context, system_context
 from rapport.core.permissions import Role
+from rapport.core.registry import DemoMade, DemoSeed, resolve
 from rapport.hub.schemas import CompanyIn, FieldDefinitionIn
 from rapport.hub.service import bulk, companies, fields, timeline
 
@@ -91,12 +92,10 @@ def create_demo(
     progress: Progress | None = None,
     deals: int | None = None,
 ) -> DemoResult:
-    """Seed a new workspace; ``progress(stage, n)`` is told how far each stage got. The sales
-    part (:mod:`rapport.sales.demo`) makes ``deals`` deals (600, fewer for a small demo), and
-    the duplicate scan runs so that the review queue has the planted twins in it."""
-    from rapport.hygiene.service import dedupe
-    from rapport.sales.demo import seed_sales
-
+    """Seed a new workspace; ``progress(stage, n)`` is told how far each stage got. Then each
+    registered domain's demo step runs (``Domain.demo``): sales makes ``deals`` deals (600,
+    fewer for a small demo) and plants duplicates, and hygiene's duplicate scan fills the
+    review queue with them."""
     tick = progress or (lambda _stage, _n: None)
     rng = random.Random(seed)
     # Names and places from five countries; the words people write stay in English.
@@ -129,11 +128,13 @@ def create_demo(
     person_ids, profiles = _people(ctx, fake, words, rng, people, company_rows, team, tick)
     made = _activities(ctx, words, rng, activities, person_ids, profiles, tick)
     deal_count = deals if deals is not None else demo_deals(people)
-    sales = seed_sales(
-        ctx, rng, owner_id=owner.id, team=team, deal_count=deal_count,
-        duplicate_count=min(20, people // 10), progress=tick,
-    )  # fmt: skip
-    dedupe.find_duplicates(ctx)
+    # Then each other registered domain's step, in registry order (sales, then hygiene's scan).
+    step_seed = DemoSeed(rng, owner.id, team, people=people, deals=deal_count, progress=tick)
+    steps: list[DemoMade] = [
+        resolve(domain.demo)(ctx, step_seed)
+        for domain in registry.domains()
+        if domain.demo is not None and domain.name != "hub"
+    ]
     # Seeding scored every lead itself (seed_sales trains, then rescores): the events it wrote
     # need no consumer, and a first `make run` must not meet a backlog that locks SQLite.
     jobs.settle_seeded(session, workspace.id)
@@ -143,10 +144,10 @@ def create_demo(
         owner_email,
         PASSWORD,
         len(company_rows),
-        len(person_ids) + sales.duplicates,
-        made + sales.activities,
-        sales.deals,
-        sales.duplicates,
+        len(person_ids) + sum(s.people for s in steps),
+        made + sum(s.activities for s in steps),
+        sum(s.deals for s in steps),
+        sum(s.duplicates for s in steps),
     )
 
 

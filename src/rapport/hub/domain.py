@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from rapport.core.registry import Domain
-from rapport.hub.api import router
+from pathlib import Path
 
-DOMAIN = Domain(name="hub", api=router)
+from rapport.core.registry import Domain, NavEntry
+
+DOMAIN = Domain(
+    name="hub",
+    summary="People, companies, custom fields, tags, the timeline",
+    api="rapport.hub.api:router",
+    views="rapport.hub.views:router",
+    templates=Path(__file__).parent / "templates",
+    permissions=(
+        *(
+            f"{o}:{a}"
+            for o in ("people", "companies", "activities", "tags")
+            for a in ("read", "write", "delete")
+        ),
+        "fields:read",
+        "fields:write",
+    ),
+    cli="rapport.hub.cli:register",
+    nav=(
+        NavEntry("People", "/people", "users", order=10),
+        NavEntry("Companies", "/companies", "building", order=20),
+    ),
+)

@@ -480,3 +480,12 @@ def page_out(page: Page[Activity]) -> PageOut[ActivityOut]:
         next_cursor=page.next_cursor,
         has_more=page.has_more,
     )
+
+
+# The list pages' query names → the list services' filter fields: the people and companies
+# pages use them, and so does an export of a saved view (hygiene), which stores those names.
+PERSON_LIST_FILTERS = {"stage": "lifecycle_stage", "tag": "tag", "owner": "owner_id"}
+COMPANY_LIST_FILTERS = {
+    "industry": "industry[contains]", "tag": "tag", "owner": "owner_id",
+    "size_min": "size[gte]", "size_max": "size[lte]",
+}  # fmt: skip

@@ -452,3 +452,11 @@ def _dedupe_companies(
         summary.add_column(name, justify="right")
     summary.add_row(*(str(v) for v in counts.values()))
     out.print(summary)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the hygiene commands to the root ``rapport`` app (``Domain.cli``)."""
+    app.command("import")(import_)
+    app.command("export")(export)
+    app.command("dedupe")(dedupe)
+    app.add_typer(hygiene_app, name="hygiene")

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from rapport.core.registry import Domain
+from pathlib import Path
+
+from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.hub.public import duplicates
-from rapport.hygiene.api import router
 from rapport.hygiene.service import dedupe
 
-DOMAIN = Domain(name="hygiene", api=router)
+DOMAIN = Domain(
+    name="hygiene",
+    summary="Import, export, duplicates and merge, quality, staleness",
+    api="rapport.hygiene.api:router",
+    views="rapport.hygiene.views:router",
+    templates=Path(__file__).parent / "templates",
+    permissions=("hygiene:read", "hygiene:import", "hygiene:merge", "export:read"),
+    cli="rapport.hygiene.cli:register",
+    demo="rapport.hygiene.demo:demo_step",
+    nav=(
+        NavEntry("Duplicates", "/duplicates", "check", order=70),
+        NavEntry("Imports", "/imports", "upload", order=80),
+    ),
+    panels=(
+        Panel(
+            "person.new",
+            "hygiene/_likely_duplicates.html",
+            load="rapport.hygiene.views.duplicates:likely_duplicates_panel",
+        ),
+    ),
+)
 duplicates.register(dedupe.check_create)  # the hub's ?check_duplicates=true on a create

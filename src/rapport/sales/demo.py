@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.db import table_of
+from rapport.core.registry import DemoMade, DemoSeed
 from rapport.hub.models import Company, Person
 from rapport.hub.public import bulk, timeline
 from rapport.sales.models import Deal, DealStageHistory, Pipeline
@@ -421,3 +422,17 @@ def _plant_duplicates(ctx: Context, rng: random.Random, count: int) -> int:
     if failed:
         raise RuntimeError(f"demo duplicate rejected: {failed[0].errors}")
     return sum(1 for r in outcome.results if r.status == "created")
+
+
+def demo_step(ctx: Context, seed: DemoSeed) -> DemoMade:
+    """The sales step of ``rapport demo`` (``Domain.demo``): deals, tasks, scores, twins."""
+    made = seed_sales(
+        ctx, seed.rng, owner_id=seed.owner_id, team=seed.team, deal_count=seed.deals,
+        duplicate_count=min(20, seed.people // 10), progress=seed.progress,
+    )  # fmt: skip
+    return DemoMade(
+        people=made.duplicates,
+        activities=made.activities,
+        deals=made.deals,
+        duplicates=made.duplicates,
+    )

@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
-from rapport.core.registry import Domain
-from rapport.sales.api import router
+from pathlib import Path
 
-DOMAIN = Domain(name="sales", api=router)
+from rapport.core.registry import Domain, NavEntry, Panel
+
+DOMAIN = Domain(
+    name="sales",
+    summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
+    api="rapport.sales.api:router",
+    views="rapport.sales.views:router",
+    templates=Path(__file__).parent / "templates",
+    permissions=(
+        "deals:read",
+        "deals:write",
+        "deals:delete",
+        "pipelines:read",
+        "pipelines:write",
+        "leads:write",
+        "tasks:read",
+        "tasks:write",
+        "scoring:write",
+        "routing:manage",
+    ),
+    cli="rapport.sales.cli:register",
+    demo="rapport.sales.demo:demo_step",
+    nav=(
+        NavEntry("Deals", "/deals", "deal", order=30),
+        NavEntry("Leads", "/leads", "person", order=40),
+        NavEntry("Sales", "/sales", "chart", order=50),
+        NavEntry("Tasks", "/tasks", "tasks", order=60),
+    ),
+    panels=(
+        # loads itself (hx-get), so the person page pays nothing for it
+        Panel("person", "sales/leads_score_include.html", order=10),
+    ),
+)

@@ -12,6 +12,7 @@ request ride along out-of-band; across a redirect they travel in a short-lived s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -21,15 +22,23 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context as JinjaContext
 from markupsafe import Markup
 
-from rapport.core import security
+from rapport.core import registry, security
+from rapport.core.registry import NavEntry, Panel
 from rapport.web import csrf
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PACKAGE_DIR = WEB_DIR.parent
 FLASH_COOKIE = "rapport_flash"
 
 # script-src 'self' only: no inline scripts, no eval (htmx runs with allowEval off). Inline
@@ -41,28 +50,28 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    href: str
-    icon: str
-    ready: bool = True
+# Sections whose domain does not exist yet, shown greyed out; a domain that ships its pages
+# registers its own nav entry (``Domain.nav``) and its placeholder goes.
+PLACEHOLDER_NAV = (
+    NavEntry("Tickets", "/tickets", "ticket", order=900, ready=False),
+    NavEntry("Marketing", "/marketing", "megaphone", order=910, ready=False),
+    NavEntry("Analytics", "/analytics", "chart", order=920, ready=False),
+)
 
 
-# The app's sections; a domain that ships its pages flips ``ready`` (or adds its entry).
-NAV: list[NavItem] = [
-    NavItem("People", "/people", "users"),
-    NavItem("Companies", "/companies", "building"),
-    NavItem("Deals", "/deals", "deal"),
-    NavItem("Leads", "/leads", "person"),
-    NavItem("Sales", "/sales", "chart"),
-    NavItem("Tasks", "/tasks", "tasks"),
-    NavItem("Duplicates", "/duplicates", "check"),
-    NavItem("Imports", "/imports", "upload"),
-    NavItem("Tickets", "/tickets", "ticket", ready=False),
-    NavItem("Marketing", "/marketing", "megaphone", ready=False),
-    NavItem("Analytics", "/analytics", "chart", ready=False),
-]
+def nav_items() -> list[NavEntry]:
+    """The side navigation: the registered domains' entries, then the placeholders."""
+    entries = registry.nav()
+    taken = {e.href for e in entries}
+    extra = [e for e in PLACEHOLDER_NAV if e.href not in taken]
+    return sorted([*entries, *extra], key=lambda e: e.order)
+
+
+class _Nav:
+    """Iterates :func:`nav_items` at render time: the registry is filled after this import."""
+
+    def __iter__(self) -> Iterator[NavEntry]:
+        return iter(nav_items())
 
 
 @dataclass(frozen=True)
@@ -75,9 +84,35 @@ class Toast:
 
 
 def _template_dirs() -> list[Path]:
-    """web/templates first (base layout, shared pieces), then each domain's templates/."""
-    own = WEB_DIR / "templates"
-    return [own, *sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir() and p != own)]
+    """web/templates first (base layout, shared pieces), then each registered domain's."""
+    return [WEB_DIR / "templates", *registry.template_dirs()]
+
+
+class _RegistryLoader(BaseLoader):
+    """Finds a template in the shell's folder, then in each registered domain's folder.
+
+    Built on first use and again whenever the registered set changes, because this module is
+    imported before ``rapport.domains.install()`` runs.
+    """
+
+    def __init__(self) -> None:
+        self._for: tuple[registry.Domain, ...] | None = None
+        self._loader = FileSystemLoader([])
+
+    def _current(self) -> FileSystemLoader:
+        now = registry.domains()
+        if now is not self._for:
+            self._loader = FileSystemLoader([str(p) for p in _template_dirs()])
+            self._for = now
+        return self._loader
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        return self._current().get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return self._current().list_templates()
 
 
 @lru_cache(maxsize=256)
@@ -99,16 +134,35 @@ def local_time(value: datetime | None, style: str = "datetime") -> Markup:
     )
 
 
+@pass_context
+def record_panels(
+    context: JinjaContext, kind: str, record: Any
+) -> list[tuple[Panel, dict[str, Any]]]:
+    """The panels domains registered for a page of ``kind``, with what each loaded.
+
+    Called from the page template, so a fragment that does not show them never loads them.
+    """
+    web = context.get("web")
+    ctx = web.ctx if web is not None else None
+    shown = []
+    for panel in registry.panels(kind):
+        data = panel.loaded(ctx, record)
+        if data is not None:
+            shown.append((panel, data))
+    return shown
+
+
 def _environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader([str(p) for p in _template_dirs()]),
+        loader=_RegistryLoader(),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
-    env.globals["nav"] = NAV
+    env.globals["nav"] = _Nav()
+    env.globals["record_panels"] = record_panels
     env.filters["local_time"] = local_time
     return env
 

@@ -1,32 +1,22 @@
-"""The web app's routes. Every route here passes the CSRF check on unsafe methods.
+"""The shell's own pages (the start page, global search) and what every page router gets.
 
-Mounted by ``create_app`` with ``app.include_router(web_views.router)``; static files are
-served from ``/static`` and a signed-out page request becomes a redirect to ``/login`` through
-the ``LoginRequired`` handler (see ``app.py``).
+``create_app`` mounts this router, then each registered domain's ``views`` router with
+:data:`PAGE_DEPENDENCIES`, so every page passes the CSRF check on unsafe methods. Static files
+are served from ``/static`` and a signed-out page request becomes a redirect to ``/login``
+through the ``LoginRequired`` handler (see ``app.py``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from rapport.web import (
-    auth_views,
-    bulk_views,
-    company_views,
-    csrf,
-    deals_views,
-    hygiene_views,
-    leads_views,
-    lookup_views,
-    people_views,
-    person_views,
-    sales_views,
-    search_views,
-)
+from rapport.web import csrf, search_views
 from rapport.web.render import redirect
 from rapport.web.session import Page
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.protect)])
+PAGE_DEPENDENCIES = [Depends(csrf.protect)]
+
+router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 
 @router.get("/")
@@ -35,14 +25,9 @@ def home(request: Request, page: Page) -> Response:
     return redirect(request, "/people")
 
 
-router.include_router(auth_views.router)
 router.include_router(search_views.router)
-router.include_router(lookup_views.router)  # /companies/options before /companies/{id}
-router.include_router(bulk_views.router)  # /people/bulk before /people/{id}
-router.include_router(leads_views.router)  # /people/{id}/lead-score before person_views
-router.include_router(people_views.router)  # before person_views: /people/new vs /people/{id}
-router.include_router(person_views.router)
-router.include_router(company_views.router)  # /companies/new is declared before /{id}
-router.include_router(deals_views.router)  # /deals/new is declared before /{id}
-router.include_router(sales_views.router)
-router.include_router(hygiene_views.router)
+
+
+def include_pages(app_router: APIRouter, pages: APIRouter) -> None:
+    """Mount a domain's HTML routes: out of the API schema, behind the CSRF check."""
+    app_router.include_router(pages, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)

@@ -34,6 +34,7 @@ from rapport.core.filtering import (
     parse_query_params,
 )
 from rapport.hub.models import Company, Person, Tag, person_tags
+from rapport.hub.schemas import COMPANY_LIST_FILTERS, PERSON_LIST_FILTERS
 from rapport.hub.service import fields
 from rapport.hub.service.people_list import FIELDS
 from rapport.hygiene.service import company_vcards, sources
@@ -81,12 +82,9 @@ def build_filter(
     pairs = parse_qsl(view.query)
     if any(k == "q" and v for k, v in pairs):
         raise invalid(("view",), "this view searches by text; exports take its filters only")
-    if object_type == "person":
-        from rapport.web.people_views import FILTER_FIELDS  # the list page's names → fields
-    else:
-        from rapport.web.company_views import FILTER_FIELDS
-
-    saved = {FILTER_FIELDS.get(k, k): v for k, v in pairs if k not in IGNORED and v}
+    # the list page's names → fields
+    names = PERSON_LIST_FILTERS if object_type == "person" else COMPANY_LIST_FILTERS
+    saved = {names.get(k, k): v for k, v in pairs if k not in IGNORED and v}
     saved_filter = next((v for k, v in pairs if k == "filter" and v), None)
     return combine(
         node,

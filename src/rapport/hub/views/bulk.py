@@ -1,0 +1,153 @@
+"""Bulk actions from the people and companies lists: the selected rows are tagged, untagged,
+given an owner or moved to the bin; a bulk delete's toast offers Undo.
+
+The list posts a plain form (row checkboxes named ``ids``, the pressed button's ``action``);
+the answer is a redirect back to the list as it was, with a toast saying what happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import Response
+
+from rapport.core.errors import Conflict, Invalid, NotFound
+from rapport.hub import lookups
+from rapport.hub.service import bulk_actions
+from rapport.web.render import redirect, toast
+from rapport.web.session import Page
+
+router = APIRouter()
+RecordType = Literal["person", "company"]
+_LISTS: dict[str, str] = {"person": "/people", "company": "/companies"}
+
+
+def count_of(record_type: str, n: int) -> str:
+    """ "1 person", "3 people", "1 company", "2 companies"."""
+    if record_type == "person":
+        return f"{n:,} {'person' if n == 1 else 'people'}"
+    return f"{n:,} {'company' if n == 1 else 'companies'}"
+
+
+def _back(record_type: str, next_url: str) -> str:
+    """Back to the list the form came from (its filters kept); never to another site."""
+    home = _LISTS[record_type]
+    if next_url == home or next_url.startswith(home + "?"):
+        return next_url
+    return home
+
+
+def _ids(raw: list[str]) -> list[uuid.UUID] | None:
+    try:
+        return [uuid.UUID(value) for value in raw]
+    except ValueError:
+        return None
+
+
+def _act(
+    request: Request,
+    page: Page,
+    record_type: RecordType,
+    *,
+    ids: list[str],
+    action: str,
+    tags: str,
+    owner_id: str,
+    next_url: str,
+) -> Response:
+    back = _back(record_type, next_url)
+    chosen = _ids(ids)
+    if not chosen:
+        toast(request, "Select at least one row first.", "error")
+        return redirect(request, back)
+    if action not in bulk_actions.ACTIONS or action == "restore":
+        toast(request, "Choose what to do with the selected rows.", "error")
+        return redirect(request, back)
+    names = [t.strip() for t in tags.split(",") if t.strip()]
+    owner = _ids([owner_id]) if owner_id else None
+    if owner_id and not owner:
+        toast(request, "Choose an owner from the list.", "error")
+        return redirect(request, back)
+    if action == "delete" and page.ctx.request_id is None:
+        page.ctx.request_id = uuid.uuid4().hex  # names the batch for its Undo
+    try:
+        result = bulk_actions.run(
+            page.ctx,
+            record_type,
+            action,  # type: ignore[arg-type]  # checked against ACTIONS above
+            chosen,
+            tag_names=names,
+            owner_id=owner[0] if owner else None,
+        )
+    except (Invalid, NotFound) as exc:
+        message = exc.errors[0].message if exc.errors else exc.detail
+        toast(request, f"Nothing was changed: {message}.", "error")
+        return redirect(request, back)
+    changed = count_of(record_type, len(result.changed))
+    quoted = ", ".join(f"“{n}”" for n in names)
+    if action == "tag":
+        toast(request, f"Tagged {changed} with {quoted}.")
+    elif action == "untag":
+        toast(request, f"Removed {quoted} from {changed}.")
+    elif action == "assign":
+        who = (
+            {m.user_id: m.name for m in lookups.members(page.ctx)}.get(owner[0]) if owner else None
+        )
+        toast(
+            request, f"{changed} now owned by {who}." if who else f"Owner removed from {changed}."
+        )
+    else:
+        noun = "people" if record_type == "person" else "companies"
+        toast(
+            request,
+            f"{changed} moved to the bin.",
+            "info",
+            action=f"/{noun}/bulk/undo/{page.ctx.request_id}",
+            action_label="Undo",
+        )
+    return redirect(request, back)
+
+
+def _undo(request: Request, page: Page, record_type: RecordType, batch: str) -> Response:
+    try:
+        result = bulk_actions.undo_delete(page.ctx, record_type, batch)
+    except (NotFound, Conflict) as exc:
+        toast(request, f"It could not be undone: {exc.detail}", "error")
+    else:
+        toast(request, f"{count_of(record_type, len(result.changed))} restored.")
+    return redirect(request, _LISTS[record_type])
+
+
+Ids = Annotated[list[str], Form(max_length=bulk_actions.MAX_RECORDS + 1)]
+Text = Annotated[str, Form(max_length=2000)]
+Batch = Annotated[str, Path(max_length=64)]
+
+
+@router.post("/people/bulk")
+def people_bulk(request: Request, page: Page, ids: Ids = [], action: Text = "",  # noqa: B006
+                tags: Text = "", owner_id: Text = "", next: Text = "") -> Response:  # fmt: skip
+    """Tag, untag, assign or delete the people selected in the list."""
+    return _act(request, page, "person", ids=ids, action=action, tags=tags,
+                owner_id=owner_id, next_url=next)  # fmt: skip
+
+
+@router.post("/people/bulk/undo/{batch}")
+def people_bulk_undo(request: Request, page: Page, batch: Batch) -> Response:
+    """Bring back the people of one bulk delete."""
+    return _undo(request, page, "person", batch)
+
+
+@router.post("/companies/bulk")
+def companies_bulk(request: Request, page: Page, ids: Ids = [], action: Text = "",  # noqa: B006
+                   tags: Text = "", owner_id: Text = "", next: Text = "") -> Response:  # fmt: skip
+    """Tag, untag, assign or delete the companies selected in the list."""
+    return _act(request, page, "company", ids=ids, action=action, tags=tags,
+                owner_id=owner_id, next_url=next)  # fmt: skip
+
+
+@router.post("/companies/bulk/undo/{batch}")
+def companies_bulk_undo(request: Request, page: Page, batch: Batch) -> Response:
+    """Bring back the companies of one bulk delete."""
+    return _undo(request, page, "company", batch)

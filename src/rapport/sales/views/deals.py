@@ -1,0 +1,568 @@
+"""The deals pages: the kanban board of a pipeline, a deal's page and the new-deal form.
+
+Every write goes through the sales services (``deals.move_to_stage``, ``mark_won`` …), the same
+ones the JSON API calls. A move from the board carries the card's version, so a card dragged
+from a stale board is refused (412) and the board is re-rendered as it really is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rapport.core.clock import utcnow
+from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
+from rapport.core.filtering import parse_query_params
+from rapport.core.pagination import Page as PageOf
+from rapport.hub import lookups
+from rapport.hub.models import Activity, ActivityKind, Direction
+from rapport.hub.schemas import ActivityIn
+from rapport.hub.service import people, timeline
+from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
+from rapport.sales.schemas import DealIn
+from rapport.sales.service import deals, pipelines
+from rapport.sales.service.deal_list import FIELDS, DealQuery, list_deals
+from rapport.web.forms import form_errors
+from rapport.web.render import is_htmx, redirect, render, toast
+from rapport.web.session import Page
+
+router = APIRouter()
+BOARD_LIMIT = 1000  # cards per board; more than this is a list, not a board
+CLOSED_DAYS = 30  # the won and lost columns show what closed recently
+REFUSED_HEADER = "X-Rapport-Refused"  # on a board answering a move it did not make
+
+
+@dataclass
+class Column:
+    """One stage of the board: its cards and their totals per currency."""
+
+    stage: Stage
+    cards: list[Deal] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    @property
+    def closed(self) -> bool:
+        return self.stage.is_won or self.stage.is_lost
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("@", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}" if amount % 1 else f"{amount:,.0f} {currency}"
+
+
+def board_url(pipeline: uuid.UUID | str | None, owner: str = "") -> str:
+    query = {k: str(v) for k, v in (("pipeline", pipeline), ("owner", owner)) if v}
+    return "/deals" + ("?" + urlencode(query) if query else "")
+
+
+def _pick_pipeline(
+    choices: list[tuple[Pipeline, list[Stage]]], wanted: str
+) -> tuple[Pipeline, list[Stage]] | None:
+    for pipeline, stages in choices:
+        if str(pipeline.id) == wanted:
+            return pipeline, stages
+    defaults = [c for c in choices if c[0].is_default] or choices
+    return defaults[0] if defaults else None
+
+
+def _fetch(page: Page, params: dict[str, str], limit: int) -> list[Deal]:
+    found: list[Deal] = []
+    cursor = None
+    node = parse_query_params(params, FIELDS)
+    while len(found) < limit:
+        query = DealQuery(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
+        result = list_deals(page.ctx, query)
+        found += result.items
+        if not result.has_more:
+            break
+        cursor = result.next_cursor
+    return found
+
+
+def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLResponse:
+    """The board page, or only the board when HTMX asks."""
+    choices = pipelines.list_pipelines(page.ctx)
+    picked = _pick_pipeline(choices, pipeline_id)
+    members = lookups.members(page.ctx)
+    owner_names = {m.user_id: m.name for m in members}
+    columns: list[Column] = []
+    truncated = False
+    if picked is not None:
+        pipeline, stages = picked
+        owner = owner if owner in {str(m.user_id) for m in members} else ""
+        base = {"pipeline_id": str(pipeline.id)} | ({"owner_id": owner} if owner else {})
+        since = (utcnow() - timedelta(days=CLOSED_DAYS)).isoformat()
+        cards = _fetch(page, base | {"status": DealStatus.OPEN}, BOARD_LIMIT)
+        truncated = len(cards) >= BOARD_LIMIT
+        cards += _fetch(
+            page, base | {"status[ne]": DealStatus.OPEN, "closed_at[gte]": since}, BOARD_LIMIT
+        )
+        columns = [Column(stage) for stage in stages]
+        by_stage = {c.stage.id: c for c in columns}
+        for deal in sorted(cards, key=lambda d: (d.stage_entered_at, d.title)):
+            column = by_stage.get(deal.stage_id)
+            if column is not None:
+                column.cards.append(deal)
+                column.totals[deal.currency] += deal.amount
+    return render(
+        request,
+        "sales/deals/board.html",
+        fragment="sales/deals/_board.html",
+        title="Deals",
+        pipelines=[p for p, _ in choices],
+        pipeline=picked[0] if picked else None,
+        columns=columns,
+        owner=owner,
+        members=members,
+        owner_names=owner_names,
+        companies=lookups.company_names(page.ctx, (d.company_id for c in columns for d in c.cards)),
+        initials=initials,
+        money=money,
+        truncated=truncated,
+        closed_days=CLOSED_DAYS,
+        can_write=page.ctx.can("deals:write"),
+        can_configure=page.ctx.can("pipelines:write"),
+        board_url=board_url(picked[0].id if picked else None, owner),
+    )
+
+
+@router.get("/deals", response_class=HTMLResponse)
+def deals_board(
+    request: Request,
+    page: Page,
+    pipeline: Annotated[str, Query(max_length=36)] = "",
+    owner: Annotated[str, Query(max_length=36)] = "",
+) -> HTMLResponse:
+    """The kanban board of a pipeline (the default one unless ``?pipeline=``)."""
+    return _board(request, page, pipeline, owner)
+
+
+@router.post("/deals/pipelines/default")
+def create_default_pipeline(request: Request, page: Page) -> Response:
+    """The empty state's button: give the workspace its standard pipeline (admins: the service
+    refuses anyone without pipelines:write, as the API does)."""
+    created = pipelines.ensure_default(page.ctx)
+    toast(request, f"Pipeline “{created.name}” is ready.")
+    return redirect(request, board_url(created.id))
+
+
+@router.post("/deals/{deal_id}/move")
+def move_deal(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    stage_id: Annotated[uuid.UUID, Form()],
+    version: Annotated[int | None, Form()] = None,
+    pipeline: Annotated[str, Form(max_length=36)] = "",
+    owner: Annotated[str, Form(max_length=36)] = "",
+    back: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Move a deal to a stage (from the board or the deal page). HTMX gets the board
+    re-rendered either way; a stale card or a closed deal is refused with an error toast."""
+    refused = ""
+    try:
+        deal = deals.move_to_stage(page.ctx, deal_id, stage_id, expected_version=version)
+    except StaleWrite:
+        refused = "stale"
+        toast(
+            request,
+            "Someone changed this deal since the board was loaded; nothing was moved. "
+            "The board now shows it as it is.",
+            "error",
+        )
+    except (Conflict, Invalid) as exc:
+        refused = "closed" if isinstance(exc, Conflict) else "invalid"
+        toast(request, f"The deal was not moved: {exc.detail}", "error")
+    else:
+        stage = next(s for s in pipelines.stages_of(page.ctx, deal.pipeline_id) if s.id == stage_id)
+        toast(request, f"“{deal.title}” moved to {stage.name}.")
+    if is_htmx(request):
+        # A refusal is still a 200: the board as it really is puts the card back, and the
+        # browser would log a 4xx as a console error. The header says what happened.
+        response = _board(request, page, pipeline, owner)
+        if refused:
+            response.headers[REFUSED_HEADER] = refused
+        return response
+    if back == "deal":
+        return redirect(request, f"/deals/{deal_id}")
+    return redirect(request, board_url(pipeline, owner))
+
+
+# --- the deal list ----------------------------------------------------------------------------
+
+LIST_SORTS = {"created_at": "Created", "amount": "Amount", "expected_close_date": "Close date"}
+LIST_LIMIT = 50
+
+
+@dataclass
+class ListState:
+    """The deal list's filters, sort and page, and the links that change one of them."""
+
+    pipeline: str = ""
+    stage: str = ""
+    owner: str = ""
+    status: str = ""
+    sort: str = "-created_at"
+
+    def url(self, **changes: str | None) -> str:
+        values = {k: getattr(self, k) for k in ("pipeline", "stage", "owner", "status", "sort")}
+        values |= {k: v for k, v in changes.items() if k in values or k == "cursor"}
+        query = {k: v for k, v in values.items() if v}
+        return "/deals/list" + ("?" + urlencode(query) if query else "")
+
+    def sort_url(self, key: str) -> str:
+        return self.url(sort=key if self.sort == "-" + key else "-" + key)
+
+    def sort_state(self, key: str) -> str | None:
+        if self.sort == key:
+            return "ascending"
+        return "descending" if self.sort == "-" + key else None
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.stage or self.owner or self.status)
+
+
+def _uuid_or_blank(value: str) -> str:
+    try:
+        return str(uuid.UUID(value)) if value else ""
+    except ValueError:
+        return ""
+
+
+@router.get("/deals/list", response_class=HTMLResponse)
+def deals_list(
+    request: Request,
+    page: Page,
+    pipeline: Annotated[str, Query(max_length=36)] = "",
+    stage: Annotated[str, Query(max_length=36)] = "",
+    owner: Annotated[str, Query(max_length=36)] = "",
+    status: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=30)] = "-created_at",
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> HTMLResponse:
+    """Deals as a sortable table: filter by pipeline, stage, owner and status; cursor pages."""
+    choices = pipelines.list_pipelines(page.ctx)
+    members = lookups.members(page.ctx)
+    state = ListState(
+        pipeline=_uuid_or_blank(pipeline),
+        stage=_uuid_or_blank(stage),
+        owner=_uuid_or_blank(owner),
+        status=status if status in tuple(DealStatus) else "",
+        sort=sort if sort.lstrip("-") in LIST_SORTS else "-created_at",
+    )
+    stage_rows = [s for p, stages in choices for s in stages
+                  if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
+    if state.stage and state.stage not in {str(s.id) for s in stage_rows}:
+        state.stage = ""
+    filters = {
+        "pipeline_id": state.pipeline, "stage_id": state.stage, "owner_id": state.owner,
+        "status": state.status,
+    }  # fmt: skip
+    node = parse_query_params({k: v for k, v in filters.items() if v}, FIELDS)
+    query = DealQuery(limit=LIST_LIMIT, cursor=cursor, sort=state.sort, filter=node)
+    result = list_deals(page.ctx, query)
+    all_stages = {s.id: s.name for _p, stages in choices for s in stages}
+    return render(
+        request,
+        "sales/deals/list.html",
+        fragment="sales/deals/_list_rows.html" if cursor else None,
+        title="Deals",
+        result=result,
+        state=state,
+        pipelines=[p for p, _ in choices],
+        stages=stage_rows,
+        stage_names=all_stages,
+        pipeline_names={p.id: p.name for p, _ in choices},
+        members=members,
+        owner_names={m.user_id: m.name for m in members},
+        companies=lookups.company_names(page.ctx, (d.company_id for d in result.items)),
+        sorts=LIST_SORTS,
+        statuses=tuple(DealStatus),
+        money=money,
+        can_write=page.ctx.can("deals:write"),
+    )
+
+
+# --- new deal ---------------------------------------------------------------------------------
+
+
+def _new_form(
+    request: Request,
+    page: Page,
+    pipeline: Pipeline,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "sales/deals/new.html",
+        status_code=status,
+        title="New deal",
+        pipeline=pipeline,
+        stages=[
+            s for s in pipelines.stages_of(page.ctx, pipeline.id) if not (s.is_won or s.is_lost)
+        ],
+        values=values,
+        errors=errors,
+    )
+
+
+def _form_pipeline(page: Page, wanted: str) -> Pipeline:
+    picked = _pick_pipeline(pipelines.list_pipelines(page.ctx), wanted)
+    return picked[0] if picked else pipelines.ensure_default(page.ctx)
+
+
+@router.get("/deals/new", response_class=HTMLResponse)
+def new_deal_form(
+    request: Request, page: Page, pipeline: Annotated[str, Query(max_length=36)] = ""
+) -> HTMLResponse:
+    """The form that adds a deal to a pipeline."""
+    page.ctx.require("deals:write")
+    chosen = _form_pipeline(page, pipeline)
+    values = {
+        "title": "",
+        "amount": "",
+        "currency": chosen.currency or "EUR",
+        "stage_id": "",
+        "expected_close_date": "",
+    }
+    return _new_form(request, page, chosen, values, {})
+
+
+@router.post("/deals/new")
+def create_deal(
+    request: Request,
+    page: Page,
+    title: Annotated[str, Form(max_length=300)] = "",
+    amount: Annotated[str, Form(max_length=40)] = "",
+    currency: Annotated[str, Form(max_length=10)] = "",
+    stage_id: Annotated[str, Form(max_length=36)] = "",
+    expected_close_date: Annotated[str, Form(max_length=20)] = "",
+    pipeline: Annotated[str, Form(max_length=36)] = "",
+) -> Response:
+    """Add a deal; the form comes back with a message next to each field that is wrong."""
+    page.ctx.require("deals:write")
+    chosen = _form_pipeline(page, pipeline)
+    values = {
+        "title": title.strip(),
+        "amount": amount.strip(),
+        "currency": currency.strip(),
+        "stage_id": stage_id,
+        "expected_close_date": expected_close_date,
+    }
+    errors: dict[str, str] = {}
+    if not values["title"]:
+        errors["title"] = "Give the deal a title."
+    try:
+        parsed_amount = Decimal(values["amount"].replace(",", "") or "0")
+    except InvalidOperation:
+        errors["amount"] = "Enter a number, like 1200 or 1200.50."
+        parsed_amount = Decimal(0)
+    if errors:
+        return _new_form(request, page, chosen, values, errors)
+    try:
+        data = DealIn.model_validate(
+            {
+                "title": values["title"],
+                "amount": parsed_amount,
+                "currency": values["currency"].upper(),
+                "pipeline_id": chosen.id,
+                "stage_id": stage_id or None,
+                "expected_close_date": expected_close_date or None,
+            }
+        )
+        deal = deals.create(page.ctx, data)
+    except (Invalid, ValidationError) as exc:
+        errors = form_errors(exc)
+        if "pipeline_id" in errors:
+            errors.setdefault("stage_id", errors.pop("pipeline_id"))
+        return _new_form(request, page, chosen, values, errors or {"form": str(exc)})
+    toast(request, f"Deal “{deal.title}” was added.")
+    return redirect(request, f"/deals/{deal.id}")
+
+
+# --- one deal ---------------------------------------------------------------------------------
+
+
+TIMELINE_PAGE = 30
+QUICK_KINDS = [("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("note", "Note")]
+TIMELINE_FRAGMENTS = {
+    "timeline": "sales/deals/_timeline.html",
+    "more": "sales/deals/_timeline_items.html",
+}
+
+
+@dataclass
+class Entry:
+    """One line of the deal's timeline: an activity, or the deal entering a stage."""
+
+    at: datetime
+    activity: Activity | None = None
+    stay: DealStageHistory | None = None
+
+
+def _entries(
+    activities: PageOf[Activity], history: list[DealStageHistory], upto: datetime | None
+) -> list[Entry]:
+    """A page of the deal's activities merged, newest first, with the stage changes that fall
+    in the same stretch of time: before ``upto`` (the previous page's oldest entry) and, when
+    older activities follow, not before this page's oldest one."""
+    items = [Entry(a.occurred_at, activity=a) for a in activities.items]
+    floor = activities.items[-1].occurred_at if activities.has_more and items else None
+    for stay in history:
+        if (upto is None or stay.entered_at < upto) and (floor is None or stay.entered_at >= floor):
+            items.append(Entry(stay.entered_at, stay=stay))
+    return sorted(items, key=lambda e: e.at, reverse=True)
+
+
+def _person_name(page: Page, person_id: uuid.UUID | None) -> str | None:
+    if person_id is None or not page.ctx.can("people:read"):
+        return None
+    try:
+        person = people.get(page.ctx, person_id)
+    except NotFound:
+        return None
+    return person.full_name or person.email or "Unnamed person"
+
+
+@router.get("/deals/{deal_id}", response_class=HTMLResponse)
+def deal_page(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    part: Annotated[str, Query(max_length=20)] = "",
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    upto: Annotated[datetime | None, Query()] = None,
+) -> HTMLResponse:
+    """A deal: its amount, stage, owner and close date, won/lost, and its own timeline (the
+    activities about it merged with its stage changes); HTMX asks for the timeline alone or
+    for its next page (``part=timeline|more``)."""
+    return _deal_page(request, page, deal_id, part=part, cursor=cursor, upto=upto)
+
+
+def _deal_page(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    *,
+    part: str = "",
+    cursor: str | None = None,
+    upto: datetime | None = None,
+) -> HTMLResponse:
+    deal = deals.get(page.ctx, deal_id)
+    stages = pipelines.stages_of(page.ctx, deal.pipeline_id)
+    stage_names = {s.id: s.name for s in stages}
+    owner_names = {m.user_id: m.name for m in lookups.members(page.ctx)}
+    companies = lookups.company_names(page.ctx, [deal.company_id])
+    history = deals.history(page.ctx, deal.id)
+    activities = deals.timeline(page.ctx, deal.id, limit=TIMELINE_PAGE, cursor=cursor)
+    entries = _entries(activities, history, upto if cursor else None)
+    return render(
+        request,
+        "sales/deals/deal.html",
+        fragment=TIMELINE_FRAGMENTS.get(part),
+        title=deal.title,
+        deal=deal,
+        entries=entries,
+        activities=activities,
+        oldest=entries[-1].at if entries else None,
+        quick_kinds=QUICK_KINDS,
+        can_log=page.ctx.can("activities:write"),
+        person_name=_person_name(page, deal.person_id),
+        pipeline=pipelines.get(page.ctx, deal.pipeline_id),
+        stage_name=stage_names.get(deal.stage_id, "—"),
+        open_stages=[s for s in stages if not (s.is_won or s.is_lost)],
+        owner_name=owner_names.get(deal.owner_id) if deal.owner_id else None,
+        company_name=companies.get(deal.company_id) if deal.company_id else None,
+        history=history,
+        stage_names=stage_names,
+        owner_names=owner_names,
+        money=money,
+        is_open=deal.status == DealStatus.OPEN,
+        can_write=page.ctx.can("deals:write"),
+    )
+
+
+class DealActivityForm(BaseModel):
+    """The deal page's quick log: a call, email, meeting or note about the deal."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    kind: Literal["call", "email", "meeting", "note"] = "call"
+    subject: str = Field(default="", max_length=500)
+    body: str = Field(default="", max_length=100_000)
+
+
+@router.post("/deals/{deal_id}/activities")
+def log_deal_activity(
+    request: Request, page: Page, deal_id: uuid.UUID, form: Annotated[DealActivityForm, Form()]
+) -> Response:
+    """Log an activity about the deal; it is linked to the deal and to the deal's person and
+    company, so it shows on their timelines too."""
+    deal = deals.get(page.ctx, deal_id)
+    kind = ActivityKind(form.kind)
+    try:
+        timeline.log(
+            page.ctx,
+            ActivityIn(
+                kind=kind,
+                direction=Direction.INTERNAL if kind == ActivityKind.NOTE else Direction.OUTBOUND,
+                subject=form.subject or None,
+                body=form.body or None,
+                deal_id=deal.id,
+                person_id=deal.person_id,
+                company_id=deal.company_id,
+            ),
+        )
+    except Invalid as exc:
+        toast(request, exc.detail, "error")
+    else:
+        toast(request, f"{kind.value.capitalize()} logged on “{deal.title}”.")
+    if is_htmx(request):
+        return _deal_page(request, page, deal.id, part="timeline")
+    return redirect(request, f"/deals/{deal.id}")
+
+
+@router.post("/deals/{deal_id}/close")
+def close_deal(
+    request: Request,
+    page: Page,
+    deal_id: uuid.UUID,
+    outcome: Annotated[str, Form(pattern="^(won|lost|reopen)$")],
+    reason: Annotated[str, Form(max_length=500)] = "",
+    version: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Mark a deal won or lost (with a reason), or reopen it; a stale page is refused."""
+    try:
+        if outcome == "won":
+            deal = deals.mark_won(page.ctx, deal_id, reason=reason, expected_version=version)
+            toast(request, f"“{deal.title}” is won.")
+        elif outcome == "lost":
+            deal = deals.mark_lost(page.ctx, deal_id, reason=reason, expected_version=version)
+            toast(request, f"“{deal.title}” is lost.", "info")
+        else:
+            deal = deals.reopen(page.ctx, deal_id, expected_version=version)
+            toast(request, f"“{deal.title}” is open again.")
+    except StaleWrite:
+        toast(
+            request,
+            "Someone changed this deal meanwhile; nothing was saved. Check it and try again.",
+            "error",
+        )
+    except (Conflict, Invalid) as exc:
+        toast(request, exc.detail, "error")
+    return redirect(request, f"/deals/{deal_id}")
