@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rapport.accounts.api import router
+from rapport.accounts.events import EVENTS
 from rapport.core.registry import Domain
 
-DOMAIN = Domain(name="accounts", api=router)
+DOMAIN = Domain(name="accounts", api=router, events=EVENTS)
