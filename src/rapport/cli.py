@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import token_app, user_app
 from rapport.core import backup as backups
-from rapport.core import instance, migrations
+from rapport.core import instance, migrations, topics
 from rapport.core.cli_output import (
     JSON_OPTION,
     RapportGroup,
@@ -47,6 +47,7 @@ app.command("dedupe")(hygiene_cli.dedupe)
 app.add_typer(hygiene_cli.hygiene_app, name="hygiene")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
+app.command("events")(topics.print_catalogue)  # the event catalogue, as Markdown
 T = TypeVar("T")
 
 

@@ -57,7 +57,7 @@ from rapport.core.db import background, get_database, table_of, transaction
 from rapport.core.events import OutboxEvent, jsonable
 from rapport.core.ids import new_id
 from rapport.core.jobs_models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
-from rapport.core.topics import Topic, load_event_modules, resolve
+from rapport.core.topics import Topic, load_event_modules, resolve, subscribe
 
 __all__ = [
     "Consumer",
@@ -172,6 +172,8 @@ def on_event(*topics: Topic[Any] | str, name: str | None = None) -> Callable[[Ha
         if known is not None and known.fn is not fn:
             raise ValueError(f"a consumer named {consumer_name!r} is already registered")
         CONSUMERS[consumer_name] = Consumer(consumer_name, names, fn)
+        for topic_name in names:
+            subscribe(topic_name, consumer_name, fn.__module__)
         return fn
 
     return register

@@ -108,7 +108,9 @@ IMPORT_MAPPING_CREATED = Topic("import_mapping.created", NoPayload, "A column ma
 IMPORT_MAPPING_UPDATED = Topic("import_mapping.updated", NoPayload, "A column mapping changed.")
 IMPORT_MAPPING_DELETED = Topic("import_mapping.deleted", NoPayload, "A column mapping was removed.")
 HYGIENE_SETTINGS_CHANGED = Topic(
-    "hygiene.settings_changed", NoPayload, "The days without contact that make a person stale."
+    "hygiene.settings_changed",
+    NoPayload,
+    "The days without contact that make a person stale changed.",
 )
 PEOPLE_STALENESS_CHECKED = Topic(
     "people.staleness_checked", StalenessChecked, "The staleness check ran over the workspace."
