@@ -144,3 +144,31 @@ def test_docs_events_md_is_the_generated_catalogue() -> None:
     """Regenerate with ``rapport events > docs/events.md``."""
     committed = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
     assert committed == topics.catalogue_markdown()
+
+
+def test_every_events_module_is_imported_before_any_jobs_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consumer in ``aaa/jobs.py`` of a topic ``zzz/events.py`` declares registers, though
+    ``aaa`` comes first: the catalogue is complete before any handler is checked."""
+    app = tmp_path / "orderapp"
+    for domain in ("aaa", "zzz"):
+        (app / domain).mkdir(parents=True)
+        (app / domain / "__init__.py").write_text("")
+    (app / "__init__.py").write_text("")
+    (app / "zzz" / "events.py").write_text(
+        "from rapport.core.topics import NoPayload, Topic\n"
+        "THING_HAPPENED = Topic('orderapp_thing.happened', NoPayload, 'A thing happened.')\n"
+    )
+    (app / "aaa" / "jobs.py").write_text(
+        "from rapport.core import jobs\n"
+        "@jobs.on_event('orderapp_thing.happened', name='orderapp.aaa.on_thing')\n"
+        "def on_thing(ctx, event) -> None: ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert jobs.load_job_modules("orderapp") == ["orderapp.aaa.jobs"]
+        assert jobs.CONSUMERS["orderapp.aaa.on_thing"].topics == ("orderapp_thing.happened",)
+    finally:
+        jobs.CONSUMERS.pop("orderapp.aaa.on_thing", None)
+        CATALOGUE.pop("orderapp_thing.happened", None)
