@@ -16,6 +16,7 @@ import statistics
 import threading
 import time
 import uuid
+from typing import TypedDict
 
 from sqlalchemy import func, select
 
@@ -28,6 +29,7 @@ from rapport.core.db import Database, set_database, transaction
 from rapport.core.events import record, record_many
 from rapport.core.jobs import runtime as jobs_runtime
 from rapport.core.jobs.models import DONE, OutboxDelivery
+from rapport.core.topics import Topic
 
 BROKERS = {
     "embedded": None,
@@ -35,13 +37,26 @@ BROKERS = {
     "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F",
 }
 DONE_AT: dict[str, float] = {}
+
+
+class Ping(TypedDict, total=False):
+    n: int
+    probe: str  # a latency probe: the consumer notes when it ran
+
+
+class Pong(TypedDict):
+    of: str
+
+
+PING = Topic("bench.ping", Ping, "The jobs benchmark's event.")
+PONG = Topic("bench.pong", Pong, "What the benchmark's consumer writes back.")
 SEEN = threading.Event()
 
 
-@jobs.on_event("bench.ping", name="bench.audit_writer")
+@jobs.on_event(PING, name="bench.audit_writer")
 def write_back(ctx: Context, event: jobs.Event) -> None:
     """A consumer with a real write: one audit row + one outbox event of its own."""
-    record(ctx, "bench.pong", None, payload={"of": str(event.id)})
+    record(ctx, PONG, None, payload={"of": str(event.id)})
     key = event.payload.get("probe")
     if key:
         DONE_AT[key] = time.perf_counter()
@@ -84,7 +99,7 @@ def main() -> None:
         ctx = system_context(session, workspace_id)
         for start in range(0, args.events, 1000):
             count = min(1000, args.events - start)
-            record_many(ctx, "bench.ping", [(None, None, {"n": start + i}) for i in range(count)])
+            record_many(ctx, PING, [(None, None, {"n": start + i}) for i in range(count)])
     began = time.perf_counter()
     runtime.start(threads=args.threads)
     while done_count(workspace_id) < args.events:
@@ -97,7 +112,7 @@ def main() -> None:
         with transaction(workspace_id) as session:
             record(
                 system_context(session, workspace_id),
-                "bench.ping",
+                PING,
                 None,
                 {},
                 payload={"probe": key},

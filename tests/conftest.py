@@ -39,6 +39,8 @@ __all__ = ["live_server"]  # a real server process, for tests through the whole 
 # Property tests assert behaviour, not speed: a busy machine must not fail them on time.
 settings.register_profile("rapport", deadline=None)
 settings.load_profile("rapport")
+# Every event recorded while the suite runs is checked against its declared payload.
+os.environ.setdefault("RAPPORT_CHECK_EVENTS", "1")
 
 
 def _postgres_database(base_url: str) -> tuple[str, str]:

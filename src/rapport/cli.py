@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from rapport import domains
 from rapport.accounts import service as accounts
 from rapport.core import backup as backups
-from rapport.core import instance, migrations
+from rapport.core import instance, migrations, topics
 from rapport.core.cli_output import (
     JSON_OPTION,
     RapportGroup,
@@ -38,6 +38,7 @@ for _domain in domains.install():  # each domain adds its own commands and group
         resolve(_domain.cli)(app)
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
+app.command("events")(topics.print_catalogue)  # the event catalogue, as Markdown
 T = TypeVar("T")
 
 

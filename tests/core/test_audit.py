@@ -13,7 +13,10 @@ from rapport.core import audit
 from rapport.core.context import Context
 from rapport.core.errors import Forbidden
 from rapport.core.events import record
+from rapport.core.topics import NoPayload, Topic
 from tests.conftest import Cast
+
+WIDGET_UPDATED = Topic("widget.updated", NoPayload, "The tests' own record type.")
 
 Api = Callable[[str], TestClient]
 URL = "/api/v1/audit"
@@ -77,7 +80,7 @@ class TestRead:
 
     def test_service_reads_what_record_wrote(self, ada_ctx: Context) -> None:
         record_id = uuid.uuid4()
-        record(ada_ctx, "widget.updated", record_id, {"colour": ("red", "blue")})
+        record(ada_ctx, WIDGET_UPDATED, record_id, {"colour": ("red", "blue")})
         page = audit.list_entries(ada_ctx, record_id=record_id)
         assert [(e.action, e.changes) for e in page.items] == [
             ("widget.updated", {"colour": {"old": "red", "new": "blue"}})

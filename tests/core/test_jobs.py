@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -27,6 +27,7 @@ from rapport.core.db import Database, transaction
 from rapport.core.events import OutboxEvent, record
 from rapport.core.jobs import runtime as jobs_runtime
 from rapport.core.jobs.models import DEAD, DONE, FAILED, JobSchedule, OutboxDelivery
+from rapport.core.topics import Topic
 from rapport.hub.models import Tag
 from rapport.hub.schemas import TagIn
 from rapport.hub.service import tags
@@ -40,11 +41,20 @@ CALLS: dict[str, list[str]] = defaultdict(list)
 TICKS: list[float] = []
 
 
+class Ping(TypedDict, total=False):
+    key: str
+    fail: int  # the tagger fails this many times first
+    then_job: bool  # the counter enqueues the stamp job
+
+
+PING = Topic("jobtest.ping", Ping, "The tests' own event (declared like any domain's).")
+
+
 def _key(event: jobs.Event) -> str:
     return str(event.payload["key"])
 
 
-@jobs.on_event("jobtest.ping", name="jobtest.tagger")
+@jobs.on_event(PING, name="jobtest.tagger")
 def tagger(ctx: Context, event: jobs.Event) -> None:
     """Tags the workspace after failing the first ``fail`` times it is called."""
     key = _key(event)
@@ -54,7 +64,7 @@ def tagger(ctx: Context, event: jobs.Event) -> None:
     tags.create(ctx, TagIn(name=f"tag-{key}"))
 
 
-@jobs.on_event("jobtest.ping", name="jobtest.counter")
+@jobs.on_event(PING, name="jobtest.counter")
 def counter(ctx: Context, event: jobs.Event) -> None:
     """Counts, and enqueues the stamp job when asked (a job enqueued by a consumer)."""
     key = _key(event)
@@ -76,7 +86,7 @@ def tick() -> None:
 
 
 def ping(ctx: Context, key: str, **payload: Any) -> None:
-    record(ctx, "jobtest.ping", None, payload={"key": key, **payload})
+    record(ctx, PING, None, payload={"key": key, **payload})
 
 
 def new_key() -> str:

@@ -82,6 +82,27 @@ def test_people_from_a_bulk_import_are_scored(api: Any, ada_ctx: Context) -> Non
     assert _stored(ada_ctx, person.id) == 15
 
 
+def test_a_companies_import_rescores_nobody_from_its_company_ids(
+    api: Any, ada_ctx: Context
+) -> None:
+    """A companies import once announced its batches as ``import.batch`` too, and the people
+    import's consumer queued a rescore of its company ids as if they were people's."""
+    _rule(ada_ctx, "Director", "job_title_contains", 15, text="director")
+    body = b"name,domain\nInitech,initech.com\nHooli,hooli.com\n"
+    files = {"file": ("companies.csv", body, "text/csv")}
+    response = api.post("/api/v1/imports", files=files, data={"object": "company"})
+    assert response.status_code == 202, response.text
+    ran = jobs.drain(ada_ctx.session)  # the import job, then the consumers of its events
+    found = [companies.find_by_domain(ada_ctx, d) for d in ("initech.com", "hooli.com")]
+    company_ids = {str(c.id) for c in found if c is not None}
+    assert len(company_ids) == 2
+    assert "sales.scoring_on_import" not in {r.name for r in ran}
+    rescored = [
+        p for r in ran if r.name == "sales.rescore_people" for p in r.kwargs["person_ids"] or []
+    ]
+    assert not company_ids & set(rescored)
+
+
 def test_a_rule_change_rescores_in_batches_and_skips_deleted_leads(ada_ctx: Context) -> None:
     """The rescore after a rule change failed with 'No person with this id' once any scored
     lead had been deleted, retried and ended dead: no score was ever refreshed again."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.accounts import service
+from rapport.accounts.events import EVENTS
 from rapport.core import identity
 from rapport.core.registry import Domain
 
 DOMAIN = Domain(
     name="accounts",
+    events=EVENTS,
     summary="Workspaces, users, roles, API tokens, sign-in",
     api="rapport.accounts.api:router",
     views="rapport.accounts.views:router",

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from rapport.accounts.events import TOKEN_CREATED, TOKEN_REVOKED
 from rapport.accounts.models import ApiToken, Membership, User, Workspace
 from rapport.core import security
 from rapport.core.clock import utcnow
@@ -228,7 +229,7 @@ def create_token(
     )
     ctx.session.add(token)
     ctx.session.flush()
-    record(ctx, "token.created", token.id, {"name": (None, name), "scopes": (None, scopes)})
+    record(ctx, TOKEN_CREATED, token.id, {"name": (None, name), "scopes": (None, scopes)})
     return token, secret
 
 
@@ -249,5 +250,5 @@ def revoke_token(ctx: Context, token_id: uuid.UUID) -> ApiToken:
         raise NotFound("No such token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record(ctx, "token.revoked", token.id, {"revoked_at": (None, token.revoked_at)})
+        record(ctx, TOKEN_REVOKED, token.id, {"revoked_at": (None, token.revoked_at)})
     return token

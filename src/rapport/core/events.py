@@ -8,6 +8,7 @@ which field from what to what.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -21,6 +22,7 @@ from rapport.core.context import Context
 from rapport.core.db import Base, WorkspaceScoped, table_of
 from rapport.core.errors import StaleWrite
 from rapport.core.ids import new_id
+from rapport.core.topics import Topic, checking, resolve
 
 Changes = dict[str, tuple[Any, Any]]
 
@@ -77,11 +79,11 @@ def jsonable(value: Any) -> Any:
 def _rows(
     ctx: Context,
     topic: str,
+    record_type: str,
     record_id: uuid.UUID | None,
     changes: Changes | None,
-    payload: dict[str, Any] | None,
+    payload: Mapping[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    record_type = topic.split(".", 1)[0]
     diff = {
         k: {"old": jsonable(old), "new": jsonable(new)} for k, (old, new) in (changes or {}).items()
     }
@@ -113,26 +115,33 @@ def _rows(
 
 def record(
     ctx: Context,
-    topic: str,
+    topic: Topic[Any],
     record_id: uuid.UUID | None,
     changes: Changes | None = None,
     *,
-    payload: dict[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
 ) -> None:
-    """Append one audit row and one outbox event for a change, in the caller's transaction."""
+    """Append one audit row and one outbox event for a change, in the caller's transaction.
+    ``topic`` is declared in a domain's ``events.py`` (:mod:`rapport.core.topics`); the
+    payload's keys are checked against its declaration when checks are on (the tests)."""
     record_many(ctx, topic, [(record_id, changes, payload)])
 
 
 def record_many(
     ctx: Context,
-    topic: str,
-    items: list[tuple[uuid.UUID | None, Changes | None, dict[str, Any] | None]],
+    topic: Topic[Any],
+    items: Sequence[tuple[uuid.UUID | None, Changes | None, Mapping[str, Any] | None]],
 ) -> None:
     """The bulk form of :func:`record`: two multi-row INSERTs whatever the count."""
     if not items:
         return
+    declared = resolve(topic)  # a name (from code not yet typed) must be in the catalogue
+    if checking():
+        for _rid, _changes, payload in items:
+            declared.check(payload)
+    name, record_type = declared.name, declared.record_type
     audits, events = zip(
-        *(_rows(ctx, topic, rid, changes, payload) for rid, changes, payload in items),
+        *(_rows(ctx, name, record_type, rid, changes, payload) for rid, changes, payload in items),
         strict=True,
     )
     ctx.session.execute(insert(table_of(AuditEntry)), list(audits))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry
+from rapport.hub.events import EVENTS
 
 DOMAIN = Domain(
     name="hub",
+    events=EVENTS,
     summary="People, companies, custom fields, tags, the timeline",
     api="rapport.hub.api:router",
     views="rapport.hub.views:router",

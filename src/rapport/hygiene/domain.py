@@ -6,10 +6,12 @@ from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.hub.public import duplicates
+from rapport.hygiene.events import EVENTS
 from rapport.hygiene.service import dedupe
 
 DOMAIN = Domain(
     name="hygiene",
+    events=EVENTS,
     summary="Import, export, duplicates and merge, quality, staleness",
     api="rapport.hygiene.api:router",
     views="rapport.hygiene.views:router",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
+from rapport.sales.events import EVENTS
 
 DOMAIN = Domain(
     name="sales",
+    events=EVENTS,
     summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
     api="rapport.sales.api:router",
     views="rapport.sales.views:router",

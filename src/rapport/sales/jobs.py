@@ -17,15 +17,18 @@ from rapport.core import jobs
 from rapport.core.clock import utcnow
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_database, transaction
+from rapport.hub import events as hub_events
 from rapport.hub.models import Activity
+from rapport.hygiene import events as hygiene_events
+from rapport.sales.events import SCORING_RULE_CREATED, SCORING_RULE_DELETED, SCORING_RULE_UPDATED
 from rapport.sales.service import reminders, scoring_live
 
 # --- lead scoring ---------------------------------------------------------------------------
 
 
 @jobs.on_event(
-    "activity.created", "activity.updated", "activity.deleted", "activity.restored",
-    name="sales.scoring_on_activity",
+    hub_events.ACTIVITY_CREATED, hub_events.ACTIVITY_UPDATED, hub_events.ACTIVITY_DELETED,
+    hub_events.ACTIVITY_RESTORED, name="sales.scoring_on_activity",
 )  # fmt: skip
 def scoring_on_activity(ctx: Context, event: jobs.Event) -> None:
     """An interaction arrived, changed or went away: its person's engagement points move."""
@@ -38,8 +41,9 @@ def scoring_on_activity(ctx: Context, event: jobs.Event) -> None:
 
 
 @jobs.on_event(
-    "person.created", "person.updated", "person.restored", name="sales.scoring_on_person"
-)
+    hub_events.PERSON_CREATED, hub_events.PERSON_UPDATED, hub_events.PERSON_RESTORED,
+    name="sales.scoring_on_person",
+)  # fmt: skip
 def scoring_on_person(ctx: Context, event: jobs.Event) -> None:
     """A person's title, company, custom fields or stage changed: their fit points move."""
     if event.record_id is not None:
@@ -82,16 +86,18 @@ def _rescore_later(ctx: Context, person_ids: list[str] | None, *, only_worth: bo
                  person_ids=person_ids, only_worth_scoring=only_worth)  # fmt: skip
 
 
-@jobs.on_event("import.batch", name="sales.scoring_on_import")
+@jobs.on_event(hygiene_events.IMPORT_BATCH, name="sales.scoring_on_import")
 def scoring_on_import(ctx: Context, event: jobs.Event) -> None:
-    """A bulk import announces its people per batch, not one event each: score those of them
-    who are prospects (or were scored before)."""
-    ids = [str(p) for key in ("created_ids", "updated_ids") for p in event.payload.get(key) or []]
+    """A people import announces its people per batch, not one event each: score those of
+    them who are prospects (or were scored before). A companies import announces its batches
+    under another topic (``import.company_batch``): their ids are not people's."""
+    batch = hygiene_events.IMPORT_BATCH.read(event.payload)
+    ids = [str(p) for p in [*(batch.get("created_ids") or []), *(batch.get("updated_ids") or [])]]
     if ids:
         _rescore_later(ctx, ids, only_worth=True)
 
 
-@jobs.on_event("company.updated", name="sales.scoring_on_company")
+@jobs.on_event(hub_events.COMPANY_UPDATED, name="sales.scoring_on_company")
 def scoring_on_company(ctx: Context, event: jobs.Event) -> None:
     """A company's size or industry changed: everyone there worth scoring is rescored."""
     if event.record_id is not None:
@@ -101,9 +107,8 @@ def scoring_on_company(ctx: Context, event: jobs.Event) -> None:
 
 
 @jobs.on_event(
-    "scoring_rule.created", "scoring_rule.updated", "scoring_rule.deleted",
-    name="sales.scoring_on_rules",
-)  # fmt: skip
+    SCORING_RULE_CREATED, SCORING_RULE_UPDATED, SCORING_RULE_DELETED, name="sales.scoring_on_rules"
+)
 def scoring_on_rules(ctx: Context, event: jobs.Event) -> None:
     """The workspace's rules changed: every stored lead score is recomputed, in batches."""
     _rescore_later(ctx, None, only_worth=False)

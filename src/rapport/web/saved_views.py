@@ -15,6 +15,7 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Invalid, NotFound, invalid
 from rapport.core.events import record
+from rapport.core.topics import SAVED_VIEW_CREATED, SAVED_VIEW_DELETED, SAVED_VIEW_UPDATED
 from rapport.web.models import SavedView
 from rapport.web.render import redirect, toast
 
@@ -88,7 +89,7 @@ def save_view(
             SavedView.name == name,
         )
     ).first()
-    topic = "saved_view.updated"
+    topic = SAVED_VIEW_UPDATED
     if view is None:
         view = SavedView(
             workspace_id=ctx.workspace_id,
@@ -99,7 +100,7 @@ def save_view(
             is_shared=False,
         )
         ctx.session.add(view)
-        topic = "saved_view.created"
+        topic = SAVED_VIEW_CREATED
     changes = {
         k: (getattr(view, k), v)
         for k, v in (("query", query), ("is_shared", shared))
@@ -118,7 +119,7 @@ def delete_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
         raise NotFound("No saved view of yours with this id")
     ctx.session.delete(view)
     ctx.session.flush()
-    record(ctx, "saved_view.deleted", view.id, {"name": (view.name, None)})
+    record(ctx, SAVED_VIEW_DELETED, view.id, {"name": (view.name, None)})
     return view
 
 

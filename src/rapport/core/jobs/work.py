@@ -8,7 +8,8 @@ by :func:`load_job_modules`, which the app, the worker and :func:`drain` call)::
 
     jobs.enqueue(session, run_import, workspace_id=..., job_id=...)   # sent after commit
 
-    @jobs.on_event("activity.created", "person.created")  # an outbox consumer
+    @jobs.on_event(ACTIVITY_CREATED, PERSON_CREATED)      # an outbox consumer (topics from
+                                                          # the domains' events.py)
     def rescore(ctx: Context, event: jobs.Event) -> None: ...
 
     @jobs.every(minutes=15, name="sales.follow_up_reminders")
@@ -56,6 +57,7 @@ from rapport.core.db import background, get_database, table_of, transaction
 from rapport.core.events import OutboxEvent, jsonable
 from rapport.core.ids import new_id
 from rapport.core.jobs.models import DEAD, DONE, FAILED, QUEUED, JobSchedule, OutboxDelivery
+from rapport.core.topics import Topic, load_event_modules, resolve, subscribe
 
 __all__ = [
     "Consumer",
@@ -157,17 +159,21 @@ def job(name: str, **options: Any) -> Callable[[Callable[P, R]], Job[P, R]]:
     return register
 
 
-def on_event(*topics: str, name: str | None = None) -> Callable[[Handler], Handler]:
-    """Register an outbox consumer for these topics (as passed to ``record(...)``)."""
+def on_event(*topics: Topic[Any] | str, name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register an outbox consumer for these topics (as passed to ``record(...)``). A topic
+    the event catalogue does not hold raises :class:`UnknownTopic` here, at import time."""
     if not topics:
         raise ValueError("on_event needs at least one topic")
+    names = tuple(resolve(topic).name for topic in topics)
 
     def register(fn: Handler) -> Handler:
         consumer_name = name or f"{fn.__module__}.{fn.__qualname__}"
         known = CONSUMERS.get(consumer_name)
         if known is not None and known.fn is not fn:
             raise ValueError(f"a consumer named {consumer_name!r} is already registered")
-        CONSUMERS[consumer_name] = Consumer(consumer_name, tuple(topics), fn)
+        CONSUMERS[consumer_name] = Consumer(consumer_name, names, fn)
+        for topic_name in names:
+            subscribe(topic_name, consumer_name, fn.__module__)
         return fn
 
     return register
@@ -203,6 +209,7 @@ def load_job_modules(package: str = "rapport") -> list[str]:
     # One thread at a time: a worker thread iterating the registry while another thread's
     # import is still adding handlers to it would see it change under its feet.
     with _loading:
+        load_event_modules(package)  # the catalogue is complete before any consumer registers
         root = importlib.import_module(package)
         found = []
         for info in pkgutil.iter_modules(root.__path__):

@@ -25,6 +25,7 @@ from rapport.core.errors import FieldError, RapportError
 from rapport.core.events import record_many
 from rapport.core.ids import new_id
 from rapport.core.search import index_documents
+from rapport.hub.events import PERSON_CREATED
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone, person_tags
 from rapport.hub.schemas import PersonIn, PersonPatch
 from rapport.hub.service import people
@@ -198,7 +199,7 @@ def _insert_new(
         session.execute(insert(person_tags), tag_rows)
     record_many(
         ctx,
-        "person.created",
+        PERSON_CREATED,
         [(pid, jsonable_changes, p) for pid, jsonable_changes, p in audit_items],
     )
     index_documents(session, ws, _documents(ctx, docs_input), fresh=True)

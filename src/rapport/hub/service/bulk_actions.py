@@ -23,6 +23,7 @@ from rapport.core.context import Context
 from rapport.core.errors import FieldError, NotFound, invalid
 from rapport.core.events import AuditEntry, Changes, record_many
 from rapport.core.search import remove_documents
+from rapport.hub.events import DELETED, PERSON_RESTORED, UPDATED
 from rapport.hub.models import Company, Person
 from rapport.hub.service import companies, people, tags
 from rapport.hub.service.common import check_owner
@@ -134,7 +135,7 @@ def _assign(
             .where(model.id.in_(result.changed))
             .values(owner_id=owner_id, version=model.version + 1, updated_at=utcnow())
         )
-        record_many(ctx, f"{record_type}.updated", audit)
+        record_many(ctx, UPDATED[record_type], audit)
     return result
 
 
@@ -146,9 +147,7 @@ def _delete(ctx: Context, record_type: str, ids: list[uuid.UUID]) -> BulkResult:
         .where(model.id.in_(ids))
         .values(deleted_at=now, version=model.version + 1, updated_at=now)
     )
-    record_many(
-        ctx, f"{record_type}.deleted", [(i, {"deleted_at": (None, now)}, None) for i in ids]
-    )
+    record_many(ctx, DELETED[record_type], [(i, {"deleted_at": (None, now)}, None) for i in ids])
     remove_documents(ctx.session, ctx.workspace_id, [(record_type, i) for i in ids])
     return BulkResult("delete", changed=list(ids))
 
@@ -180,7 +179,7 @@ def _restore(ctx: Context, record_type: str, ids: list[uuid.UUID]) -> BulkResult
     )
     record_many(
         ctx,
-        "person.restored",
+        PERSON_RESTORED,
         [(i, {"deleted_at": (when, None)}, None) for i, when in binned.items()],
     )
     restored = list(

@@ -24,6 +24,7 @@ from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
 from rapport.core.search import Document, index_documents, remove_documents
 from rapport.hub import validation
+from rapport.hub.events import COMPANY_CREATED, COMPANY_DELETED, COMPANY_RESTORED, COMPANY_UPDATED
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import Address, CompanyIn, CompanyPatch
 from rapport.hub.service import fields, people
@@ -71,7 +72,7 @@ def create(ctx: Context, data: CompanyIn) -> Company:
     flush_unique(ctx.session, lambda: DuplicateDomain("Another company has just taken this domain"))
     set_committed_value(company, "tags", [])
     _apply_tags(ctx, company, clean, changes)
-    record(ctx, "company.created", company.id, changes)
+    record(ctx, COMPANY_CREATED, company.id, changes)
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)], fresh=True)
     return company
 
@@ -101,7 +102,7 @@ def update(
         company.updated_at = utcnow()  # a tag change is a change of the company: new version
     # The UPDATE carries WHERE version = :seen (no lost update).
     flush_unique(ctx.session, lambda: DuplicateDomain("Another company has just taken this domain"))
-    record(ctx, "company.updated", company.id, changes)
+    record(ctx, COMPANY_UPDATED, company.id, changes)
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
     if "name" in changes:
         _reindex_people(ctx, company)
@@ -115,7 +116,7 @@ def delete(ctx: Context, company_id: uuid.UUID, *, expected_version: int | None 
     check_version(company.version, expected_version)
     company.deleted_at = utcnow()
     ctx.session.flush()
-    record(ctx, "company.deleted", company.id, {"deleted_at": (None, company.deleted_at)})
+    record(ctx, COMPANY_DELETED, company.id, {"deleted_at": (None, company.deleted_at)})
     remove_documents(ctx.session, ctx.workspace_id, [("company", company.id)])
     return company
 
@@ -130,7 +131,7 @@ def restore(ctx: Context, company_id: uuid.UUID) -> Company:
     old = company.deleted_at
     company.deleted_at = None
     ctx.session.flush()
-    record(ctx, "company.restored", company.id, {"deleted_at": (old, None)})
+    record(ctx, COMPANY_RESTORED, company.id, {"deleted_at": (old, None)})
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
     return company
 

@@ -13,6 +13,7 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, record
+from rapport.hub.events import CUSTOM_FIELD_CREATED, CUSTOM_FIELD_DELETED, CUSTOM_FIELD_UPDATED
 from rapport.hub.models import CustomFieldDefinition, CustomFieldType
 from rapport.hub.schemas import FieldDefinitionIn, FieldDefinitionPatch
 from rapport.hub.validation import normalise_currency
@@ -76,7 +77,7 @@ def create_definition(ctx: Context, data: FieldDefinitionIn) -> CustomFieldDefin
     ctx.extra.pop("custom_fields", None)
     record(
         ctx,
-        "custom_field.created",
+        CUSTOM_FIELD_CREATED,
         definition.id,
         {k: (None, v) for k, v in data.model_dump().items()},
     )
@@ -100,7 +101,7 @@ def update_definition(
     changes = diff_fields(definition, values)
     if changes:
         ctx.session.flush()
-        record(ctx, "custom_field.updated", definition.id, changes)
+        record(ctx, CUSTOM_FIELD_UPDATED, definition.id, changes)
     ctx.extra.pop("custom_fields", None)
     return definition
 
@@ -115,7 +116,7 @@ def delete_definition(
     ctx.session.delete(definition)
     ctx.session.flush()
     ctx.extra.pop("custom_fields", None)
-    record(ctx, "custom_field.deleted", definition_id, {"key": (definition.key, None)})
+    record(ctx, CUSTOM_FIELD_DELETED, definition_id, {"key": (definition.key, None)})
 
 
 def _check_options(field_type: CustomFieldType, options: list[str]) -> None:

@@ -22,6 +22,7 @@ from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
 from rapport.core.search import Document, index_documents, remove_documents
 from rapport.hub import validation
+from rapport.hub.events import PERSON_CREATED, PERSON_DELETED, PERSON_RESTORED, PERSON_UPDATED
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import Address, EmailIn, PersonIn, PersonPatch, PhoneIn
 from rapport.hub.service import fields
@@ -77,7 +78,7 @@ def create(ctx: Context, data: PersonIn) -> Person:
     flush_unique(ctx.session, _email_race)
     set_committed_value(person, "tags", [])
     _apply_tags(ctx, person, clean, changes)
-    record(ctx, "person.created", person.id, changes)
+    record(ctx, PERSON_CREATED, person.id, changes)
     _index(ctx, [person])
     return person
 
@@ -105,7 +106,7 @@ def update(
             person.updated_at = utcnow()  # a tag change is a change of the person: new version
         # The UPDATE carries WHERE version = :seen (no lost update).
         flush_unique(ctx.session, _email_race)
-        record(ctx, "person.updated", person.id, changes)
+        record(ctx, PERSON_UPDATED, person.id, changes)
         _index(ctx, [person])
     return person
 
@@ -117,7 +118,7 @@ def delete(ctx: Context, person_id: uuid.UUID, *, expected_version: int | None =
     check_version(person.version, expected_version)
     person.deleted_at = utcnow()
     ctx.session.flush()
-    record(ctx, "person.deleted", person.id, {"deleted_at": (None, person.deleted_at)})
+    record(ctx, PERSON_DELETED, person.id, {"deleted_at": (None, person.deleted_at)})
     remove_documents(ctx.session, ctx.workspace_id, [("person", person.id)])
     return person
 
@@ -131,7 +132,7 @@ def restore(ctx: Context, person_id: uuid.UUID) -> Person:
     old = person.deleted_at
     person.deleted_at = None
     ctx.session.flush()
-    record(ctx, "person.restored", person.id, {"deleted_at": (old, None)})
+    record(ctx, PERSON_RESTORED, person.id, {"deleted_at": (old, None)})
     _index(ctx, [person])
     return person
 

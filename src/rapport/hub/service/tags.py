@@ -22,6 +22,7 @@ from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, FieldError, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record, record_many
 from rapport.core.pagination import Page, SortKey, keyset_page
+from rapport.hub.events import TAG_CREATED, TAG_DELETED, TAG_UPDATED, UPDATED
 from rapport.hub.models import Company, Person, Tag, company_tags, person_tags
 from rapport.hub.schemas import TagIn, TagPatch
 from rapport.hub.service.common import tags_by_name
@@ -90,7 +91,7 @@ def create(ctx: Context, data: TagIn) -> Tag:
     tag = Tag(workspace_id=ctx.workspace_id, name=name, color=_clean_color(data.color))
     ctx.session.add(tag)
     ctx.session.flush()
-    record(ctx, "tag.created", tag.id, {"name": (None, tag.name), "color": (None, tag.color)})
+    record(ctx, TAG_CREATED, tag.id, {"name": (None, tag.name), "color": (None, tag.color)})
     return tag
 
 
@@ -113,7 +114,7 @@ def update(
     changes = diff_fields(tag, values)
     if changes:
         ctx.session.flush()
-        record(ctx, "tag.updated", tag.id, changes)
+        record(ctx, TAG_UPDATED, tag.id, changes)
     return tag
 
 
@@ -131,7 +132,7 @@ def delete(ctx: Context, tag_id: uuid.UUID, *, expected_version: int | None = No
     name = tag.name
     ctx.session.delete(tag)  # the link rows go with it (ON DELETE CASCADE)
     ctx.session.flush()
-    record(ctx, "tag.deleted", tag_id, {"name": (name, None)}, payload={"untagged": counts})
+    record(ctx, TAG_DELETED, tag_id, {"name": (name, None)}, payload={"untagged": counts})
 
 
 def add_tags(
@@ -281,5 +282,5 @@ def _retag(
         .where(model.id.in_(outcome.changed))
         .values(version=model.version + 1, updated_at=utcnow())
     )
-    record_many(ctx, f"{target.noun}.updated", audit)
+    record_many(ctx, UPDATED[target.noun], audit)
     return outcome

@@ -27,6 +27,12 @@ from rapport.core.errors import FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, diff_fields, record, record_many
 from rapport.core.ids import new_id
 from rapport.hub import validation
+from rapport.hub.events import (
+    ACTIVITY_CREATED,
+    ACTIVITY_DELETED,
+    ACTIVITY_RESTORED,
+    ACTIVITY_UPDATED,
+)
 from rapport.hub.models import Activity, ActivityKind, Company, Person
 from rapport.hub.schemas import ActivityIn, ActivityPatch
 
@@ -109,7 +115,7 @@ def ingest(ctx: Context, data: ActivityIn) -> Logged:
             if existing is None:
                 raise
             return Logged(existing, True)
-    record(ctx, "activity.created", activity.id, _created_changes(row), payload=_payload(row))
+    record(ctx, ACTIVITY_CREATED, activity.id, _created_changes(row), payload=_payload(row))
     return Logged(activity, False)
 
 
@@ -194,7 +200,7 @@ def update(
     changes = diff_fields(activity, values)
     if changes:
         ctx.session.flush()  # the UPDATE carries WHERE version = :seen (no lost update)
-        record(ctx, "activity.updated", activity.id, changes)
+        record(ctx, ACTIVITY_UPDATED, activity.id, changes)
     return activity
 
 
@@ -207,7 +213,7 @@ def delete(
     check_version(activity.version, expected_version)
     activity.deleted_at = utcnow()
     ctx.session.flush()
-    record(ctx, "activity.deleted", activity.id, {"deleted_at": (None, activity.deleted_at)})
+    record(ctx, ACTIVITY_DELETED, activity.id, {"deleted_at": (None, activity.deleted_at)})
     return activity
 
 
@@ -220,7 +226,7 @@ def restore(ctx: Context, activity_id: uuid.UUID) -> Activity:
     old = activity.deleted_at
     activity.deleted_at = None
     ctx.session.flush()
-    record(ctx, "activity.restored", activity.id, {"deleted_at": (old, None)})
+    record(ctx, ACTIVITY_RESTORED, activity.id, {"deleted_at": (old, None)})
     return activity
 
 
@@ -426,9 +432,7 @@ def _insert_chunk(
             ctx.session.execute(insert(Activity), rows)
     except IntegrityError:
         return [(index, _retry_one(ctx, index, row)) for index, row in chunk]
-    record_many(
-        ctx, "activity.created", [(r["id"], _created_changes(r), _payload(r)) for r in rows]
-    )
+    record_many(ctx, ACTIVITY_CREATED, [(r["id"], _created_changes(r), _payload(r)) for r in rows])
     return [(index, IngestResult(index, "created", row["id"])) for index, row in chunk]
 
 
@@ -438,7 +442,7 @@ def _retry_one(ctx: Context, index: int, row: dict[str, Any]) -> IngestResult:
         return IngestResult(index, "replayed", existing.id)
     with ctx.session.begin_nested():
         ctx.session.execute(insert(Activity), [row])
-    record(ctx, "activity.created", row["id"], _created_changes(row), payload=_payload(row))
+    record(ctx, ACTIVITY_CREATED, row["id"], _created_changes(row), payload=_payload(row))
     return IngestResult(index, "created", row["id"])
 
 

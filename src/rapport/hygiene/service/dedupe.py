@@ -28,6 +28,12 @@ from rapport.core.ids import new_id
 from rapport.core.pagination import Page, SortKey, keyset_page
 from rapport.hub.models import Company, Person
 from rapport.hub.public import normalise_phone
+from rapport.hygiene.events import (
+    COMPANY_DUPLICATE_DECIDED,
+    COMPANY_DUPLICATES_SCANNED,
+    DUPLICATE_DECIDED,
+    DUPLICATES_SCANNED,
+)
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate
 from rapport.hygiene.service import matching, merge
 
@@ -252,7 +258,7 @@ def find_duplicates(
     log.info("dedupe of %d people, CPU seconds per stage: %s", result.people,
              ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))  # fmt: skip
     counts = {k: getattr(result, k) for k in ("people", "compared", "found", "new", "remembered")}
-    record(ctx, "duplicates.scanned", None, payload={**counts, "threshold": threshold})
+    record(ctx, DUPLICATES_SCANNED, None, payload={**counts, "threshold": threshold})
     result.top = list_candidates(ctx, limit=10).items
     return result
 
@@ -331,7 +337,7 @@ def scan_people(
         _scan_chunk(ctx, wanted[start : start + 1000], threshold, result)
     if wanted:
         counts = {k: getattr(result, k) for k in ("people", "compared", "found", "new")}
-        record(ctx, "duplicates.scanned", None, payload={**counts, "threshold": threshold})
+        record(ctx, DUPLICATES_SCANNED, None, payload={**counts, "threshold": threshold})
     return result
 
 
@@ -434,7 +440,7 @@ def decide(
         row.decided_by = ctx.user_id
     ctx.session.flush()
     record(
-        ctx, "duplicate.decided", row.id, {"status": (old, row.status)},
+        ctx, DUPLICATE_DECIDED, row.id, {"status": (old, row.status)},
         payload={"person_a": row.person_a, "person_b": row.person_b, "decision": decision},
     )  # fmt: skip
     return row
@@ -513,7 +519,7 @@ def find_company_duplicates(
             result.updated += 1
     ctx.session.flush()
     counts = {k: getattr(result, k) for k in ("compared", "found", "new", "remembered")}
-    record(ctx, "company_duplicates.scanned", None, payload={**counts, "companies": len(ids)})
+    record(ctx, COMPANY_DUPLICATES_SCANNED, None, payload={**counts, "companies": len(ids)})
     return result
 
 
@@ -552,6 +558,6 @@ def decide_company(ctx: Context, candidate_id: uuid.UUID, decision: Decision) ->
         row.status = "not_duplicate" if decision == "not_duplicate" else "skipped"
         row.decided_by = ctx.user_id
     ctx.session.flush()
-    record(ctx, "company_duplicate.decided", row.id, {"status": (old, row.status)},
+    record(ctx, COMPANY_DUPLICATE_DECIDED, row.id, {"status": (old, row.status)},
            payload={"company_a": row.company_a, "company_b": row.company_b})  # fmt: skip
     return row

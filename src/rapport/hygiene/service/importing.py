@@ -36,6 +36,7 @@ from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import CompanyIn, PersonPatch
 from rapport.hub.service import companies, people
 from rapport.hub.service.bulk import bind_value, insert_tuples
+from rapport.hygiene.events import IMPORT_BATCH, IMPORT_DONE, IMPORT_FAILED, IMPORT_STARTED
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import people_custom
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
@@ -70,7 +71,7 @@ def create_job(
     )
     ctx.session.add(job)
     ctx.session.flush()
-    record(ctx, "import.started", job.id, payload={"filename": filename, "format": fmt})
+    record(ctx, IMPORT_STARTED, job.id, payload={"filename": filename, "format": fmt})
     return job
 
 
@@ -96,7 +97,7 @@ def finish(ctx: Context, job: ImportJob, *, error: str | None = None) -> None:
     job.error = error
     job.finished_at = utcnow()
     counts = {k: getattr(job, k) for k in ("created", "updated", "unchanged", "rejected")}
-    record(ctx, f"import.{job.status}", job.id, payload=counts)
+    record(ctx, IMPORT_FAILED if error else IMPORT_DONE, job.id, payload=counts)
 
 
 @dataclass
@@ -214,7 +215,7 @@ def load_clean(
         # (Updates are also audited field by field by the hub's service.)
         record(
             ctx,
-            "import.batch",
+            IMPORT_BATCH,
             job.id,
             {"created": (None, len(created)), "updated": (None, len(updated))},
             payload={"last_line": last_line, "created_ids": created, "updated_ids": updated},

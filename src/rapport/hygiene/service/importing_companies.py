@@ -43,6 +43,11 @@ from rapport.hub import validation
 from rapport.hub.models import Company
 from rapport.hub.schemas import CompanyIn, CompanyPatch
 from rapport.hub.service import companies
+from rapport.hygiene.events import (
+    COMPANY_EXTERNAL_ID_ADDED,
+    IMPORT_COMPANY_BATCH,
+    IMPORT_STARTED,
+)
 from rapport.hygiene.models import CompanyExternalId, ImportJob, ImportReject
 from rapport.hygiene.service import columns, company_columns, company_vcards, mappings
 from rapport.hygiene.service.cleaning import Problem
@@ -291,7 +296,7 @@ def create_job(
     ctx.session.flush()
     record(
         ctx,
-        "import.started",
+        IMPORT_STARTED,
         job.id,
         payload={"filename": filename, "format": fmt, "object": "company"},
     )
@@ -473,11 +478,10 @@ def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
     if out.created or out.updated:
         record(
             ctx,
-            "import.batch",
+            IMPORT_COMPANY_BATCH,  # not import.batch: its consumers read people's ids
             job.id,
             {"created": (None, len(out.created)), "updated": (None, len(out.updated))},
             payload={
-                "object": "company",
                 "last_line": job.last_line,
                 "created_ids": out.created,
                 "updated_ids": out.updated,
@@ -654,7 +658,7 @@ def _save_links(ctx: Context, links: list[tuple[uuid.UUID, str]]) -> None:
     ctx.session.execute(insert(table_of(CompanyExternalId)), rows)
     record_many(
         ctx,
-        "company.external_id_added",
+        COMPANY_EXTERNAL_ID_ADDED,
         [(company_id, {"external_id": (None, external)}, None) for company_id, external in links],
     )
 

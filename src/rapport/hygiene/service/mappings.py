@@ -12,6 +12,11 @@ from rapport.core.context import Context
 from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import Changes, record
+from rapport.hygiene.events import (
+    IMPORT_MAPPING_CREATED,
+    IMPORT_MAPPING_DELETED,
+    IMPORT_MAPPING_UPDATED,
+)
 from rapport.hygiene.models import ImportMapping
 from rapport.hygiene.service.company_columns import FIELDS as COMPANY_FIELDS
 from rapport.hygiene.service.sources import FIELDS
@@ -69,7 +74,7 @@ def save(ctx: Context, name: str, fields: dict[str, str]) -> ImportMapping:
     mapping = ImportMapping(workspace_id=ctx.workspace_id, name=name, fields=fields)
     ctx.session.add(mapping)
     flush_unique(ctx.session, lambda: Conflict(f"a mapping named {name!r} already exists"))
-    record(ctx, "import_mapping.created", mapping.id, {"name": (None, name)})
+    record(ctx, IMPORT_MAPPING_CREATED, mapping.id, {"name": (None, name)})
     return mapping
 
 
@@ -99,7 +104,7 @@ def delete(ctx: Context, mapping_id: uuid.UUID) -> None:
     ctx.require("hygiene:import")
     mapping = get(ctx, mapping_id)
     ctx.session.delete(mapping)
-    record(ctx, "import_mapping.deleted", mapping.id, {"name": (mapping.name, None)})
+    record(ctx, IMPORT_MAPPING_DELETED, mapping.id, {"name": (mapping.name, None)})
 
 
 def overrides(ctx: Context, name: str | None, explicit: dict[str, str]) -> dict[str, str]:
@@ -117,7 +122,7 @@ def _set(ctx: Context, mapping: ImportMapping, name: str, fields: dict[str, str]
     if changes:
         mapping.name, mapping.fields = name, fields
         flush_unique(ctx.session, lambda: Conflict(f"a mapping named {name!r} already exists"))
-        record(ctx, "import_mapping.updated", mapping.id, changes)
+        record(ctx, IMPORT_MAPPING_UPDATED, mapping.id, changes)
     return mapping
 
 

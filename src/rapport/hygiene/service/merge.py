@@ -27,6 +27,7 @@ from rapport.core.db import get_scoped, table_of
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import jsonable, record
 from rapport.core.search import index_documents, remove_documents
+from rapport.hub.events import COMPANY_DELETED, COMPANY_RESTORED, PERSON_DELETED, PERSON_RESTORED
 from rapport.hub.models import (
     Activity,
     Company,
@@ -37,6 +38,12 @@ from rapport.hub.models import (
     person_tags,
 )
 from rapport.hub.service import people
+from rapport.hygiene.events import (
+    COMPANY_MERGE_UNDONE,
+    COMPANY_MERGED,
+    PERSON_MERGE_UNDONE,
+    PERSON_MERGED,
+)
 from rapport.hygiene.models import CompanyDuplicate, CompanyMerge, DuplicateCandidate, Merge
 
 SURVIVING = (
@@ -178,8 +185,8 @@ def merge(
     remove_documents(session, ws, [("person", b.id)])
     _reindex(ctx, [a.id])
     moved = {k: len(snapshot[k]) for k in ("emails", "phones", "tags_added", "activities")}
-    record(ctx, "person.merged", a.id, changes, payload={"merged_id": b.id, "merge_id": row.id})
-    record(ctx, "person.deleted", b.id, {"deleted_at": (None, b.deleted_at)},
+    record(ctx, PERSON_MERGED, a.id, changes, payload={"merged_id": b.id, "merge_id": row.id})
+    record(ctx, PERSON_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
            payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
     row.snapshot = {**snapshot, "moved": moved}
     return row
@@ -277,10 +284,8 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
     )
     session.flush()
     _reindex(ctx, [a.id, b.id])
-    record(
-        ctx, "person.merge_undone", a.id, changes, payload={"merge_id": row.id, "restored": b.id}
-    )
-    record(ctx, "person.restored", b.id, payload={"merge_id": row.id})
+    record(ctx, PERSON_MERGE_UNDONE, a.id, changes, payload={"merge_id": row.id, "restored": b.id})
+    record(ctx, PERSON_RESTORED, b.id, payload={"merge_id": row.id})
     return row
 
 
@@ -397,9 +402,9 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
     remove_documents(ctx.session, ctx.workspace_id, [("company", b.id)])
     index_documents(ctx.session, ctx.workspace_id, [companies.search_document(a)])
     moved = {k: len(snapshot[k]) for k in ("people", "deals", "activities", "tags_added")}
-    record(ctx, "company.merged", a.id, changes,
+    record(ctx, COMPANY_MERGED, a.id, changes,
            payload={"merged_id": b.id, "merge_id": row.id, "moved": moved})  # fmt: skip
-    record(ctx, "company.deleted", b.id, {"deleted_at": (None, b.deleted_at)},
+    record(ctx, COMPANY_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
            payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
     return row
 
@@ -449,6 +454,6 @@ def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
     ctx.session.flush()
     index_documents(ctx.session, ctx.workspace_id,
                     [companies.search_document(a), companies.search_document(b)])  # fmt: skip
-    record(ctx, "company.merge_undone", a.id, changes, payload={"merge_id": row.id})
-    record(ctx, "company.restored", b.id, payload={"merge_id": row.id})
+    record(ctx, COMPANY_MERGE_UNDONE, a.id, changes, payload={"merge_id": row.id})
+    record(ctx, COMPANY_RESTORED, b.id, payload={"merge_id": row.id})
     return row

@@ -22,6 +22,12 @@ from rapport.core.errors import invalid
 from rapport.core.events import record
 from rapport.hub.models import Activity, Person
 from rapport.hub.service import people
+from rapport.hygiene.events import (
+    HYGIENE_SETTINGS_CHANGED,
+    PEOPLE_STALENESS_CHECKED,
+    PERSON_EMAIL_BOUNCE_CLEARED,
+    PERSON_EMAIL_BOUNCED,
+)
 from rapport.hygiene.models import HygieneSettings, PersonFlag
 from rapport.sales.models import Deal, DealStatus
 
@@ -60,7 +66,7 @@ def set_inactive_days(ctx: Context, days: int) -> HygieneSettings:
     old = row.inactive_days
     row.inactive_days = days
     ctx.session.flush()
-    record(ctx, "hygiene.settings_changed", row.id, {"inactive_days": (old, days)})
+    record(ctx, HYGIENE_SETTINGS_CHANGED, row.id, {"inactive_days": (old, days)})
     return row
 
 
@@ -111,7 +117,7 @@ def flag_stale(ctx: Context, *, now: datetime | None = None) -> StaleResult:
     result.inactive = len(quiet)
     result.bounced = _bounces_from_timeline(ctx, flags)
     ctx.session.flush()
-    record(ctx, "people.staleness_checked", None, payload={
+    record(ctx, PEOPLE_STALENESS_CHECKED, None, payload={
         "inactive_days": days, "flagged": result.flagged, "revived": result.revived,
         "inactive": result.inactive, "bounced": result.bounced, "now": now.isoformat(),
     })  # fmt: skip
@@ -154,7 +160,7 @@ def mark_bounced(
     old = flag.bounced_email
     flag.bounced_email, flag.bounced_at = address, now or utcnow()
     ctx.session.flush()
-    record(ctx, "person.email_bounced", person_id, {"bounced_email": (old, address)})
+    record(ctx, PERSON_EMAIL_BOUNCED, person_id, {"bounced_email": (old, address)})
     return flag
 
 
@@ -166,5 +172,5 @@ def clear_bounced(ctx: Context, person_id: uuid.UUID) -> PersonFlag:
     old = flag.bounced_email
     flag.bounced_email, flag.bounced_at = None, None
     ctx.session.flush()
-    record(ctx, "person.email_bounce_cleared", person_id, {"bounced_email": (old, None)})
+    record(ctx, PERSON_EMAIL_BOUNCE_CLEARED, person_id, {"bounced_email": (old, None)})
     return flag

@@ -21,8 +21,20 @@ from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record
 from rapport.core.pagination import Page
 from rapport.core.search import Document, index_documents, remove_documents
+from rapport.core.topics import Topic
 from rapport.hub.models import Activity, Company, Person
 from rapport.hub.public import check_owner, timeline_read
+from rapport.sales.events import (
+    DEAL_CREATED,
+    DEAL_DELETED,
+    DEAL_LOST,
+    DEAL_MOVED,
+    DEAL_REOPENED,
+    DEAL_RESTORED,
+    DEAL_UPDATED,
+    DEAL_WON,
+    DealStageEntered,
+)
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn, DealPatch
 from rapport.sales.service import pipelines
@@ -77,7 +89,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
     ctx.session.flush()
     changes: Changes = {k: (None, v) for k, v in values.items() if v is not None}
     changes["stage_id"] = (None, stage.id)
-    record(ctx, "deal.created", deal.id, changes)
+    record(ctx, DEAL_CREATED, deal.id, changes)
     _index(ctx, deal)
     return deal
 
@@ -99,7 +111,7 @@ def update(
     changes = diff_fields(deal, values)
     if changes:
         ctx.session.flush()
-        record(ctx, "deal.updated", deal.id, changes)
+        record(ctx, DEAL_UPDATED, deal.id, changes)
         _index(ctx, deal)
     return deal
 
@@ -111,7 +123,7 @@ def delete(ctx: Context, deal_id: uuid.UUID, *, expected_version: int | None = N
     check_version(deal.version, expected_version)
     deal.deleted_at = utcnow()
     ctx.session.flush()
-    record(ctx, "deal.deleted", deal.id, {"deleted_at": (None, deal.deleted_at)})
+    record(ctx, DEAL_DELETED, deal.id, {"deleted_at": (None, deal.deleted_at)})
     remove_documents(ctx.session, ctx.workspace_id, [("deal", deal.id)])
     return deal
 
@@ -123,7 +135,7 @@ def restore(ctx: Context, deal_id: uuid.UUID) -> Deal:
     if deal.deleted_at is not None:
         old, deal.deleted_at = deal.deleted_at, None
         ctx.session.flush()
-        record(ctx, "deal.restored", deal.id, {"deleted_at": (old, None)})
+        record(ctx, DEAL_RESTORED, deal.id, {"deleted_at": (old, None)})
         _index(ctx, deal)
     return deal
 
@@ -138,7 +150,7 @@ def move_to_stage(
     _require_open(deal)
     stage = _stage_or_invalid(ctx, stage_id, deal.pipeline_id)
     if stage.id != deal.stage_id:
-        _enter_stage(ctx, deal, stage, topic="deal.moved")
+        _enter_stage(ctx, deal, stage, topic=DEAL_MOVED)
     return deal
 
 
@@ -178,7 +190,7 @@ def reopen(
             ctx, pipelines.get(ctx, deal.pipeline_id)
         )
     deal.close_reason = None
-    _enter_stage(ctx, deal, stage, topic="deal.reopened")
+    _enter_stage(ctx, deal, stage, topic=DEAL_REOPENED)
     return deal
 
 
@@ -216,11 +228,11 @@ def _close(
         outcome = "won" if won else "lost"
         raise invalid(("stage_id",), f"this pipeline has no {outcome} stage", "no-closing-stage")
     deal.close_reason = (reason or "").strip() or None
-    _enter_stage(ctx, deal, stage, topic="deal.won" if won else "deal.lost")
+    _enter_stage(ctx, deal, stage, topic=DEAL_WON if won else DEAL_LOST)
     return deal
 
 
-def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: str) -> None:
+def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: Topic[DealStageEntered]) -> None:
     now = utcnow()
     ctx.session.execute(
         sql_update(DealStageHistory)

@@ -46,6 +46,7 @@ from rapport.hub.models import (
 from rapport.hub.schemas import ActivityIn, PersonIn
 from rapport.hub.service import bulk, timeline
 from rapport.hygiene.service import sources
+from rapport.sales.events import LEAD_CAPTURED, LEAD_FORM_CREATED, LEAD_FORM_DELETED
 from rapport.sales.models import LeadForm, LeadScore, LeadSubmission
 from rapport.sales.schemas import LeadFormIn, LeadIn, LeadOut
 from rapport.sales.service import routing, scoring_live
@@ -71,7 +72,7 @@ def create_form(ctx: Context, data: LeadFormIn) -> LeadForm:
     )
     ctx.session.add(form)
     ctx.session.flush()
-    record(ctx, "lead_form.created", form.id, {"name": (None, form.name)})
+    record(ctx, LEAD_FORM_CREATED, form.id, {"name": (None, form.name)})
     return form
 
 
@@ -89,7 +90,7 @@ def delete_form(ctx: Context, form_id: uuid.UUID) -> None:
         raise NotFound("No lead form with this id")
     form.is_active = False
     ctx.session.flush()
-    record(ctx, "lead_form.deleted", form.id, {"is_active": (True, False)})
+    record(ctx, LEAD_FORM_DELETED, form.id, {"is_active": (True, False)})
 
 
 def preflight(session: Session, key: str, origin: str | None) -> dict[str, str]:
@@ -192,7 +193,7 @@ def capture(
         ),
     )  # fmt: skip
     payload = {"person_id": outcome.id, "form_id": form.id if form else None, **utm}
-    record(ctx, "lead.captured", submission.id, payload=payload)
+    record(ctx, LEAD_CAPTURED, submission.id, payload=payload)
     if rescore:
         scoring_live.rescore_person(ctx, outcome.id)
     routing.assign_lead(ctx, outcome.id)  # a lead without an owner goes through the rules

@@ -14,6 +14,14 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record
+from rapport.sales.events import (
+    PIPELINE_CREATED,
+    PIPELINE_DELETED,
+    PIPELINE_UPDATED,
+    STAGE_CREATED,
+    STAGE_DELETED,
+    STAGE_UPDATED,
+)
 from rapport.sales.models import Deal, Pipeline, Stage
 from rapport.sales.schemas import PipelineIn, PipelinePatch, StageIn, StagePatch
 
@@ -98,7 +106,7 @@ def create(ctx: Context, data: PipelineIn) -> Pipeline:
     ctx.session.flush()
     changes: Changes = {"name": (None, pipeline.name), "currency": (None, currency)}
     changes["stages"] = (None, [s.name for s in specs])
-    record(ctx, "pipeline.created", pipeline.id, changes)
+    record(ctx, PIPELINE_CREATED, pipeline.id, changes)
     return pipeline
 
 
@@ -145,7 +153,7 @@ def update(
         ctx.session.flush()
         if pipeline.is_default:
             _clear_other_defaults(ctx, pipeline)
-        record(ctx, "pipeline.updated", pipeline.id, changes)
+        record(ctx, PIPELINE_UPDATED, pipeline.id, changes)
     return pipeline
 
 
@@ -159,7 +167,7 @@ def delete(ctx: Context, pipeline_id: uuid.UUID, *, expected_version: int | None
     pipeline.deleted_at = utcnow()
     pipeline.is_default = False
     ctx.session.flush()
-    record(ctx, "pipeline.deleted", pipeline.id, {"deleted_at": (None, pipeline.deleted_at)})
+    record(ctx, PIPELINE_DELETED, pipeline.id, {"deleted_at": (None, pipeline.deleted_at)})
     return pipeline
 
 
@@ -176,7 +184,7 @@ def add_stage(ctx: Context, pipeline_id: uuid.UUID, data: StageIn) -> Stage:
     ctx.session.add(stage)
     _renumber(stages)
     ctx.session.flush()
-    record(ctx, "stage.created", stage.id, {"name": (None, stage.name)})
+    record(ctx, STAGE_CREATED, stage.id, {"name": (None, stage.name)})
     return stage
 
 
@@ -213,7 +221,7 @@ def update_stage(
         _renumber(stages)
     if changes:
         ctx.session.flush()
-        record(ctx, "stage.updated", stage.id, changes)
+        record(ctx, STAGE_UPDATED, stage.id, changes)
     return stage
 
 
@@ -231,7 +239,7 @@ def delete_stage(
     ctx.session.delete(stage)
     ctx.session.flush()
     _renumber(stages_of(ctx, pipeline_id))
-    record(ctx, "stage.deleted", stage.id, {"name": (stage.name, None)})
+    record(ctx, STAGE_DELETED, stage.id, {"name": (stage.name, None)})
 
 
 def _stage(ctx: Context, pipeline: Pipeline, spec: StageIn, position: int) -> Stage:

@@ -33,6 +33,7 @@ from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.events import record
 from rapport.hub.models import Activity, Company, Person
+from rapport.sales.events import SCORING_MODEL_TRAINED
 from rapport.sales.models import Deal, DealStatus, ScoringModel
 from rapport.sales.service import scoring
 
@@ -222,7 +223,7 @@ def train(ctx: Context) -> ScoringModel:
         ctx.session.add(model)
     ctx.session.flush()
     record(
-        ctx, "scoring_model.trained", model.id,
+        ctx, SCORING_MODEL_TRAINED, model.id,
         {"status": (None, model.status), "auc": (None, model.auc)},
     )  # fmt: skip
     return model

@@ -35,6 +35,15 @@ from rapport.core.events import check_version, diff_fields, jsonable, record
 from rapport.core.schemas import accepts_null
 from rapport.hub.models import Company, Person
 from rapport.hub.public import check_owner, validation
+from rapport.sales.events import (
+    MEMBERSHIP_UPDATED,
+    PERSON_ASSIGNED,
+    ROUTING_RULE_CREATED,
+    ROUTING_RULE_DELETED,
+    ROUTING_RULE_UPDATED,
+    TEAM_CREATED,
+    WORKSPACE_SETTINGS_UPDATED,
+)
 from rapport.sales.models import LeadAssignment, RoutingRule
 from rapport.sales.schemas import (
     RoutingRuleIn,
@@ -89,7 +98,7 @@ def create_rule(ctx: Context, data: RoutingRuleIn) -> RoutingRule:
     ctx.session.flush()
     values = {"name": rule.name, "kind": rule.kind, "params": params, "position": rule.position,
               "user_id": rule.user_id, "team_id": rule.team_id}  # fmt: skip
-    record(ctx, "routing_rule.created", rule.id, {k: (None, v) for k, v in values.items()})
+    record(ctx, ROUTING_RULE_CREATED, rule.id, {k: (None, v) for k, v in values.items()})
     return rule
 
 
@@ -120,7 +129,7 @@ def update_rule(
         changes["position"] = (old, rule.position)
     if changes:
         ctx.session.flush()
-        record(ctx, "routing_rule.updated", rule.id, changes)
+        record(ctx, ROUTING_RULE_UPDATED, rule.id, changes)
     return rule
 
 
@@ -130,7 +139,7 @@ def delete_rule(ctx: Context, rule_id: uuid.UUID) -> None:
     rule = _rule(ctx, rule_id)
     ctx.session.delete(rule)
     ctx.session.flush()
-    record(ctx, "routing_rule.deleted", rule_id, {"name": (rule.name, None)})
+    record(ctx, ROUTING_RULE_DELETED, rule_id, {"name": (rule.name, None)})
 
 
 # --- routing a lead ---------------------------------------------------------------------------
@@ -216,7 +225,7 @@ def _assign(ctx: Context, person: Person, decision: Decision) -> LeadAssignment:
     ctx.session.flush()
     changes = {"owner_id": (old_owner, person.owner_id), "reason": (None, assignment.reason)}
     payload = {"rule_id": assignment.rule_id, "assignment_id": assignment.id}
-    record(ctx, "person.assigned", person.id, changes, payload=payload)
+    record(ctx, PERSON_ASSIGNED, person.id, changes, payload=payload)
     return assignment
 
 
@@ -299,7 +308,7 @@ def create_team(ctx: Context, data: TeamIn) -> tuple[Team, list[uuid.UUID]]:
         return Conflict(f"A team named '{data.name}' already exists")
 
     flush_unique(ctx.session, taken)
-    record(ctx, "team.created", team.id, {"name": (None, team.name)})
+    record(ctx, TEAM_CREATED, team.id, {"name": (None, team.name)})
     return team, set_team_members(ctx, team.id, data.member_ids)
 
 
@@ -318,11 +327,11 @@ def set_team_members(
     wanted = set(member_ids)
     for membership in ctx.session.scalars(select(Membership)):
         if membership.user_id in wanted and membership.team_id != team_id:
-            record(ctx, "membership.updated", membership.id,
+            record(ctx, MEMBERSHIP_UPDATED, membership.id,
                    {"team_id": (membership.team_id, team_id)})  # fmt: skip
             membership.team_id = team_id
         elif membership.user_id not in wanted and membership.team_id == team_id:
-            record(ctx, "membership.updated", membership.id, {"team_id": (team_id, None)})
+            record(ctx, MEMBERSHIP_UPDATED, membership.id, {"team_id": (team_id, None)})
             membership.team_id = None
     ctx.session.flush()
     return team_members(ctx, team_id)
@@ -379,7 +388,7 @@ def update_settings(ctx: Context, patch: SalesSettingsPatch) -> SalesSettings:
     ctx.session.flush()
     changes = {k: (old[k], new[k]) for k in new if old[k] != new[k]}
     if changes:
-        record(ctx, "workspace.settings_updated", ctx.workspace_id, changes)
+        record(ctx, WORKSPACE_SETTINGS_UPDATED, ctx.workspace_id, changes)
     return updated
 
 

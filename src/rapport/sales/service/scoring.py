@@ -18,6 +18,7 @@ from rapport.core.db import get_scoped
 from rapport.core.errors import NotFound, invalid
 from rapport.core.events import check_version, diff_fields, record
 from rapport.hub.models import Activity, Company, Person
+from rapport.sales.events import SCORING_RULE_CREATED, SCORING_RULE_DELETED, SCORING_RULE_UPDATED
 from rapport.sales.models import LeadScore, ScoringRule
 from rapport.sales.schemas import RuleIn, RulePatch
 
@@ -64,7 +65,7 @@ def create_rule(ctx: Context, data: RuleIn) -> ScoringRule:
     )
     ctx.session.add(rule)
     ctx.session.flush()
-    record(ctx, "scoring_rule.created", rule.id, {"name": (None, rule.name)})
+    record(ctx, SCORING_RULE_CREATED, rule.id, {"name": (None, rule.name)})
     return rule
 
 
@@ -81,7 +82,7 @@ def update_rule(
     changes = diff_fields(rule, values)
     if changes:
         ctx.session.flush()
-        record(ctx, "scoring_rule.updated", rule.id, changes)
+        record(ctx, SCORING_RULE_UPDATED, rule.id, changes)
     return rule
 
 
@@ -91,7 +92,7 @@ def delete_rule(ctx: Context, rule_id: uuid.UUID) -> None:
     rule = _rule(ctx, rule_id)
     ctx.session.delete(rule)
     ctx.session.flush()
-    record(ctx, "scoring_rule.deleted", rule.id, {"name": (rule.name, None)})
+    record(ctx, SCORING_RULE_DELETED, rule.id, {"name": (rule.name, None)})
 
 
 def score(ctx: Context, person_id: uuid.UUID) -> Scored:

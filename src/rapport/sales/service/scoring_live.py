@@ -16,6 +16,7 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.events import record
 from rapport.hub.models import LifecycleStage, Person
+from rapport.sales.events import LEAD_SCORE_UPDATED
 from rapport.sales.models import LeadScore, ScoringModel
 from rapport.sales.service import predictive, scoring
 
@@ -195,4 +196,4 @@ def _store(
     stored.computed_at = rule.computed_at
     if old != (rule.score, probability):
         changes = {"score": (old[0], rule.score), "probability": (old[1], probability)}
-        record(ctx, "lead_score.updated", rule.person_id, changes)
+        record(ctx, LEAD_SCORE_UPDATED, rule.person_id, changes)

@@ -23,6 +23,7 @@ from rapport.core.pagination import Page, keyset_page, parse_sort
 from rapport.core.permissions import Role
 from rapport.hub.models import Company, Person
 from rapport.hub.public import check_owner
+from rapport.sales.events import TASK_CREATED, TASK_DELETED, TASK_RESTORED, TASK_UPDATED
 from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import TaskIn, TaskPatch
 
@@ -68,7 +69,7 @@ def create(ctx: Context, data: TaskIn) -> Task:
     task = Task(workspace_id=ctx.workspace_id, created_by_id=ctx.user_id, **values)
     ctx.session.add(task)
     ctx.session.flush()
-    record(ctx, "task.created", task.id, {k: (None, v) for k, v in values.items() if v})
+    record(ctx, TASK_CREATED, task.id, {k: (None, v) for k, v in values.items() if v})
     return task
 
 
@@ -83,7 +84,7 @@ def create_system_task(ctx: Context, *, source: str, dedupe_key: str, **values: 
         if task in ctx.session:
             ctx.session.expunge(task)
         return None
-    record(ctx, "task.created", task.id, {k: (None, v) for k, v in values.items() if v},
+    record(ctx, TASK_CREATED, task.id, {k: (None, v) for k, v in values.items() if v},
            payload={"source": source})  # fmt: skip
     return task
 
@@ -109,7 +110,7 @@ def update(
     changes = diff_fields(task, values)
     if changes:
         ctx.session.flush()
-        record(ctx, "task.updated", task.id, changes)
+        record(ctx, TASK_UPDATED, task.id, changes)
     return task
 
 
@@ -131,7 +132,7 @@ def delete(ctx: Context, task_id: uuid.UUID, *, expected_version: int | None = N
     task.deleted_at = utcnow()
     task.dedupe_key = None
     ctx.session.flush()
-    record(ctx, "task.deleted", task.id, {"deleted_at": (None, task.deleted_at)})
+    record(ctx, TASK_DELETED, task.id, {"deleted_at": (None, task.deleted_at)})
     return task
 
 
@@ -143,7 +144,7 @@ def restore(ctx: Context, task_id: uuid.UUID) -> Task:
     if task.deleted_at is not None:
         old, task.deleted_at = task.deleted_at, None
         ctx.session.flush()
-        record(ctx, "task.restored", task.id, {"deleted_at": (old, None)})
+        record(ctx, TASK_RESTORED, task.id, {"deleted_at": (old, None)})
     return task
 
 
