@@ -371,8 +371,20 @@ def _postgres_candidates(
     session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, pool: int
 ) -> Candidates:
     type_filter = " AND record_type = ANY(:types)" if types else ""
-    params = {"ws": workspace_id, "q": q, "limit": pool, "cap": SIMILAR_CAP}
-    params["types"] = list(types or [])
+    params: dict[str, object] = {"ws": workspace_id, "q": q, "limit": pool}
+    params.update(cap=SIMILAR_CAP, types=list(types or []))
+    # With a LIMIT and no ORDER BY, the planner would read the table in order and test each
+    # row's content, hoping to stop early: a rare match then costs a scan of the workspace.
+    # The trigram index is always the bounded way in.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    found = _postgres_matches(session, q, params, type_filter, pool)
+    session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))  # (a failure aborts anyway)
+    return found
+
+
+def _postgres_matches(
+    session: Session, q: str, params: dict[str, object], type_filter: str, pool: int
+) -> Candidates:
     found: Candidates = []
     tokens = _tokens_for_substring(q)
     if tokens:  # every word as typed, inside any word: LIKE on the trigram index, no ranking
