@@ -59,35 +59,59 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def served(url: str, *, workers: int = 1) -> Iterator[str]:
-    """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address.
+@dataclass(frozen=True)
+class Server:
+    """A server the benchmark started: where it listens and its process (workers included)."""
 
-    The app tier alone is measured: the embedded job runtime is off (in production the outbox
-    backlog of a bulk load is worked off by ``rapport worker`` elsewhere), unless the caller's
-    environment sets ``RAPPORT_JOBS_EMBEDDED`` itself."""
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its worker processes have used so far."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.pid))
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from /proc (uvicorn's workers are its children)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.extend(frontier)
+    return tree
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], log_name: str) -> Iterator[Server]:
+    """Run a server command (it takes ``--port``) until ``/readyz`` answers; yield it."""
     port = free_port()
-    env = {"RAPPORT_JOBS_EMBEDDED": "false", **os.environ}
-    env |= {"RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
-    log = open(BENCH_DIR / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed in finally
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(BENCH_DIR / f"{log_name}-{port}.log", "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rapport.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a busy machine starts workers slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -96,12 +120,41 @@ def served(url: str, *, workers: int = 1) -> Iterator[str]:
                 pass
             time.sleep(0.2)
         else:
-            raise RuntimeError(f"rapport serve did not become ready; see {log.name}")
-        yield base
+            raise RuntimeError(f"{command} did not become ready; see {log.name}")
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@contextmanager
+def served_process(url: str, *, workers: int = 1) -> Iterator[Server]:
+    """Run ``rapport serve`` on ``url`` in a subprocess; yield it.
+
+    The app tier alone is measured: the embedded job runtime is off (in production the outbox
+    backlog of a bulk load is worked off by ``rapport worker`` elsewhere), unless the caller's
+    environment sets ``RAPPORT_JOBS_EMBEDDED`` itself."""
+    env = {"RAPPORT_JOBS_EMBEDDED": "false", **os.environ}
+    env |= {"RAPPORT_DATABASE_URL": url, "RAPPORT_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "rapport.cli", "serve", "--workers", str(workers)]
+    with serving(command, env, "serve") as server:
+        yield server
+
+
+@contextmanager
+def served(url: str, *, workers: int = 1) -> Iterator[str]:
+    """Run ``rapport serve`` on ``url`` in a subprocess; yield its base address."""
+    with served_process(url, workers=workers) as server:
+        yield server.base
+
+
+@contextmanager
+def served_bare(*, workers: int = 1) -> Iterator[Server]:
+    """The bare FastAPI app of ``bench/bare.py``, with the same uvicorn settings."""
+    command = [sys.executable, "-m", "bench.bare", "--workers", str(workers)]
+    with serving(command, dict(os.environ), "bare") as server:
+        yield server
 
 
 @dataclass
@@ -113,6 +166,8 @@ class Figures:
     p95_ms: float
     p99_ms: float
     rps: float
+    clients: int = 0
+    cpu_ms: float | None = None  # server CPU time per request (all its processes)
 
 
 def measure(
@@ -124,8 +179,11 @@ def measure(
     requests: int,
     concurrency: int,
     warmup: int = 50,
+    cpu: Callable[[], float] | None = None,
 ) -> Figures:
-    """Latency percentiles and throughput of ``call`` over real HTTP, ``concurrency`` at once."""
+    """Latency percentiles and throughput of ``call`` over real HTTP, ``concurrency`` at once;
+    with ``cpu`` (the server's CPU seconds so far), also the server's CPU time per request,
+    which a machine busy with other work disturbs far less than latency."""
 
     async def run() -> Figures:
         latencies: list[float] = []
@@ -144,11 +202,23 @@ def measure(
                     if response.status_code >= 300:  # a redirect (to /login) is a failure too
                         errors += 1
 
+            cpu_before = cpu() if cpu else 0.0
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
+            cpu_ms = (cpu() - cpu_before) * 1000 / len(latencies) if cpu else None
         q = statistics.quantiles(latencies, n=100)
-        return Figures(name, len(latencies), errors, q[49], q[94], q[98], len(latencies) / elapsed)
+        return Figures(
+            name,
+            len(latencies),
+            errors,
+            q[49],
+            q[94],
+            q[98],
+            len(latencies) / elapsed,
+            concurrency,
+            cpu_ms,
+        )
 
     return asyncio.run(run())
 
@@ -158,16 +228,23 @@ def print_figures(title: str, figures: list[Figures]) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("operation", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s"):
+    with_cpu = any(f.cpu_ms is not None for f in figures)
+    columns = ["operation", "clients", "requests", "errors", "p50 ms", "p95 ms", "p99 ms"]
+    columns += ["req/s", "CPU ms/req"] if with_cpu else ["req/s"]
+    for column in columns:
         table.add_column(column, justify="right" if column != "operation" else "left")
     for f in figures:
-        table.add_row(
+        row = [
             f.name,
+            str(f.clients or ""),
             str(f.count),
             str(f.errors),
             f"{f.p50_ms:.1f}",
             f"{f.p95_ms:.1f}",
             f"{f.p99_ms:.1f}",
             f"{f.rps:.0f}",
-        )
+        ]
+        if with_cpu:
+            row.append("" if f.cpu_ms is None else f"{f.cpu_ms:.2f}")
+        table.add_row(*row)
     Console().print(table)

@@ -1,6 +1,12 @@
 """Benchmark of the data hub: bulk-load N people with their activities, then measure
-get-person, list-first-page (sorted by name), search-with-a-typo and create-person through
-real HTTP against ``rapport serve``.
+get-person, list-first-page (sorted by name), searches of every shape (a whole surname, three
+letters from inside one, an email fragment, a phone fragment, a typo) and create-person through
+real HTTP against ``rapport serve``, at one client and at ``--concurrency`` clients.
+
+Beside it runs a bare FastAPI app (``bench/bare.py``: one JSON endpoint, same uvicorn settings
+and worker count): its figures for one GET, and the ratio of Rapport's get-person to it, say
+what the request path costs on top of the framework. CPU ms/req is the servers' CPU time (all
+worker processes) per request: less disturbed than latency by other work on the machine.
 
     uv run python bench/hub.py --database sqlite --people 100000
     uv run python bench/hub.py --database postgresql --people 1000000
@@ -16,6 +22,8 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +32,15 @@ from faker import Faker
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from sqlalchemy import func, select
 
-from bench.common import Figures, analyze, database_url, measure, print_figures, served
+from bench.common import (
+    Figures,
+    analyze,
+    database_url,
+    measure,
+    print_figures,
+    served_bare,
+    served_process,
+)
 from rapport.accounts import service as accounts
 from rapport.accounts.models import Membership, Workspace
 from rapport.core import migrations
@@ -61,6 +77,7 @@ def person_rows(pools: Pools, start: int, count: int) -> list[dict[str, Any]]:
                 "job_title": random.choice(pools.jobs),
                 "lifecycle_stage": random.choice(["lead", "customer", "subscriber", "churned"]),
                 "source": random.choice(["web", "import", "referral", "event"]),
+                "phone": f"+44 20 7{random.randrange(1000):03d} {random.randrange(10000):04d}",
             }
         )
     return rows
@@ -142,19 +159,52 @@ def reuse(db: Database) -> tuple[uuid.UUID, str]:
     return ws_id, secret
 
 
-def sample(db: Database, ws_id: uuid.UUID, n: int) -> list[tuple[str, str]]:
-    """Random (id, last name) pairs to ask for."""
+@dataclass(frozen=True)
+class Target:
+    """A person to ask for, and what a search for them may type."""
+
+    id: str
+    last_name: str
+    email: str
+    phone: str
+
+
+def sample(db: Database, ws_id: uuid.UUID, n: int) -> list[Target]:
+    """Random people to ask for."""
     with db.session(ws_id) as session:
         total = session.scalar(select(func.count()).select_from(Person)) or 0
         rows = session.execute(
-            select(Person.id, Person.last_name).order_by(Person.id).limit(n * 20)
+            select(Person.id, Person.last_name, Person.email, Person.phone)
+            .order_by(Person.id)
+            .limit(n * 20)
         ).all()
     random.shuffle(rows)
     print(f"{total} people in the workspace")
-    return [(str(r[0]), r[1]) for r in rows[:n]]
+    return [Target(str(r[0]), r[1] or "", r[2] or "", r[3] or "") for r in rows[:n]]
+
+
+def infix(word: str, i: int) -> str:
+    """Three letters from inside ``word`` (``mit`` of Smith), never its start."""
+    if len(word) < 5:
+        return word
+    start = 1 + i % (len(word) - 3)
+    return word[start : start + 3].lower()
+
+
+def email_fragment(email: str, i: int) -> str:
+    """A piece of the address as someone half remembers it: the start of its local part."""
+    local = email.split("@")[0]
+    return local[: 6 + i % 4]
+
+
+def phone_fragment(phone: str, i: int) -> str:
+    """The last six or seven digits of the number."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return digits[-(6 + i % 2) :]
 
 
 def typo(word: str) -> str:
+    """``word`` with two neighbouring letters swapped."""
     if len(word) < 4:
         return word
     i = random.randrange(1, len(word) - 1)
@@ -168,30 +218,44 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite, postgresql, or a URL")
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--activities", type=int, default=3, help="activities per person")
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000, help="per measurement")
+    parser.add_argument(
+        "--solo-requests", type=int, default=500, help="per measurement at one client"
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="rapport serve --workers")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database")
+    parser.add_argument(
+        "--db-name", help="database (file) name; default rapport_bench_hub_<people>"
+    )
+    parser.add_argument("--load-only", action="store_true", help="load, then stop")
     args = parser.parse_args()
 
-    url = database_url(args.database, f"rapport_bench_hub_{args.people}", fresh=not args.reuse)
+    name = args.db_name or f"rapport_bench_hub_{args.people}"
+    url = database_url(args.database, name, fresh=not args.reuse)
     db = Database(url)
     set_database(db)
     ws_id, token = reuse(db) if args.reuse else load(db, args.people, args.seed, args.activities)
+    if args.load_only:
+        return
     targets = sample(db, ws_id, 500)
     headers = {"Authorization": f"Bearer {token}"}
 
+    def pick(i: int) -> Target:
+        return targets[i % len(targets)]
+
     async def get_person(c: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await c.get(f"/api/v1/people/{targets[i % len(targets)][0]}")
+        return await c.get(f"/api/v1/people/{pick(i).id}")
 
     async def list_page(c: httpx.AsyncClient, i: int) -> httpx.Response:
         return await c.get("/api/v1/people", params={"sort": "full_name", "limit": 50})
 
-    async def search_typo(c: httpx.AsyncClient, i: int) -> httpx.Response:
-        return await c.get(
-            "/api/v1/people", params={"q": typo(targets[i % len(targets)][1]), "limit": 20}
-        )
+    def searching(shape: Callable[[int], str]) -> Call:
+        async def call(c: httpx.AsyncClient, i: int) -> httpx.Response:
+            return await c.get("/api/v1/people", params={"q": shape(i), "limit": 20})
+
+        return call
 
     async def create_person(c: httpx.AsyncClient, i: int) -> httpx.Response:
         return await c.post(
@@ -203,34 +267,86 @@ def main() -> None:
             },
         )
 
+    operations: list[tuple[str, Call]] = [
+        ("get-person", get_person),
+        ("list-first-page", list_page),
+        ("search-surname", searching(lambda i: pick(i).last_name)),
+        ("search-infix", searching(lambda i: infix(pick(i).last_name, i))),
+        ("search-email", searching(lambda i: email_fragment(pick(i).email, i))),
+        ("search-phone", searching(lambda i: phone_fragment(pick(i).phone, i))),
+        ("search-typo", searching(lambda i: typo(pick(i).last_name))),
+        ("create-person", create_person),
+    ]
+    clients = sorted({1, args.concurrency})
     figures: list[Figures] = []
-    with served(url, workers=args.workers) as base:
-        for name, call in [
-            ("get-person", get_person),
-            ("list-first-page", list_page),
-            ("search-typo", search_typo),
-            ("create-person", create_person),
-        ]:
+    with served_bare(workers=args.workers) as bare:
+        for n in clients:
             figures.append(
                 measure(
-                    name,
-                    call,
-                    base=base,
+                    "bare-get",
+                    get_person,
+                    base=bare.base,
                     headers=headers,
-                    requests=args.requests,
-                    concurrency=args.concurrency,
+                    requests=_count(args, n),
+                    concurrency=n,
+                    cpu=bare.cpu_seconds,
                 )
             )
-    print_figures(f"hub on {args.database}, {args.people:,} people", figures)
+    with served_process(url, workers=args.workers) as server:
+        for name, call in operations:
+            for n in clients:
+                figures.append(
+                    measure(
+                        name,
+                        call,
+                        base=server.base,
+                        headers=headers,
+                        requests=_count(args, n),
+                        concurrency=n,
+                        cpu=server.cpu_seconds,
+                    )
+                )
+    title = f"hub on {args.database}, {args.people:,} people, {args.workers} workers"
+    print_figures(title, figures)
+    ratios = _ratios(figures)
+    for line in ratios:
+        print(line)
     print(
         json.dumps(
             {
                 "database": args.database,
                 "people": args.people,
+                "workers": args.workers,
                 "figures": [f.__dict__ for f in figures],
             }
         )
     )
+
+
+Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+def _count(args: argparse.Namespace, clients: int) -> int:
+    """Requests per measurement: fewer at one client, where each waits for the last."""
+    return args.requests if clients > 1 else args.solo_requests
+
+
+def _ratios(figures: list[Figures]) -> list[str]:
+    """get-person against the bare endpoint, in latency and in CPU, at each client count."""
+    lines = []
+    for bare in (f for f in figures if f.name == "bare-get"):
+        get = next(f for f in figures if f.name == "get-person" and f.clients == bare.clients)
+        line = (
+            f"get-person / bare-get at {bare.clients} client(s): "
+            f"p50 {get.p50_ms / bare.p50_ms:.1f}x ({get.p50_ms:.2f} / {bare.p50_ms:.2f} ms)"
+        )
+        if get.cpu_ms and bare.cpu_ms:
+            line += (
+                f", CPU {get.cpu_ms / bare.cpu_ms:.1f}x"
+                f" ({get.cpu_ms:.2f} / {bare.cpu_ms:.2f} ms/req)"
+            )
+        lines.append(line)
+    return lines
 
 
 if __name__ == "__main__":

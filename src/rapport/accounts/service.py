@@ -145,8 +145,18 @@ def authenticate_token(session: Session, token: str) -> Principal:
     """Resolve a bearer token to its user, workspace, role and scopes."""
     # One round trip: the token and its user's role in the token's workspace (outer join, so
     # a token whose user has left the workspace is told apart from an unknown one).
+    # Columns, not the ApiToken entity: no identity map or instance state on every request.
     found = session.execute(
-        select(ApiToken, Membership.role)
+        select(
+            ApiToken.id,
+            ApiToken.user_id,
+            ApiToken.workspace_id,
+            ApiToken.scopes,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+            Membership.role,
+        )
         .outerjoin(
             Membership,
             (Membership.workspace_id == ApiToken.workspace_id)
@@ -156,9 +166,9 @@ def authenticate_token(session: Session, token: str) -> Principal:
         .execution_options(all_workspaces=True)
     ).first()
     now = utcnow()
-    if found is None or found[0].revoked_at is not None:
+    if found is None or found.revoked_at is not None:
         raise Unauthorized("Invalid or revoked API token")
-    row, role = found
+    row, role = found, found.role
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("This API token has expired")
     if role is None:

@@ -57,6 +57,12 @@ CANDIDATES = 300
 FTS_BUCKET = "substr(replace(workspace_id, '-', ''), 1, 3)"
 PG_CANDIDATES = 100  # ordered by similarity already, so fewer are needed
 MIN_SCORE = 62.0
+# The trigram fallback never ranks more than this many matches in the database: a short or
+# common piece (``mit``) matches a good part of the workspace, and ranking every match made
+# one search cost seconds. Documents holding the query as typed come first (read in index
+# order, stopping at the pool); only when they are too few are near matches ranked, among
+# the first SIMILAR_CAP the index yields.
+SIMILAR_CAP = 500
 
 
 class SearchDocument(Base):
@@ -301,47 +307,113 @@ def _fts_expression(q: str) -> str | None:
     return " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
+Candidates = list[tuple[str, uuid.UUID, str, str | None, str]]
+
+
+def _tokens_for_substring(q: str) -> list[str]:
+    """The query's words that a trigram index can look up as substrings (3 characters or
+    more); empty when none is, and then only the similarity search applies."""
+    tokens = list(dict.fromkeys(q.split()))
+    return tokens if tokens and all(len(t) >= 3 for t in tokens) else []
+
+
 def _sqlite_candidates(
     session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, pool: int
-) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
-    expression = _fts_expression(q)
-    if expression is None:
-        return []
-    match = f'ws:"{workspace_id.hex[:3]}" AND content:({expression})'
+) -> Candidates:
+    params: dict[str, object] = {"limit": pool, "cap": SIMILAR_CAP, "ws": workspace_id.hex}
     type_filter = ""
-    params: dict[str, object] = {"match": match, "limit": pool, "ws": workspace_id.hex}
     if types:
         type_filter = (
             " AND d.record_type IN (" + ",".join(f":t{i}" for i in range(len(types))) + ")"
         )
         params.update({f"t{i}": t for i, t in enumerate(types)})
+    bucket = f'ws:"{workspace_id.hex[:3]}"'
+    found: Candidates = []
+    tokens = _tokens_for_substring(q)
+    if tokens:  # every word as typed, inside any word: first matches in index order
+        phrases = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        rows = session.execute(
+            text(
+                "SELECT d.record_type, d.record_id, d.title, d.subtitle, d.content "
+                "FROM search_fts JOIN search_documents d ON d.doc_id = search_fts.rowid "
+                "WHERE search_fts MATCH :match AND d.workspace_id = :ws"
+                + type_filter
+                + " LIMIT :limit"
+            ),
+            {**params, "match": f"{bucket} AND content:({phrases})"},
+        ).all()
+        found = [(r[0], uuid.UUID(str(r[1])), r[2], r[3], r[4]) for r in rows]
+        if len(found) >= pool:
+            return found
+    expression = _fts_expression(q)
+    if expression is None:
+        return found
+    # Near matches: FTS5 ranks (bm25) only the first SIMILAR_CAP documents sharing a trigram.
     rows = session.execute(
         text(
             "SELECT d.record_type, d.record_id, d.title, d.subtitle, d.content "
-            "FROM search_fts JOIN search_documents d ON d.doc_id = search_fts.rowid "
-            "WHERE search_fts MATCH :match AND d.workspace_id = :ws"
-            + type_filter
-            + " ORDER BY search_fts.rank LIMIT :limit"
+            "FROM (SELECT rowid, rank FROM search_fts WHERE search_fts MATCH :match "
+            "LIMIT :cap) f JOIN search_documents d ON d.doc_id = f.rowid "
+            "WHERE d.workspace_id = :ws" + type_filter + " ORDER BY f.rank LIMIT :limit"
         ),
-        params,
+        {**params, "match": f"{bucket} AND content:({expression})"},
     ).all()
-    return [(r[0], uuid.UUID(str(r[1])), r[2], r[3], r[4]) for r in rows]
+    return _merged(found, [(r[0], uuid.UUID(str(r[1])), r[2], r[3], r[4]) for r in rows])
+
+
+def _merged(first: Candidates, more: Candidates) -> Candidates:
+    seen = {(c[0], c[1]) for c in first}
+    return first + [c for c in more if (c[0], c[1]) not in seen]
 
 
 def _postgres_candidates(
     session: Session, workspace_id: uuid.UUID, q: str, types: Sequence[str] | None, pool: int
-) -> list[tuple[str, uuid.UUID, str, str | None, str]]:
-    session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
+) -> Candidates:
     type_filter = " AND record_type = ANY(:types)" if types else ""
+    params: dict[str, object] = {"ws": workspace_id, "q": q, "limit": pool}
+    params.update(cap=SIMILAR_CAP, types=list(types or []))
+    # With a LIMIT and no ORDER BY, the planner would read the table in order and test each
+    # row's content, hoping to stop early: a rare match then costs a scan of the workspace.
+    # The trigram index is always the bounded way in.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    found = _postgres_matches(session, q, params, type_filter, pool)
+    session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))  # (a failure aborts anyway)
+    return found
+
+
+def _postgres_matches(
+    session: Session, q: str, params: dict[str, object], type_filter: str, pool: int
+) -> Candidates:
+    found: Candidates = []
+    tokens = _tokens_for_substring(q)
+    if tokens:  # every word as typed, inside any word: LIKE on the trigram index, no ranking
+        likes = " AND ".join(f"content LIKE :like{i}" for i in range(len(tokens)))
+        for i, token in enumerate(tokens):
+            escaped = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params[f"like{i}"] = f"%{escaped}%"
+        rows = session.execute(
+            text(
+                "SELECT record_type, record_id, title, subtitle, content "
+                f"FROM search_documents WHERE workspace_id = :ws AND {likes}{type_filter} "
+                "LIMIT :limit"
+            ),
+            params,
+        ).all()
+        found = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        if len(found) >= pool:
+            return found
+    session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
+    # Near matches: ranked by word similarity among the first SIMILAR_CAP the index yields.
     rows = session.execute(
         text(
-            "SELECT record_type, record_id, title, subtitle, content "
-            f"FROM search_documents WHERE workspace_id = :ws AND :q <% content{type_filter} "
+            "SELECT record_type, record_id, title, subtitle, content FROM ("
+            "SELECT record_type, record_id, title, subtitle, content FROM search_documents "
+            f"WHERE workspace_id = :ws AND :q <% content{type_filter} LIMIT :cap) m "
             "ORDER BY :q <<-> content LIMIT :limit"
         ),
-        {"ws": workspace_id, "q": q, "limit": pool, "types": list(types or [])},
+        params,
     ).all()
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return _merged(found, [(r[0], r[1], r[2], r[3], r[4]) for r in rows])
 
 
 def _title_candidates(
