@@ -20,7 +20,7 @@ from rapport.core.context import Context
 from rapport.core.db import transaction
 from rapport.core.errors import Conflict, Invalid, NotFound, Unauthorized, invalid
 from rapport.core.events import record
-from rapport.core.identity import Principal
+from rapport.core.identity import Member, Principal
 from rapport.core.permissions import Role, expand_scopes
 
 MIN_PASSWORD = 10
@@ -110,6 +110,16 @@ def member_role(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -
     """The user's role in the workspace, or None if they are no member of it."""
     member = membership(session, workspace_id, user_id)
     return Role(member.role) if member is not None else None
+
+
+def active_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Member | None:
+    """The active user's membership of the workspace, as the web shell shows it."""
+    role = member_role(session, workspace_id, user_id)
+    user = session.get(User, user_id)
+    workspace = session.get(Workspace, workspace_id)
+    if role is None or user is None or not user.is_active or workspace is None:
+        return None
+    return Member(user.id, user.email, user.name, workspace.id, workspace.name, role)
 
 
 def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:

@@ -27,6 +27,18 @@ class Principal:
     token_to_touch: uuid.UUID | None = None  # a token whose last use is over a minute old
 
 
+@dataclass(frozen=True)
+class Member:
+    """A signed-in member as the web shell shows them: who, where, with which role."""
+
+    user_id: uuid.UUID
+    email: str
+    name: str | None
+    workspace_id: uuid.UUID
+    workspace_name: str
+    role: Role
+
+
 class Identities(Protocol):
     """What the accounts domain answers for core (its ``service`` module is one)."""
 
@@ -38,6 +50,13 @@ class Identities(Protocol):
         self, session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID
     ) -> Role | None:
         """The user's role in the workspace, or None if they are no member of it."""
+        ...
+
+    def active_member(
+        self, session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID
+    ) -> Member | None:
+        """The active user's membership of the workspace, or None (no such user, inactive,
+        no member, no workspace)."""
         ...
 
     def touch_token(self, session: Session | None, token_id: uuid.UUID) -> None:

@@ -7,7 +7,7 @@ pages' internals, bulk actions and the API stay private to the hub.
 
 from __future__ import annotations
 
-from rapport.hub import validation
+from rapport.hub import lookups, validation
 from rapport.hub.service import (
     bulk,
     common,
@@ -28,6 +28,7 @@ __all__ = [
     "companies",
     "duplicates",
     "fields",
+    "lookups",
     "normalise_phone",
     "people",
     "tags_by_name",

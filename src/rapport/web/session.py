@@ -19,7 +19,6 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from rapport.accounts.models import User, Workspace
 from rapport.core import security
 from rapport.core.context import Context
 from rapport.core.db import transaction
@@ -33,13 +32,26 @@ class LoginRequired(Exception):
     """The page needs a signed-in user; answered with a redirect to /login, never a 401."""
 
 
+@dataclass(frozen=True)
+class UserCard:
+    id: uuid.UUID
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class WorkspaceCard:
+    id: uuid.UUID
+    name: str
+
+
 @dataclass
 class WebSession:
     """The signed-in user, their workspace and role, and the token their forms echo."""
 
     ctx: Context
-    user: User
-    workspace: Workspace
+    user: UserCard
+    workspace: WorkspaceCard
     csrf_token: str
 
     @property
@@ -78,17 +90,16 @@ def _session_data(request: Request) -> dict[str, Any] | None:
     return data
 
 
-def _load(session: Session, data: dict[str, Any]) -> tuple[User, Workspace, Role] | None:
+def _load(session: Session, data: dict[str, Any]) -> tuple[UserCard, WorkspaceCard, Role] | None:
     try:
         user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
     except (TypeError, ValueError):
         return None
-    role = identities().member_role(session, workspace_id, user_id)
-    user = session.get(User, user_id)
-    workspace = session.get(Workspace, workspace_id)
-    if role is None or user is None or not user.is_active or workspace is None:
+    member = identities().active_member(session, workspace_id, user_id)
+    if member is None:
         return None
-    return user, workspace, role
+    user = UserCard(member.user_id, member.email, member.name)
+    return user, WorkspaceCard(member.workspace_id, member.workspace_name), member.role
 
 
 def is_signed_in(request: Request, session: Session) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rapport.core.context import Context
 from rapport.core.errors import Conflict, NotFound
 from rapport.hub.models import Company, Person
-from rapport.hub.service import companies, people
+from rapport.hub.public import companies, people
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate, Merge
 from rapport.hygiene.service import dedupe, merge, quality
 from rapport.web.render import redirect, render, toast

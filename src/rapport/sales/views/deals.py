@@ -23,10 +23,9 @@ from rapport.core.clock import utcnow
 from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
 from rapport.core.pagination import Page as PageOf
-from rapport.hub import lookups
 from rapport.hub.models import Activity, ActivityKind, Direction
+from rapport.hub.public import lookups, people, timeline
 from rapport.hub.schemas import ActivityIn
-from rapport.hub.service import people, timeline
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines

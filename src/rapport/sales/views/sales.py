@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from rapport.core.clock import utcnow
 from rapport.core.errors import Forbidden, Invalid, StaleWrite
-from rapport.hub import lookups
 from rapport.hub.models import Person
+from rapport.hub.public import lookups
 from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import TaskIn
 from rapport.sales.service import deals, forecast, pipelines, tasks
