@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
+from rapport import domains
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import token_app, user_app
 from rapport.core import backup as backups
@@ -64,6 +65,7 @@ def main(
 ) -> None:
     """Rapport — the open-source CRM. Results go to stdout, errors and progress to stderr;
     exit 0 done, 1 error, 2 usage, 3 finished with rejected rows."""
+    domains.install()  # the commands find import targets (and more) in the registry
 
 
 @app.command()

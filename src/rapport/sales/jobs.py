@@ -85,7 +85,10 @@ def _rescore_later(ctx: Context, person_ids: list[str] | None, *, only_worth: bo
 @jobs.on_event("import.batch", name="sales.scoring_on_import")
 def scoring_on_import(ctx: Context, event: jobs.Event) -> None:
     """A bulk import announces its people per batch, not one event each: score those of them
-    who are prospects (or were scored before)."""
+    who are prospects (or were scored before). Batches of other records (companies, deals)
+    name their own ids, not people's."""
+    if event.payload.get("object", "person") != "person":
+        return
     ids = [str(p) for key in ("created_ids", "updated_ids") for p in event.payload.get(key) or []]
     if ids:
         _rescore_later(ctx, ids, only_worth=True)

@@ -11,20 +11,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from rapport.core.imports import Problem
 from rapport.hub import validation
 from rapport.hub.models import LifecycleStage
+
+__all__ = ["ADDRESS_FIELDS", "CleanRow", "Problem", "clean_record"]
 
 STAGES = {s.value for s in LifecycleStage}
 ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
 LIMITS = {"first_name": 100, "last_name": 100, "job_title": 200, "source": 100}
 LIMITS |= {"external_id": 200, "company": 300}
-
-
-@dataclass(slots=True)
-class Problem:
-    column: str
-    value: str | None
-    reason: str
 
 
 @dataclass(slots=True)
