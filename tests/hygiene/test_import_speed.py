@@ -19,7 +19,7 @@ from rapport.core.search import SearchDocument, normalise, search
 from rapport.core.search_terms import SearchPosting
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import PersonIn
-from rapport.hub.service import people
+from rapport.hub.service import people, people_bulk
 from rapport.hygiene.service import import_people, importing, runner
 from rapport.hygiene.service.cleaning import CleanRow, clean_record
 
@@ -70,7 +70,7 @@ def test_accents_are_stripped_and_other_scripts_kept() -> None:
 
 
 def test_bulk_ids_are_increasing_unique_uuid7() -> None:
-    first, second = import_people.hex_ids(5000), import_people.hex_ids(3)
+    first, second = people_bulk.hex_ids(5000), people_bulk.hex_ids(3)
     ids = [uuid.UUID(h) for h in first + second]
     assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert first == sorted(first) and len(set(first + second)) == len(ids)
@@ -207,7 +207,7 @@ def test_a_clean_row_reaches_the_writer_whole() -> None:
     raw = {"First": "ada", "Mail": "Ada@Example.com", "Tier": "gold", "Tags": "vip; beta"}
     row = clean_record(7, raw, mapping, region="US")
     assert isinstance(row, CleanRow) and row.extras
-    import_people.prepare([row])
+    people_bulk.prepare([row])
     assert row.prepared is not None
     back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == row

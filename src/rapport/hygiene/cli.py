@@ -120,7 +120,7 @@ def import_(
     fmt: str | None = typer.Option(None, "--format", help="csv | vcf | jsonl (default: by name)"),
     apply: bool = typer.Option(False, "--apply", help="Write; without it, only validate"),
     resume: str | None = typer.Option(None, "--resume", help="Resume the import with this id"),
-    batch_size: int = typer.Option(20_000, "--batch-size", min=1, max=100_000),  # importing.BATCH
+    batch_size: int = typer.Option(20_000, "--batch-size", min=1, max=100_000),  # people
     companies: Path | None = typer.Option(
         None,
         "--companies",

@@ -33,7 +33,7 @@ class CleanRow:
     email: str | None = None
     phone: str | None = None
     company: str | None = None
-    # Filled by the import's worker (importing.prepare): what the writer inserts if the row
+    # Filled by the import's worker (hub people_bulk.prepare): what the writer inserts if the row
     # turns out to be a new person — ids, full name, addresses as JSON, search document.
     prepared: tuple[Any, ...] | None = None
     # Custom field and tag cells, ``{target: (column, text)}``: checked against the

@@ -15,24 +15,18 @@ people are matched by Rapport id, external id or email, rerunning a file changes
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import JSON, Uuid, func, select
 
-from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import table_of
 from rapport.core.errors import BadRequest, RapportError
 from rapport.core.imports import Opened, Written
-from rapport.core.search import index_prepared, prepare_document
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import CompanyIn, PersonPatch
-from rapport.hub.service import companies, people
-from rapport.hub.service.bulk import bind_value, insert_tuples
+from rapport.hub.service import companies, people, people_bulk
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe, people_custom, sources
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
@@ -64,52 +58,8 @@ def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> 
             out.append(outcome)
         else:
             out.append((line, outcome))
-    prepare(clean)
+    people_bulk.prepare(clean)
     return out
-
-
-def hex_ids(count: int) -> list[str]:
-    """``count`` fresh UUIDv7 ids as 32 hex digits, increasing (RFC 9562: the millisecond
-    clock, then a counter in the top of the random bits — method 1 — then random bits), made
-    in bulk: the general ``new_id`` costs more than the row it names."""
-    if count > 1 << 20:
-        raise ValueError("at most 2**20 ids per call")
-    rand = int.from_bytes(os.urandom(8), "big")
-    base = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (rand >> 52) << 64
-    base |= 0b10 << 62 | (rand & ((1 << 42) - 1))
-    return [f"{base | i << 42:032x}" for i in range(count)]
-
-
-def prepare(rows: list[CleanRow]) -> None:
-    """Fill each row's ``prepared`` with what :func:`_insert_new` writes if it is a new
-    person: the ``people`` row (:data:`_PERSON_COLUMNS`), the email and phone rows
-    (:data:`_CONTACT_COLUMNS`, or ``None``), the search document and the id as text."""
-    ids = iter(hex_ids(3 * len(rows)))
-    for row in rows:
-        pid, email_id, phone_id = next(ids), next(ids), next(ids)
-        values = row.values
-        full_name = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
-        addresses = json.dumps(values["addresses"]) if "addresses" in values else "[]"
-        person = (
-            pid, values["first_name"], values["last_name"], full_name, row.email, row.phone,
-            values.get("job_title"), values.get("lifecycle_stage", "lead"), values.get("source"),
-            values.get("external_id"), addresses,
-        )  # fmt: skip
-        document = people.document_for(
-            uuid.UUID(pid),
-            full_name=full_name,
-            job_title=values.get("job_title"),
-            company_name=row.company,
-            emails=[row.email] if row.email else [],
-            phones=[row.phone] if row.phone else [],
-        )
-        row.prepared = (
-            person,
-            (email_id, pid, row.email) if row.email else None,
-            (phone_id, pid, row.phone) if row.phone else None,
-            prepare_document(document),
-            f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}",
-        )
 
 
 def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Written:
@@ -126,7 +76,7 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
     creates, updates, keys = _match(ctx, batch)
     creates = people_custom.require(ctx, creates, batch.rejects, mapping)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
-    created = _insert_new(ctx, creates, company_ids)
+    created = people_bulk.insert_prepared(ctx, creates, company_ids)
     people_custom.after_insert(ctx, creates)
     written = Written(created=created, rejects=batch.rejects)
     _apply_updates(ctx, written, updates, company_ids, keys)
@@ -282,62 +232,6 @@ def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
         if key not in found:
             found[key] = companies.create(ctx, CompanyIn(name=name)).id
     return found
-
-
-_PERSON_COLUMNS = (
-    "id", "first_name", "last_name", "full_name", "email", "phone", "job_title",
-    "lifecycle_stage", "source", "external_id", "addresses",
-)  # fmt: skip
-_CONTACT_COLUMNS = ("id", "person_id", "{}")
-
-
-def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> list[str]:
-    """New people, their emails, phones and search documents: one ``executemany`` (SQLite)
-    or ``COPY`` (PostgreSQL) per table of the rows the worker prepared. The new ids, as text."""
-    if not rows:
-        return []
-    prepare([r for r in rows if r.prepared is None])  # rows not cleaned by clean_batch
-    connection = ctx.session.connection()
-    person, email = table_of(Person), table_of(PersonEmail)
-    now = bind_value(connection, person.c.created_at, utcnow())
-    ws = ("workspace_id", bind_value(connection, person.c.workspace_id, ctx.workspace_id))
-    person_constants = [
-        ws, ("preferences", "{}"), ("custom", "{}"), ("consent_status", "unknown"),
-        ("version", 1), ("created_at", now), ("updated_at", now),
-    ]  # fmt: skip
-    contact_constants = [
-        ws,
-        ("is_primary", bind_value(connection, email.c.is_primary, True)),
-        ("position", 0),
-    ]
-    prepared = [r.prepared for r in rows]
-    person_rows = [p[0] for p in prepared]  # type: ignore[index]
-    person_columns: tuple[str, ...] = _PERSON_COLUMNS
-    if company_ids:
-        companies_hex = {k: v.hex for k, v in company_ids.items()}
-        person_columns += ("company_id",)
-        person_rows = [
-            (*p, companies_hex.get(r.company.lower()) if r.company else None)
-            for p, r in zip(person_rows, rows, strict=True)
-        ]
-    session = ctx.session
-    insert_tuples(session, person, person_columns, person_rows, constants=person_constants)
-    insert_tuples(
-        session,
-        email,
-        [c.format("email") for c in _CONTACT_COLUMNS],
-        [p[1] for p in prepared if p[1]],  # type: ignore[index]
-        constants=contact_constants,
-    )
-    insert_tuples(
-        session,
-        table_of(PersonPhone),
-        [c.format("number") for c in _CONTACT_COLUMNS],
-        [p[2] for p in prepared if p[2]],  # type: ignore[index]
-        constants=contact_constants,
-    )
-    index_prepared(session, ctx.workspace_id, "person", [(p[0][0], p[3]) for p in prepared])  # type: ignore[index]
-    return [p[4] for p in prepared]  # type: ignore[index]
 
 
 def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
