@@ -149,3 +149,12 @@ def test_cli_imports_activities_and_exits_3_on_rejects(
     assert '"created": 4' in applied.stdout, applied.stdout
     again = CliRunner().invoke(app, [*args, "--apply"])
     assert '"created": 0' in again.stdout and '"unchanged": 5' in again.stdout, again.stdout
+
+
+def test_leads_import_as_a_background_job_is_rerun_safe(api: TestClient) -> None:
+    text = "E-Mail,Name,UTM Source\nlin@example.com,Lin Wu,fair\nbad-email,Nobody,\n"
+    job = _upload(api, "leads.csv", text, "lead")
+    assert (job["created"], job["rejected"]) == (1, 1), job
+    assert [(line, column) for line, column, _ in _rejects(api, job)] == [(3, "E-Mail")]
+    again = _upload(api, "leads.csv", text, "lead")
+    assert (again["created"], again["unchanged"], again["rejected"]) == (0, 1, 1), again
