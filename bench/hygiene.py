@@ -30,7 +30,7 @@ from rapport.accounts import service as accounts
 from rapport.core import migrations
 from rapport.core.db import Database, set_database, transaction
 from rapport.hub.models import Person
-from rapport.hygiene.service import importing, runner
+from rapport.hygiene.service import import_people, runner
 
 STAGES = ["lead", "customer", "subscriber", "Churned"]
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=importing.BATCH)
+    parser.add_argument("--batch", type=int, default=import_people.BATCH)
     args = parser.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     path = BENCH_DIR / f"import-{args.rows}.csv"

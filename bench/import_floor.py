@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 
 from bench.common import BENCH_DIR, database_url
 from rapport.core.search import FTS_BUCKET
-from rapport.hygiene.service import importing
+from rapport.hygiene.service import import_people
 from rapport.hygiene.service.sources import auto_mapping, open_source
 
 TABLES = ("people", "person_emails", "person_phones", "search_documents", "search_postings")
@@ -127,8 +127,8 @@ def validation(path: Path, rows: int) -> float:
         mapping = auto_mapping(source.columns, {}, None)
         records = list(islice(source.records, rows))
     started = time.process_time()
-    for start in range(0, len(records), importing.BATCH):
-        importing.clean_batch(records[start : start + importing.BATCH], mapping, "US")
+    for start in range(0, len(records), import_people.BATCH):
+        import_people.clean_batch(records[start : start + import_people.BATCH], mapping, "US")
     return (time.process_time() - started) / len(records) * 1e6
 
 

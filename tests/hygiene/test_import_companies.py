@@ -236,21 +236,21 @@ class TestResume:
 
         from rapport.core.context import system_context
         from rapport.core.db import transaction
-        from rapport.hygiene.service import importing, importing_companies
+        from rapport.hygiene.service import importing, runner
 
         path = tmp_path / "companies.csv"
         path.write_text(COMPANIES.replace("nobody@acme.test", "ada@acme.test"))
-        job_id = importing_companies.start_file(cast.acme, path, "csv", {})
+        job_id = runner.start_file(cast.acme, path, "csv", {}, object="company")
 
         def crash(line: int) -> None:
             raise KeyboardInterrupt(f"killed after line {line}")
 
         with pytest.raises(KeyboardInterrupt):
-            importing_companies.run_file(cast.acme, job_id, batch_size=2, progress=crash)
+            runner.run_file(cast.acme, job_id, batch_size=2, progress=crash)
         with transaction(cast.acme) as session:
             job = importing.get_job(system_context(session, cast.acme), job_id)
             assert (job.status, job.last_line, job.rows_done) == ("running", 3, 2)
-        done = importing_companies.run_file(cast.acme, job_id, batch_size=2)
+        done = runner.run_file(cast.acme, job_id, batch_size=2)
         assert (done.status, done.last_line, done.rows_done) == ("done", 6, 5)
         assert (done.created, done.rejected) == (3, 2)
         with transaction(cast.acme) as session:

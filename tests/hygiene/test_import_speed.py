@@ -19,8 +19,8 @@ from rapport.core.search import SearchDocument, normalise, search
 from rapport.core.search.terms import SearchPosting
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import PersonIn
-from rapport.hub.service import people
-from rapport.hygiene.service import importing, runner
+from rapport.hub.service import people, people_bulk
+from rapport.hygiene.service import import_people, importing, runner
 from rapport.hygiene.service.cleaning import CleanRow, clean_record
 
 RECORD = {
@@ -70,7 +70,7 @@ def test_accents_are_stripped_and_other_scripts_kept() -> None:
 
 
 def test_bulk_ids_are_increasing_unique_uuid7() -> None:
-    first, second = importing.hex_ids(5000), importing.hex_ids(3)
+    first, second = people_bulk.hex_ids(5000), people_bulk.hex_ids(3)
     ids = [uuid.UUID(h) for h in first + second]
     assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert first == sorted(first) and len(set(first + second)) == len(ids)
@@ -207,7 +207,7 @@ def test_a_clean_row_reaches_the_writer_whole() -> None:
     raw = {"First": "ada", "Mail": "Ada@Example.com", "Tier": "gold", "Tags": "vip; beta"}
     row = clean_record(7, raw, mapping, region="US")
     assert isinstance(row, CleanRow) and row.extras
-    importing.prepare([row])
+    people_bulk.prepare([row])
     assert row.prepared is not None
     back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == row
@@ -261,7 +261,7 @@ def test_statistics_are_gathered_once_the_first_batch_is_in(
     ]
     records[3][1]["Mail"] = "not-an-email"
     batches = [
-        (chunk[-1][0], len(chunk), importing.clean_batch(chunk, MAPPING, "NO"))
+        (chunk[-1][0], len(chunk), import_people.clean_batch(chunk, MAPPING, "NO"))
         for chunk in (records[:20], records[20:])
     ]
     seen: list[int] = []

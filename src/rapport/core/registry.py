@@ -96,6 +96,7 @@ class Domain:
     panels: Sequence[Panel] = ()  # blocks it adds to person, company and deal pages
     record_types: Sequence[Any] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    imports: Sequence[Any] = ()  # its import targets (``rapport.core.imports.Target``)
 
 
 _installed: list[Domain] = []

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry
 from rapport.hub.events import EVENTS
+from rapport.hub.service.import_activities import ACTIVITIES
 
 DOMAIN = Domain(
     name="hub",
     events=EVENTS,
+    imports=(ACTIVITIES,),
     summary="People, companies, custom fields, tags, the timeline",
     api="rapport.hub.api:router",
     views="rapport.hub.views:router",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -51,12 +51,10 @@ from rapport.hygiene.service import (
     dedupe,
     exporting,
     importing,
-    importing_companies,
     mappings,
     merge,
     quality,
     runner,
-    sources,
     staleness,
 )
 
@@ -85,26 +83,16 @@ def create_import(
     ] = None,
     format: Annotated[str | None, Form(description="csv | vcf | jsonl")] = None,
     object: Annotated[
-        Literal["person", "company"],
-        Form(description="what the file holds: people (default) or companies (CSV, JSONL, vCard)"),
+        str,
+        Form(
+            description="what the file holds: person (default), company (CSV, JSONL, vCard), "
+            "deal or activity (CSV), or another registered import target"
+        ),
     ] = "person",
 ) -> ImportJob:
-    """Queue an import of people (or ``object=company``: companies) from a file (202); follow
-    it at ``GET /imports/{id}``. The mapping is automatic by header name, then a saved
-    mapping, then overrides."""
-    if object == "company":
-        job = importing_companies.start_upload(
-            ctx,
-            filename=file.filename or "upload",
-            stream=file.file,
-            fmt=format,
-            overrides=(_fields(fields) or {}) | sources.parse_overrides(map),
-            mapping_name=mapping,
-            save_as=save_mapping,
-            directory=runner.upload_dir(),
-        )
-        jobs.enqueue(ctx.session, hygiene_jobs.run_import, job_id=str(job.id))
-        return job
+    """Queue an import of people (or ``object=company``, ``deal``, ``activity``) from a file
+    (202); follow it at ``GET /imports/{id}``. The mapping is automatic by header name, then
+    a saved mapping, then overrides."""
     job = runner.start_upload(
         ctx,
         filename=file.filename or "upload",
@@ -114,6 +102,7 @@ def create_import(
         fields=_fields(fields),
         mapping_name=mapping,
         save_as=save_mapping,
+        object=object,
     )
     jobs.enqueue(ctx.session, hygiene_jobs.run_import, job_id=str(job.id))  # after commit
     return job

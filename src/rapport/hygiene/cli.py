@@ -38,8 +38,8 @@ from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe as dedupe_service
 from rapport.hygiene.service import (
     exporting,
+    import_companies,
     importing,
-    importing_companies,
     people_custom,
     quality,
     runner,
@@ -89,7 +89,8 @@ def _finish_import(job: ImportJob, rejects: Path | None, *, as_json: bool, what:
         emit_json({"import_id": job.id, "object": what, "applied": True, "status": job.status,
                    **counts})  # fmt: skip
     else:
-        suffix = " (companies)" if what == "company" else ""
+        label = importing.target_for(what).label.lower()
+        suffix = f" ({label})" if what != "person" else ""
         table = Table(title=f"import {job.id}{suffix}")
         for name in counts:
             table.add_column(name, justify="right")
@@ -119,7 +120,7 @@ def import_(
     fmt: str | None = typer.Option(None, "--format", help="csv | vcf | jsonl (default: by name)"),
     apply: bool = typer.Option(False, "--apply", help="Write; without it, only validate"),
     resume: str | None = typer.Option(None, "--resume", help="Resume the import with this id"),
-    batch_size: int = typer.Option(20_000, "--batch-size", min=1, max=100_000),  # importing.BATCH
+    batch_size: int = typer.Option(20_000, "--batch-size", min=1, max=100_000),  # people
     companies: Path | None = typer.Option(
         None,
         "--companies",
@@ -127,17 +128,27 @@ def import_(
         dir_okay=False,
         help="Import companies from this CSV, JSONL or vCard file instead of people",
     ),
+    object: str = typer.Option(
+        "people", "--object", help="What FILE holds: people, companies, deals, activities"
+    ),
     rejects: Path | None = REJECTS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import people (or --companies FILE) from a file; previews by default, writes with
-    --apply (rerun-safe). Exits 3 when rows were rejected (--rejects FILE lists them all)."""
+    """Import people (or --companies FILE, or --object deals|activities) from a file;
+    previews by default, writes with --apply (rerun-safe). Exits 3 when rows were rejected
+    (--rejects FILE lists them all)."""
     if rejects is not None and not (apply or resume):
         raise typer.BadParameter("needs --apply (or --resume): a preview rejects nothing",
                                  param_hint="--rejects")  # fmt: skip
+    if object in ("companies", "company") and companies is None:
+        companies, file = file, None
     if companies is not None:
         _import_companies(workspace, companies, mapping, saved, save_as, fmt, apply, resume,
                           rejects=rejects, as_json=as_json)  # fmt: skip
+        return
+    if object not in ("people", "person"):
+        _import_target(workspace, object, file, mapping, saved, save_as, fmt, apply, resume,
+                       rejects=rejects, as_json=as_json)  # fmt: skip
         return
     try:
         ws = workspace_id(workspace)
@@ -218,36 +229,83 @@ def _import_companies(
         elif not apply:
             with transaction(ws) as session, file.open("rb") as handle:
                 ctx = system_context(session, ws)
-                source = importing_companies.open_companies(handle, kind)
-                mapping = importing_companies.resolve_mapping(
+                source = import_companies.open_companies(handle, kind)
+                mapping = import_companies.resolve_mapping(
                     ctx, source.columns, kind, runner.saved_fields(ws, saved), overrides
                 )
-                cleaner = importing_companies.Cleaner(ctx, mapping)
+                cleaner = import_companies.Cleaner(ctx, mapping)
                 good, problems = 0, list[tuple[int, Problem]]()
                 for line, raw in source.records:
                     outcome = cleaner.clean(line, raw)
-                    if isinstance(outcome, importing_companies.CleanCompany):
+                    if isinstance(outcome, import_companies.CleanCompany):
                         good += 1
                     elif len(problems) < 20:
                         problems += [(line, p) for p in outcome]
             _print_preview(file, mapping, good, problems, as_json=as_json)
             return
         else:
-            job_id = importing_companies.start_file(
-                ws, file, kind, overrides, mapping_name=saved, save_as=save_as
+            job_id = runner.start_file(
+                ws, file, kind, overrides, mapping_name=saved, save_as=save_as, object="company"
             )
             note(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
-        with transaction(ws) as session:
-            job = importing.get_job(system_context(session, ws), job_id)
-            total, done = job.total_rows, job.last_line
-        with progress(*BAR) as bar:
-            task = bar.add_task("lines", total=total, completed=done)
-            job = importing_companies.run_file(
-                ws, job_id, progress=lambda line: bar.update(task, completed=line)
-            )
+        job = _run_with_total(ws, job_id)
     except ValueError as exc:
         fail(str(exc))
     _finish_import(job, rejects, as_json=as_json, what="company")
+
+
+def _run_with_total(ws: uuid.UUID, job_id: uuid.UUID) -> ImportJob:
+    """Run a job (batches of its target's size) with a progress bar over its records."""
+    with transaction(ws) as session:
+        job = importing.get_job(system_context(session, ws), job_id)
+        total, done = job.total_rows, job.last_line
+    with progress(*BAR) as bar:
+        task = bar.add_task("lines", total=total, completed=done)
+        return runner.run_file(ws, job_id, progress=lambda line: bar.update(task, completed=line))
+
+
+def _import_target(
+    workspace: str,
+    object: str,
+    file: Path | None,
+    pairs: list[str],
+    saved: str | None,
+    save_as: str | None,
+    fmt: str | None,
+    apply: bool,
+    resume: str | None,
+    *,
+    rejects: Path | None,
+    as_json: bool,
+) -> None:
+    """``rapport import --object deals FILE``: any registered target (deals, activities, …);
+    a preview writes each batch in a savepoint and rolls it back."""
+    try:
+        ws = workspace_id(workspace)
+        target = importing.target_for(object)
+        if resume:
+            job_id = uuid.UUID(resume)
+        elif file is None:
+            raise typer.BadParameter("give a FILE (or --resume ID)", param_hint="FILE")
+        elif not apply:
+            kind = fmt or sources.guess_format(file.name)
+            mapping, good, problems = runner.dry_run(
+                ws, target, file, kind, sources.parse_overrides(pairs),
+                runner.saved_fields(ws, saved),
+            )  # fmt: skip
+            _print_preview(file, mapping, good, problems, as_json=as_json)
+            return
+        else:
+            kind = fmt or sources.guess_format(file.name)
+            job_id = runner.start_file(
+                ws, file, kind, sources.parse_overrides(pairs), mapping_name=saved,
+                save_as=save_as, object=target.object,
+            )  # fmt: skip
+            note(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
+        job = _run_with_total(ws, job_id)
+    except ValueError as exc:
+        fail(str(exc))
+    _finish_import(job, rejects, as_json=as_json, what=target.object)
 
 
 EXPORTS = {"people": "person", "companies": "company"}

@@ -8,10 +8,12 @@ from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.hub.public import duplicates
 from rapport.hygiene.events import EVENTS
 from rapport.hygiene.service import dedupe
+from rapport.hygiene.service.importing import OWN_TARGETS
 
 DOMAIN = Domain(
     name="hygiene",
     events=EVENTS,
+    imports=tuple(OWN_TARGETS.values()),
     summary="Import, export, duplicates and merge, quality, staleness",
     api="rapport.hygiene.api:router",
     views="rapport.hygiene.views:router",

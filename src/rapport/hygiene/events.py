@@ -15,7 +15,7 @@ from rapport.core.topics import NoPayload, Topic, collect
 class ImportStarted(TypedDict):
     filename: str
     format: str
-    object: NotRequired[str]  # "company" for a companies import; absent: people
+    object: NotRequired[str]  # what is imported ("company", "deal", …); absent: people
 
 
 class ImportFinished(TypedDict):
@@ -31,6 +31,7 @@ class ImportBatch(TypedDict):
     last_line: int
     created_ids: list[uuid.UUID]
     updated_ids: list[uuid.UUID]
+    object: NotRequired[str]  # what the ids are ("company", "deal", …); absent: people
 
 
 class StalenessChecked(TypedDict):
@@ -94,12 +95,10 @@ IMPORT_STARTED = Topic("import.started", ImportStarted, "A file import was accep
 IMPORT_DONE = Topic("import.done", ImportFinished, "An import finished; its counts.")
 IMPORT_FAILED = Topic("import.failed", ImportFinished, "An import stopped on an error.")
 IMPORT_BATCH = Topic(
-    "import.batch", ImportBatch, "A batch of a people import committed: the people's ids."
-)
-IMPORT_COMPANY_BATCH = Topic(
-    "import.company_batch",
+    "import.batch",
     ImportBatch,
-    "A batch of a companies import committed: the companies' ids.",
+    "A batch of an import committed: the ids it created and changed (people's unless `object`"
+    " names another record type).",
 )
 COMPANY_EXTERNAL_ID_ADDED = Topic(
     "company.external_id_added", NoPayload, "An import linked a company to another system's id."

@@ -6,10 +6,13 @@ from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.sales.events import EVENTS
+from rapport.sales.service.import_deals import DEALS
+from rapport.sales.service.leads import LEADS
 
 DOMAIN = Domain(
     name="sales",
     events=EVENTS,
+    imports=(DEALS, LEADS),
     summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
     api="rapport.sales.api:router",
     views="rapport.sales.views:router",

@@ -88,10 +88,12 @@ def _rescore_later(ctx: Context, person_ids: list[str] | None, *, only_worth: bo
 
 @jobs.on_event(hygiene_events.IMPORT_BATCH, name="sales.scoring_on_import")
 def scoring_on_import(ctx: Context, event: jobs.Event) -> None:
-    """A people import announces its people per batch, not one event each: score those of
-    them who are prospects (or were scored before). A companies import announces its batches
-    under another topic (``import.company_batch``): their ids are not people's."""
+    """A bulk import announces its records per batch, not one event each: score the people
+    among them who are prospects (or were scored before). Batches of other records (companies,
+    deals) name their own ids, not people's."""
     batch = hygiene_events.IMPORT_BATCH.read(event.payload)
+    if batch.get("object", "person") != "person":
+        return
     ids = [str(p) for p in [*(batch.get("created_ids") or []), *(batch.get("updated_ids") or [])]]
     if ids:
         _rescore_later(ctx, ids, only_worth=True)

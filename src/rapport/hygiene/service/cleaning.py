@@ -11,20 +11,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from rapport.core.imports import Problem
 from rapport.hub.models import LifecycleStage
 from rapport.hub.public import validation
+
+__all__ = ["ADDRESS_FIELDS", "CleanRow", "Problem", "clean_record"]
 
 STAGES = {s.value for s in LifecycleStage}
 ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
 LIMITS = {"first_name": 100, "last_name": 100, "job_title": 200, "source": 100}
 LIMITS |= {"external_id": 200, "company": 300}
-
-
-@dataclass(slots=True)
-class Problem:
-    column: str
-    value: str | None
-    reason: str
 
 
 @dataclass(slots=True)
@@ -37,7 +33,7 @@ class CleanRow:
     email: str | None = None
     phone: str | None = None
     company: str | None = None
-    # Filled by the import's worker (importing.prepare): what the writer inserts if the row
+    # Filled by the import's worker (hub people_bulk.prepare): what the writer inserts if the row
     # turns out to be a new person — ids, full name, addresses as JSON, search document.
     prepared: tuple[Any, ...] | None = None
     # Custom field and tag cells, ``{target: (column, text)}``: checked against the

@@ -284,7 +284,7 @@ def _company_rows(
 
     from rapport.accounts.models import User
     from rapport.core.context import system_context
-    from rapport.hygiene.service.importing_companies import external_ids
+    from rapport.hygiene.service.import_companies import external_ids
 
     with get_database().session(workspace_id) as session:
         ctx = system_context(session, workspace_id)

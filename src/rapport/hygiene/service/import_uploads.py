@@ -29,12 +29,12 @@ from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import (
     company_columns,
     importing,
-    importing_companies,
     mappings,
     people_custom,
     runner,
     sources,
 )
+from rapport.hygiene.service import import_companies as importing_companies
 from rapport.hygiene.service.cleaning import CleanRow, clean_record
 
 OBJECTS = {"person": "People", "company": "Companies"}
@@ -147,26 +147,16 @@ def discard(staged: Staged) -> None:
 
 def _columns(staged: Staged) -> list[str]:
     with staged.path.open("rb") as handle:
-        if staged.object == "company":
-            return importing_companies.open_companies(handle, staged.format).columns
-        return sources.open_source(handle, staged.format).columns
+        return runner.open_file(importing.target_for(staged.object), handle, staged.format).columns
 
 
 def _records(staged: Staged, handle: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    if staged.object == "company":
-        return importing_companies.open_companies(handle, staged.format).records
-    return sources.open_source(handle, staged.format).records
+    return runner.open_file(importing.target_for(staged.object), handle, staged.format).records
 
 
 def targets(ctx: Context, object: str) -> list[tuple[str, str]]:
     """The fields a column may map to, with labels (then the object's custom fields)."""
-    if object == "company":
-        labels = importing_companies.custom_labels(ctx)
-        own = [(f, f.replace("_", " ")) for f in company_columns.FIELDS]
-    else:
-        labels = people_custom.labels(ctx)
-        own = [(f, f.replace("_", " ")) for f in sources.FIELDS]
-    return own + [(f"custom.{k}", f"custom: {label}") for k, label in labels.items()]
+    return importing.target_for(object).fields(ctx)
 
 
 def preview(
@@ -230,10 +220,8 @@ def _resolve(
     saved: dict[str, str],
     explicit: dict[str, str],
 ) -> dict[str, str]:
-    if staged.object == "company":
-        return importing_companies.resolve_mapping(ctx, columns, staged.format, saved, explicit)
-    labels = people_custom.labels(ctx)
-    return runner.resolve_mapping(columns, staged.format, saved, explicit, labels)
+    target = importing.target_for(staged.object)
+    return target.resolve_mapping(ctx, columns, staged.format, saved, explicit)
 
 
 def _partial(
@@ -306,16 +294,10 @@ def start(
     """Queue the import of a staged file with the form's mapping (the caller enqueues the
     job after commit); the staged copy stays, under the job's id, for the rejects."""
     with staged.path.open("rb") as handle:
-        if staged.object == "company":
-            job = importing_companies.start_upload(
-                ctx, filename=staged.filename, stream=handle, fmt=staged.format,
-                overrides=explicit, save_as=save_as or None, directory=runner.upload_dir(),
-            )  # fmt: skip
-        else:
-            job = runner.start_upload(
-                ctx, filename=staged.filename, stream=handle, fmt=staged.format, pairs=[],
-                fields=explicit, save_as=save_as or None,
-            )  # fmt: skip
+        job = runner.start_upload(
+            ctx, filename=staged.filename, stream=handle, fmt=staged.format, pairs=[],
+            fields=explicit, save_as=save_as or None, object=staged.object,
+        )  # fmt: skip
     staged.path.rename(staged.path.parent / f"{job.id}.{staged.format}")
     (staged.path.parent / f"{staged.token}.json").unlink(missing_ok=True)
     return job

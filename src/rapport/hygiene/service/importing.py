@@ -1,50 +1,43 @@
-"""Importing people: jobs, batches and rejects.
+"""The import pipeline's book of jobs, shared by every target (people, companies, deals,
+activities, …): a job per file, its progress and counts, its rejects by line, and one summary
+event per committed batch.
 
-A file is read record by record and loaded in batches. Each batch is one unit of work: its
-new people (bulk INSERTs — COPY on PostgreSQL — with their emails, phones and search
-documents), its updates (through the hub's ``people.update``, so they are validated and
-audited field by field), its rejects, one summary audit entry + outbox event naming the people
-it created or changed (per-row entries cost more than the rows), and the job's progress
-(``last_line``) commit together. Unchanged rows cost lookups only.
-So a killed import leaves only whole batches behind and resumes after ``last_line``; and since
-people are matched by Rapport id, external id or email, rerunning a file changes nothing.
+What a batch does to the records is the target's (``rapport.core.imports.Target``); the
+people and companies targets live beside this module, the others in their own domains, found
+through the domain registry. The runner (:mod:`runner`) drives the batches.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import os
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Uuid, func, insert, select
+from sqlalchemy import insert, select
 
-from rapport.core import csv_cells
+from rapport.core import csv_cells, imports
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database, get_scoped, table_of
-from rapport.core.errors import NotFound, RapportError
+from rapport.core.errors import NotFound
 from rapport.core.events import record
 from rapport.core.ids import new_id
-from rapport.core.search import index_prepared, prepare_document
-from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
-from rapport.hub.schemas import CompanyIn, PersonPatch
-from rapport.hub.service import companies, people
-from rapport.hub.service.bulk import bind_value, insert_tuples
+from rapport.core.imports import Problem, Target, Written
 from rapport.hygiene.events import IMPORT_BATCH, IMPORT_DONE, IMPORT_FAILED, IMPORT_STARTED
 from rapport.hygiene.models import ImportJob, ImportReject
-from rapport.hygiene.service import people_custom
-from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
+from rapport.hygiene.service.import_companies import COMPANIES
+from rapport.hygiene.service.import_people import PEOPLE
 
-BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster
-LOOKUP = 900  # keys per IN (...) lookup: under SQLite's old 999-parameter limit
-Record = tuple[int, dict[str, str]]
-_COMPARED = ("first_name", "last_name", "job_title", "source", "external_id", "lifecycle_stage")
+OWN_TARGETS: dict[str, Target] = {"person": PEOPLE, "company": COMPANIES}
+
+
+def target_for(name: str) -> Target:
+    """The target of a job's ``object`` (``person``, ``companies``, ``deals``, …): hygiene's
+    own, or one a domain registered."""
+    own = OWN_TARGETS.get({"people": "person", "companies": "company"}.get(name, name))
+    return own if own is not None else imports.target(name)
 
 
 def create_job(
@@ -55,23 +48,29 @@ def create_job(
     mapping: dict[str, str],
     path: str | None = None,
     status: str = "running",
+    object: str = "person",
 ) -> ImportJob:
-    """A new import job (``running``, or ``queued`` for the background) for a file whose
-    columns map as ``mapping``."""
+    """A new import job (``running``, or ``queued`` for the background) of ``object`` records
+    for a file whose columns map as ``mapping``."""
+    target = target_for(object)
     ctx.require("hygiene:import")
-    ctx.require("people:write")
+    ctx.require(target.permission)
     job = ImportJob(
         workspace_id=ctx.workspace_id,
         filename=filename[:500],
         path=path,
         format=fmt,
+        object=target.object,
         status=status,
         mapping=mapping,
         actor_id=ctx.user_id,
     )
     ctx.session.add(job)
     ctx.session.flush()
-    record(ctx, IMPORT_STARTED, job.id, payload={"filename": filename, "format": fmt})
+    payload = {"filename": filename, "format": fmt}
+    if target.object != "person":
+        payload["object"] = target.object
+    record(ctx, IMPORT_STARTED, job.id, payload=payload)
     return job
 
 
@@ -100,426 +99,46 @@ def finish(ctx: Context, job: ImportJob, *, error: str | None = None) -> None:
     record(ctx, IMPORT_FAILED if error else IMPORT_DONE, job.id, payload=counts)
 
 
-@dataclass
-class _Batch:
-    rejects: list[tuple[int, list[Problem]]]
-    rows: list[CleanRow]
-
-
-Outcome = CleanRow | tuple[int, list[Problem]]  # a clean row, or a line and its problems
-
-
-def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> list[Outcome]:
-    """Validate and normalise records, and prepare what the writer inserts for each clean
-    row (pure: runs in a worker process for big files)."""
-    out: list[Outcome] = []
-    clean: list[CleanRow] = []
-    for line, raw in records:
-        outcome = clean_record(line, raw, mapping, region=region)
-        if isinstance(outcome, CleanRow):
-            clean.append(outcome)
-            out.append(outcome)
-        else:
-            out.append((line, outcome))
-    prepare(clean)
-    return out
-
-
-def hex_ids(count: int) -> list[str]:
-    """``count`` fresh UUIDv7 ids as 32 hex digits, increasing (RFC 9562: the millisecond
-    clock, then a counter in the top of the random bits — method 1 — then random bits), made
-    in bulk: the general ``new_id`` costs more than the row it names."""
-    if count > 1 << 20:
-        raise ValueError("at most 2**20 ids per call")
-    rand = int.from_bytes(os.urandom(8), "big")
-    base = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (rand >> 52) << 64
-    base |= 0b10 << 62 | (rand & ((1 << 42) - 1))
-    return [f"{base | i << 42:032x}" for i in range(count)]
-
-
-def prepare(rows: list[CleanRow]) -> None:
-    """Fill each row's ``prepared`` with what :func:`_insert_new` writes if it is a new
-    person: the ``people`` row (:data:`_PERSON_COLUMNS`), the email and phone rows
-    (:data:`_CONTACT_COLUMNS`, or ``None``), the search document and the id as text."""
-    ids = iter(hex_ids(3 * len(rows)))
-    for row in rows:
-        pid, email_id, phone_id = next(ids), next(ids), next(ids)
-        values = row.values
-        full_name = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
-        addresses = json.dumps(values["addresses"]) if "addresses" in values else "[]"
-        person = (
-            pid, values["first_name"], values["last_name"], full_name, row.email, row.phone,
-            values.get("job_title"), values.get("lifecycle_stage", "lead"), values.get("source"),
-            values.get("external_id"), addresses,
-        )  # fmt: skip
-        document = people.document_for(
-            uuid.UUID(pid),
-            full_name=full_name,
-            job_title=values.get("job_title"),
-            company_name=row.company,
-            emails=[row.email] if row.email else [],
-            phones=[row.phone] if row.phone else [],
-        )
-        row.prepared = (
-            person,
-            (email_id, pid, row.email) if row.email else None,
-            (phone_id, pid, row.phone) if row.phone else None,
-            prepare_document(document),
-            f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}",
-        )
-
-
-def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
-    """Validate and upsert one batch of records; rejects and progress are saved with it."""
+def load_batch(ctx: Context, job: ImportJob, records: list[imports.Record]) -> None:
+    """Clean, write and book one batch of a job's records in the caller's transaction."""
     if not records:
         return
+    target = target_for(job.object)
     region = str(ctx.extra.get("region") or get_settings().default_region)
-    outcomes = clean_batch(records, job.mapping, region)
-    load_clean(ctx, job, outcomes, last_line=records[-1][0], count=len(records))
+    written = target.write(ctx, job.mapping, target.clean(records, job.mapping, region))
+    save_batch(ctx, job, written, last_line=records[-1][0], count=len(records))
 
 
-def load_clean(
-    ctx: Context,
-    job: ImportJob,
-    outcomes: list[Outcome],
-    *,
-    last_line: int,
-    count: int,
+def save_batch(
+    ctx: Context, job: ImportJob, written: Written, *, last_line: int, count: int
 ) -> None:
-    """Upsert one batch of cleaned records (``count`` source records up to ``last_line``):
-    new people in multi-row INSERTs, changed ones through the hub's service, rejects and the
-    job's progress — all in the caller's transaction."""
-    ctx.require("hygiene:import")
-    batch = _Batch([], [])
-    for outcome in outcomes:
-        if isinstance(outcome, CleanRow):
-            batch.rows.append(outcome)
-        else:
-            batch.rejects.append(outcome)
-    batch.rows = people_custom.check(ctx, batch.rows, batch.rejects)
-    creates, updates, keys = _match(ctx, batch)
-    creates = people_custom.require(ctx, creates, batch.rejects, job.mapping)
-    company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
-    created = _insert_new(ctx, creates, company_ids)
-    people_custom.after_insert(ctx, creates)
-    updated = _apply_updates(ctx, job, batch, updates, company_ids, keys)
-    _save_rejects(ctx, job, batch.rejects)
-    job.created += len(created)
-    job.rejected += len(batch.rejects)
+    """Book one written batch (``count`` source records up to ``last_line``) on its job: the
+    counts, the rejects, the progress and — when it created or changed anything — one summary
+    audit entry and ``import.batch`` event naming those records (per-row entries would cost
+    more than the rows; the services audit updates field by field)."""
+    save_rejects(ctx, job, written.rejects)
+    job.created += len(written.created)
+    job.updated += len(written.updated)
+    job.unchanged += written.unchanged
+    job.rejected += len(written.rejects)
     job.rows_done += count
     job.last_line = last_line
     job.updated_at = utcnow()
-    if created or updated:
-        # One summary audit entry and outbox event per batch, naming every person it
-        # created or changed: per-row entries would cost more than the rows themselves.
-        # (Updates are also audited field by field by the hub's service.)
+    if written.created or written.updated:
+        payload: dict[str, Any] = {"last_line": last_line}
+        if job.object != "person":  # consumers of people (scoring) read the ids as people's
+            payload["object"] = job.object
         record(
             ctx,
             IMPORT_BATCH,
             job.id,
-            {"created": (None, len(created)), "updated": (None, len(updated))},
-            payload={"last_line": last_line, "created_ids": created, "updated_ids": updated},
+            {"created": (None, len(written.created)), "updated": (None, len(written.updated))},
+            payload=payload | {"created_ids": written.created, "updated_ids": written.updated},
         )
 
 
-@dataclass
-class _Keys:
-    """What the batch's lookups found: owners of emails, external ids and phones."""
-
-    by_email: dict[str, uuid.UUID]
-    phones: set[tuple[str, uuid.UUID]]
-
-
-def _match(
-    ctx: Context, batch: _Batch
-) -> tuple[list[CleanRow], list[tuple[CleanRow, uuid.UUID]], _Keys]:
-    """Split the clean rows into new people and updates of existing ones."""
-    rows = batch.rows
-    emails = [r.email for r in rows if r.email]
-    externals = [r.values["external_id"] for r in rows if r.values.get("external_id")]
-    ids = [r.person_id for r in rows if r.person_id]
-    by_email = _lookup(ctx, PersonEmail.email, PersonEmail.person_id, emails)
-    by_external = _lookup(ctx, Person.external_id, Person.id, externals)
-    known_ids = set(_lookup(ctx, Person.id, Person.id, ids))
-    creates: list[CleanRow] = []
-    updates: list[tuple[CleanRow, uuid.UUID]] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        email = row.email
-        if email and row.person_id is None and not row.values.get("external_id"):
-            # The common case, matched by email alone: the general steps below, inlined.
-            if email in seen:
-                problem = Problem("(record)", None, f"repeats line {seen[email]}")
-                batch.rejects.append((row.line, [problem]))
-            else:
-                seen[email] = row.line
-                if email in by_email:
-                    updates.append((row, by_email[email]))
-                else:
-                    creates.append(row)
-            continue
-        keys = [k for k in (row.email, row.values.get("external_id"), row.person_id) if k]
-        repeated = next((seen[str(k)] for k in keys if str(k) in seen), None)
-        if repeated is not None:
-            batch.rejects.append(
-                (row.line, [Problem("(record)", None, f"repeats line {repeated}")])
-            )
-            continue
-        seen.update(dict.fromkeys((str(k) for k in keys), row.line))
-        if row.person_id and row.person_id not in known_ids:
-            batch.rejects.append((row.line, [Problem("id", str(row.person_id), "no such person")]))
-            continue
-        owners = {row.person_id} if row.person_id else set()
-        owners |= {by_email[row.email]} if row.email in by_email else set()
-        ext = row.values.get("external_id")
-        owners |= {by_external[ext]} if ext in by_external else set()
-        if len(owners) > 1:
-            reason = "id, external id and email point at different people; merge them first"
-            batch.rejects.append((row.line, [Problem("(record)", None, reason)]))
-        elif owners:
-            updates.append((row, owners.pop()))
-        else:
-            creates.append(row)
-    numbers = [r.phone for r, _ in updates if r.phone]
-    phones = {(n, p) for n, p in _pairs(ctx, PersonPhone.number, PersonPhone.person_id, numbers)}
-    return creates, updates, _Keys(by_email, phones)
-
-
-def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, uuid.UUID]:
-    return dict(_pairs(ctx, key, value, wanted))
-
-
-def _pairs(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> list[tuple[Any, Any]]:
-    """``(key, value)`` of the workspace's rows whose ``key`` is one of ``wanted``."""
-    return [(row[0], row[1]) for row in _rows_where(ctx, key, [key, value], wanted)]
-
-
-def _rows_where(
-    ctx: Context, key: Any, wanted_columns: list[Any], wanted: list[Any]
-) -> list[tuple[Any, ...]]:
-    """``wanted_columns`` of the workspace's rows whose ``key`` is one of ``wanted`` (people in
-    the bin left out, as the session's criteria would), ids as UUIDs and JSON decoded on both
-    databases: plain driver queries, since building SQLAlchemy IN lists and result rows costs
-    more per key than the lookup itself."""
-    unique = list(dict.fromkeys(wanted))
-    if not unique:
-        return []
-    key_column = key.property.columns[0]
-    selected = [c.property.columns[0] for c in wanted_columns]
-    table = key_column.table
-    connection = ctx.session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    # By primary key, SQLite must not be tempted by a (workspace, …) index: its sampled
-    # statistics can rate "this workspace" as a few rows, and it then reads every row of a
-    # large workspace per lookup. A unary + keeps the workspace test off the index.
-    workspace = "+workspace_id" if key_column.primary_key and not postgres else "workspace_id"
-    names = ", ".join(f'"{c.name}"' for c in selected)
-    sql = (
-        f'SELECT {names} FROM "{table.name}" WHERE {workspace} = {"%s" if postgres else "?"}'
-        + (" AND deleted_at IS NULL" if "deleted_at" in table.c else "")
-        + f' AND "{key_column.name}" IN '
-    )
-    ws: Any = ctx.workspace_id if postgres else ctx.workspace_id.hex
-    if isinstance(key_column.type, Uuid) and not postgres:
-        unique = [k.hex for k in unique]
-    found: list[tuple[Any, ...]] = []
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for start in range(0, len(unique), LOOKUP):
-            chunk = unique[start : start + LOOKUP]
-            marks = ", ".join(["%s" if postgres else "?"] * len(chunk))
-            cursor.execute(f"{sql}({marks})", [ws, *chunk])
-            found += cursor.fetchall()
-    finally:
-        cursor.close()
-    if postgres:
-        return found
-    decoders = [(i, d) for i, c in enumerate(selected) if (d := _sqlite_decoder(c))]
-    if not decoders:
-        return found
-    decoded: list[tuple[Any, ...]] = []
-    for row in found:
-        values = list(row)
-        for i, decode in decoders:
-            if values[i] is not None:
-                values[i] = decode(values[i])
-        decoded.append(tuple(values))
-    return decoded
-
-
-def _sqlite_decoder(column: Any) -> Any:
-    """How a column's SQLite value becomes the Python value (ids: 32 hex digits; JSON: text)."""
-    if isinstance(column.type, Uuid):
-        return uuid.UUID
-    if isinstance(column.type, JSON):
-        return json.loads
-    return None
-
-
-def _companies(ctx: Context, names: list[str | None]) -> dict[str, uuid.UUID]:
-    """Company ids by lower-cased name; names not yet known become new companies."""
-    wanted = {n.lower(): n for n in names if n}
-    if not wanted:
-        return {}
-    rows = ctx.session.execute(
-        select(func.lower(Company.name), Company.id).where(
-            func.lower(Company.name).in_(list(wanted))
-        )
-    ).all()
-    found: dict[str, uuid.UUID] = dict(rows)
-    for key, name in wanted.items():
-        if key not in found:
-            found[key] = companies.create(ctx, CompanyIn(name=name)).id
-    return found
-
-
-_PERSON_COLUMNS = (
-    "id", "first_name", "last_name", "full_name", "email", "phone", "job_title",
-    "lifecycle_stage", "source", "external_id", "addresses",
-)  # fmt: skip
-_CONTACT_COLUMNS = ("id", "person_id", "{}")
-
-
-def _insert_new(ctx: Context, rows: list[CleanRow], company_ids: dict[str, uuid.UUID]) -> list[str]:
-    """New people, their emails, phones and search documents: one ``executemany`` (SQLite)
-    or ``COPY`` (PostgreSQL) per table of the rows the worker prepared. The new ids, as text."""
-    if not rows:
-        return []
-    prepare([r for r in rows if r.prepared is None])  # rows not cleaned by clean_batch
-    connection = ctx.session.connection()
-    person, email = table_of(Person), table_of(PersonEmail)
-    now = bind_value(connection, person.c.created_at, utcnow())
-    ws = ("workspace_id", bind_value(connection, person.c.workspace_id, ctx.workspace_id))
-    person_constants = [
-        ws, ("preferences", "{}"), ("custom", "{}"), ("consent_status", "unknown"),
-        ("version", 1), ("created_at", now), ("updated_at", now),
-    ]  # fmt: skip
-    contact_constants = [
-        ws,
-        ("is_primary", bind_value(connection, email.c.is_primary, True)),
-        ("position", 0),
-    ]
-    prepared = [r.prepared for r in rows]
-    person_rows = [p[0] for p in prepared]  # type: ignore[index]
-    person_columns: tuple[str, ...] = _PERSON_COLUMNS
-    if company_ids:
-        companies_hex = {k: v.hex for k, v in company_ids.items()}
-        person_columns += ("company_id",)
-        person_rows = [
-            (*p, companies_hex.get(r.company.lower()) if r.company else None)
-            for p, r in zip(person_rows, rows, strict=True)
-        ]
-    session = ctx.session
-    insert_tuples(session, person, person_columns, person_rows, constants=person_constants)
-    insert_tuples(
-        session,
-        email,
-        [c.format("email") for c in _CONTACT_COLUMNS],
-        [p[1] for p in prepared if p[1]],  # type: ignore[index]
-        constants=contact_constants,
-    )
-    insert_tuples(
-        session,
-        table_of(PersonPhone),
-        [c.format("number") for c in _CONTACT_COLUMNS],
-        [p[2] for p in prepared if p[2]],  # type: ignore[index]
-        constants=contact_constants,
-    )
-    index_prepared(session, ctx.workspace_id, "person", [(p[0][0], p[3]) for p in prepared])  # type: ignore[index]
-    return [p[4] for p in prepared]  # type: ignore[index]
-
-
-def _existing(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The compared columns of many (live) people, by primary key, without ORM objects."""
-    names = ("id", "company_id", "addresses", *_COMPARED)
-    columns = [getattr(Person, k) for k in names]
-    return {
-        row[0]: dict(zip(names, row, strict=True))
-        for row in _rows_where(ctx, Person.id, columns, ids)
-    }
-
-
-def _contacts(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
-    """The emails and phones of a few people, in order (only for people gaining one)."""
-    out: dict[uuid.UUID, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
-    for start in range(0, len(ids), LOOKUP):
-        chunk = ids[start : start + LOOKUP]
-        # Without statistics SQLite prefers the (workspace, email) index here: name the right one.
-        emails = (
-            select(PersonEmail.person_id, PersonEmail.email)
-            .with_hint(PersonEmail, "INDEXED BY ix_person_emails_person", "sqlite")
-            .where(PersonEmail.person_id.in_(chunk))
-            .order_by(PersonEmail.person_id, PersonEmail.position)
-        )
-        for pid, email in ctx.session.execute(emails):
-            out[pid][0].append(email)
-        phones = (
-            select(PersonPhone.person_id, PersonPhone.number)
-            .with_hint(PersonPhone, "INDEXED BY ix_person_phones_person", "sqlite")
-            .where(PersonPhone.person_id.in_(chunk))
-            .order_by(PersonPhone.person_id, PersonPhone.position)
-        )
-        for pid, number in ctx.session.execute(phones):
-            out[pid][1].append(number)
-    return out
-
-
-def _patch(row: CleanRow, old: dict[str, Any], company_id: uuid.UUID | None) -> dict[str, Any]:
-    """The person fields this row sets that differ; empty cells change nothing."""
-    patch = {k: v for k, v in row.values.items() if k in _COMPARED and v and old[k] != v}
-    if "addresses" in row.values and row.values["addresses"][0] not in old["addresses"]:
-        patch["addresses"] = row.values["addresses"] + list(old["addresses"])
-    if company_id is not None and old["company_id"] != company_id:
-        patch["company_id"] = company_id
-    return patch
-
-
-def _apply_updates(
-    ctx: Context,
-    job: ImportJob,
-    batch: _Batch,
-    updates: list[tuple[CleanRow, uuid.UUID]],
-    company_ids: dict[str, uuid.UUID],
-    keys: _Keys,
-) -> list[uuid.UUID]:
-    """Update matched people that really change through the hub's service (validated,
-    audited per field); the others only count as unchanged."""
-    state = _existing(ctx, [pid for _, pid in updates])
-    extras = people_custom.existing(ctx, updates)
-    pending: list[tuple[CleanRow, uuid.UUID, dict[str, Any], bool, bool]] = []
-    for row, person_id in updates:
-        old = state.get(person_id)
-        if old is None:  # in the bin: an import does not bring people back silently
-            batch.rejects.append((row.line, [Problem("(record)", None, "person is in the bin")]))
-            continue
-        company_id = company_ids[row.company.lower()] if row.company else None
-        patch = _patch(row, old, company_id) | people_custom.patch(row, extras.get(person_id))
-        new_email = bool(row.email) and keys.by_email.get(row.email or "") != person_id
-        new_phone = bool(row.phone) and (row.phone, person_id) not in keys.phones
-        if patch or new_email or new_phone:
-            pending.append((row, person_id, patch, new_email, new_phone))
-        else:
-            job.unchanged += 1
-    lists = _contacts(ctx, [pid for _, pid, _, e, p in pending if e or p])
-    changed: list[uuid.UUID] = []
-    for row, person_id, patch, new_email, new_phone in pending:
-        if new_email:
-            patch["emails"] = [{"email": e} for e in [*lists[person_id][0], row.email]]
-        if new_phone:
-            patch["phones"] = [{"number": n} for n in [*lists[person_id][1], row.phone]]
-        try:
-            with ctx.session.begin_nested():
-                people.update(ctx, person_id, PersonPatch.model_validate(patch))
-        except RapportError as exc:
-            reason = "; ".join(e.message for e in exc.errors) or exc.detail
-            batch.rejects.append((row.line, [Problem("(record)", None, reason)]))
-            continue
-        changed.append(person_id)
-    job.updated += len(changed)
-    return changed
-
-
-def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
+def save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
+    """The refused records of a batch, one row per problem, in line order."""
     rows = [
         {"id": new_id(), "workspace_id": ctx.workspace_id, "import_id": job.id, "line": line,
          "column": p.column[:200], "value": p.value, "reason": p.reason}

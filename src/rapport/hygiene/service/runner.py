@@ -1,6 +1,7 @@
-"""Driving an import from a file, one committed batch at a time: from the CLI, or as a
-background job for an upload (API, web). Killed half-way, an import is resumed after its last
-committed line (``resume``) or simply rerun: the upsert is idempotent."""
+"""Driving an import from a file, one committed batch at a time, for every target (people,
+companies, deals, activities, …): from the CLI, or as a background job for an upload (API,
+web). Killed half-way, an import is resumed after its last committed line (``resume``) or
+simply rerun: each target's upsert is idempotent."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,16 +27,12 @@ from rapport.core.config import get_settings
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_database, transaction
 from rapport.core.errors import BadRequest, as_unavailable
+from rapport.core.imports import Opened, Record, Target
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import dedupe, importing, mappings, people_custom
+from rapport.hygiene.service import importing, mappings
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
-from rapport.hygiene.service.sources import (
-    Source,
-    auto_mapping,
-    open_source,
-    parse_overrides,
-    upload_format,
-)
+from rapport.hygiene.service.import_people import resolve_mapping
+from rapport.hygiene.service.sources import open_source, parse_overrides, upload_format
 
 Progress = Callable[[int], None]  # called with the last line done
 ANALYZE_AFTER = 10_000
@@ -47,7 +45,17 @@ ANALYZED = ("people", "person_emails", "person_phones", "search_documents")
 log = logging.getLogger(__name__)
 
 
-def _batches(source: Source, size: int, after: int = 0) -> Iterator[list[importing.Record]]:
+def open_file(target: Target, stream: IO[bytes], fmt: str) -> Opened:
+    """A file read as ``fmt`` for ``target``: its own reader (company vCards), else the
+    pipeline's (CSV of any delimiter and encoding, vCard, JSON lines)."""
+    own = target.open(stream, fmt)
+    if own is not None:
+        return own
+    source = open_source(stream, fmt)
+    return Opened(source.columns, source.records)
+
+
+def _batches(source: Opened, size: int, after: int = 0) -> Iterator[list[Record]]:
     records = ((line, raw) for line, raw in source.records if line > after)
     while batch := list(islice(records, size)):
         yield batch
@@ -89,6 +97,35 @@ def preview(
     return mapping, good, problems
 
 
+def dry_run(
+    workspace_id: uuid.UUID,
+    target: Target,
+    path: Path,
+    fmt: str,
+    explicit: dict[str, str],
+    saved: dict[str, str],
+    *,
+    limit: int = 20,
+) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
+    """Validate a file against the workspace without keeping anything: each batch is written
+    in a savepoint that is rolled back. Its mapping, the count of good records, the problems."""
+    good, problems = 0, list[tuple[int, Problem]]()
+    with transaction(workspace_id) as session, path.open("rb") as handle:
+        ctx = system_context(session, workspace_id)
+        opened = open_file(target, handle, fmt)
+        mapping = target.resolve_mapping(ctx, opened.columns, fmt, saved, explicit)
+        region = str(ctx.extra.get("region") or get_settings().default_region)
+        for batch in _batches(opened, target.batch):
+            savepoint = session.begin_nested()
+            written = target.write(ctx, mapping, target.clean(batch, mapping, region))
+            savepoint.rollback()
+            good += len(batch) - len(written.rejects)
+            for line, found in written.rejects:
+                problems += [(line, p) for p in found][: max(limit - len(problems), 0)]
+        session.rollback()
+    return mapping, good, problems
+
+
 def saved_fields(workspace_id: uuid.UUID, name: str | None) -> dict[str, str]:
     """The fields of a saved mapping by name (empty for none)."""
     if not name:
@@ -97,35 +134,18 @@ def saved_fields(workspace_id: uuid.UUID, name: str | None) -> dict[str, str]:
         return dict(mappings.by_name(system_context(session, workspace_id), name).fields)
 
 
-def resolve_mapping(
-    columns: list[str],
-    fmt: str,
-    saved: dict[str, str],
-    explicit: dict[str, str],
-    custom: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """The file's ``{column: field}``: automatic by header name, then a saved mapping's
-    columns that the file has, then explicit overrides (``custom``: ``{key: label}`` of the
-    person custom fields). Refused if nothing names a person."""
-    if fmt != "csv":
-        return {f: f for f in columns} | {f"custom.{k}": f"custom.{k}" for k in custom or {}}
-    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-    mapping = auto_mapping(columns, overrides, custom)
-    if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
-        raise BadRequest("no column maps to a name or an email; map one (column=field)")
-    return mapping
-
-
 def _plan(
     ctx: Context,
+    target: Target,
     columns: list[str],
     fmt: str,
     explicit: dict[str, str],
     mapping_name: str | None,
     save_as: str | None,
 ) -> dict[str, str]:
+    """The mapping of a file, after a saved mapping and overrides; saved as ``save_as``."""
     saved = dict(mappings.by_name(ctx, mapping_name).fields) if mapping_name else {}
-    mapping = resolve_mapping(columns, fmt, saved, explicit, people_custom.labels(ctx))
+    mapping = target.resolve_mapping(ctx, columns, fmt, saved, explicit)
     if save_as:
         dropped = {c: "ignore" for c in columns if c not in mapping}
         mappings.save(ctx, save_as, {**dropped, **mapping})
@@ -140,17 +160,27 @@ def start_file(
     *,
     mapping_name: str | None = None,
     save_as: str | None = None,
+    object: str = "person",
 ) -> uuid.UUID:
-    """Create the import job of a file (its own transaction) and return its id."""
+    """Create the import job of a local file of ``object`` records (its own transaction) and
+    return its id."""
+    target = importing.target_for(object)
     with path.open("rb") as handle:
-        columns = open_source(handle, fmt).columns
+        columns = open_file(target, handle, fmt).columns
     with transaction(workspace_id) as session:
         ctx = system_context(session, workspace_id)
-        mapping = _plan(ctx, columns, fmt, overrides, mapping_name, save_as)
+        mapping = _plan(ctx, target, columns, fmt, overrides, mapping_name, save_as)
         job = importing.create_job(
-            ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve())
-        )
+            ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve()),
+            object=target.object,
+        )  # fmt: skip
+        job.total_rows = count_records(path, fmt)
         return job.id
+
+
+def count_records(path: Path, fmt: str) -> int:
+    """Records in a file for a progress total (lines; less the header for CSV)."""
+    return max(count_lines(path) - (1 if fmt == "csv" else 0), 0)
 
 
 def upload_dir() -> Path:
@@ -171,28 +201,31 @@ def start_upload(
     fields: dict[str, str] | None = None,
     mapping_name: str | None = None,
     save_as: str | None = None,
+    object: str = "person",
 ) -> ImportJob:
-    """Keep an uploaded file and queue its import (in the caller's unit of work); the job
-    itself runs in the background (:func:`run_import_job`). Bad files and mappings are
-    refused here, before anything is queued."""
+    """Keep an uploaded file of ``object`` records and queue its import (in the caller's unit
+    of work); the job itself runs in the background (:func:`run_import_job`). Bad files and
+    mappings are refused here, before anything is queued."""
+    target = importing.target_for(object)
     ctx.require("hygiene:import")
-    ctx.require("people:write")
-    fmt = upload_format(fmt, filename)
+    ctx.require(target.permission)
+    fmt = upload_format(fmt, filename, target.formats)
     explicit = (fields or {}) | parse_overrides(pairs)
     path = upload_dir() / f"{uuid.uuid4().hex}.{fmt}"
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     try:
         with path.open("rb") as handle:
-            columns = open_source(handle, fmt).columns
-        mapping = _plan(ctx, columns, fmt, explicit, mapping_name, save_as)
+            columns = open_file(target, handle, fmt).columns
+        mapping = _plan(ctx, target, columns, fmt, explicit, mapping_name, save_as)
         job = importing.create_job(
-            ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued"
-        )
+            ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued",
+            object=target.object,
+        )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)
         raise
-    job.total_rows = max(count_lines(path) - (1 if fmt == "csv" else 0), 0)
+    job.total_rows = count_records(path, fmt)
     return job
 
 
@@ -209,21 +242,16 @@ def run_import_job(job_id: uuid.UUID) -> None:
         return
     workspace_id, path, kind = found
     try:
-        if kind == "company":
-            from rapport.hygiene.service import importing_companies
-
-            importing_companies.run_file(workspace_id, job_id)
-        else:
-            small = path is not None and Path(path).stat().st_size < INLINE_BYTES
-            run_file(
-                workspace_id,
-                job_id,
-                batch_size=BACKGROUND_BATCH,
-                progress=lambda _line: None,
-                # The server's threads make a plain fork unsafe; a small file is validated
-                # here rather than wait seconds for a fork server to start.
-                start="inline" if small else "forkserver",
-            )
+        small = path is not None and Path(path).stat().st_size < INLINE_BYTES
+        run_file(
+            workspace_id,
+            job_id,
+            batch_size=min(BACKGROUND_BATCH, importing.target_for(kind).batch),
+            progress=lambda _line: None,
+            # The server's threads make a plain fork unsafe; a small file is validated
+            # here rather than wait seconds for a fork server to start.
+            start="inline" if small else "forkserver",
+        )
     except Exception as exc:
         if as_unavailable(exc) is not None:
             # Busy (another writer held SQLite's lock past the timeout) or away: the batches
@@ -240,27 +268,33 @@ def run_file(
     workspace_id: uuid.UUID,
     job_id: uuid.UUID,
     *,
-    batch_size: int,
-    progress: Progress,
+    batch_size: int | None = None,
+    progress: Progress = lambda _line: None,
     start: str = "fork",
 ) -> ImportJob:
-    """Load (or resume) a job's file, committing each batch with the job's progress. A worker
-    process reads and validates the next batches while this one writes (two cores busy).
-    ``start`` is how the worker starts: ``fork`` from a single-threaded process (the CLI),
-    ``forkserver`` from a threaded one (a server: forking it could copy a held lock)."""
+    """Load (or resume) a job's file, committing each batch (``batch_size`` records, by
+    default the target's) with the job's progress. For people, a worker process reads and
+    validates the next batches while this one writes (two cores busy). ``start`` is how the
+    worker starts: ``fork`` from a single-threaded process (the CLI), ``forkserver`` from a
+    threaded one (a server: forking it could copy a held lock)."""
     with transaction(workspace_id) as session:
         job = importing.get_job(system_context(session, workspace_id), job_id)
         if job.path is None or job.status == "done":
             raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
         job.status, job.error = "running", None
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
-    if get_database().dialect == "sqlite":
+        target = importing.target_for(job.object)
+    people = target.object == "person"
+    if people and get_database().dialect == "sqlite":
         analyze_people()  # cheap there, and the batches' lookups by id need it
     region = get_settings().default_region
-    batches = _cleaned(path, fmt, mapping, region, batch_size, after, start)
+    size = batch_size or target.batch
+    # Only people's cleaning is pure and heavy enough to pay for a worker process.
+    work = _Work(target.object, path, fmt, mapping, region, size, after)
+    batches = _cleaned(work, start if people else "inline")
     try:
         with _young_collections_only():
-            _load(workspace_id, job_id, batches, batch_size, progress)
+            _load(workspace_id, job_id, batches, size, progress)
     except Exception as exc:
         batches.close()  # stop the worker now: a traceback would keep it waiting to send
         if as_unavailable(exc) is not None:
@@ -275,8 +309,8 @@ def run_file(
         ctx = system_context(session, workspace_id)
         job = importing.get_job(ctx, job_id)
         importing.finish(ctx, job)
-        dedupe.scan_after_import(ctx, dedupe.created_since(ctx, job.created_at))
-    if job.created >= ANALYZE_AFTER:
+        target.finish(ctx, job)
+    if people and job.created >= ANALYZE_AFTER:
         analyze_people()
     return job
 
@@ -298,10 +332,12 @@ def _load(
             _tune(session)
             ctx = system_context(session, workspace_id)
             job = importing.get_job(ctx, job_id)
-            importing.load_clean(ctx, job, outcomes, last_line=last_line, count=count)
-            created = job.created
-        del outcomes
-        if created >= next_analyze:
+            target = importing.target_for(job.object)
+            written = target.write(ctx, job.mapping, outcomes)
+            importing.save_batch(ctx, job, written, last_line=last_line, count=count)
+            created, people = job.created, target.object == "person"
+        del outcomes, written
+        if people and created >= next_analyze:
             # Without fresh statistics PostgreSQL scans whole tables for the next batch's
             # lookups (quadratic); analysing as the tables quadruple keeps plans right.
             analyze_people()
@@ -332,26 +368,35 @@ def _young_collections_only() -> Iterator[None]:
                 gc.enable()
 
 
-Cleaned = tuple[int, int, list[importing.Outcome]]  # last line, records, outcomes
+Cleaned = tuple[int, int, Any]  # last line, records, what the target's clean() made of them
 
 
-def _cleaned(
-    path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int, start: str
-) -> Generator[Cleaned, None, None]:
+@dataclass(frozen=True)
+class _Work:
+    """What the validating worker needs to clean a file (sent to it: plain values)."""
+
+    object: str
+    path: Path
+    fmt: str
+    mapping: dict[str, str]
+    region: str
+    size: int
+    after: int
+
+
+def _cleaned(work: _Work, start: str) -> Generator[Cleaned, None, None]:
     """The file's batches after line ``after``, validated in a worker process while this one
     writes, when the platform can fork (else here). A pipe joins them: the worker is never
     more than a batch ahead (flat memory), and dies of a broken pipe when this process does,
     even by kill -9."""
     if start not in multiprocessing.get_all_start_methods():
-        yield from _clean_file(path, fmt, mapping, region, size, after)
+        yield from _clean_file(work)
         return
     context: Any = multiprocessing.get_context(start)  # fork, forkserver or spawn
     if start == "forkserver":
         context.set_forkserver_preload([__name__])  # workers start without importing again
     reader, writer = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_produce, args=(reader, writer, path, fmt, mapping, region, size, after)
-    )
+    worker = context.Process(target=_produce, args=(reader, writer, work))
     worker.start()
     writer.close()
     try:
@@ -373,22 +418,21 @@ def _cleaned(
             worker.join()
 
 
-def _clean_file(
-    path: Path, fmt: str, mapping: dict[str, str], region: str, size: int, after: int
-) -> Iterator[Cleaned]:
-    with path.open("rb") as handle:
-        for batch in _batches(open_source(handle, fmt), size, after):
-            yield batch[-1][0], len(batch), importing.clean_batch(batch, mapping, region)
+def _clean_file(work: _Work) -> Iterator[Cleaned]:
+    target = importing.target_for(work.object)
+    with work.path.open("rb") as handle:
+        for batch in _batches(open_file(target, handle, work.fmt), work.size, work.after):
+            yield batch[-1][0], len(batch), target.clean(batch, work.mapping, work.region)
 
 
-def _produce(reader: Connection, writer: Connection, *args: Any) -> None:
+def _produce(reader: Connection, writer: Connection, work: _Work) -> None:
     """The worker: validate batches and send them; stop when the reader has gone. Its rows
     make no reference cycles, so the collector's scans would find nothing: it is off."""
     reader.close()
     gc.disable()
     try:
         try:
-            for item in _clean_file(*args):
+            for item in _clean_file(work):
                 writer.send(item)
         except (BrokenPipeError, ConnectionResetError):
             return

@@ -32,6 +32,7 @@ from rapport.core.errors import (
     invalid,
 )
 from rapport.core.events import record
+from rapport.core.imports import BaseTarget, Problem, Record, Written
 from rapport.core.pagination import Page, decode_cursor, encode_cursor
 from rapport.hub import validation
 from rapport.hub.models import (
@@ -271,31 +272,53 @@ def import_csv(ctx: Context, data: bytes) -> ImportReport:
 
     Columns are mapped by name (``E-Mail``, ``Job title``, ``UTM Source`` …). The whole file
     is read and decoded before anything is written, so an unreadable file writes nothing; then
-    each row is captured in its own savepoint: a bad row is reported with its line, column and
-    reason and the good ones go in. Each row's timeline entry is keyed by a hash of the row,
-    so importing the same file again finds every row already there and changes nothing.
+    the rows go through the leads import target (:class:`LeadsTarget`, the one a background
+    import job runs too) as one batch: each row is captured in its own savepoint, a bad row is
+    reported with its line, column and reason and the good ones go in. Each row's timeline
+    entry is keyed by a hash of the row, so importing the same file again finds every row
+    already there and changes nothing.
     """
     ctx.require("leads:write")
     if len(data) > MAX_IMPORT_BYTES:
         raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB")
     columns, rows = _read_csv(data)
     mapping = lead_mapping(columns)
-    report = ImportReport(mapping=mapping, ignored_columns=[c for c in columns if c not in mapping])
-    captured: list[uuid.UUID] = []
-    for line, raw in rows:
-        report.rows += 1
-        _import_row(ctx, line, raw, mapping, report, captured)
-    scoring_live.rescore_people(ctx, captured)
-    return report
+    written = LEADS.write(ctx, mapping, rows)
+    return ImportReport(
+        rows=len(rows),
+        created=len(written.created),
+        updated=len(written.updated),
+        unchanged=written.unchanged,
+        rejected=len(written.rejects),
+        mapping=mapping,
+        ignored_columns=[c for c in columns if c not in mapping],
+        errors=_errors(written),
+    )
 
 
-def lead_mapping(columns: list[str]) -> dict[str, str]:
-    """``{column: lead field}`` by name and synonyms; Invalid without an email column."""
+def _errors(written: Written) -> list[dict[str, Any]]:
+    """The report's errors: one per problem, in line order."""
+    return [
+        {"line": line, "column": None if p.column == NO_COLUMN else p.column,
+         "value": p.value, "reason": p.reason}
+        for line, problems in written.rejects
+        for p in problems
+    ]  # fmt: skip
+
+
+def lead_mapping(columns: list[str], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """``{column: lead field}`` by name and synonyms (``overrides`` win; ``ignore`` drops a
+    column); Invalid without an email column."""
+    overrides = overrides or {}
     mapping = {c: f for c, f in sources.auto_mapping(columns).items() if f in LEAD_FIELDS}
+    mapping = {c: f for c, f in mapping.items() if c not in overrides}
+    mapping |= {c: f for c, f in overrides.items() if f not in ("", "ignore")}
     taken = set(mapping.values())
     for column in columns:
         key = re.sub(r"[^a-z0-9]", "", column.strip().lower())
         for name, keys in _LEAD_SYNONYMS.items():
+            if column in overrides:
+                continue
             if name not in taken and column not in mapping and (key in keys or column == name):
                 mapping[column] = name
                 taken.add(name)
@@ -306,6 +329,41 @@ def lead_mapping(columns: list[str]) -> dict[str, str]:
             "required",
         )
     return mapping
+
+
+NO_COLUMN = "(record)"
+
+
+class LeadsTarget(BaseTarget):
+    """Leads: each row captured like a form submission (person by email, submission, timeline
+    note, routing), the people rescored once per batch."""
+
+    object = "lead"
+    label = "Leads"
+    permission = "leads:write"
+    formats: tuple[str, ...] = ("csv",)
+    batch = 500
+
+    def fields(self, ctx: Context) -> list[tuple[str, str]]:
+        return [(f, f.replace("_", " ")) for f in (*LEAD_FIELDS, *UTM_FIELDS)]
+
+    def resolve_mapping(
+        self,
+        ctx: Context,
+        columns: list[str],
+        fmt: str,
+        saved: dict[str, str],
+        explicit: dict[str, str],
+    ) -> dict[str, str]:
+        return lead_mapping(columns, {c: f for c, f in saved.items() if c in columns} | explicit)
+
+    def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:
+        ctx.require("leads:write")
+        written = Written()
+        for line, raw in cleaned:
+            _import_row(ctx, line, raw, mapping, written)
+        scoring_live.rescore_people(ctx, [*written.created, *written.updated])
+        return written
 
 
 def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -332,15 +390,11 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
 
 
 def _import_row(
-    ctx: Context,
-    line: int,
-    raw: dict[str, str],
-    mapping: dict[str, str],
-    report: ImportReport,
-    captured: list[uuid.UUID],
+    ctx: Context, line: int, raw: dict[str, Any], mapping: dict[str, str], written: Written
 ) -> None:
     column_of = {f: c for c, f in mapping.items()}
-    values = {f: raw.get(c, "").strip() for c, f in mapping.items() if raw.get(c, "").strip()}
+    values = {f: str(raw.get(c) or "").strip() for c, f in mapping.items()}
+    values = {f: v for f, v in values.items() if v}
     full_name = values.pop("full_name", "")
     if full_name and not (values.get("first_name") or values.get("last_name")):
         first, _, last = full_name.rpartition(" ") if " " in full_name else (full_name, "", "")
@@ -350,36 +404,30 @@ def _import_row(
     try:
         lead = LeadIn.model_validate(values)
     except ValidationError as exc:
+        problems = []
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "email"
-            _reject(report, line, column_of.get(name), raw, error["msg"])
-        report.rejected += 1
+            problems.append(_problem(column_of.get(name), raw, error["msg"]))
+        written.rejects.append((line, problems))
         return
     if _already_imported(ctx, key := _row_key(lead)):
-        report.unchanged += 1
+        written.unchanged += 1
         return
     try:
         with ctx.session.begin_nested():
             outcome = capture(ctx, lead, channel="import", external_id=key, rescore=False)
     except Invalid as exc:
-        for err in exc.errors or [FieldError(("email",), exc.detail)]:
-            name = str(err.loc[0]) if err.loc else "email"
-            _reject(report, line, column_of.get(name), raw, err.message)
-        report.rejected += 1
+        written.rejects.append(
+            (line, [_problem(column_of.get(str(e.loc[0]) if e.loc else "email"), raw, e.message)
+                    for e in exc.errors or [FieldError(("email",), exc.detail)]])
+        )  # fmt: skip
         return
-    if outcome.person_id is not None:
-        captured.append(outcome.person_id)
-    if outcome.created:
-        report.created += 1
-    else:
-        report.updated += 1
+    (written.created if outcome.created else written.updated).append(outcome.person_id)
 
 
-def _reject(
-    report: ImportReport, line: int, column: str | None, raw: dict[str, str], reason: str
-) -> None:
+def _problem(column: str | None, raw: dict[str, Any], reason: str) -> Problem:
     value = raw.get(column) if column else None
-    report.errors.append({"line": line, "column": column, "value": value, "reason": reason})
+    return Problem(column or NO_COLUMN, None if value is None else str(value), reason)
 
 
 def _row_key(lead: LeadIn) -> str:
@@ -451,3 +499,6 @@ def worklist(
     last = rows[limit - 1] if more else None
     next_cursor = encode_cursor([last[8], last[9], str(last[0])]) if last is not None else None
     return Page(items, next_cursor, more)
+
+
+LEADS = LeadsTarget()

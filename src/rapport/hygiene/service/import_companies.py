@@ -1,4 +1,5 @@
-"""Importing companies from CSV (any delimiter and encoding), JSON lines or vCard.
+"""The companies target of the import pipeline: companies from CSV (any delimiter and
+encoding), JSON lines or vCard.
 
 Each record is validated like the hub's company service would (name, domain, phone in E.164,
 country as ISO code, size, owner by email, tags, custom fields against their definitions); a
@@ -11,52 +12,46 @@ only where the record differs (empty cells change nothing, tags are added), thro
 ``companies.update`` (validated, audited, announced); a new company goes through
 ``companies.create``. So re-importing a file, or importing an export, changes nothing.
 
-The file is loaded in batches of :data:`BATCH` records, each committed with the job's progress
-(``last_line``), so an interrupted import resumes after its last whole batch.
+The pipeline (:mod:`importing`, :mod:`runner`) loads the file in batches of :data:`BATCH`
+records, each committed with the job's progress, so an interrupted import resumes after its
+last whole batch.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import islice
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import selectinload
 
 from rapport.accounts.models import Membership, User
-from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
-from rapport.core.context import Context, system_context
-from rapport.core.db import table_of, transaction
+from rapport.core.context import Context
+from rapport.core.db import table_of
 from rapport.core.errors import BadRequest, RapportError
-from rapport.core.events import record, record_many
+from rapport.core.events import record_many
 from rapport.core.ids import new_id
+from rapport.core.imports import Opened, Written
 from rapport.hub import validation
 from rapport.hub.models import Company
 from rapport.hub.schemas import CompanyIn, CompanyPatch
 from rapport.hub.service import companies
-from rapport.hygiene.events import (
-    COMPANY_EXTERNAL_ID_ADDED,
-    IMPORT_COMPANY_BATCH,
-    IMPORT_STARTED,
-)
-from rapport.hygiene.models import CompanyExternalId, ImportJob, ImportReject
-from rapport.hygiene.service import columns, company_columns, company_vcards, mappings
+from rapport.hygiene.events import COMPANY_EXTERNAL_ID_ADDED
+from rapport.hygiene.models import CompanyExternalId
+from rapport.hygiene.service import columns, company_columns, company_vcards
 from rapport.hygiene.service.cleaning import Problem
 from rapport.hygiene.service.sources import (
     SNIFF_BYTES,
     detect_encoding,
     json_lines,
     open_source,
-    upload_format,
 )
 
 BATCH = 500
@@ -267,161 +262,6 @@ def _whole(value: Value) -> int | None:
     return int(number) if number == number.to_integral_value() else None
 
 
-# --- jobs -----------------------------------------------------------------------------------
-
-
-def create_job(
-    ctx: Context,
-    *,
-    filename: str,
-    fmt: str,
-    mapping: dict[str, str],
-    path: str | None,
-    status: str = "running",
-) -> ImportJob:
-    """A new companies import job."""
-    ctx.require("hygiene:import")
-    ctx.require("companies:write")
-    job = ImportJob(
-        workspace_id=ctx.workspace_id,
-        filename=filename[:500],
-        path=path,
-        format=fmt,
-        object="company",
-        status=status,
-        mapping=mapping,
-        actor_id=ctx.user_id,
-    )
-    ctx.session.add(job)
-    ctx.session.flush()
-    record(
-        ctx,
-        IMPORT_STARTED,
-        job.id,
-        payload={"filename": filename, "format": fmt, "object": "company"},
-    )
-    return job
-
-
-def plan(
-    ctx: Context,
-    columns: list[str],
-    fmt: str,
-    explicit: dict[str, str],
-    mapping_name: str | None,
-    save_as: str | None,
-) -> dict[str, str]:
-    """The mapping of a file, after a saved mapping and overrides; saved as ``save_as``."""
-    saved = dict(mappings.by_name(ctx, mapping_name).fields) if mapping_name else {}
-    mapping = resolve_mapping(ctx, columns, fmt, saved, explicit)
-    if save_as:
-        dropped = {c: "ignore" for c in columns if c not in mapping}
-        mappings.save(ctx, save_as, {**dropped, **mapping})
-    return mapping
-
-
-def count_records(path: Path, fmt: str) -> int:
-    """Records in a file for a progress total (lines; less the header for CSV)."""
-    total = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            total += chunk.count(b"\n")
-    return max(total - (1 if fmt == "csv" else 0), 0)
-
-
-def start_upload(
-    ctx: Context,
-    *,
-    filename: str,
-    stream: IO[bytes],
-    fmt: str | None,
-    overrides: dict[str, str],
-    mapping_name: str | None = None,
-    save_as: str | None = None,
-    directory: Path,
-) -> ImportJob:
-    """Keep an uploaded companies file in ``directory`` and create its queued job (in the
-    caller's unit of work). Bad files and mappings are refused here."""
-    ctx.require("hygiene:import")
-    ctx.require("companies:write")
-    fmt = upload_format(fmt, filename, FORMATS)
-    path = directory / f"{uuid.uuid4().hex}.{fmt}"
-    with path.open("wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)
-    try:
-        with path.open("rb") as handle:
-            columns = open_companies(handle, fmt).columns
-        mapping = plan(ctx, columns, fmt, overrides, mapping_name, save_as)
-        job = create_job(
-            ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued"
-        )
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    job.total_rows = count_records(path, fmt)
-    return job
-
-
-def start_file(
-    workspace_id: uuid.UUID,
-    path: Path,
-    fmt: str,
-    overrides: dict[str, str],
-    *,
-    mapping_name: str | None = None,
-    save_as: str | None = None,
-) -> uuid.UUID:
-    """Create the companies import job of a local file (CLI; its own transaction)."""
-    with path.open("rb") as handle:
-        columns = open_companies(handle, fmt).columns
-    with transaction(workspace_id) as session:
-        ctx = system_context(session, workspace_id)
-        mapping = plan(ctx, columns, fmt, overrides, mapping_name, save_as)
-        job = create_job(
-            ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve())
-        )
-        job.total_rows = count_records(path, fmt)
-        return job.id
-
-
-def run_file(
-    workspace_id: uuid.UUID,
-    job_id: uuid.UUID,
-    *,
-    batch_size: int = BATCH,
-    progress: Callable[[int], None] = lambda _line: None,
-) -> ImportJob:
-    """Load (or resume after ``last_line``) a companies job's file, one committed batch at a
-    time; a failure marks the job ``failed`` and is raised."""
-    from rapport.hygiene.service import importing  # people's finish(): same job table
-
-    with transaction(workspace_id) as session:
-        job = importing.get_job(system_context(session, workspace_id), job_id)
-        if job.path is None or job.status == "done":
-            raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
-        job.status, job.error = "running", None
-        path, fmt, after = Path(job.path), job.format, job.last_line
-    try:
-        with path.open("rb") as handle:
-            records = (r for r in open_companies(handle, fmt).records if r[0] > after)
-            while batch := list(islice(records, batch_size)):
-                with transaction(workspace_id) as session:
-                    ctx = system_context(session, workspace_id)
-                    job = importing.get_job(ctx, job_id)
-                    load_batch(ctx, job, batch)
-                progress(batch[-1][0])
-    except Exception as exc:
-        with transaction(workspace_id) as session:
-            ctx = system_context(session, workspace_id)
-            importing.finish(ctx, importing.get_job(ctx, job_id), error=str(exc) or repr(exc))
-        raise
-    with transaction(workspace_id) as session:
-        ctx = system_context(session, workspace_id)
-        job = importing.get_job(ctx, job_id)
-        importing.finish(ctx, job)
-    return job
-
-
 # --- loading --------------------------------------------------------------------------------
 
 
@@ -433,14 +273,11 @@ class _Loaded:
     rejects: list[tuple[int, list[Problem]]] = field(default_factory=list)
 
 
-def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
-    """Validate and upsert a batch of records; rejects and the job's progress are saved in
-    the caller's transaction."""
+def write(ctx: Context, mapping: dict[str, str], records: list[Record]) -> Written:
+    """Validate and upsert a batch of records in the caller's transaction."""
     ctx.require("hygiene:import")
     ctx.require("companies:write")
-    if not records:
-        return
-    cleaner = Cleaner(ctx, job.mapping)
+    cleaner = Cleaner(ctx, mapping)
     out = _Loaded()
     rows: list[CleanCompany] = []
     for line, raw in records:
@@ -467,26 +304,7 @@ def load_batch(ctx: Context, job: ImportJob, records: list[Record]) -> None:
         company = existing[company_id] if company_id is not None else None
         _upsert(ctx, row, company, out, new_link=row.external_id not in linked, links=links)
     _save_links(ctx, links)
-    _save_rejects(ctx, job, out.rejects)
-    job.created += len(out.created)
-    job.updated += len(out.updated)
-    job.unchanged += out.unchanged
-    job.rejected += len(out.rejects)
-    job.rows_done += len(records)
-    job.last_line = records[-1][0]
-    job.updated_at = utcnow()
-    if out.created or out.updated:
-        record(
-            ctx,
-            IMPORT_COMPANY_BATCH,  # not import.batch: its consumers read people's ids
-            job.id,
-            {"created": (None, len(out.created)), "updated": (None, len(out.updated))},
-            payload={
-                "last_line": job.last_line,
-                "created_ids": out.created,
-                "updated_ids": out.updated,
-            },
-        )
+    return Written(out.created, out.updated, out.unchanged, out.rejects)
 
 
 def _match(
@@ -663,17 +481,6 @@ def _save_links(ctx: Context, links: list[tuple[uuid.UUID, str]]) -> None:
     )
 
 
-def _save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
-    rows = [
-        {"id": new_id(), "workspace_id": ctx.workspace_id, "import_id": job.id, "line": line,
-         "column": p.column[:200], "value": p.value, "reason": p.reason}
-        for line, problems in sorted(rejects, key=lambda r: r[0])
-        for p in problems
-    ]  # fmt: skip
-    if rows:
-        ctx.session.execute(insert(table_of(ImportReject)), rows)
-
-
 def external_ids(ctx: Context, company_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """One external id per company (the first recorded), for exports."""
     out: dict[uuid.UUID, str] = {}
@@ -702,3 +509,45 @@ def preview_rows(
         )
         out.append((line, raw, problems))
     return out
+
+
+class CompaniesTarget:
+    """Companies, matched by Rapport id, external id, domain or a unique name."""
+
+    object = "company"
+    label = "Companies"
+    permission = "companies:write"
+    formats: tuple[str, ...] = FORMATS
+    batch = BATCH
+
+    def fields(self, ctx: Context) -> list[tuple[str, str]]:
+        own = [(f, f.replace("_", " ")) for f in company_columns.FIELDS]
+        labels = custom_labels(ctx)
+        return own + [(f"custom.{k}", f"custom: {label}") for k, label in labels.items()]
+
+    def resolve_mapping(
+        self,
+        ctx: Context,
+        columns: list[str],
+        fmt: str,
+        saved: dict[str, str],
+        explicit: dict[str, str],
+    ) -> dict[str, str]:
+        return resolve_mapping(ctx, columns, fmt, saved, explicit)
+
+    def open(self, stream: IO[bytes], fmt: str) -> Opened:
+        source = open_companies(stream, fmt)
+        return Opened(source.columns, source.records)
+
+    @staticmethod
+    def clean(records: list[Record], mapping: dict[str, str], region: str) -> list[Record]:
+        return records  # cleaning a company needs the workspace (owners, custom fields)
+
+    def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:
+        return write(ctx, mapping, cleaned)
+
+    def finish(self, ctx: Context, job: Any) -> None:
+        return None
+
+
+COMPANIES = CompaniesTarget()
