@@ -122,6 +122,12 @@ def active_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID)
     return Member(user.id, user.email, user.name, workspace.id, workspace.name, role)
 
 
+def workspace_id(slug: str) -> uuid.UUID:
+    """The id of a workspace named by slug or id, in a transaction of its own (for the CLI)."""
+    with transaction(unscoped=True) as session:
+        return get_workspace(session, slug).id
+
+
 def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:
     """The workspaces a user belongs to, with their role in each."""
     rows = session.execute(

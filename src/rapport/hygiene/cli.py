@@ -33,7 +33,7 @@ from rapport.core.cli_output import (
 from rapport.core.config import get_settings
 from rapport.core.context import system_context
 from rapport.core.db import transaction
-from rapport.hub.service import people
+from rapport.hub.public import people
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe as dedupe_service
 from rapport.hygiene.service import (
@@ -101,10 +101,7 @@ def _finish_import(job: ImportJob, rejects: Path | None, *, as_json: bool, what:
     end_with_rejects(rejects_from_csv(chunks), rejected_rows=job.rejected, path=rejects)
 
 
-def workspace_id(slug: str) -> uuid.UUID:
-    """The id of a workspace named by slug or id."""
-    with transaction(unscoped=True) as session:
-        return accounts.get_workspace(session, slug).id
+workspace_id = accounts.workspace_id
 
 
 def import_(

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn
 
+from rapport.accounts.service import workspace_id
 from rapport.core.cli_output import (
     JSON_OPTION,
     REJECTS_OPTION,
@@ -21,7 +22,6 @@ from rapport.core.cli_output import (
 )
 from rapport.core.context import system_context
 from rapport.core.db import transaction
-from rapport.hygiene.cli import workspace_id
 from rapport.sales.service import leads, scoring_live
 
 leads_app = typer.Typer(help="Lead capture.", no_args_is_help=True)

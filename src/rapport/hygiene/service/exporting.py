@@ -19,10 +19,11 @@ from urllib.parse import parse_qsl
 
 import vobject
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from rapport.accounts.models import User
 from rapport.core import csv_cells
-from rapport.core.context import Context
+from rapport.core.context import Context, system_context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, invalid
 from rapport.core.filtering import (
@@ -34,11 +35,12 @@ from rapport.core.filtering import (
     parse_query_params,
 )
 from rapport.hub.models import Company, Person, Tag, person_tags
+from rapport.hub.public import companies_list, fields, people_list
 from rapport.hub.schemas import COMPANY_LIST_FILTERS, PERSON_LIST_FILTERS
-from rapport.hub.service import fields
-from rapport.hub.service.people_list import FIELDS
 from rapport.hygiene.service import company_vcards, sources
 from rapport.hygiene.service.columns import cell_text, join_list
+from rapport.hygiene.service.company_columns import FIELDS as COMPANY_COLUMNS
+from rapport.hygiene.service.import_companies import external_ids
 from rapport.web import saved_views
 
 CHUNK = 2000
@@ -95,10 +97,8 @@ def build_filter(
 
 def _fieldset(object_type: str) -> FieldSet:
     if object_type == "company":
-        from rapport.hub.service.companies_list import FIELDS as COMPANY_FIELDS
-
-        return COMPANY_FIELDS
-    return FIELDS
+        return companies_list.FIELDS
+    return people_list.FIELDS
 
 
 def _where(ctx: Context, object_type: str, filter_: Node | None) -> Any:
@@ -280,12 +280,6 @@ def export_companies(
 def _company_rows(
     workspace_id: uuid.UUID, kinds: dict[str, str], condition: Any = None
 ) -> Iterator[dict[str, Any]]:
-    from sqlalchemy.orm import selectinload
-
-    from rapport.accounts.models import User
-    from rapport.core.context import system_context
-    from rapport.hygiene.service.import_companies import external_ids
-
     with get_database().session(workspace_id) as session:
         ctx = system_context(session, workspace_id)
         last: uuid.UUID | None = None
@@ -329,8 +323,6 @@ def _company_rows(
 def _company_stream(
     rows: Iterator[dict[str, Any]], fmt: str, kinds: dict[str, str]
 ) -> Iterator[str]:
-    from rapport.hygiene.service.company_columns import FIELDS as COMPANY_COLUMNS
-
     if fmt == "vcf":
         for row in rows:
             yield company_vcards.card(row, kinds)

@@ -39,10 +39,9 @@ from rapport.core.errors import BadRequest, RapportError
 from rapport.core.events import record_many
 from rapport.core.ids import new_id
 from rapport.core.imports import Opened, Written
-from rapport.hub import validation
 from rapport.hub.models import Company
+from rapport.hub.public import companies, validation
 from rapport.hub.schemas import CompanyIn, CompanyPatch
-from rapport.hub.service import companies
 from rapport.hygiene.events import COMPANY_EXTERNAL_ID_ADDED
 from rapport.hygiene.models import CompanyExternalId
 from rapport.hygiene.service import columns, company_columns, company_vcards

@@ -25,8 +25,8 @@ from rapport.core.context import Context
 from rapport.core.errors import BadRequest, RapportError
 from rapport.core.imports import Opened, Written
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
+from rapport.hub.public import companies, people, people_bulk
 from rapport.hub.schemas import CompanyIn, PersonPatch
-from rapport.hub.service import companies, people, people_bulk
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe, people_custom, sources
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record

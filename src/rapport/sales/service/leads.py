@@ -34,7 +34,6 @@ from rapport.core.errors import (
 from rapport.core.events import record
 from rapport.core.imports import BaseTarget, Problem, Record, Written
 from rapport.core.pagination import Page, decode_cursor, encode_cursor
-from rapport.hub import validation
 from rapport.hub.models import (
     Activity,
     ActivityKind,
@@ -44,9 +43,9 @@ from rapport.hub.models import (
     Person,
     PersonEmail,
 )
+from rapport.hub.public import bulk, timeline, validation
 from rapport.hub.schemas import ActivityIn, PersonIn
-from rapport.hub.service import bulk, timeline
-from rapport.hygiene.service import sources
+from rapport.hygiene.public import sources
 from rapport.sales.events import LEAD_CAPTURED, LEAD_FORM_CREATED, LEAD_FORM_DELETED
 from rapport.sales.models import LeadForm, LeadScore, LeadSubmission
 from rapport.sales.schemas import LeadFormIn, LeadIn, LeadOut
