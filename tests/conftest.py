@@ -19,6 +19,7 @@ from hypothesis import settings
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapport import domains
 from rapport.accounts import service as accounts
 from rapport.accounts.models import Workspace
 from rapport.app import create_app
@@ -28,6 +29,7 @@ from rapport.core.db import Database, set_database
 from rapport.core.permissions import Role
 from tests.live import live_server
 
+domains.install()  # as every entry point does: services read the domains' links from it
 PASSWORD = "correct horse battery staple"
 __all__ = ["live_server"]  # a real server process, for tests through the whole stack
 

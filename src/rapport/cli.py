@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
+from rapport import domains
 from rapport.accounts import service as accounts
 from rapport.accounts.cli import token_app, user_app
 from rapport.core import backup as backups
@@ -34,6 +35,7 @@ from rapport.hygiene import cli as hygiene_cli
 from rapport.sales.cli_leads import leads_app, scoring_app
 from rapport.sales.reminders_cli import reminders_app
 
+domains.install()  # before any command: merges, imports and jobs read the domains' links
 app = typer.Typer(help="Rapport — the open-source CRM.", no_args_is_help=True, cls=RapportGroup)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from rapport.core.registry import Domain
 from rapport.sales.api import router
+from rapport.sales.links import LINKS
 
-DOMAIN = Domain(name="sales", api=router)
+DOMAIN = Domain(name="sales", api=router, links=LINKS)
