@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, Connection, MetaData, String, Table, Uuid, insert, select
 
-from rapport.core import registry
+from rapport.core import links, registry
+from rapport.core.context import Context
+from rapport.core.db import Database
 from rapport.core.links import Link, links_to
 
 # A domain that does not exist yet: tickets about a person and a company, and a loyalty
@@ -84,7 +86,7 @@ def test_a_new_domains_links_are_found_through_the_registry(newcomer: None) -> N
 
 
 def test_a_person_merge_moves_a_new_domains_rows_and_undo_puts_them_back(
-    api: TestClient, connection: Connection, acme: uuid.UUID, newcomer: None
+    api: TestClient, connection: Connection, database: Database, acme: uuid.UUID, newcomer: None
 ) -> None:
     a = _create(api, "people", first_name="Ann", last_name="Survivor")
     b = _create(api, "people", first_name="Ann", last_name="Twin")
@@ -96,6 +98,11 @@ def test_a_person_merge_moves_a_new_domains_rows_and_undo_puts_them_back(
         {"program": "miles", "person_id": uuid.UUID(b), "workspace_id": acme, "tier": "B"},
     ])  # fmt: skip
     before = _members(connection)
+
+    with database.session(acme) as session:
+        ctx = Context(session=session, workspace_id=acme)
+        counted = links.pointing_at(ctx, "person", uuid.UUID(b))
+    assert (counted["tickets"], counted["loyalty"], counted["deals"]) == (1, 2, 0)
 
     merged = api.post("/api/v1/merges", json={"survivor_id": a, "merged_id": b})
     assert merged.status_code == 201, merged.text

@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Select, Table, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from rapport.core.context import Context
 from rapport.core.events import jsonable
@@ -101,6 +112,16 @@ def _scoped(ctx: Context, link: Link, record_id: uuid.UUID) -> list[ColumnElemen
     if "workspace_id" in link.table.c:
         criteria.append(link.table.c.workspace_id == ctx.workspace_id)
     return criteria
+
+
+def pointing_at(ctx: Context, kind: Kind, record_id: uuid.UUID) -> dict[str, int]:
+    """How many rows of each link point at a record (the bin included): what an export of the
+    record holds, or what erasing it touches."""
+    counts = {}
+    for link in links_to(kind):
+        stmt = select(func.count()).select_from(link.table).where(*_scoped(ctx, link, record_id))
+        counts[link.key] = ctx.session.scalar(stmt) or 0
+    return counts
 
 
 def repoint(ctx: Context, kind: Kind, from_id: uuid.UUID, to_id: uuid.UUID) -> dict[str, Any]:
@@ -209,8 +230,10 @@ def owners(
 ) -> dict[uuid.UUID, dict[Kind, uuid.UUID | None]]:
     """The live rows of ``table`` among ``ids`` (this workspace, not in the bin), each with the
     person and company it points at: how the timeline files an activity logged on a deal."""
+    if not ids:
+        return {}
     found = [link for kind in KINDS for link in links_to(kind) if link.table.name == table]
-    if not found or not ids:
+    if not found:
         return {}
     model = found[0].column.class_  # a record type: its links are model attributes
     rows = ctx.session.execute(
