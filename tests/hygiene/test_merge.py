@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from rapport.core.db import Database
+from rapport.hygiene.models import Merge
 
 
 def _person(api: TestClient, **body: Any) -> dict[str, Any]:
@@ -137,3 +141,38 @@ def test_consent_and_channel_preferences_follow_the_merge_and_come_back_on_undo(
     assert (back["consent_status"], back["preferences"]) == (
         before["consent_status"], before["preferences"]
     )  # fmt: skip
+
+
+def test_a_merge_made_before_the_links_registry_is_undone_from_its_old_snapshot(
+    api: TestClient, database: Database, acme: uuid.UUID
+) -> None:
+    """Merges stored with the old snapshot keys (emails, phones, tags, activities, the sales
+    hook's deals and tasks) still undo exactly after the upgrade."""
+    a = _person(api, first_name="Ada", last_name="Lovelace", email="ada@one.org", tags=["vip"])
+    b = _person(api, first_name="Ada", emails=[{"email": "ada@two.org"}, {"email": "al@three.org"}],
+                tags=["vip", "newsletter"])  # fmt: skip
+    note_b = _note(api, b["id"])
+    before_a, before_b = _state(api, a["id"]), _state(api, b["id"])
+    response = api.post("/api/v1/merges", json={"survivor_id": a["id"], "merged_id": b["id"]})
+    assert response.status_code == 201, response.text
+    with database.session(acme) as session:
+        row = session.get(Merge, uuid.UUID(response.json()["id"]))
+        assert row is not None
+        moved = row.snapshot["links"]["links"]
+        added = [t for (t,) in moved["tags"]["moved"]]
+        row.snapshot = {
+            "survivor": row.snapshot["survivor"],
+            "emails": moved["emails"],
+            "phones": moved["phones"],
+            "tags_of_merged": added + [r["tag_id"] for r in moved["tags"]["dropped"]],
+            "tags_added": added,
+            "activities": [i for (i,) in moved["activities"]["moved"]],
+            "hooks": {"sales": {"deals": [], "tasks": [], "merged_id": b["id"]}},
+        }
+        session.commit()
+
+    undo = api.post(f"/api/v1/merges/{response.json()['id']}/undo")
+    assert undo.status_code == 200, undo.text
+    assert _state(api, a["id"]) == before_a
+    assert _state(api, b["id"]) == before_b
+    assert api.get(f"/api/v1/activities/{note_b}").json()["person_id"] == b["id"]
