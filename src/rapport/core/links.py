@@ -89,7 +89,7 @@ class Link:
     def key(self) -> str:
         return self.name or self.table.name
 
-    def _identity(self) -> list[Column[Any]]:
+    def identity(self) -> list[Column[Any]]:
         """The columns that tell this table's rows apart besides the link."""
         if "id" in self.table.c:
             return [self.table.c.id]
@@ -138,7 +138,7 @@ def repoint(ctx: Context, kind: Kind, from_id: uuid.UUID, to_id: uuid.UUID) -> d
 def _repoint(
     ctx: Context, link: Link, from_id: uuid.UUID, to_id: uuid.UUID
 ) -> dict[str, list[Any]]:
-    session, table, identity = ctx.session, link.table, link._identity()
+    session, table, identity = ctx.session, link.table, link.identity()
     dropped: list[dict[str, Any]] = []
     if link.unique_with:
         unique = [table.c[name] for name in link.unique_with]
@@ -174,7 +174,7 @@ def restore(ctx: Context, undo: dict[str, Any]) -> None:
 def _restore(
     ctx: Context, link: Link, from_id: uuid.UUID, to_id: uuid.UUID, moved: dict[str, Any]
 ) -> None:
-    session, table, identity = ctx.session, link.table, link._identity()
+    session, table, identity = ctx.session, link.table, link.identity()
     rows = [
         tuple(_load(c, v) for c, v in zip(identity, row, strict=True)) for row in moved["moved"]
     ]
