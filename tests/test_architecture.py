@@ -14,14 +14,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "rapport"
 UNIT_OF_WORK = {"core/db.py"}
 
-# Function-level imports in files other parts of issue 13 reshape (the records-page/demo
-# wiring, the links registry, the import pipeline); each goes when its file is reshaped.
-# Do not add to this list: move the import to the top of the module or invert it.
-NOT_YET_MOVED = {
-    "hub/service/timeline.py",
-    "hygiene/service/merge.py",
-}
-
 
 def _modules() -> list[tuple[str, ast.Module]]:
     return [
@@ -60,11 +52,7 @@ def _function_level_imports(tree: ast.Module) -> list[int]:
 
 
 def test_no_rapport_import_inside_a_function() -> None:
-    found = {
-        name: lines
-        for name, tree in _modules()
-        if name not in NOT_YET_MOVED and (lines := _function_level_imports(tree))
-    }
+    found = {name: lines for name, tree in _modules() if (lines := _function_level_imports(tree))}
     assert found == {}, f"import at the top of the module (or invert the dependency): {found}"
 
 

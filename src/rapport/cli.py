@@ -56,7 +56,6 @@ def main(
 ) -> None:
     """Rapport — the open-source CRM. Results go to stdout, errors and progress to stderr;
     exit 0 done, 1 error, 2 usage, 3 finished with rejected rows."""
-    domains.install()  # the commands find import targets (and more) in the registry
 
 
 @app.command()

@@ -3,11 +3,14 @@ deals, activities and tags, and an undo that restores every link."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from rapport.core.db import Database
+from rapport.hygiene.models import CompanyMerge
 from rapport.hygiene.service import matching
 
 Api = Callable[[str], TestClient]
@@ -112,3 +115,31 @@ def test_cli_dedupe_companies(api: TestClient, acme: Any) -> None:
     out = CliRunner().invoke(app, ["dedupe", "-w", str(acme), "--companies", "--apply"])
     assert out.exit_code == 0, out.output
     assert api.get(f"/api/v1/people/{w['person']}").json()["company_id"] == w["acme"]
+
+
+def test_a_company_merge_made_before_the_links_registry_undoes_from_its_old_snapshot(
+    api: TestClient, database: Database, acme: uuid.UUID
+) -> None:
+    """The old snapshot keys (people, deals, activities, tags, tags_added) still undo."""
+    w = _world(api)
+    response = api.post("/api/v1/company-merges",
+                        json={"survivor_id": w["acme"], "merged_id": w["twin"]})  # fmt: skip
+    assert response.status_code == 201, response.text
+    with database.session(acme) as session:
+        row = session.get(CompanyMerge, uuid.UUID(response.json()["id"]))
+        assert row is not None
+        moved = row.snapshot["links"]["links"]
+        ids = {k: [i for (i,) in moved[k]["moved"]] for k in ("people", "deals", "activities")}
+        added = [t for (t,) in moved["tags"]["moved"]]
+        everyone = added + [r["tag_id"] for r in moved["tags"]["dropped"]]
+        row.snapshot = {"survivor": row.snapshot["survivor"], **ids, "tags": everyone,
+                        "tags_added": added}  # fmt: skip
+        session.commit()
+
+    undo = api.post(f"/api/v1/company-merges/{response.json()['id']}/undo")
+    assert undo.status_code == 200, undo.text
+    after = _state(api, w)
+    assert after["person"] == after["deal"] == after["activity"] == w["twin"]
+    assert {t["name"] for t in after["acme"]["tags"]} == {"Customer"}
+    twin = api.get(f"/api/v1/companies/{w['twin']}").json()
+    assert {t["name"] for t in twin["tags"]} == {"Partner"}

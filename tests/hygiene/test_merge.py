@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from rapport.core.db import Database
+from rapport.hygiene.models import Merge
 
 
 def _person(api: TestClient, **body: Any) -> dict[str, Any]:
@@ -98,20 +102,24 @@ class TestMerge:
         assert api_as("dev").post(f"/api/v1/merges/{done['id']}/undo").status_code == 404
 
 
-def test_every_process_that_merges_loads_the_other_domains_merge_hooks() -> None:
+def test_every_process_that_merges_knows_the_other_domains_links() -> None:
     """A CLI or job worker never imports the sales API, yet its merges must move deals and
-    tasks: the hooks are found by ``merge.load_hooks``, which merge and undo call."""
+    tasks: the links come from the domain registry, which the CLI installs on import (as the
+    app does), and a process that did not install it cannot merge at all."""
     code = (
-        "import sys\n"
-        "from rapport.hygiene.service import merge\n"
-        "assert 'rapport.sales.api' not in sys.modules\n"
-        "assert not merge.MERGE_HOOKS\n"
-        "merge.load_hooks()\n"
-        "print(sorted(merge.MERGE_HOOKS), sorted(merge.UNDO_HOOKS))\n"
+        "from rapport.core import links\n"
+        "try:\n"
+        "    links.links_to('person')\n"
+        "except RuntimeError:\n"
+        "    print('refused')\n"
+        "import rapport.cli\n"
+        "print(sorted(link.key for link in links.links_to('person')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['sales'] ['sales']"
+    assert done.stdout.split("\n")[:2] == [
+        "refused", "['activities', 'deals', 'emails', 'phones', 'tags', 'tasks']"
+    ]  # fmt: skip
 
 
 def test_consent_and_channel_preferences_follow_the_merge_and_come_back_on_undo(
@@ -133,3 +141,38 @@ def test_consent_and_channel_preferences_follow_the_merge_and_come_back_on_undo(
     assert (back["consent_status"], back["preferences"]) == (
         before["consent_status"], before["preferences"]
     )  # fmt: skip
+
+
+def test_a_merge_made_before_the_links_registry_is_undone_from_its_old_snapshot(
+    api: TestClient, database: Database, acme: uuid.UUID
+) -> None:
+    """Merges stored with the old snapshot keys (emails, phones, tags, activities, the sales
+    hook's deals and tasks) still undo exactly after the upgrade."""
+    a = _person(api, first_name="Ada", last_name="Lovelace", email="ada@one.org", tags=["vip"])
+    b = _person(api, first_name="Ada", emails=[{"email": "ada@two.org"}, {"email": "al@three.org"}],
+                tags=["vip", "newsletter"])  # fmt: skip
+    note_b = _note(api, b["id"])
+    before_a, before_b = _state(api, a["id"]), _state(api, b["id"])
+    response = api.post("/api/v1/merges", json={"survivor_id": a["id"], "merged_id": b["id"]})
+    assert response.status_code == 201, response.text
+    with database.session(acme) as session:
+        row = session.get(Merge, uuid.UUID(response.json()["id"]))
+        assert row is not None
+        moved = row.snapshot["links"]["links"]
+        added = [t for (t,) in moved["tags"]["moved"]]
+        row.snapshot = {
+            "survivor": row.snapshot["survivor"],
+            "emails": moved["emails"],
+            "phones": moved["phones"],
+            "tags_of_merged": added + [r["tag_id"] for r in moved["tags"]["dropped"]],
+            "tags_added": added,
+            "activities": [i for (i,) in moved["activities"]["moved"]],
+            "hooks": {"sales": {"deals": [], "tasks": [], "merged_id": b["id"]}},
+        }
+        session.commit()
+
+    undo = api.post(f"/api/v1/merges/{response.json()['id']}/undo")
+    assert undo.status_code == 200, undo.text
+    assert _state(api, a["id"]) == before_a
+    assert _state(api, b["id"]) == before_b
+    assert api.get(f"/api/v1/activities/{note_b}").json()["person_id"] == b["id"]

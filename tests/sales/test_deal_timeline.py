@@ -19,10 +19,8 @@ from rapport.hub.schemas import ActivityIn, ActivityPatch
 from rapport.hub.service import timeline
 from rapport.hygiene.service import merge
 from rapport.sales.schemas import DealIn
-from rapport.sales.service import deals, merge_hooks
+from rapport.sales.service import deals
 from tests.sales.factories import make_deal, make_pipeline
-
-assert merge_hooks.MERGE_HOOKS  # imported for its registration, as the app does
 
 Api = Callable[[str], TestClient]
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry
 from rapport.hub.events import EVENTS
+from rapport.hub.links import LINKS
 from rapport.hub.service.import_activities import ACTIVITIES
 
 DOMAIN = Domain(
     name="hub",
     events=EVENTS,
+    links=LINKS,
     imports=(ACTIVITIES,),
     summary="People, companies, custom fields, tags, the timeline",
     api="rapport.hub.api:router",

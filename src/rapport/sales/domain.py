@@ -6,12 +6,14 @@ from pathlib import Path
 
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.sales.events import EVENTS
+from rapport.sales.links import LINKS
 from rapport.sales.service.import_deals import DEALS
 from rapport.sales.service.leads import LEADS
 
 DOMAIN = Domain(
     name="sales",
     events=EVENTS,
+    links=LINKS,
     imports=(DEALS, LEADS),
     summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
     api="rapport.sales.api:router",

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from rapport.core import links
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.db import get_scoped
@@ -45,6 +46,7 @@ DEFAULT_CHANNEL = {
 }  # fmt: skip
 CHUNK = 500
 _LOOKUP_CHUNK = 500
+_DEALS = "deals"  # what an activity's deal_id points at: the sales domain's table (its links)
 
 
 @dataclass
@@ -350,16 +352,13 @@ def _links(ctx: Context, rows: list[dict[str, Any]]) -> _Links:
 def _live_deals(
     ctx: Context, deal_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]]:
-    """The live deals of this workspace among ``deal_ids``, with their person and company."""
-    from rapport.sales.models import Deal  # the deals table belongs to the sales domain
-
+    """The live deals of this workspace among ``deal_ids``, with their person and company (the
+    deals table belongs to another domain: its declared links say where a deal points)."""
     deals: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = {}
     for start in range(0, len(deal_ids), _LOOKUP_CHUNK):
         chunk = deal_ids[start : start + _LOOKUP_CHUNK]
-        found = ctx.session.execute(
-            select(Deal.id, Deal.person_id, Deal.company_id).where(Deal.id.in_(chunk))
-        )
-        deals.update((deal_id, (person, company)) for deal_id, person, company in found)
+        found = links.owners(ctx, _DEALS, chunk)
+        deals.update((i, (owner.get("person"), owner.get("company"))) for i, owner in found.items())
     return deals
 
 

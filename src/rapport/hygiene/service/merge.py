@@ -1,43 +1,35 @@
-"""Merging two people into one, and undoing it exactly.
+"""Merging two people (or two companies) into one, and undoing it exactly.
 
 ``merge`` folds person B into A: A's fields follow a survivorship rule (or a per-field choice);
-B's emails, phones, tags and timeline move to A; B goes to the bin. The ``merges`` row keeps a
-snapshot of A's old fields and of every link that moved, so ``undo`` puts both people back.
-Other domains (deals, tickets) register a hook in ``MERGE_HOOKS`` that moves their links and
-returns what it moved; ``UNDO_HOOKS`` gets that back to reverse it. Their hooks live in
-``rapport.<domain>.service.merge_hooks``, imported before the first merge or undo in any
-process (server, CLI, job worker), so no entry point can merge without them.
+every row that points at B (emails, phones, tags, timeline, deals, tasks, whatever a domain
+declares in its ``links.py``) moves to A through :mod:`rapport.core.links`, and B goes to the
+bin. The ``merges`` row keeps a snapshot of A's old fields and the links' undo record, so
+``undo`` puts both people back. Companies work the same way with their own links.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select, update
 
+from rapport.core import links
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import get_scoped, table_of
+from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import jsonable, record
 from rapport.core.search import index_documents, remove_documents
 from rapport.hub.events import COMPANY_DELETED, COMPANY_RESTORED, PERSON_DELETED, PERSON_RESTORED
 from rapport.hub.models import (
-    Activity,
     Company,
     Person,
     PersonEmail,
     PersonPhone,
-    company_tags,
-    person_tags,
 )
-from rapport.hub.service import people
+from rapport.hub.public import companies, people
 from rapport.hygiene.events import (
     COMPANY_MERGE_UNDONE,
     COMPANY_MERGED,
@@ -52,27 +44,6 @@ SURVIVING = (
 )  # fmt: skip
 _UUIDS = ("company_id", "owner_id")
 CONSENT = ("consent_status", "consent_updated_at", "preferences")
-MergeHook = Callable[[Context, uuid.UUID, uuid.UUID], dict[str, Any]]
-MERGE_HOOKS: dict[str, MergeHook] = {}
-UNDO_HOOKS: dict[str, Callable[[Context, dict[str, Any]], None]] = {}
-
-
-def load_hooks() -> list[str]:
-    """Import every domain's ``service.merge_hooks`` module (they register themselves)."""
-    import rapport
-
-    found = []
-    for info in pkgutil.iter_modules(rapport.__path__):
-        if not info.ispkg:
-            continue
-        service = importlib.util.find_spec(f"rapport.{info.name}.service")
-        if service is None or service.submodule_search_locations is None:
-            continue  # no domain service package (or a single module)
-        name = f"rapport.{info.name}.service.merge_hooks"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-            found.append(name)
-    return found
 
 
 def _consent(a: Person, b: Person) -> dict[str, Any]:
@@ -141,19 +112,8 @@ def merge(
     session, ws = ctx.session, ctx.workspace_id
     snapshot: dict[str, Any] = {
         "survivor": {f: jsonable(getattr(a, f)) for f in (*SURVIVING, *CONSENT, "email", "phone")},
-        "emails": [_link(e) for e in b.emails],
-        "phones": [_link(p) for p in b.phones],
-        "tags_of_merged": [str(t.id) for t in b.tags],
-        "tags_added": [str(t.id) for t in b.tags if t.id not in {x.id for x in a.tags}],
-        "activities": [
-            str(i)
-            for i in session.scalars(
-                select(Activity.id)
-                .where(Activity.person_id == b.id)
-                .execution_options(include_deleted=True)
-            )
-        ],
     }
+    had_email, had_phone = bool(b.emails), bool(b.phones)
     changes = {}
     for field in SURVIVING:
         value = _choose(field, a, b, rule, choices)
@@ -164,12 +124,10 @@ def merge(
         if value != getattr(a, field):
             changes[field] = (getattr(a, field), value)
             setattr(a, field, value)
-    _move_links(ctx, a, b, snapshot)
-    load_hooks()
-    snapshot["hooks"] = {name: hook(ctx, a.id, b.id) for name, hook in MERGE_HOOKS.items()}
+    snapshot["links"] = links.repoint(ctx, "person", b.id, a.id)
     a.full_name = " ".join(p for p in (a.first_name, a.last_name) if p)
-    a.email = a.email or (b.email if b.emails else None)
-    a.phone = a.phone or (b.phone if b.phones else None)
+    a.email = a.email or (b.email if had_email else None)
+    a.phone = a.phone or (b.phone if had_phone else None)
     a.updated_at = utcnow()  # links moved: the survivor changed even if no field did
     b.deleted_at = utcnow()
     row = Merge(workspace_id=ws, survivor_id=a.id, merged_id=b.id, snapshot=snapshot)
@@ -184,42 +142,12 @@ def merge(
     )
     remove_documents(session, ws, [("person", b.id)])
     _reindex(ctx, [a.id])
-    moved = {k: len(snapshot[k]) for k in ("emails", "phones", "tags_added", "activities")}
+    moved = links.moved_counts(snapshot["links"])
     record(ctx, PERSON_MERGED, a.id, changes, payload={"merged_id": b.id, "merge_id": row.id})
     record(ctx, PERSON_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
            payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
     row.snapshot = {**snapshot, "moved": moved}
     return row
-
-
-def _link(row: PersonEmail | PersonPhone) -> dict[str, Any]:
-    return {"id": str(row.id), "is_primary": row.is_primary, "position": row.position}
-
-
-def _move_links(ctx: Context, a: Person, b: Person, snapshot: dict[str, Any]) -> None:
-    session, ws = ctx.session, ctx.workspace_id
-    for model, mine, key in ((PersonEmail, a.emails, "emails"), (PersonPhone, a.phones, "phones")):
-        table = table_of(model)
-        for offset, link in enumerate(snapshot[key]):
-            values: dict[str, Any] = {"person_id": a.id}
-            if mine:  # the survivor keeps its primary; the merged person's come after
-                values |= {"is_primary": False, "position": len(mine) + offset}
-            session.execute(
-                update(table).where(table.c.id == uuid.UUID(link["id"])).values(**values)
-            )
-    if snapshot["tags_added"]:
-        session.execute(
-            insert(person_tags),
-            [{"person_id": a.id, "tag_id": uuid.UUID(t), "workspace_id": ws}
-             for t in snapshot["tags_added"]],
-        )  # fmt: skip
-    session.execute(delete(person_tags).where(person_tags.c.person_id == b.id))
-    activities = table_of(Activity)
-    session.execute(
-        update(activities)
-        .where(activities.c.workspace_id == ws, activities.c.person_id == b.id)
-        .values(person_id=a.id)
-    )
 
 
 def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
@@ -230,7 +158,7 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
         raise NotFound("No merge with this id")
     if row.undone_at is not None:
         raise Conflict("This merge was already undone")
-    session, ws, snap = ctx.session, ctx.workspace_id, row.snapshot
+    session, snap = ctx.session, row.snapshot
     a = people.get(ctx, row.survivor_id)
     b = people.get(ctx, row.merged_id, include_deleted=True)
     changes = {}
@@ -243,37 +171,7 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
             setattr(a, field, value)
     a.full_name = " ".join(p for p in (a.first_name, a.last_name) if p)
     a.updated_at = utcnow()
-    for model, key in ((PersonEmail, "emails"), (PersonPhone, "phones")):
-        table = table_of(model)
-        for link in snap[key]:
-            session.execute(
-                update(table)
-                .where(table.c.id == uuid.UUID(link["id"]))
-                .values(person_id=b.id, is_primary=link["is_primary"], position=link["position"])
-            )
-    added = [uuid.UUID(t) for t in snap["tags_added"]]
-    if added:
-        session.execute(
-            delete(person_tags).where(
-                person_tags.c.person_id == a.id, person_tags.c.tag_id.in_(added)
-            )
-        )
-    if snap["tags_of_merged"]:
-        session.execute(
-            insert(person_tags),
-            [{"person_id": b.id, "tag_id": uuid.UUID(t), "workspace_id": ws}
-             for t in snap["tags_of_merged"]],
-        )  # fmt: skip
-    activities = table_of(Activity)
-    if snap["activities"]:
-        session.execute(
-            update(activities)
-            .where(activities.c.id.in_([uuid.UUID(i) for i in snap["activities"]]))
-            .values(person_id=b.id)
-        )
-    load_hooks()
-    for name, moved in snap.get("hooks", {}).items():
-        UNDO_HOOKS[name](ctx, moved)
+    links.restore(ctx, snap["links"] if "links" in snap else _legacy_person_links(snap, a, b))
     b.deleted_at = None
     row.undone_at = utcnow()
     pair = sorted([a.id, b.id], key=str)
@@ -287,6 +185,33 @@ def undo(ctx: Context, merge_id: uuid.UUID) -> Merge:
     record(ctx, PERSON_MERGE_UNDONE, a.id, changes, payload={"merge_id": row.id, "restored": b.id})
     record(ctx, PERSON_RESTORED, b.id, payload={"merge_id": row.id})
     return row
+
+
+def _moved(ids: list[str]) -> dict[str, list[Any]]:
+    return {"moved": [[i] for i in ids], "dropped": []}
+
+
+def _tags(snap: dict[str, Any], everyone: str, of: str, record: Any) -> dict[str, list[Any]]:
+    """A tag link's undo record from an old snapshot: the tags added moved, the rest dropped."""
+    added = snap["tags_added"]
+    return {
+        "moved": [[t] for t in added],
+        "dropped": [{of: str(record.id), "tag_id": t, "workspace_id": str(record.workspace_id)}
+                    for t in snap[everyone] if t not in added],
+    }  # fmt: skip
+
+
+def _legacy_person_links(snap: dict[str, Any], a: Person, b: Person) -> dict[str, Any]:
+    """The undo record of a merge made before the links registry (its own snapshot keys)."""
+    sales = snap.get("hooks", {}).get("sales", {})
+    moved = {
+        "emails": snap["emails"],
+        "phones": snap["phones"],
+        "tags": _tags(snap, "tags_of_merged", "person_id", b),
+        "activities": _moved(snap["activities"]),
+        **{key: _moved(sales[key]) for key in ("deals", "tasks") if key in sales},
+    }
+    return {"kind": "person", "from": str(b.id), "to": str(a.id), "links": moved}
 
 
 def _reindex(ctx: Context, ids: list[uuid.UUID]) -> None:
@@ -321,56 +246,15 @@ COMPANY_FIELDS = ("name", "domain", "industry", "size", "website", "phone", "add
                   "owner_id", "custom")  # fmt: skip
 
 
-def _company_links(ctx: Context, company_id: uuid.UUID) -> dict[str, list[str]]:
-    """The ids of everything pointing at a company: people, deals, activities, tags."""
-    from rapport.sales.models import Deal
-
-    session = ctx.session
-    ids = {
-        "people": select(Person.id).where(Person.company_id == company_id),
-        "deals": select(Deal.id).where(Deal.company_id == company_id),
-        "activities": select(Activity.id).where(Activity.company_id == company_id),
-    }
-    out = {
-        name: [str(i) for i in session.scalars(stmt.execution_options(include_deleted=True))]
-        for name, stmt in ids.items()
-    }
-    out["tags"] = [
-        str(t) for t in session.scalars(
-            select(company_tags.c.tag_id).where(company_tags.c.company_id == company_id)
-        )
-    ]  # fmt: skip
-    return out
-
-
-def _point(ctx: Context, model: Any, ids: list[str], company_id: uuid.UUID) -> None:
-    if ids:
-        table = table_of(model)
-        ctx.session.execute(
-            update(table)
-            .where(table.c.id.in_([uuid.UUID(i) for i in ids]))
-            .values(company_id=company_id)
-        )
-
-
 def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> CompanyMerge:
     """Fold company ``merged_id`` into ``survivor_id``: its people, deals, activities and tags
     move over, the survivor's empty fields are filled from it, and it goes to the bin.
     Audited; :func:`undo_company_merge` puts everything back."""
-    from rapport.hub.service import companies
-    from rapport.sales.models import Deal
-
     ctx.require("hygiene:merge")
     if survivor_id == merged_id:
         raise invalid(("merged_id",), "a company cannot be merged into itself")
     a, b = companies.get(ctx, survivor_id), companies.get(ctx, merged_id)
-    links = _company_links(ctx, b.id)
-    mine = set(_company_links(ctx, a.id)["tags"])
-    snapshot: dict[str, Any] = {
-        "survivor": {f: jsonable(getattr(a, f)) for f in COMPANY_FIELDS},
-        **links,
-        "tags_added": [t for t in links["tags"] if t not in mine],
-    }
+    snapshot: dict[str, Any] = {"survivor": {f: jsonable(getattr(a, f)) for f in COMPANY_FIELDS}}
     b.deleted_at = utcnow()
     ctx.session.flush()  # b's domain is free for the survivor from here
     changes = {}
@@ -378,16 +262,7 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
         if _empty(getattr(a, field)) and not _empty(getattr(b, field)):
             changes[field] = (getattr(a, field), getattr(b, field))
             setattr(a, field, getattr(b, field))
-    _point(ctx, Person, links["people"], a.id)
-    _point(ctx, Deal, links["deals"], a.id)
-    _point(ctx, Activity, links["activities"], a.id)
-    if snapshot["tags_added"]:
-        session = ctx.session
-        session.execute(insert(company_tags), [
-            {"company_id": a.id, "tag_id": uuid.UUID(t), "workspace_id": ctx.workspace_id}
-            for t in snapshot["tags_added"]
-        ])  # fmt: skip
-    ctx.session.execute(delete(company_tags).where(company_tags.c.company_id == b.id))
+    snapshot["links"] = links.repoint(ctx, "company", b.id, a.id)
     a.updated_at = utcnow()
     row = CompanyMerge(workspace_id=ctx.workspace_id, survivor_id=a.id, merged_id=b.id,
                        snapshot=snapshot, actor_id=ctx.user_id)  # fmt: skip
@@ -401,7 +276,7 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
     )
     remove_documents(ctx.session, ctx.workspace_id, [("company", b.id)])
     index_documents(ctx.session, ctx.workspace_id, [companies.search_document(a)])
-    moved = {k: len(snapshot[k]) for k in ("people", "deals", "activities", "tags_added")}
+    moved = links.moved_counts(snapshot["links"])
     record(ctx, COMPANY_MERGED, a.id, changes,
            payload={"merged_id": b.id, "merge_id": row.id, "moved": moved})  # fmt: skip
     record(ctx, COMPANY_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
@@ -411,9 +286,6 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
 
 def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
     """Put both companies back as they were, with every moved person, deal, activity, tag."""
-    from rapport.hub.service import companies
-    from rapport.sales.models import Deal
-
     ctx.require("hygiene:merge")
     row = get_scoped(ctx.session, CompanyMerge, merge_id)
     if row is None:
@@ -431,18 +303,7 @@ def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
             setattr(a, field, value)
     ctx.session.flush()  # the survivor gives b's domain back first
     b.deleted_at = None
-    _point(ctx, Person, snap["people"], b.id)
-    _point(ctx, Deal, snap["deals"], b.id)
-    _point(ctx, Activity, snap["activities"], b.id)
-    added = [uuid.UUID(t) for t in snap["tags_added"]]
-    if added:
-        ctx.session.execute(delete(company_tags).where(
-            company_tags.c.company_id == a.id, company_tags.c.tag_id.in_(added)))  # fmt: skip
-    if snap["tags"]:
-        ctx.session.execute(insert(company_tags), [
-            {"company_id": b.id, "tag_id": uuid.UUID(t), "workspace_id": ctx.workspace_id}
-            for t in snap["tags"]
-        ])  # fmt: skip
+    links.restore(ctx, snap["links"] if "links" in snap else _legacy_company_links(snap, a, b))
     a.updated_at = utcnow()
     row.undone_at = utcnow()
     pair = sorted([a.id, b.id], key=str)
@@ -457,3 +318,10 @@ def undo_company_merge(ctx: Context, merge_id: uuid.UUID) -> CompanyMerge:
     record(ctx, COMPANY_MERGE_UNDONE, a.id, changes, payload={"merge_id": row.id})
     record(ctx, COMPANY_RESTORED, b.id, payload={"merge_id": row.id})
     return row
+
+
+def _legacy_company_links(snap: dict[str, Any], a: Company, b: Company) -> dict[str, Any]:
+    """The undo record of a company merge made before the links registry."""
+    moved = {key: _moved(snap[key]) for key in ("people", "deals", "activities")}
+    moved["tags"] = _tags(snap, "tags", "company_id", b)
+    return {"kind": "company", "from": str(b.id), "to": str(a.id), "links": moved}

@@ -1,7 +1,8 @@
 """Staleness: people nobody has talked to for a while, and emails that bounce.
 
 A person is *inactive* when nothing happened on their timeline for the workspace's
-``inactive_days`` (180 by default) and they have no open deal. The flag is a
+``inactive_days`` (180 by default) and they have no open deal: whatever rows the domains'
+links (rapport.core.links) say keep a person active. The flag is a
 ``person_flags.inactive_since`` date; :func:`flag_stale` sets it and also clears it for anyone
 who has had activity or an open deal since, so it is always reversible by running it again.
 Bounced emails are flagged by an explicit call (an API) or by an ingested activity of kind
@@ -16,12 +17,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from rapport.core import links
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.errors import invalid
 from rapport.core.events import record
 from rapport.hub.models import Activity, Person
-from rapport.hub.service import people
+from rapport.hub.public import people
 from rapport.hygiene.events import (
     HYGIENE_SETTINGS_CHANGED,
     PEOPLE_STALENESS_CHECKED,
@@ -29,7 +31,6 @@ from rapport.hygiene.events import (
     PERSON_EMAIL_BOUNCED,
 )
 from rapport.hygiene.models import HygieneSettings, PersonFlag
-from rapport.sales.models import Deal, DealStatus
 
 DEFAULT_INACTIVE_DAYS = 180
 
@@ -92,17 +93,8 @@ def flag_stale(ctx: Context, *, now: datetime | None = None) -> StaleResult:
     now = now or utcnow()
     days = get_settings(ctx).inactive_days
     cutoff = now - timedelta(days=days)
-    recent = select(Activity.person_id).where(
-        Activity.occurred_at >= cutoff, Activity.person_id.is_not(None)
-    )
-    open_deal = select(Deal.person_id).where(
-        Deal.status == DealStatus.OPEN, Deal.person_id.is_not(None)
-    )
-    quiet = set(ctx.session.scalars(
-        select(Person.id).where(
-            Person.created_at < cutoff, Person.id.not_in(recent), Person.id.not_in(open_deal)
-        )
-    ))  # fmt: skip
+    active = [Person.id.not_in(ids) for ids in links.keeping_active("person", cutoff)]
+    quiet = set(ctx.session.scalars(select(Person.id).where(Person.created_at < cutoff, *active)))
     result = StaleResult(inactive_days=days)
     flags = _flags(ctx)
     for pid in quiet:
