@@ -137,7 +137,7 @@ def test_without_the_domains_installed_nothing_can_merge() -> None:
     """A process that forgot ``rapport.domains.install()`` is refused, instead of merging
     while leaving the other domains' rows on the merged record."""
     before = registry.domains()
-    registry._installed.clear()
+    registry.install(())
     try:
         with pytest.raises(RuntimeError, match="install"):
             links_to("person")

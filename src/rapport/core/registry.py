@@ -99,7 +99,9 @@ class Domain:
     imports: Sequence[Any] = ()  # its import targets (``rapport.core.imports.Target``)
 
 
-_installed: list[Domain] = []
+# A new tuple at each install, the same one in between: readers (the template loader) can tell
+# by identity whether the registered set changed.
+_installed: tuple[Domain, ...] = ()
 
 
 def resolve(value: Any) -> Any:
@@ -115,14 +117,15 @@ def install(domains: Sequence[Domain]) -> None:
     names = [d.name for d in domains]
     if len(set(names)) != len(names):
         raise ValueError(f"a domain is registered twice: {names}")
-    _installed[:] = list(domains)
+    global _installed
+    _installed = tuple(domains)
 
 
 def domains() -> tuple[Domain, ...]:
     """The registered domains, in registry order."""
     if not _installed:
         raise RuntimeError("no domain registered: call rapport.domains.install() first")
-    return tuple(_installed)
+    return _installed
 
 
 def installed() -> bool:
