@@ -1,6 +1,7 @@
 """Benchmark of the data hub: bulk-load N people with their activities, then measure
 get-person, list-first-page (sorted by name), searches of every shape (a whole surname, three
-letters from inside one, an email fragment, a phone fragment, a typo) and create-person through
+letters from inside one, an email fragment, a phone fragment, a typo, a full name, a full name
+with a typo in each word, letters that match nothing) and create-person through
 real HTTP against ``rapport serve``, at one client and at ``--concurrency`` clients.
 
 Beside it runs a bare FastAPI app (``bench/bare.py``: one JSON endpoint, same uvicorn settings
@@ -164,6 +165,7 @@ class Target:
     """A person to ask for, and what a search for them may type."""
 
     id: str
+    first_name: str
     last_name: str
     email: str
     phone: str
@@ -174,13 +176,13 @@ def sample(db: Database, ws_id: uuid.UUID, n: int) -> list[Target]:
     with db.session(ws_id) as session:
         total = session.scalar(select(func.count()).select_from(Person)) or 0
         rows = session.execute(
-            select(Person.id, Person.last_name, Person.email, Person.phone)
+            select(Person.id, Person.first_name, Person.last_name, Person.email, Person.phone)
             .order_by(Person.id)
             .limit(n * 20)
         ).all()
     random.shuffle(rows)
     print(f"{total} people in the workspace")
-    return [Target(str(r[0]), r[1] or "", r[2] or "", r[3] or "") for r in rows[:n]]
+    return [Target(str(r[0]), *(v or "" for v in r[1:])) for r in rows[:n]]
 
 
 def infix(word: str, i: int) -> str:
@@ -195,6 +197,11 @@ def email_fragment(email: str, i: int) -> str:
     """A piece of the address as someone half remembers it: the start of its local part."""
     local = email.split("@")[0]
     return local[: 6 + i % 4]
+
+
+def nonsense(i: int) -> str:
+    """Letters no name holds: a search that finds nothing must be as quick as one that does."""
+    return "".join(random.Random(i).choice("qxzjvkw") for _ in range(5 + i % 4))
 
 
 def phone_fragment(phone: str, i: int) -> str:
@@ -275,6 +282,12 @@ def main() -> None:
         ("search-email", searching(lambda i: email_fragment(pick(i).email, i))),
         ("search-phone", searching(lambda i: phone_fragment(pick(i).phone, i))),
         ("search-typo", searching(lambda i: typo(pick(i).last_name))),
+        ("search-full-name", searching(lambda i: f"{pick(i).first_name} {pick(i).last_name}")),
+        (
+            "search-two-typos",
+            searching(lambda i: f"{typo(pick(i).first_name)} {typo(pick(i).last_name)}"),
+        ),
+        ("search-nothing", searching(lambda i: nonsense(i))),
         ("create-person", create_person),
     ]
     clients = sorted({1, args.concurrency})
