@@ -11,6 +11,7 @@ workspace criteria, so every statement names the workspace itself.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import unicodedata
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 from sqlalchemy import (
@@ -34,6 +35,8 @@ from sqlalchemy import (
     insert,
     text,
 )
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
 from rapport.core.bulk import bind_value, insert_tuples
@@ -50,6 +53,7 @@ from rapport.core.search.terms import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 CANDIDATES = 300
 # SQLite's trigram index files each document under the first hex digits of its workspace id:
 # one trigram that narrows a search to a few workspaces (the exact one is kept by a join),
@@ -63,6 +67,8 @@ MIN_SCORE = 62.0
 # order, stopping at the pool); only when they are too few are near matches ranked, among
 # the first SIMILAR_CAP the index yields.
 SIMILAR_CAP = 500
+SIMILAR_BUDGET_MS = 40  # PostgreSQL's near-match step; see _postgres_matches
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 
 
 class SearchDocument(Base):
@@ -372,12 +378,14 @@ def _postgres_candidates(
     type_filter = " AND record_type = ANY(:types)" if types else ""
     params: dict[str, object] = {"ws": workspace_id, "q": q, "limit": pool}
     params.update(cap=SIMILAR_CAP, types=list(types or []))
-    # With a LIMIT and no ORDER BY, the planner would read the table in order and test each
-    # row's content, hoping to stop early: a rare match then costs a scan of the workspace.
-    # The trigram index is always the bounded way in.
-    session.execute(text("SET LOCAL enable_seqscan = off"))
+    # With a LIMIT and no ORDER BY, the planner would read the workspace in index order and
+    # test each row's content, hoping to stop early: a rare match (or none) then costs a scan
+    # of the workspace. A bitmap of the trigram index is always the bounded way in.
+    session.execute(text("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"))
     found = _postgres_matches(session, q, params, type_filter, pool)
-    session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))  # (a failure aborts anyway)
+    session.execute(
+        text("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_indexscan TO DEFAULT")
+    )
     return found
 
 
@@ -402,18 +410,40 @@ def _postgres_matches(
         found = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         if len(found) >= pool:
             return found
-    session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.3"))
     # Near matches: ranked by word similarity among the first SIMILAR_CAP the index yields.
-    rows = session.execute(
-        text(
-            "SELECT record_type, record_id, title, subtitle, content FROM ("
-            "SELECT record_type, record_id, title, subtitle, content FROM search_documents "
-            f"WHERE workspace_id = :ws AND :q <% content{type_filter} LIMIT :cap) m "
-            "ORDER BY :q <<-> content LIMIT :limit"
-        ),
+    # A query made of common trigrams (a typo in a common word that is in no title) can still
+    # make the index yield most of the workspace, so this step has a time budget: past it,
+    # the search answers with what the exact steps found.
+    rows = within_budget(
+        session,
+        SIMILAR_BUDGET_MS,
+        "SET LOCAL pg_trgm.word_similarity_threshold = 0.3",
+        "SELECT record_type, record_id, title, subtitle, content FROM ("
+        "SELECT record_type, record_id, title, subtitle, content FROM search_documents "
+        f"WHERE workspace_id = :ws AND :q <% content{type_filter} LIMIT :cap) m "
+        "ORDER BY :q <<-> content LIMIT :limit",
         params,
-    ).all()
-    return _merged(found, [(r[0], r[1], r[2], r[3], r[4]) for r in rows])
+    )
+    return _merged(found, [(r[0], r[1], r[2], r[3], r[4]) for r in rows or []])
+
+
+def within_budget(
+    session: Session, budget_ms: int, setup: str, statement: str, params: dict[str, object]
+) -> Sequence[Row[Any]] | None:
+    """``statement``'s rows, or ``None`` if PostgreSQL spent ``budget_ms`` on it and gave up
+    (``statement_timeout`` in a savepoint, so the request's transaction carries on).
+    ``setup`` runs first in the same savepoint, its SET LOCALs undone with it."""
+    try:
+        with session.begin_nested():
+            session.execute(text(f"SET LOCAL statement_timeout = {int(budget_ms)}; {setup}"))
+            rows = session.execute(text(statement), params).all()
+            session.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+            return rows
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        log.info("search step over its budget", extra={"budget_ms": budget_ms})
+        return None
 
 
 def _title_candidates(
