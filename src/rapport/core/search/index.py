@@ -414,7 +414,7 @@ def _postgres_matches(
     # A query made of common trigrams (a typo in a common word that is in no title) can still
     # make the index yield most of the workspace, so this step has a time budget: past it,
     # the search answers with what the exact steps found.
-    rows = within_budget(
+    near = within_budget(
         session,
         SIMILAR_BUDGET_MS,
         "SET LOCAL pg_trgm.word_similarity_threshold = 0.3",
@@ -424,7 +424,7 @@ def _postgres_matches(
         "ORDER BY :q <<-> content LIMIT :limit",
         params,
     )
-    return _merged(found, [(r[0], r[1], r[2], r[3], r[4]) for r in rows or []])
+    return _merged(found, [(r[0], r[1], r[2], r[3], r[4]) for r in near or []])
 
 
 def within_budget(
