@@ -35,7 +35,6 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
@@ -429,7 +428,7 @@ def _postgres_matches(
 
 def within_budget(
     session: Session, budget_ms: int, setup: str, statement: str, params: dict[str, object]
-) -> Sequence[Row[Any]] | None:
+) -> Sequence[Sequence[Any]] | None:
     """``statement``'s rows, or ``None`` if PostgreSQL spent ``budget_ms`` on it and gave up
     (``statement_timeout`` in a savepoint, so the request's transaction carries on).
     ``setup`` runs first in the same savepoint, its SET LOCALs undone with it."""
