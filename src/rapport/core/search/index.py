@@ -407,7 +407,7 @@ def _postgres_matches(
             params,
         ).all()
         found = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-        if len(found) >= pool:
+        if len(found) >= pool or q.isdigit():  # digits (a phone): a near match is noise
             return found
     # Near matches: ranked by word similarity among the first SIMILAR_CAP the index yields.
     # A query made of common trigrams (a typo in a common word that is in no title) can still
@@ -480,6 +480,10 @@ def search(
     # (cheap at any size); emails, phone numbers, and words in no title (a person's company,
     # say) fall back to the trigram index over whole documents.
     hits: list[Hit] = []
+    if session.get_bind().dialect.name == "postgresql":
+        # Each step reads a few thousand index entries at most: starting parallel workers
+        # for it costs more than it saves (and much more on a busy machine).
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     if not any(c.isdigit() or c == "@" for c in query):
         hits = _ranked(query, _title_candidates(session, workspace_id, query, types, limit))
     if not hits:
