@@ -1,6 +1,7 @@
 """The sales pages in a real browser: the dashboard draws every chart (no console errors) and
 filters by period and owner, My tasks ticks a task done with HTMX, a deal's panel adds a task,
-and a deal page logs a meeting onto its own timeline."""
+a deal page logs a meeting onto its own timeline, and a person's deals and tasks panels tick,
+add, and start a deal with them."""
 
 from __future__ import annotations
 
@@ -128,3 +129,40 @@ def test_log_a_meeting_on_a_deal_page(server: Server, page: Page) -> None:
     expect(page.locator("#deal-timeline .tl-meeting")).to_have_count(1)
     (logged,) = api(server, "GET", f"/deals/{deal['id']}/timeline")["items"]
     assert (logged["kind"], logged["subject"]) == ("meeting", subject)
+
+
+def test_a_persons_deals_and_tasks_panels(server: Server, page: Page) -> None:
+    name = f"Grace {uuid.uuid4().hex[:4]}"
+    person = api(server, "POST", "/people", json={"first_name": name, "last_name": "Hopper"})
+    pipeline_id, _stages = sales_pipeline(server)
+    api(server, "POST", "/deals", json={"title": "Compiler licence", "amount": "4200",
+        "currency": "EUR", "pipeline_id": pipeline_id, "person_id": person["id"]})  # fmt: skip
+    made = api(
+        server, "POST", "/tasks", json={"title": "Send the manual", "person_id": person["id"]}
+    )
+    sign_in(page, server)
+    page.goto(server.url + f"/people/{person['id']}")
+    expect(page.locator("#person-deals")).to_contain_text("Compiler licence")
+    tasks = page.locator("#person-tasks")
+    row = tasks.locator(f'[data-task-id="{made["id"]}"]')
+    expect(row).to_contain_text("Send the manual")
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "person-panels.png"), full_page=True)
+    row.get_by_role("checkbox", name="Mark “Send the manual” done").click()
+    expect(row).to_have_class(re.compile(r"is-done"))
+    assert api(server, "GET", f"/tasks/{made['id']}")["done"] is True
+
+    tasks.get_by_label("Task", exact=True).fill("Book the demo")
+    tasks.get_by_role("button", name="Add").click()
+    expect(page.locator("#person-tasks")).to_contain_text("Book the demo")
+    expect(page.locator("#person-tasks")).not_to_contain_text("Send the manual")
+    (added,) = api(server, "GET", "/tasks", params={"person_id": person["id"], "status": "open"})[
+        "items"
+    ]
+    assert added["title"] == "Book the demo"
+
+    follow(page, page.locator("#person-deals").get_by_role("link", name="New deal"))
+    expect(page.locator(".page-header")).to_contain_text(name)
+    page.get_by_label("Title").fill("Training days")
+    page.get_by_role("button", name="Add deal").click()
+    expect(page.locator(".record-title")).to_contain_text(name)

@@ -10,6 +10,10 @@ from rapport.sales.links import LINKS
 from rapport.sales.service.import_deals import DEALS
 from rapport.sales.service.leads import LEADS
 
+DEALS_PANEL = "rapport.sales.views.panels:deals_panel"
+TASKS_PANEL = "rapport.sales.views.panels:tasks_panel"
+RECORDS = ("person", "company", "deal")
+
 DOMAIN = Domain(
     name="sales",
     events=EVENTS,
@@ -42,5 +46,11 @@ DOMAIN = Domain(
     panels=(
         # loads itself (hx-get), so the person page pays nothing for it
         Panel("person", "sales/leads_score_include.html", order=10),
+        *(
+            Panel(kind, "sales/_record_deals.html", 20, DEALS_PANEL)
+            for kind in ("person", "company")
+        ),
+        # loads itself too; its rows tick and add through My tasks' routes
+        *(Panel(kind, "sales/_record_tasks_slot.html", 30, TASKS_PANEL) for kind in RECORDS),
     ),
 )

@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy import update as sql_update
 
 from rapport.core.clock import utcnow
@@ -206,6 +206,28 @@ def history(ctx: Context, deal_id: uuid.UUID) -> list[DealStageHistory]:
     deal = get(ctx, deal_id)
     query = select(DealStageHistory).where(DealStageHistory.deal_id == deal.id)
     return list(ctx.session.scalars(query.order_by(DealStageHistory.entered_at)))
+
+
+def of_record(ctx: Context, limit: int, **link: uuid.UUID) -> list[tuple[Deal, str]]:
+    """Up to ``limit`` deals of one person or company (``person_id=`` or ``company_id=``) with
+    their stage names, in one query for its page: the open ones by expected close date (the
+    most pressing first), then the closed ones, the latest first."""
+    ctx.require("deals:read")
+    ((name, value),) = link.items()
+    is_open = Deal.status == DealStatus.OPEN
+    query = (
+        select(Deal, Stage.name)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(getattr(Deal, name) == value)
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, Deal.expected_close_date)).asc().nulls_last(),
+            Deal.closed_at.desc(),
+            Deal.id,
+        )
+        .limit(limit)
+    )
+    return [(deal, stage) for deal, stage in ctx.session.execute(query)]
 
 
 # --- internals ------------------------------------------------------------------------------

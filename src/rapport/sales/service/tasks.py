@@ -182,12 +182,14 @@ def list_tasks(ctx: Context, params: TaskQuery, *, now: datetime | None = None) 
     )
 
 
-def open_for_record(ctx: Context, **link: uuid.UUID) -> list[Task]:
-    """The open tasks about one record (a deal's panel), soonest due first."""
+def open_for_record(ctx: Context, limit: int, **link: uuid.UUID) -> list[Task]:
+    """Up to ``limit`` open tasks about one record (``person_id=``, ``company_id=`` or
+    ``deal_id=``: its page's panel), soonest due first."""
     ctx.require("tasks:read")
     ((name, value),) = link.items()
     query = select(Task).where(getattr(Task, name) == value, Task.done_at.is_(None))
-    return list(ctx.session.scalars(query.order_by(Task.due_at.asc().nulls_last(), Task.id)))
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.id).limit(limit)
+    return list(ctx.session.scalars(query))
 
 
 def may_edit(ctx: Context, task: Task) -> bool:

@@ -307,6 +307,8 @@ def _new_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> HTMLResponse:
+    company_id = _uuid_or_none(values["company_id"])
+    company_names = lookups.company_names(page.ctx, [company_id])
     return render(
         request,
         "sales/deals/new.html",
@@ -318,7 +320,13 @@ def _new_form(
         ],
         values=values,
         errors=errors,
+        person_name=_person_name(page, _uuid_or_none(values["person_id"])),
+        company_name=company_names.get(company_id) if company_id else None,
     )
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    return uuid.UUID(value) if _uuid_or_blank(value) else None
 
 
 def _form_pipeline(page: Page, wanted: str) -> Pipeline:
@@ -328,9 +336,14 @@ def _form_pipeline(page: Page, wanted: str) -> Pipeline:
 
 @router.get("/deals/new", response_class=HTMLResponse)
 def new_deal_form(
-    request: Request, page: Page, pipeline: Annotated[str, Query(max_length=36)] = ""
+    request: Request,
+    page: Page,
+    pipeline: Annotated[str, Query(max_length=36)] = "",
+    person: Annotated[str, Query(max_length=36)] = "",
+    company: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:
-    """The form that adds a deal to a pipeline."""
+    """The form that adds a deal to a pipeline; ``?person=`` and ``?company=`` (from their
+    pages' deals panel) say who the deal is with."""
     page.ctx.require("deals:write")
     chosen = _form_pipeline(page, pipeline)
     values = {
@@ -339,6 +352,8 @@ def new_deal_form(
         "currency": chosen.currency or "EUR",
         "stage_id": "",
         "expected_close_date": "",
+        "person_id": _uuid_or_blank(person),
+        "company_id": _uuid_or_blank(company),
     }
     return _new_form(request, page, chosen, values, {})
 
@@ -353,6 +368,8 @@ def create_deal(
     stage_id: Annotated[str, Form(max_length=36)] = "",
     expected_close_date: Annotated[str, Form(max_length=20)] = "",
     pipeline: Annotated[str, Form(max_length=36)] = "",
+    person_id: Annotated[str, Form(max_length=36)] = "",
+    company_id: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
     """Add a deal; the form comes back with a message next to each field that is wrong."""
     page.ctx.require("deals:write")
@@ -363,6 +380,8 @@ def create_deal(
         "currency": currency.strip(),
         "stage_id": stage_id,
         "expected_close_date": expected_close_date,
+        "person_id": person_id,
+        "company_id": company_id,
     }
     errors: dict[str, str] = {}
     if not values["title"]:
@@ -383,6 +402,8 @@ def create_deal(
                 "pipeline_id": chosen.id,
                 "stage_id": stage_id or None,
                 "expected_close_date": expected_close_date or None,
+                "person_id": person_id or None,
+                "company_id": company_id or None,
             }
         )
         deal = deals.create(page.ctx, data)

@@ -1,5 +1,5 @@
-"""The sales pages: the sales dashboard (charts of the analytics endpoints), "My tasks", and
-the tasks panel of a deal page.
+"""The sales pages: the sales dashboard (charts of the analytics endpoints) and "My tasks",
+whose routes also tick and add the tasks of a record's panel (``views/panels.py``).
 
 Every number comes from the sales services the JSON API calls (``forecast.*``,
 ``tasks.*``); this module only shapes them for Chart.js, which draws them from a JSON block
@@ -29,7 +29,7 @@ from rapport.hub.models import Person
 from rapport.hub.public import lookups
 from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import TaskIn
-from rapport.sales.service import deals, forecast, pipelines, tasks
+from rapport.sales.service import forecast, pipelines, tasks
 from rapport.sales.service.tasks import TaskQuery
 from rapport.sales.views.deals import money
 from rapport.web.forms import form_errors
@@ -296,10 +296,13 @@ def create_task(
     due_time: Annotated[str, Form(max_length=8)] = "",
     priority: Annotated[str, Form(max_length=10)] = "normal",
     tz: Annotated[str, Form(max_length=64)] = "",
+    person_id: Annotated[str, Form(max_length=36)] = "",
+    company_id: Annotated[str, Form(max_length=36)] = "",
     deal_id: Annotated[str, Form(max_length=36)] = "",
     back: Annotated[str, Form(max_length=200)] = "/tasks",
 ) -> Response:
-    """Add a task (from My tasks, or a deal's panel); a problem comes back as a toast."""
+    """Add a task (from My tasks, or the panel of a person, company or deal, linked to it); a
+    problem comes back as a toast."""
     back = back if back.startswith("/") and not back.startswith("//") else "/tasks"
     try:
         due = _due(due_date, due_time, tz)
@@ -307,8 +310,10 @@ def create_task(
         toast(request, "The task was not added: the due date or time is not a date.", "error")
         return redirect(request, back)
     try:
+        links = {"person_id": person_id, "company_id": company_id, "deal_id": deal_id}
         data = TaskIn.model_validate(
-            {"title": title, "due_at": due, "priority": priority, "deal_id": deal_id or None}
+            {"title": title, "due_at": due, "priority": priority}
+            | {name: value or None for name, value in links.items()}
         )
         made = tasks.create(page.ctx, data)
     except (Invalid, ValidationError) as exc:
@@ -345,21 +350,3 @@ def toggle_task(
         template = "sales/_task_row.html"
         return render(request, template, fragment=template, row=row, back=back)
     return redirect(request, back)
-
-
-@router.get("/deals/{deal_id}/tasks", response_class=HTMLResponse)
-def deal_tasks(request: Request, page: Page, deal_id: uuid.UUID) -> HTMLResponse:
-    """The tasks panel of a deal page: its open tasks and a form to add one."""
-    deal = deals.get(page.ctx, deal_id)
-    items = tasks.open_for_record(page.ctx, deal_id=deal.id)
-    template = "sales/_deal_tasks.html"
-    return render(
-        request,
-        template,
-        fragment=template,
-        deal=deal,
-        rows=task_rows(page, items, utcnow()),
-        can_write=page.ctx.can("tasks:write"),
-        priorities=PRIORITIES,
-        back=f"/deals/{deal.id}",
-    )
