@@ -12,12 +12,12 @@ from starlette.datastructures import FormData
 
 from rapport.core.errors import Conflict, FieldError, Invalid, StaleWrite
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as ResultPage
 from rapport.hub import lookups
 from rapport.hub.models import Company
 from rapport.hub.schemas import COMPANY_LIST_FILTERS, CompanyIn, CompanyPatch
 from rapport.hub.service import companies, fields, tags, timeline_read
-from rapport.hub.service.common import ListParams
 from rapport.hub.service.companies_list import DEFAULT_SORT, FIELDS, list_companies, people_of
 from rapport.hub.views import custom_fields, custom_filter
 from rapport.web import saved_views

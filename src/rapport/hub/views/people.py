@@ -12,13 +12,13 @@ from pydantic import ValidationError
 from rapport.core import registry
 from rapport.core.errors import Conflict, FieldError, Invalid
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as ResultPage
 from rapport.core.registry import Panel
 from rapport.hub import lookups
 from rapport.hub.models import LifecycleStage, Person
 from rapport.hub.schemas import PERSON_LIST_FILTERS, PersonIn
 from rapport.hub.service import fields, people, tags
-from rapport.hub.service.common import ListParams
 from rapport.hub.service.people_list import DEFAULT_SORT, FIELDS, list_people
 from rapport.hub.views import custom_filter
 from rapport.web import saved_views

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapport.core.clock import utcnow
 from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as PageOf
 from rapport.hub.models import Activity, ActivityKind, Direction
 from rapport.hub.public import lookups, people, timeline
@@ -29,7 +30,7 @@ from rapport.hub.schemas import ActivityIn
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
-from rapport.sales.service.deal_list import FIELDS, DealQuery, list_deals
+from rapport.sales.service.deal_list import FIELDS, list_deals
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
@@ -82,7 +83,7 @@ def _fetch(page: Page, params: dict[str, str], limit: int) -> list[Deal]:
     cursor = None
     node = parse_query_params(params, FIELDS)
     while len(found) < limit:
-        query = DealQuery(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
+        query = ListParams(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
         result = list_deals(page.ctx, query)
         found += result.items
         if not result.has_more:
@@ -272,7 +273,7 @@ def deals_list(
         "status": state.status,
     }  # fmt: skip
     node = parse_query_params({k: v for k, v in filters.items() if v}, FIELDS)
-    query = DealQuery(limit=LIST_LIMIT, cursor=cursor, sort=state.sort, filter=node)
+    query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort, filter=node)
     result = list_deals(page.ctx, query)
     all_stages = {s.id: s.name for _p, stages in choices for s in stages}
     return render(
