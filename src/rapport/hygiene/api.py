@@ -14,6 +14,9 @@ from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.errors import invalid
+from rapport.core.listing import EXPORT_FORMATS
+from rapport.core.records import RecordType, record_types
+from rapport.core.schemas import PageOut
 from rapport.hygiene import jobs as hygiene_jobs
 from rapport.hygiene.models import (
     CompanyDuplicate,
@@ -28,12 +31,10 @@ from rapport.hygiene.models import (
 from rapport.hygiene.schemas import (
     BounceIn,
     CompanyDuplicateOut,
-    CompanyDuplicatePageOut,
     CompanyMergeIn,
     CompanyMergeOut,
     DecisionIn,
     DuplicateOut,
-    DuplicatePageOut,
     HygieneSettingsIn,
     HygieneSettingsOut,
     ImportMappingIn,
@@ -212,6 +213,37 @@ def _company_export_route(fmt: str) -> None:
 for _fmt in exporting.COMPANY_FORMATS:
     _company_export_route(_fmt)
 
+
+def _generic_export_route(kind: RecordType[Any], fmt: str) -> None:
+    @exports.get(
+        f"/{kind.plural}.{fmt}",
+        response_class=StreamingResponse,
+        responses={200: {"content": {EXPORT_FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
+        name=f"export_{kind.plural}_{fmt}",
+        dependencies=[requires("export:read", note=f"and {kind.read}")],
+    )
+    def export(
+        request: Request,
+        ctx: Ctx,
+        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
+        view: Annotated[
+            uuid.UUID | None, Query(description="Export what this saved view of the list lists")
+        ] = None,
+    ) -> StreamingResponse:
+        """Stream the live records, filtered like their list (``?field=value``, ``?filter=``)
+        and/or by a saved view (``?view=``); memory stays flat at any size."""
+        node = exporting.build_filter(ctx, request.query_params, filter, view, kind.name)
+        body = exporting.export_records(ctx, kind.name, fmt, node)
+        headers = {"Content-Disposition": f'attachment; filename="{kind.plural}.{fmt}"'}
+        return StreamingResponse(body, media_type=EXPORT_FORMATS[fmt], headers=headers)
+
+
+# Every other record type with export columns (deals, tasks): people and companies above
+# have their own, round-trip exporters.
+for _kind in record_types():
+    for _fmt in EXPORT_FORMATS if _kind.export_columns else ():
+        _generic_export_route(_kind, _fmt)
+
 router.include_router(imports)
 router.include_router(exports)
 
@@ -325,7 +357,7 @@ def scan_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
 
 @duplicates.get(
     "",
-    response_model=DuplicatePageOut,
+    response_model=PageOut[DuplicateOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("hygiene:read")],
 )
@@ -334,11 +366,11 @@ def list_duplicates(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[str, Query(pattern="^(pending|skipped|not_duplicate|merged)$")] = "pending",
-) -> DuplicatePageOut:
+) -> PageOut[DuplicateOut]:
     """The review queue: candidate pairs, most probable first."""
     page = dedupe.list_candidates(ctx, limit=limit, cursor=cursor, status=status)
     items = [DuplicateOut.model_validate(row) for row in page.items]
-    return DuplicatePageOut(items=items, next_cursor=page.next_cursor, has_more=page.has_more)
+    return PageOut[DuplicateOut](items=items, next_cursor=page.next_cursor, has_more=page.has_more)
 
 
 @duplicates.post(
@@ -445,7 +477,7 @@ def scan_company_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
 
 @company_duplicates.get(
     "",
-    response_model=CompanyDuplicatePageOut,
+    response_model=PageOut[CompanyDuplicateOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("hygiene:read")],
 )
@@ -454,11 +486,11 @@ def list_company_duplicates(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[str, Query(pattern="^(pending|skipped|not_duplicate|merged)$")] = "pending",
-) -> CompanyDuplicatePageOut:
+) -> PageOut[CompanyDuplicateOut]:
     """The company review queue: candidate pairs, most probable first."""
     page = dedupe.list_company_candidates(ctx, limit=limit, cursor=cursor, status=status)
     items = [CompanyDuplicateOut.model_validate(row) for row in page.items]
-    return CompanyDuplicatePageOut(
+    return PageOut[CompanyDuplicateOut](
         items=items, next_cursor=page.next_cursor, has_more=page.has_more
     )
 

@@ -1,10 +1,12 @@
 """Saved views: a user names a list's search, filters, sort and columns, to reopen in one click,
-and may share it with the whole workspace."""
+and may share it with the whole workspace. Any registered record type (core/records.py) has
+them: its read permission opens a view, its write permission shares one."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
@@ -15,20 +17,24 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Invalid, NotFound, invalid
 from rapport.core.events import record
+from rapport.core.records import RecordType, record_type
 from rapport.core.topics import SAVED_VIEW_CREATED, SAVED_VIEW_DELETED, SAVED_VIEW_UPDATED
 from rapport.web.models import SavedView
 from rapport.web.render import redirect, toast
 
-# The permission that lets someone read the records a view lists.
-READ_PERMISSION = {"person": "people:read", "company": "companies:read"}
-WRITE_PERMISSION = {"person": "people:write", "company": "companies:write"}
 MAX_QUERY = 2000
 
 
+def _listed(object_type: str) -> RecordType[Any]:
+    """The record type a view lists; Invalid for a name no domain registers."""
+    try:
+        return record_type(object_type)
+    except LookupError:
+        raise invalid(("object_type",), f"no saved views for {object_type!r}") from None
+
+
 def _require_read(ctx: Context, object_type: str) -> None:
-    if object_type not in READ_PERMISSION:
-        raise invalid(("object_type",), f"no saved views for {object_type!r}")
-    ctx.require(READ_PERMISSION[object_type])
+    ctx.require(_listed(object_type).read)
 
 
 def clean_query(query: str, allowed: Collection[str]) -> str:
@@ -81,7 +87,7 @@ def save_view(
     if len(query) > MAX_QUERY:
         raise invalid(("query",), "This view has too many filters to save")
     if shared:
-        ctx.require(WRITE_PERMISSION[object_type])  # read-only members keep their views private
+        ctx.require(_listed(object_type).write)  # read-only members keep their views private
     view = ctx.session.scalars(
         select(SavedView).where(
             SavedView.object_type == object_type,
@@ -123,7 +129,7 @@ def delete_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
     return view
 
 
-# --- the list pages' save / delete forms (people and companies share them) ------------------
+# --- the list pages' save / delete forms (people, companies and deals share them) ------------
 
 
 def view_url(view: SavedView, list_path: str) -> str:
