@@ -14,7 +14,6 @@ from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.errors import invalid
-from rapport.core.listing import EXPORT_FORMATS
 from rapport.core.records import RecordType, record_types
 from rapport.core.schemas import PageOut
 from rapport.hygiene import jobs as hygiene_jobs
@@ -154,71 +153,11 @@ def get_rejects(import_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
     return StreamingResponse(importing.rejects_csv(ctx, import_id), media_type="text/csv")
 
 
-def _export_route(fmt: str) -> None:
-    @exports.get(
-        f"/people.{fmt}",
-        response_class=StreamingResponse,
-        responses={200: {"content": {exporting.FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
-        name=f"export_people_{fmt}",
-        dependencies=[requires("export:read", note="and people:read")],
-    )
-    def export_people(
-        request: Request,
-        ctx: Ctx,
-        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
-        view: Annotated[
-            uuid.UUID | None, Query(description="Export what this saved people view lists")
-        ] = None,
-    ) -> StreamingResponse:
-        """Stream people in this format, filtered like the people list (``?field=value``,
-        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size."""
-        node = exporting.build_filter(ctx, request.query_params, filter, view)
-        body = exporting.export_people(ctx, fmt, node)
-        headers = {"Content-Disposition": f'attachment; filename="people.{fmt}"'}
-        return StreamingResponse(body, media_type=exporting.FORMATS[fmt], headers=headers)
-
-
-for _fmt in exporting.FORMATS:
-    _export_route(_fmt)
-
-
-def _company_export_route(fmt: str) -> None:
-    @exports.get(
-        f"/companies.{fmt}",
-        response_class=StreamingResponse,
-        responses={
-            200: {"content": {exporting.COMPANY_FORMATS[fmt]: {}}},
-            **problems(400, 401, 403, 422),
-        },
-        name=f"export_companies_{fmt}",
-        dependencies=[requires("export:read", note="and companies:read")],
-    )
-    def export_companies(
-        request: Request,
-        ctx: Ctx,
-        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
-        view: Annotated[
-            uuid.UUID | None, Query(description="Export what this saved companies view lists")
-        ] = None,
-    ) -> StreamingResponse:
-        """Stream companies in this format (all, or filtered like the companies list), with
-        the columns a companies import reads (``object=company``), so the file imports back
-        unchanged."""
-        node = exporting.build_filter(ctx, request.query_params, filter, view, "company")
-        body = exporting.export_companies(ctx, fmt, node)
-        headers = {"Content-Disposition": f'attachment; filename="companies.{fmt}"'}
-        return StreamingResponse(body, media_type=exporting.COMPANY_FORMATS[fmt], headers=headers)
-
-
-for _fmt in exporting.COMPANY_FORMATS:
-    _company_export_route(_fmt)
-
-
-def _generic_export_route(kind: RecordType[Any], fmt: str) -> None:
+def _export_route(kind: RecordType[Any], fmt: str, media_type: str) -> None:
     @exports.get(
         f"/{kind.plural}.{fmt}",
         response_class=StreamingResponse,
-        responses={200: {"content": {EXPORT_FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
+        responses={200: {"content": {media_type: {}}}, **problems(400, 401, 403, 422)},
         name=f"export_{kind.plural}_{fmt}",
         dependencies=[requires("export:read", note=f"and {kind.read}")],
     )
@@ -230,19 +169,19 @@ def _generic_export_route(kind: RecordType[Any], fmt: str) -> None:
             uuid.UUID | None, Query(description="Export what this saved view of the list lists")
         ] = None,
     ) -> StreamingResponse:
-        """Stream the live records, filtered like their list (``?field=value``, ``?filter=``)
-        and/or by a saved view (``?view=``); memory stays flat at any size."""
+        """Stream the live records in this format, filtered like their list (``?field=value``,
+        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size.
+        People and companies come with the columns their import reads (``object=company``
+        for companies), so the file imports back unchanged."""
         node = exporting.build_filter(ctx, request.query_params, filter, view, kind.name)
-        body = exporting.export_records(ctx, kind.name, fmt, node)
+        body = exporting.export(ctx, kind.name, fmt, node)
         headers = {"Content-Disposition": f'attachment; filename="{kind.plural}.{fmt}"'}
-        return StreamingResponse(body, media_type=EXPORT_FORMATS[fmt], headers=headers)
+        return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-# Every other record type with export columns (deals, tasks): people and companies above
-# have their own, round-trip exporters.
-for _kind in record_types():
-    for _fmt in EXPORT_FORMATS if _kind.export_columns else ():
-        _generic_export_route(_kind, _fmt)
+for _kind in record_types():  # people, companies, deals, tasks…
+    for _fmt, _media_type in exporting.formats(_kind).items():
+        _export_route(_kind, _fmt, _media_type)
 
 router.include_router(imports)
 router.include_router(exports)

@@ -182,31 +182,7 @@ def companies_list(
     )
 
 
-@router.post("/companies/views")
-def save_companies_view(
-    request: Request,
-    page: Page,
-    name: Annotated[str, Form(max_length=200)] = "",
-    query: Annotated[str, Form(max_length=4000)] = "",
-    shared: Annotated[bool, Form()] = False,
-) -> Response:
-    """Save the list as it is (search, filters, sort, columns) under a name."""
-    return saved_views.save_from_form(
-        request,
-        page.ctx,
-        "company",
-        "/companies",
-        VIEW_PARAMS,
-        name=name,
-        query=query,
-        shared=shared,
-    )
-
-
-@router.post("/companies/views/{view_id}/delete")
-def delete_companies_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
-    """Delete a saved view of this list."""
-    return saved_views.delete_from_form(request, page.ctx, view_id, "/companies")
+router.include_router(saved_views.form_routes("company", "/companies", VIEW_PARAMS))
 
 
 # --- adding one -----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from rapport.core.filtering import (
     parse_filter,
     parse_query_params,
 )
-from rapport.core.records import record_type
+from rapport.core.records import RecordType, record_type
 from rapport.hub.models import Company, Person, Tag, person_tags
 from rapport.hub.public import fields
 from rapport.hygiene.service import company_vcards, sources
@@ -109,15 +109,6 @@ def count(ctx: Context, object_type: str, filter_: Node | None = None) -> int:
     if condition is not None:
         stmt = stmt.where(condition)
     return int(ctx.session.scalar(stmt) or 0)
-
-
-def export_records(
-    ctx: Context, object_type: str, fmt: str, filter_: Node | None = None
-) -> Iterator[str]:
-    """Any other record type (deals, tasks) in the generic export's columns, CSV or JSON
-    lines (:func:`rapport.core.listing.export_records`)."""
-    ctx.require("export:read")
-    return listing.export_records(ctx, record_type(object_type), fmt, filter_)
 
 
 def export_people(
@@ -338,3 +329,32 @@ def _company_stream(
         if count % 500 == 0:
             yield _drain(buffer)
     yield _drain(buffer)
+
+
+# --- any record type --------------------------------------------------------------------------
+
+# People and companies have exporters of their own (the columns their import reads); any other
+# record type with export columns goes through the generic export.
+OWN_EXPORTERS = {
+    "person": (export_people, FORMATS),
+    "company": (export_companies, COMPANY_FORMATS),
+}
+
+
+def formats(kind: RecordType[Any]) -> dict[str, str]:
+    """The formats (name → media type) a record type exports in; none: it is not exported."""
+    own = OWN_EXPORTERS.get(kind.name)
+    if own is not None:
+        return own[1]
+    return listing.EXPORT_FORMATS if kind.export_columns else {}
+
+
+def export(ctx: Context, object_type: str, fmt: str, filter_: Node | None = None) -> Iterator[str]:
+    """The export of a record type's live records that ``filter_`` keeps, checked now and
+    streamed (see :func:`export_people`, :func:`export_companies` and
+    :func:`rapport.core.listing.export_records`)."""
+    own = OWN_EXPORTERS.get(object_type)
+    if own is not None:
+        return own[0](ctx, fmt, filter_)
+    ctx.require("export:read")
+    return listing.export_records(ctx, record_type(object_type), fmt, filter_)

@@ -314,24 +314,7 @@ def deals_list(
     )
 
 
-@router.post("/deals/list/views")
-def save_deals_view(
-    request: Request,
-    page: Page,
-    name: Annotated[str, Form(max_length=200)] = "",
-    query: Annotated[str, Form(max_length=4000)] = "",
-    shared: Annotated[bool, Form()] = False,
-) -> Response:
-    """Save the deal list as it is (pipeline, stage, owner, status, sort) under a name."""
-    return saved_views.save_from_form(
-        request, page.ctx, "deal", "/deals/list", VIEW_PARAMS, name=name, query=query, shared=shared
-    )
-
-
-@router.post("/deals/list/views/{view_id}/delete")
-def delete_deals_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
-    """Delete a saved view of the deal list."""
-    return saved_views.delete_from_form(request, page.ctx, view_id, "/deals/list")
+router.include_router(saved_views.form_routes("deal", "/deals/list", VIEW_PARAMS))
 
 
 # --- new deal ---------------------------------------------------------------------------------
