@@ -32,7 +32,7 @@ M = TypeVar("M", bound=WorkspaceScoped)
 Hook = Callable[[Context, M], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RecordType(Generic[M]):
     """One kind of record (a person, a deal…) as the shared plumbing sees it.
 
@@ -46,7 +46,7 @@ class RecordType(Generic[M]):
     read: str  # the permissions that read, write, and bin or restore one
     write: str
     delete: str
-    sorts: Mapping[str, SQLColumnExpression[Any]]  # each served by an index
+    sorts: Mapping[str, SQLColumnExpression[Any]]  # each should be served by an index
     default_sort: str
     fields: FieldSet  # what a list, a saved view and an export filter on
     binned: Topic[Any]  # recorded when one goes to the bin, and when it comes back
@@ -65,6 +65,9 @@ class RecordType(Generic[M]):
     on_delete: Hook[M] | None = None  # more to change as it goes to the bin (before the flush)
     before_restore: Hook[M] | None = None  # refuses a restore (a conflict that arose meanwhile)
     reindex: Hook[M] | None = None  # writes its search document again once it is back
+
+    def __repr__(self) -> str:
+        return f"RecordType({self.name!r})"
 
 
 def record_types() -> list[RecordType[Any]]:
