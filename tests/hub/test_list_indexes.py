@@ -13,9 +13,9 @@ from sqlalchemy import event
 
 from rapport.core import audit
 from rapport.core.context import Context
+from rapport.core.listing import ListParams
 from rapport.hub.schemas import ActivityIn, CompanyIn, CompanyPatch, PersonIn
 from rapport.hub.service import companies, companies_list, people, timeline, timeline_read
-from rapport.hub.service.common import ListParams
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("RAPPORT_TEST_DATABASE_URL", "").startswith("postgresql"),

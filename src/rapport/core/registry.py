@@ -94,7 +94,7 @@ class Domain:
     events: Sequence[Any] = ()  # its event topics (``<domain>/events.py``)
     links: Sequence[Any] = ()  # its tables that point at a person or company
     panels: Sequence[Panel] = ()  # blocks it adds to person, company and deal pages
-    record_types: Sequence[Any] = ()
+    record_types: Sequence[Any] = ()  # its records' list, bin and export (core/records.py)
     extra: dict[str, Any] = field(default_factory=dict)
     imports: Sequence[Any] = ()  # its import targets (``rapport.core.imports.Target``)
 

@@ -1,16 +1,18 @@
-"""Shapes every domain's API schemas share: ISO 4217 currencies and PATCH bodies."""
+"""Shapes every domain's API schemas share: ISO 4217 currencies, PATCH bodies and list pages."""
 
 from __future__ import annotations
 
 import sys
 import types
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+T = TypeVar("T")
 
 
 def _iso_4217(value: str) -> str:
@@ -100,3 +102,12 @@ class Patch(BaseModel):
                     prop["anyOf"] = kept
                     prop.pop("default", None)
         return json_schema
+
+
+class PageOut(BaseModel, Generic[T]):
+    """One page of any list (``PageOut[DealOut]``): its items, and the cursor that continues
+    it (None on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    has_more: bool = False

@@ -7,12 +7,14 @@ from pathlib import Path
 from rapport.core.registry import Domain, NavEntry
 from rapport.hub.events import EVENTS
 from rapport.hub.links import LINKS
+from rapport.hub.records import RECORD_TYPES
 from rapport.hub.service.import_activities import ACTIVITIES
 
 DOMAIN = Domain(
     name="hub",
     events=EVENTS,
     links=LINKS,
+    record_types=RECORD_TYPES,
     imports=(ACTIVITIES,),
     summary="People, companies, custom fields, tags, the timeline",
     api="rapport.hub.api:router",

@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rapport.core.pagination import Page
-from rapport.core.schemas import Currency, Patch
+from rapport.core.schemas import Currency, PageOut, Patch
 from rapport.hub.models import (
     Activity,
     ActivityKind,
@@ -24,7 +24,6 @@ from rapport.hub.models import (
     LifecycleStage,
 )
 
-T = TypeVar("T")
 Channel = Literal["email", "phone", "sms", "post"]
 Preferences = dict[Channel, ChannelPreference]
 
@@ -181,12 +180,6 @@ class PersonRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class PageOut(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
-    has_more: bool = False
 
 
 class BulkPeopleIn(Strict):

@@ -14,6 +14,8 @@ from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
 from rapport.core.errors import invalid
+from rapport.core.records import RecordType, record_types
+from rapport.core.schemas import PageOut
 from rapport.hygiene import jobs as hygiene_jobs
 from rapport.hygiene.models import (
     CompanyDuplicate,
@@ -28,12 +30,10 @@ from rapport.hygiene.models import (
 from rapport.hygiene.schemas import (
     BounceIn,
     CompanyDuplicateOut,
-    CompanyDuplicatePageOut,
     CompanyMergeIn,
     CompanyMergeOut,
     DecisionIn,
     DuplicateOut,
-    DuplicatePageOut,
     HygieneSettingsIn,
     HygieneSettingsOut,
     ImportMappingIn,
@@ -153,64 +153,35 @@ def get_rejects(import_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
     return StreamingResponse(importing.rejects_csv(ctx, import_id), media_type="text/csv")
 
 
-def _export_route(fmt: str) -> None:
+def _export_route(kind: RecordType[Any], fmt: str, media_type: str) -> None:
     @exports.get(
-        f"/people.{fmt}",
+        f"/{kind.plural}.{fmt}",
         response_class=StreamingResponse,
-        responses={200: {"content": {exporting.FORMATS[fmt]: {}}}, **problems(400, 401, 403, 422)},
-        name=f"export_people_{fmt}",
-        dependencies=[requires("export:read", note="and people:read")],
+        responses={200: {"content": {media_type: {}}}, **problems(400, 401, 403, 422)},
+        name=f"export_{kind.plural}_{fmt}",
+        dependencies=[requires("export:read", note=f"and {kind.read}")],
     )
-    def export_people(
+    def export(
         request: Request,
         ctx: Ctx,
         filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
         view: Annotated[
-            uuid.UUID | None, Query(description="Export what this saved people view lists")
+            uuid.UUID | None, Query(description="Export what this saved view of the list lists")
         ] = None,
     ) -> StreamingResponse:
-        """Stream people in this format, filtered like the people list (``?field=value``,
-        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size."""
-        node = exporting.build_filter(ctx, request.query_params, filter, view)
-        body = exporting.export_people(ctx, fmt, node)
-        headers = {"Content-Disposition": f'attachment; filename="people.{fmt}"'}
-        return StreamingResponse(body, media_type=exporting.FORMATS[fmt], headers=headers)
+        """Stream the live records in this format, filtered like their list (``?field=value``,
+        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size.
+        People and companies come with the columns their import reads (``object=company``
+        for companies), so the file imports back unchanged."""
+        node = exporting.build_filter(ctx, request.query_params, filter, view, kind.name)
+        body = exporting.export(ctx, kind.name, fmt, node)
+        headers = {"Content-Disposition": f'attachment; filename="{kind.plural}.{fmt}"'}
+        return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-for _fmt in exporting.FORMATS:
-    _export_route(_fmt)
-
-
-def _company_export_route(fmt: str) -> None:
-    @exports.get(
-        f"/companies.{fmt}",
-        response_class=StreamingResponse,
-        responses={
-            200: {"content": {exporting.COMPANY_FORMATS[fmt]: {}}},
-            **problems(400, 401, 403, 422),
-        },
-        name=f"export_companies_{fmt}",
-        dependencies=[requires("export:read", note="and companies:read")],
-    )
-    def export_companies(
-        request: Request,
-        ctx: Ctx,
-        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
-        view: Annotated[
-            uuid.UUID | None, Query(description="Export what this saved companies view lists")
-        ] = None,
-    ) -> StreamingResponse:
-        """Stream companies in this format (all, or filtered like the companies list), with
-        the columns a companies import reads (``object=company``), so the file imports back
-        unchanged."""
-        node = exporting.build_filter(ctx, request.query_params, filter, view, "company")
-        body = exporting.export_companies(ctx, fmt, node)
-        headers = {"Content-Disposition": f'attachment; filename="companies.{fmt}"'}
-        return StreamingResponse(body, media_type=exporting.COMPANY_FORMATS[fmt], headers=headers)
-
-
-for _fmt in exporting.COMPANY_FORMATS:
-    _company_export_route(_fmt)
+for _kind in record_types():  # people, companies, deals, tasks…
+    for _fmt, _media_type in exporting.formats(_kind).items():
+        _export_route(_kind, _fmt, _media_type)
 
 router.include_router(imports)
 router.include_router(exports)
@@ -325,7 +296,7 @@ def scan_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
 
 @duplicates.get(
     "",
-    response_model=DuplicatePageOut,
+    response_model=PageOut[DuplicateOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("hygiene:read")],
 )
@@ -334,11 +305,11 @@ def list_duplicates(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[str, Query(pattern="^(pending|skipped|not_duplicate|merged)$")] = "pending",
-) -> DuplicatePageOut:
+) -> PageOut[DuplicateOut]:
     """The review queue: candidate pairs, most probable first."""
     page = dedupe.list_candidates(ctx, limit=limit, cursor=cursor, status=status)
     items = [DuplicateOut.model_validate(row) for row in page.items]
-    return DuplicatePageOut(items=items, next_cursor=page.next_cursor, has_more=page.has_more)
+    return PageOut[DuplicateOut](items=items, next_cursor=page.next_cursor, has_more=page.has_more)
 
 
 @duplicates.post(
@@ -445,7 +416,7 @@ def scan_company_duplicates(body: ScanIn, ctx: Ctx) -> dedupe.ScanResult:
 
 @company_duplicates.get(
     "",
-    response_model=CompanyDuplicatePageOut,
+    response_model=PageOut[CompanyDuplicateOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("hygiene:read")],
 )
@@ -454,11 +425,11 @@ def list_company_duplicates(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[str, Query(pattern="^(pending|skipped|not_duplicate|merged)$")] = "pending",
-) -> CompanyDuplicatePageOut:
+) -> PageOut[CompanyDuplicateOut]:
     """The company review queue: candidate pairs, most probable first."""
     page = dedupe.list_company_candidates(ctx, limit=limit, cursor=cursor, status=status)
     items = [CompanyDuplicateOut.model_validate(row) for row in page.items]
-    return CompanyDuplicatePageOut(
+    return PageOut[CompanyDuplicateOut](
         items=items, next_cursor=page.next_cursor, has_more=page.has_more
     )
 

@@ -108,12 +108,6 @@ class DuplicateOut(BaseModel):
     created_at: datetime
 
 
-class DuplicatePageOut(BaseModel):
-    items: list[DuplicateOut]
-    next_cursor: str | None = None
-    has_more: bool = False
-
-
 class DecisionIn(BaseModel):
     """merge (undoable), not_duplicate (remembered) or skip (until the next scan)."""
 
@@ -186,12 +180,6 @@ class CompanyDuplicateOut(BaseModel):
     reasons: dict[str, Any]
     status: str
     created_at: datetime
-
-
-class CompanyDuplicatePageOut(BaseModel):
-    items: list[CompanyDuplicateOut]
-    next_cursor: str | None = None
-    has_more: bool = False
 
 
 class CompanyMergeIn(BaseModel):

@@ -7,6 +7,7 @@ from pathlib import Path
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.sales.events import EVENTS
 from rapport.sales.links import LINKS
+from rapport.sales.records import RECORD_TYPES
 from rapport.sales.service.import_deals import DEALS
 from rapport.sales.service.leads import LEADS
 
@@ -18,6 +19,7 @@ DOMAIN = Domain(
     name="sales",
     events=EVENTS,
     links=LINKS,
+    record_types=RECORD_TYPES,
     imports=(DEALS, LEADS),
     summary="Leads, scoring, routing, pipelines, deals, forecasts, tasks",
     api="rapport.sales.api:router",

@@ -142,12 +142,6 @@ class DealOut(Out):
     deleted_at: datetime | None
 
 
-class DealPage(BaseModel):
-    items: list[DealOut]
-    next_cursor: str | None
-    has_more: bool
-
-
 class HistoryOut(Out):
     stage_id: uuid.UUID
     entered_at: datetime
@@ -501,12 +495,6 @@ class TaskOut(Out):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class TaskPage(BaseModel):
-    items: list[TaskOut]
-    next_cursor: str | None
-    has_more: bool
 
 
 class ReminderRunOut(BaseModel):

@@ -1,13 +1,15 @@
 """Saved views: a user names a list's search, filters, sort and columns, to reopen in one click,
-and may share it with the whole workspace."""
+and may share it with the whole workspace. Any registered record type (core/records.py) has
+them: its read permission opens a view, its write permission shares one."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 
@@ -15,20 +17,25 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Invalid, NotFound, invalid
 from rapport.core.events import record
+from rapport.core.records import RecordType, record_type
 from rapport.core.topics import SAVED_VIEW_CREATED, SAVED_VIEW_DELETED, SAVED_VIEW_UPDATED
 from rapport.web.models import SavedView
 from rapport.web.render import redirect, toast
+from rapport.web.session import Page
 
-# The permission that lets someone read the records a view lists.
-READ_PERMISSION = {"person": "people:read", "company": "companies:read"}
-WRITE_PERMISSION = {"person": "people:write", "company": "companies:write"}
 MAX_QUERY = 2000
 
 
+def _listed(object_type: str) -> RecordType[Any]:
+    """The record type a view lists; Invalid for a name no domain registers."""
+    try:
+        return record_type(object_type)
+    except LookupError:
+        raise invalid(("object_type",), f"no saved views for {object_type!r}") from None
+
+
 def _require_read(ctx: Context, object_type: str) -> None:
-    if object_type not in READ_PERMISSION:
-        raise invalid(("object_type",), f"no saved views for {object_type!r}")
-    ctx.require(READ_PERMISSION[object_type])
+    ctx.require(_listed(object_type).read)
 
 
 def clean_query(query: str, allowed: Collection[str]) -> str:
@@ -81,7 +88,7 @@ def save_view(
     if len(query) > MAX_QUERY:
         raise invalid(("query",), "This view has too many filters to save")
     if shared:
-        ctx.require(WRITE_PERMISSION[object_type])  # read-only members keep their views private
+        ctx.require(_listed(object_type).write)  # read-only members keep their views private
     view = ctx.session.scalars(
         select(SavedView).where(
             SavedView.object_type == object_type,
@@ -123,7 +130,7 @@ def delete_view(ctx: Context, view_id: uuid.UUID) -> SavedView:
     return view
 
 
-# --- the list pages' save / delete forms (people and companies share them) ------------------
+# --- the list pages' save / delete forms ------------------------------------------------------
 
 
 def view_url(view: SavedView, list_path: str) -> str:
@@ -132,32 +139,37 @@ def view_url(view: SavedView, list_path: str) -> str:
     return f"{list_path}?{query}view={view.id}"
 
 
-def save_from_form(
-    request: Request,
-    ctx: Context,
-    object_type: str,
-    list_path: str,
-    allowed: Collection[str],
-    *,
-    name: str,
-    query: str,
-    shared: bool,
-) -> Response:
-    """Save a list as it is; on a bad name, back to the list (as it was) with the reason."""
-    try:
-        saved = save_view(ctx, object_type, name=name, query=query, allowed=allowed, shared=shared)
-    except Invalid as exc:
-        toast(request, exc.detail, "error")
-        cleaned = clean_query(query, allowed)
-        return redirect(request, list_path + ("?" + cleaned if cleaned else ""))
-    toast(request, f"View “{saved.name}” saved{' and shared' if saved.is_shared else ''}.")
-    return redirect(request, view_url(saved, list_path))
+def form_routes(object_type: str, list_path: str, allowed: Collection[str]) -> APIRouter:
+    """The routes behind a list page's saved views bar (``hub/people/_views_bar.html``):
+    ``POST <list_path>/views`` saves the list as it is (``allowed``: the parameters a view
+    keeps) and ``POST <list_path>/views/{id}/delete`` deletes one; both go back to the list."""
+    router = APIRouter()
 
+    @router.post(f"{list_path}/views", name=f"save_{object_type}_view")
+    def save(
+        request: Request,
+        page: Page,
+        name: Annotated[str, Form(max_length=200)] = "",
+        query: Annotated[str, Form(max_length=4000)] = "",
+        shared: Annotated[bool, Form()] = False,
+    ) -> Response:
+        """Save the list as it is; on a bad name, back to the list (as it was) with the reason."""
+        try:
+            saved = save_view(
+                page.ctx, object_type, name=name, query=query, allowed=allowed, shared=shared
+            )
+        except Invalid as exc:
+            toast(request, exc.detail, "error")
+            cleaned = clean_query(query, allowed)
+            return redirect(request, list_path + ("?" + cleaned if cleaned else ""))
+        toast(request, f"View “{saved.name}” saved{' and shared' if saved.is_shared else ''}.")
+        return redirect(request, view_url(saved, list_path))
 
-def delete_from_form(
-    request: Request, ctx: Context, view_id: uuid.UUID, list_path: str
-) -> Response:
-    """Delete a saved view (your own; admins may delete shared ones), back to the list."""
-    deleted = delete_view(ctx, view_id)
-    toast(request, f"View “{deleted.name}” deleted.", "info")
-    return redirect(request, list_path)
+    @router.post(f"{list_path}/views/{{view_id}}/delete", name=f"delete_{object_type}_view")
+    def delete(request: Request, page: Page, view_id: uuid.UUID) -> Response:
+        """Delete a saved view (your own; admins may delete shared ones)."""
+        deleted = delete_view(page.ctx, view_id)
+        toast(request, f"View “{deleted.name}” deleted.", "info")
+        return redirect(request, list_path)
+
+    return router

@@ -13,6 +13,7 @@ from rapport.core import audit
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
+from rapport.core.schemas import PageOut
 
 router = domain_router(prefix="/audit", tags=["audit"])
 
@@ -32,15 +33,9 @@ class AuditEntryOut(BaseModel):
     occurred_at: datetime
 
 
-class AuditPageOut(BaseModel):
-    items: list[AuditEntryOut]
-    next_cursor: str | None = None
-    has_more: bool = False
-
-
 @router.get(
     "",
-    response_model=AuditPageOut,
+    response_model=PageOut[AuditEntryOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("audit:read")],
 )
@@ -52,12 +47,12 @@ def list_(
     cursor: Annotated[
         str | None, Query(description="From next_cursor of the previous page")
     ] = None,
-) -> AuditPageOut:
+) -> PageOut[AuditEntryOut]:
     """Who changed what, newest first; ?record= for one record's history."""
     page = audit.list_entries(
         ctx, record_id=record, record_type=record_type, limit=limit, cursor=cursor
     )
-    return AuditPageOut(
+    return PageOut[AuditEntryOut](
         items=[AuditEntryOut.model_validate(e) for e in page.items],
         next_cursor=page.next_cursor,
         has_more=page.has_more,

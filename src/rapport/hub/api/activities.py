@@ -10,6 +10,7 @@ from fastapi import Query, Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
+from rapport.core.schemas import PageOut
 from rapport.hub.models import Activity
 from rapport.hub.schemas import (
     ActivityIn,
@@ -18,7 +19,6 @@ from rapport.hub.schemas import (
     BulkActivitiesIn,
     IngestItemResult,
     IngestOut,
-    PageOut,
     Window,
     page_out,
 )

@@ -9,21 +9,21 @@ from fastapi import Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
-from rapport.hub.api.params import list_query
+from rapport.core.listing import list_query
+from rapport.core.schemas import PageOut
 from rapport.hub.models import Company
 from rapport.hub.schemas import (
     CompanyIn,
     CompanyOut,
     CompanyPatch,
     CompanyRow,
-    PageOut,
     PersonRow,
 )
 from rapport.hub.service import companies, companies_list, people_list
 
 router = domain_router(prefix="/companies", tags=["companies"])
-CompaniesQuery = list_query(companies_list.FIELDS)
-PeopleQuery = list_query(people_list.FIELDS)
+CompaniesQuery = list_query(companies_list.FIELDS, companies_list.SORTS)
+PeopleQuery = list_query(people_list.FIELDS, people_list.SORTS)
 
 
 @router.get(

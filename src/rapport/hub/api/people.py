@@ -10,23 +10,23 @@ from fastapi import Query, Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
-from rapport.hub.api.params import list_query
+from rapport.core.listing import list_query
+from rapport.core.schemas import PageOut
 from rapport.hub.models import Person
 from rapport.hub.schemas import (
     BulkItemResult,
     BulkOut,
     BulkPeopleIn,
-    PageOut,
     PersonIn,
     PersonOut,
     PersonPatch,
     PersonRow,
 )
 from rapport.hub.service import bulk, duplicates, people
-from rapport.hub.service.people_list import FIELDS, list_people
+from rapport.hub.service.people_list import FIELDS, SORTS, list_people
 
 router = domain_router(prefix="/people", tags=["people"])
-PeopleQuery = list_query(FIELDS)
+PeopleQuery = list_query(FIELDS, SORTS)
 
 
 @router.get(

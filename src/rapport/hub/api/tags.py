@@ -10,8 +10,9 @@ from fastapi import Query, Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
+from rapport.core.schemas import PageOut
 from rapport.hub.models import Tag
-from rapport.hub.schemas import PageOut, TaggingIn, TaggingOut, TagIn, TagOut, TagPatch
+from rapport.hub.schemas import TaggingIn, TaggingOut, TagIn, TagOut, TagPatch
 from rapport.hub.service import tags
 
 router = domain_router(prefix="/tags", tags=["tags"])

@@ -7,7 +7,8 @@ import uuid
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
-from rapport.hub.schemas import ActivityOut, PageOut, Person360, Window, page_out
+from rapport.core.schemas import PageOut
+from rapport.hub.schemas import ActivityOut, Person360, Window, page_out
 from rapport.hub.service import timeline_read
 
 router = domain_router(tags=["timeline"])

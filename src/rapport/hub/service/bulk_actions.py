@@ -185,7 +185,7 @@ def _restore(ctx: Context, record_type: str, ids: list[uuid.UUID]) -> BulkResult
     restored = list(
         ctx.session.scalars(select(Person).where(Person.id.in_(list(binned))).options(*people.FULL))
     )
-    people._index(ctx, restored)
+    people.reindex(ctx, *restored)
     result.changed = list(binned)
     return result
 

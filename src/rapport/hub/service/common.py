@@ -1,10 +1,8 @@
-"""Pieces the hub services share: tags by name, owner checks, list parameters."""
+"""Pieces the hub services share: tags by name, owner checks."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,19 +11,6 @@ from rapport.accounts import service as accounts
 from rapport.core.context import Context
 from rapport.core.errors import FieldError
 from rapport.hub.models import Company, Person, Tag, company_tags, person_tags
-
-
-@dataclass
-class ListParams:
-    """What a list request asks for: a page, an order, a filter, a search."""
-
-    limit: int = 50
-    cursor: str | None = None
-    sort: str | None = None
-    filter: Any = None  # a parsed core.filtering node, or None
-    q: str | None = None
-    deleted: bool = False  # list the bin (soft-deleted records) instead
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def tags_by_name(ctx: Context, names: list[str]) -> list[Tag]:

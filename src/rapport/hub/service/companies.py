@@ -22,9 +22,10 @@ from rapport.core.context import Context
 from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
-from rapport.core.search import Document, index_documents, remove_documents
+from rapport.core.records import move_to_bin, record_type, restore_from_bin
+from rapport.core.search import Document, index_documents
 from rapport.hub import validation
-from rapport.hub.events import COMPANY_CREATED, COMPANY_DELETED, COMPANY_RESTORED, COMPANY_UPDATED
+from rapport.hub.events import COMPANY_CREATED, COMPANY_UPDATED
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import Address, CompanyIn, CompanyPatch
 from rapport.hub.service import fields, people
@@ -103,7 +104,7 @@ def update(
     # The UPDATE carries WHERE version = :seen (no lost update).
     flush_unique(ctx.session, lambda: DuplicateDomain("Another company has just taken this domain"))
     record(ctx, COMPANY_UPDATED, company.id, changes)
-    index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
+    reindex(ctx, company)
     if "name" in changes:
         _reindex_people(ctx, company)
     return company
@@ -111,29 +112,22 @@ def update(
 
 def delete(ctx: Context, company_id: uuid.UUID, *, expected_version: int | None = None) -> Company:
     """Move a company to the bin; its people stay linked and come back with it on restore."""
-    ctx.require("companies:delete")
-    company = get(ctx, company_id)
-    check_version(company.version, expected_version)
-    company.deleted_at = utcnow()
-    ctx.session.flush()
-    record(ctx, COMPANY_DELETED, company.id, {"deleted_at": (None, company.deleted_at)})
-    remove_documents(ctx.session, ctx.workspace_id, [("company", company.id)])
-    return company
+    return move_to_bin(ctx, record_type("company"), company_id, expected_version=expected_version)
 
 
 def restore(ctx: Context, company_id: uuid.UUID) -> Company:
     """Bring a company back from the bin; 409 if a live company took its domain meanwhile."""
-    ctx.require("companies:delete")
-    company = get(ctx, company_id, include_deleted=True)
-    if company.deleted_at is None:
-        return company
+    return restore_from_bin(ctx, record_type("company"), company_id)
+
+
+def check_restorable(ctx: Context, company: Company) -> None:
+    """A company comes back from the bin only if no live company took its domain meanwhile."""
     _check_domain_free(ctx, company.domain, company.id)
-    old = company.deleted_at
-    company.deleted_at = None
-    ctx.session.flush()
-    record(ctx, COMPANY_RESTORED, company.id, {"deleted_at": (old, None)})
+
+
+def reindex(ctx: Context, company: Company) -> None:
+    """Write the company's search document again."""
     index_documents(ctx.session, ctx.workspace_id, [search_document(company)])
-    return company
 
 
 def find_by_domain(ctx: Context, domain: str) -> Company | None:

@@ -1,4 +1,5 @@
-"""Listing companies (keyset pages, the filter language, search) and the people of one company."""
+"""Listing companies: the sorts, filters and columns of the companies list (the hub's
+"company" record type, ``hub/records.py``), and the people of one company."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ import uuid
 from dataclasses import replace
 from functools import partial
 
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
-
 from rapport.core.context import Context
-from rapport.core.filtering import Condition, FieldSet, FilterField, combine, compile_filter
-from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search_page
+from rapport.core.filtering import Condition, FieldSet, FilterField, combine
+from rapport.core.listing import ListParams, list_records
+from rapport.core.pagination import Page
+from rapport.core.records import record_type
 from rapport.hub.models import Company, Person, company_tags
-from rapport.hub.service import companies, fields
-from rapport.hub.service.common import ListParams
+from rapport.hub.service import companies
 from rapport.hub.service.people_list import list_people
 from rapport.hub.service.tags import has_tag
 
@@ -55,34 +53,7 @@ FIELDS = FieldSet(
 
 def list_companies(ctx: Context, params: ListParams) -> Page[Company]:
     """A page of companies: sorted, filtered, or (with ``q``) the best search matches."""
-    ctx.require("companies:read")
-    stmt = select(Company).options(load_only(*LIST_COLUMNS))
-    if params.deleted:
-        stmt = stmt.where(Company.deleted_at.is_not(None)).execution_options(include_deleted=True)
-    if params.filter is not None:
-        stmt = stmt.where(
-            compile_filter(
-                params.filter,
-                FIELDS,
-                custom_types=fields.filter_types(ctx, "company"),
-                dialect_name=ctx.session.get_bind().dialect.name,
-            )
-        )
-    if params.q:
-        return search_page(
-            ctx.session,
-            stmt,
-            Company.id,
-            ctx.workspace_id,
-            params.q,
-            record_type="company",
-            limit=params.limit,
-            cursor=params.cursor,
-        )
-    sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
-    return keyset_page(
-        ctx.session, stmt, sort=sort, id_column=Company.id, limit=params.limit, cursor=params.cursor
-    )
+    return list_records(ctx, record_type("company"), params)
 
 
 def people_of(ctx: Context, company_id: uuid.UUID, params: ListParams) -> Page[Person]:

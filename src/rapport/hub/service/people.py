@@ -20,9 +20,10 @@ from rapport.core.context import Context
 from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
-from rapport.core.search import Document, index_documents, remove_documents
+from rapport.core.records import move_to_bin, record_type, restore_from_bin
+from rapport.core.search import Document, index_documents
 from rapport.hub import validation
-from rapport.hub.events import PERSON_CREATED, PERSON_DELETED, PERSON_RESTORED, PERSON_UPDATED
+from rapport.hub.events import PERSON_CREATED, PERSON_UPDATED
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.schemas import Address, EmailIn, PersonIn, PersonPatch, PhoneIn
 from rapport.hub.service import fields
@@ -79,7 +80,7 @@ def create(ctx: Context, data: PersonIn) -> Person:
     set_committed_value(person, "tags", [])
     _apply_tags(ctx, person, clean, changes)
     record(ctx, PERSON_CREATED, person.id, changes)
-    _index(ctx, [person])
+    reindex(ctx, person)
     return person
 
 
@@ -107,34 +108,18 @@ def update(
         # The UPDATE carries WHERE version = :seen (no lost update).
         flush_unique(ctx.session, _email_race)
         record(ctx, PERSON_UPDATED, person.id, changes)
-        _index(ctx, [person])
+        reindex(ctx, person)
     return person
 
 
 def delete(ctx: Context, person_id: uuid.UUID, *, expected_version: int | None = None) -> Person:
     """Move a person to the bin; restore brings them back with everything linked."""
-    ctx.require("people:delete")
-    person = get(ctx, person_id)
-    check_version(person.version, expected_version)
-    person.deleted_at = utcnow()
-    ctx.session.flush()
-    record(ctx, PERSON_DELETED, person.id, {"deleted_at": (None, person.deleted_at)})
-    remove_documents(ctx.session, ctx.workspace_id, [("person", person.id)])
-    return person
+    return move_to_bin(ctx, record_type("person"), person_id, expected_version=expected_version)
 
 
 def restore(ctx: Context, person_id: uuid.UUID) -> Person:
     """Bring a person back from the bin."""
-    ctx.require("people:delete")
-    person = get(ctx, person_id, include_deleted=True)
-    if person.deleted_at is None:
-        return person
-    old = person.deleted_at
-    person.deleted_at = None
-    ctx.session.flush()
-    record(ctx, PERSON_RESTORED, person.id, {"deleted_at": (old, None)})
-    _index(ctx, [person])
-    return person
+    return restore_from_bin(ctx, record_type("person"), person_id)
 
 
 def find_by_email(ctx: Context, email: str) -> Person | None:
@@ -391,7 +376,8 @@ def document_for(
     return Document("person", person_id, title, subtitle, [*emails[1:], *phones])
 
 
-def _index(ctx: Context, people: list[Person]) -> None:
+def reindex(ctx: Context, *people: Person) -> None:
+    """Write the search documents of these people again (their company names looked up once)."""
     company_ids = {p.company_id for p in people if p.company_id}
     names: dict[uuid.UUID, str] = {}
     if company_ids:

@@ -1,19 +1,16 @@
-"""Listing people: keyset pages in an indexed order, the filter language, and search."""
+"""Listing people: the sorts, filters and columns of the people list (the hub's "person"
+record type, ``hub/records.py``), listed by the shared plumbing (``core/listing.py``)."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
-
 from rapport.core.context import Context
-from rapport.core.filtering import FieldSet, FilterField, compile_filter
-from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search_page
+from rapport.core.filtering import FieldSet, FilterField
+from rapport.core.listing import ListParams, list_records
+from rapport.core.pagination import Page
+from rapport.core.records import record_type
 from rapport.hub.models import ConsentStatus, LifecycleStage, Person, person_tags
-from rapport.hub.service import fields
-from rapport.hub.service.common import ListParams
 from rapport.hub.service.tags import has_tag
 
 # Every sort is served by an index (workspace_id, <column>, id); see hub/models.py.
@@ -73,32 +70,4 @@ FIELDS = FieldSet(
 
 def list_people(ctx: Context, params: ListParams) -> Page[Person]:
     """A page of people: sorted, filtered, or (with ``q``) the best search matches."""
-    ctx.require("people:read")
-    stmt = select(Person).options(load_only(*LIST_COLUMNS[1:]))
-    if params.deleted:
-        stmt = stmt.where(Person.deleted_at.is_not(None)).execution_options(include_deleted=True)
-    if params.filter is not None:
-        dialect = ctx.session.get_bind().dialect.name
-        stmt = stmt.where(
-            compile_filter(
-                params.filter,
-                FIELDS,
-                custom_types=fields.filter_types(ctx, "person"),
-                dialect_name=dialect,
-            )
-        )
-    if params.q:
-        return search_page(
-            ctx.session,
-            stmt,
-            Person.id,
-            ctx.workspace_id,
-            params.q,
-            record_type="person",
-            limit=params.limit,
-            cursor=params.cursor,
-        )
-    sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
-    return keyset_page(
-        ctx.session, stmt, sort=sort, id_column=Person.id, limit=params.limit, cursor=params.cursor
-    )
+    return list_records(ctx, record_type("person"), params)

@@ -12,12 +12,12 @@ from starlette.datastructures import FormData
 
 from rapport.core.errors import Conflict, FieldError, Invalid, StaleWrite
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as ResultPage
 from rapport.hub import lookups
 from rapport.hub.models import Company
 from rapport.hub.schemas import COMPANY_LIST_FILTERS, CompanyIn, CompanyPatch
 from rapport.hub.service import companies, fields, tags, timeline_read
-from rapport.hub.service.common import ListParams
 from rapport.hub.service.companies_list import DEFAULT_SORT, FIELDS, list_companies, people_of
 from rapport.hub.views import custom_fields, custom_filter
 from rapport.web import saved_views
@@ -182,31 +182,7 @@ def companies_list(
     )
 
 
-@router.post("/companies/views")
-def save_companies_view(
-    request: Request,
-    page: Page,
-    name: Annotated[str, Form(max_length=200)] = "",
-    query: Annotated[str, Form(max_length=4000)] = "",
-    shared: Annotated[bool, Form()] = False,
-) -> Response:
-    """Save the list as it is (search, filters, sort, columns) under a name."""
-    return saved_views.save_from_form(
-        request,
-        page.ctx,
-        "company",
-        "/companies",
-        VIEW_PARAMS,
-        name=name,
-        query=query,
-        shared=shared,
-    )
-
-
-@router.post("/companies/views/{view_id}/delete")
-def delete_companies_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
-    """Delete a saved view of this list."""
-    return saved_views.delete_from_form(request, page.ctx, view_id, "/companies")
+router.include_router(saved_views.form_routes("company", "/companies", VIEW_PARAMS))
 
 
 # --- adding one -----------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -12,13 +11,13 @@ from pydantic import ValidationError
 from rapport.core import registry
 from rapport.core.errors import Conflict, FieldError, Invalid
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as ResultPage
 from rapport.core.registry import Panel
 from rapport.hub import lookups
 from rapport.hub.models import LifecycleStage, Person
 from rapport.hub.schemas import PERSON_LIST_FILTERS, PersonIn
 from rapport.hub.service import fields, people, tags
-from rapport.hub.service.common import ListParams
 from rapport.hub.service.people_list import DEFAULT_SORT, FIELDS, list_people
 from rapport.hub.views import custom_filter
 from rapport.web import saved_views
@@ -119,24 +118,7 @@ def people_list(
     )
 
 
-@router.post("/people/views")
-def save_people_view(
-    request: Request,
-    page: Page,
-    name: Annotated[str, Form(max_length=200)] = "",
-    query: Annotated[str, Form(max_length=4000)] = "",
-    shared: Annotated[bool, Form()] = False,
-) -> Response:
-    """Save the list as it is (search, filters, sort, columns) under a name."""
-    return saved_views.save_from_form(
-        request, page.ctx, "person", "/people", VIEW_PARAMS, name=name, query=query, shared=shared
-    )
-
-
-@router.post("/people/views/{view_id}/delete")
-def delete_people_view(request: Request, page: Page, view_id: uuid.UUID) -> Response:
-    """Delete a saved view of this list."""
-    return saved_views.delete_from_form(request, page.ctx, view_id, "/people")
+router.include_router(saved_views.form_routes("person", "/people", VIEW_PARAMS))
 
 
 def _new_form(request: Request, page: Page, values: dict[str, Any], errors: dict[str, str],

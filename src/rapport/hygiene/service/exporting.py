@@ -1,5 +1,5 @@
 """Exporting people and companies as CSV, vCard or JSON lines, filtered by the list filter
-language.
+language; any other record type goes through the generic export (:func:`export_records`).
 
 Rows are read in keyset order (by id) in chunks of ``CHUNK`` and written as they come, so
 memory stays flat whatever the size. The columns are the import fields (custom fields as
@@ -22,21 +22,19 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rapport.accounts.models import User
-from rapport.core import csv_cells
+from rapport.core import csv_cells, listing
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, invalid
 from rapport.core.filtering import (
-    FieldSet,
     Node,
     combine,
-    compile_filter,
     parse_filter,
     parse_query_params,
 )
+from rapport.core.records import RecordType, record_type
 from rapport.hub.models import Company, Person, Tag, person_tags
-from rapport.hub.public import companies_list, fields, people_list
-from rapport.hub.schemas import COMPANY_LIST_FILTERS, PERSON_LIST_FILTERS
+from rapport.hub.public import fields
 from rapport.hygiene.service import company_vcards, sources
 from rapport.hygiene.service.columns import cell_text, join_list
 from rapport.hygiene.service.company_columns import FIELDS as COMPANY_COLUMNS
@@ -64,60 +62,49 @@ def build_filter(
     view_id: uuid.UUID | None,
     object_type: str = "person",
 ) -> Node | None:
-    """The export's filter: ``?filter=`` and ``?field=value`` like the people (or companies)
-    list, ANDed with a saved view's filters (``?view=``). Search text cannot be streamed, so
-    it is refused."""
+    """The export's filter: ``?filter=`` and ``?field=value`` like the record type's list,
+    ANDed with a saved view's filters (``?view=``). Search text cannot be streamed, so it is
+    refused."""
     if "q" in params:
         raise invalid(("q",), "exports take filters, not search text; use filter or field=value")
-    fieldset = _fieldset(object_type)
+    kind = record_type(object_type)
     simple = {k: v for k, v in params.items() if k not in IGNORED}
     node = combine(
         parse_filter(filter_text) if filter_text else None,
-        parse_query_params(simple, fieldset) if simple else None,
+        parse_query_params(simple, kind.fields) if simple else None,
     )
     if view_id is None:
         return node
     view = saved_views.get_view(ctx, view_id)
     if view.object_type != object_type:
-        listed = "people" if object_type == "person" else "companies"
-        raise invalid(("view",), f"this saved view does not list {listed}")
+        raise invalid(("view",), f"this saved view does not list {kind.plural}")
     pairs = parse_qsl(view.query)
     if any(k == "q" and v for k, v in pairs):
         raise invalid(("view",), "this view searches by text; exports take its filters only")
-    # the list page's names → fields
-    names = PERSON_LIST_FILTERS if object_type == "person" else COMPANY_LIST_FILTERS
+    names = kind.page_filters  # the list page's names → fields
     saved = {names.get(k, k): v for k, v in pairs if k not in IGNORED and v}
     saved_filter = next((v for k, v in pairs if k == "filter" and v), None)
     return combine(
         node,
         parse_filter(saved_filter) if saved_filter else None,
-        parse_query_params(saved, fieldset) if saved else None,
+        parse_query_params(saved, kind.fields) if saved else None,
     )
-
-
-def _fieldset(object_type: str) -> FieldSet:
-    if object_type == "company":
-        return companies_list.FIELDS
-    return people_list.FIELDS
 
 
 def _where(ctx: Context, object_type: str, filter_: Node | None) -> Any:
     """The filter as a SQL condition on people or companies (None: everything)."""
     if filter_ is None:
         return None
-    dialect = ctx.session.get_bind().dialect.name
-    types = fields.filter_types(ctx, object_type)
-    fieldset = _fieldset(object_type)
-    return compile_filter(filter_, fieldset, custom_types=types, dialect_name=dialect)
+    return listing.filter_condition(ctx, record_type(object_type), filter_)
 
 
 def count(ctx: Context, object_type: str, filter_: Node | None = None) -> int:
     """How many live people (or companies) an export with this filter writes (the CLI's
     progress total)."""
     ctx.require("export:read")
-    ctx.require("people:read" if object_type == "person" else "companies:read")
-    model: Any = Person if object_type == "person" else Company
-    stmt = select(func.count()).select_from(model)
+    kind = record_type(object_type)
+    ctx.require(kind.read)
+    stmt = select(func.count()).select_from(kind.model)
     condition = _where(ctx, object_type, filter_)
     if condition is not None:
         stmt = stmt.where(condition)
@@ -342,3 +329,32 @@ def _company_stream(
         if count % 500 == 0:
             yield _drain(buffer)
     yield _drain(buffer)
+
+
+# --- any record type --------------------------------------------------------------------------
+
+# People and companies have exporters of their own (the columns their import reads); any other
+# record type with export columns goes through the generic export.
+OWN_EXPORTERS = {
+    "person": (export_people, FORMATS),
+    "company": (export_companies, COMPANY_FORMATS),
+}
+
+
+def formats(kind: RecordType[Any]) -> dict[str, str]:
+    """The formats (name → media type) a record type exports in; none: it is not exported."""
+    own = OWN_EXPORTERS.get(kind.name)
+    if own is not None:
+        return own[1]
+    return listing.EXPORT_FORMATS if kind.export_columns else {}
+
+
+def export(ctx: Context, object_type: str, fmt: str, filter_: Node | None = None) -> Iterator[str]:
+    """The export of a record type's live records that ``filter_`` keeps, checked now and
+    streamed (see :func:`export_people`, :func:`export_companies` and
+    :func:`rapport.core.listing.export_records`)."""
+    own = OWN_EXPORTERS.get(object_type)
+    if own is not None:
+        return own[0](ctx, fmt, filter_)
+    ctx.require("export:read")
+    return listing.export_records(ctx, record_type(object_type), fmt, filter_)

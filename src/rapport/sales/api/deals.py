@@ -9,36 +9,37 @@ from fastapi import Response
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx, IfMatch, etag
-from rapport.hub.schemas import ActivityOut, PageOut, Window, page_out
-from rapport.sales.api.params import DealListQuery
+from rapport.core.listing import list_query
+from rapport.core.schemas import PageOut
+from rapport.hub.schemas import ActivityOut, Window, page_out
 from rapport.sales.models import Deal, DealStageHistory
 from rapport.sales.schemas import (
     CloseIn,
     DealIn,
     DealOut,
-    DealPage,
     DealPatch,
     HistoryOut,
     MoveIn,
     ReopenIn,
 )
 from rapport.sales.service import deals
-from rapport.sales.service.deal_list import list_deals
+from rapport.sales.service.deal_list import FIELDS, SORTS, list_deals
 
 router = domain_router(prefix="/deals", tags=["deals"])
+DealListQuery = list_query(FIELDS, SORTS)
 WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 422)
 
 
 @router.get(
     "",
-    response_model=DealPage,
+    response_model=PageOut[DealOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("deals:read")],
 )
-def list_(params: DealListQuery, ctx: Ctx) -> DealPage:
+def list_(params: DealListQuery, ctx: Ctx) -> PageOut[DealOut]:  # type: ignore[valid-type]
     """List deals: cursor pages, ?sort=, filters (?owner_id=, ?stage_id=, ?status=…), ?q=."""
     page = list_deals(ctx, params)
-    return DealPage(
+    return PageOut[DealOut](
         items=[DealOut.model_validate(d) for d in page.items],
         next_cursor=page.next_cursor,
         has_more=page.has_more,

@@ -14,8 +14,9 @@ from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.core.errors import invalid
+from rapport.core.schemas import PageOut
 from rapport.sales.models import Task
-from rapport.sales.schemas import ReminderRunOut, TaskIn, TaskOut, TaskPage, TaskPatch
+from rapport.sales.schemas import ReminderRunOut, TaskIn, TaskOut, TaskPatch
 from rapport.sales.service import reminders, tasks
 from rapport.sales.service.tasks import TaskQuery
 
@@ -25,7 +26,7 @@ WRITE_PROBLEMS = problems(401, 403, 404, 409, 412, 422)
 
 @router.get(
     "",
-    response_model=TaskPage,
+    response_model=PageOut[TaskOut],
     responses=problems(400, 401, 403, 422),
     dependencies=[requires("tasks:read")],
 )
@@ -44,7 +45,7 @@ def list_(
     sort: Annotated[str | None, Query(description="due_at or created_at; - for desc")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> TaskPage:
+) -> PageOut[TaskOut]:
     """List tasks: ``?assignee=me``, ``?status=open``, ``?overdue=true``, ``?due_before=``,
     ``?deal_id=`` (or person_id, company_id); soonest due first."""
     query = TaskQuery(
@@ -71,7 +72,7 @@ def list_(
         except ValueError:
             raise invalid(("assignee",), "give 'me', 'none' or a member's id") from None
     page = tasks.list_tasks(ctx, query)
-    return TaskPage(
+    return PageOut[TaskOut](
         items=[TaskOut.model_validate(t) for t in page.items],
         next_cursor=page.next_cursor,
         has_more=page.has_more,

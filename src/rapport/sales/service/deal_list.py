@@ -1,16 +1,13 @@
-"""Listing deals: keyset pages in an indexed order, and the one filter language."""
+"""Listing deals: the sorts and filters of the deal list (the sales "deal" record type,
+``sales/records.py``), listed by the shared plumbing (``core/listing.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
-
 from rapport.core.context import Context
-from rapport.core.filtering import FieldSet, FilterField, compile_filter
-from rapport.core.pagination import Page, keyset_page, parse_sort
-from rapport.core.search import search_page
+from rapport.core.filtering import FieldSet, FilterField
+from rapport.core.listing import ListParams, list_records
+from rapport.core.pagination import Page
+from rapport.core.records import record_type
 from rapport.sales.models import Deal, DealStatus
 
 # Every sort is served by an index (workspace_id, <column>, id); see sales/models.py.
@@ -38,40 +35,11 @@ FIELDS = FieldSet(
     ]
 )
 
-
-@dataclass
-class DealQuery:
-    """A page request of the deal list."""
-
-    limit: int = 50
-    cursor: str | None = None
-    sort: str | None = None
-    filter: Any = None
-    q: str | None = None
-    deleted: bool = False
+# The deal list page's query names → filter fields (a saved view of the list is a filter).
+PAGE_FILTERS = {"pipeline": "pipeline_id", "stage": "stage_id", "owner": "owner_id",
+                "status": "status"}  # fmt: skip
 
 
-def list_deals(ctx: Context, params: DealQuery) -> Page[Deal]:
+def list_deals(ctx: Context, params: ListParams) -> Page[Deal]:
     """A page of deals: sorted, filtered, or (with ``q``) the best search matches."""
-    ctx.require("deals:read")
-    stmt = select(Deal)
-    if params.deleted:
-        stmt = stmt.where(Deal.deleted_at.is_not(None)).execution_options(include_deleted=True)
-    if params.filter is not None:
-        dialect = ctx.session.get_bind().dialect.name
-        stmt = stmt.where(compile_filter(params.filter, FIELDS, dialect_name=dialect))
-    if params.q:
-        return search_page(
-            ctx.session,
-            stmt,
-            Deal.id,
-            ctx.workspace_id,
-            params.q,
-            record_type="deal",
-            limit=params.limit,
-            cursor=params.cursor,
-        )
-    sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
-    return keyset_page(
-        ctx.session, stmt, sort=sort, id_column=Deal.id, limit=params.limit, cursor=params.cursor
-    )
+    return list_records(ctx, record_type("deal"), params)

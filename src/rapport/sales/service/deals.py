@@ -20,17 +20,16 @@ from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record
 from rapport.core.pagination import Page
-from rapport.core.search import Document, index_documents, remove_documents
+from rapport.core.records import move_to_bin, record_type, restore_from_bin
+from rapport.core.search import Document, index_documents
 from rapport.core.topics import Topic
 from rapport.hub.models import Activity, Company, Person
 from rapport.hub.public import check_owner, timeline_read
 from rapport.sales.events import (
     DEAL_CREATED,
-    DEAL_DELETED,
     DEAL_LOST,
     DEAL_MOVED,
     DEAL_REOPENED,
-    DEAL_RESTORED,
     DEAL_UPDATED,
     DEAL_WON,
     DealStageEntered,
@@ -90,7 +89,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
     changes: Changes = {k: (None, v) for k, v in values.items() if v is not None}
     changes["stage_id"] = (None, stage.id)
     record(ctx, DEAL_CREATED, deal.id, changes)
-    _index(ctx, deal)
+    reindex(ctx, deal)
     return deal
 
 
@@ -112,32 +111,18 @@ def update(
     if changes:
         ctx.session.flush()
         record(ctx, DEAL_UPDATED, deal.id, changes)
-        _index(ctx, deal)
+        reindex(ctx, deal)
     return deal
 
 
 def delete(ctx: Context, deal_id: uuid.UUID, *, expected_version: int | None = None) -> Deal:
     """Move a deal to the bin."""
-    ctx.require("deals:delete")
-    deal = get(ctx, deal_id)
-    check_version(deal.version, expected_version)
-    deal.deleted_at = utcnow()
-    ctx.session.flush()
-    record(ctx, DEAL_DELETED, deal.id, {"deleted_at": (None, deal.deleted_at)})
-    remove_documents(ctx.session, ctx.workspace_id, [("deal", deal.id)])
-    return deal
+    return move_to_bin(ctx, record_type("deal"), deal_id, expected_version=expected_version)
 
 
 def restore(ctx: Context, deal_id: uuid.UUID) -> Deal:
     """Bring a deal back from the bin."""
-    ctx.require("deals:delete")
-    deal = get(ctx, deal_id, include_deleted=True)
-    if deal.deleted_at is not None:
-        old, deal.deleted_at = deal.deleted_at, None
-        ctx.session.flush()
-        record(ctx, DEAL_RESTORED, deal.id, {"deleted_at": (old, None)})
-        _index(ctx, deal)
-    return deal
+    return restore_from_bin(ctx, record_type("deal"), deal_id)
 
 
 def move_to_stage(
@@ -353,6 +338,7 @@ def _validate(
         raise Invalid(summary, errors=errors)
 
 
-def _index(ctx: Context, deal: Deal) -> None:
+def reindex(ctx: Context, deal: Deal) -> None:
+    """Write the deal's search document again."""
     document = Document("deal", deal.id, deal.title, f"{deal.amount} {deal.currency}", [])
     index_documents(ctx.session, ctx.workspace_id, [document])

@@ -19,16 +19,36 @@ from rapport.core.context import Context
 from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, record
-from rapport.core.pagination import Page, keyset_page, parse_sort
+from rapport.core.filtering import FieldSet, FilterField
+from rapport.core.listing import ListParams, list_records
+from rapport.core.pagination import Page
 from rapport.core.permissions import Role
+from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.hub.models import Company, Person
 from rapport.hub.public import check_owner
-from rapport.sales.events import TASK_CREATED, TASK_DELETED, TASK_RESTORED, TASK_UPDATED
-from rapport.sales.models import Deal, Task
+from rapport.sales.events import TASK_CREATED, TASK_UPDATED
+from rapport.sales.models import Deal, Task, TaskPriority
 from rapport.sales.schemas import TaskIn, TaskPatch
 
 SORTS = {"due_at": Task.due_at, "created_at": Task.created_at}
 DEFAULT_SORT = "due_at"
+# What the export (and a filter of the generic list) may name; the API's list keeps its own
+# parameters (?assignee=, ?status=, ?overdue=, ?due_before=…), built by _conditions.
+FIELDS = FieldSet(
+    [
+        FilterField("title", "string", column=Task.title),
+        FilterField("priority", "enum", column=Task.priority, choices=tuple(TaskPriority)),
+        FilterField("source", "string", column=Task.source),
+        FilterField("assignee_id", "uuid", column=Task.assignee_id),
+        FilterField("created_by_id", "uuid", column=Task.created_by_id),
+        FilterField("person_id", "uuid", column=Task.person_id),
+        FilterField("company_id", "uuid", column=Task.company_id),
+        FilterField("deal_id", "uuid", column=Task.deal_id),
+        FilterField("due_at", "datetime", column=Task.due_at),
+        FilterField("done_at", "datetime", column=Task.done_at),
+        FilterField("created_at", "datetime", column=Task.created_at),
+    ]
+)
 LINKS = (("person_id", Person), ("company_id", Company), ("deal_id", Deal))
 EDITORS = (Role.OWNER, Role.ADMIN, Role.MANAGER)
 
@@ -95,7 +115,7 @@ def update(
     """Change the fields sent; ``done`` ticks or unticks. 412 on a stale If-Match."""
     ctx.require("tasks:write")
     task = get(ctx, task_id)
-    _require_editor(ctx, task)
+    require_editor(ctx, task)
     check_version(task.version, expected_version)
     values: dict[str, Any] = patch.model_dump(exclude_unset=True)
     for name in ("title", "priority"):
@@ -122,36 +142,29 @@ def set_done(
 
 
 def delete(ctx: Context, task_id: uuid.UUID, *, expected_version: int | None = None) -> Task:
-    """Move a task to the bin."""
-    ctx.require("tasks:write")
-    task = get(ctx, task_id, include_deleted=True)
-    _require_editor(ctx, task)  # before "already in the bin": who may see that it is
-    if task.deleted_at is not None:
-        raise NotFound("No task with this id")
-    check_version(task.version, expected_version)
-    task.deleted_at = utcnow()
-    task.dedupe_key = None
-    ctx.session.flush()
-    record(ctx, TASK_DELETED, task.id, {"deleted_at": (None, task.deleted_at)})
-    return task
+    """Move a task to the bin (one already there is a 404)."""
+    return move_to_bin(ctx, record_type("task"), task_id, expected_version=expected_version)
 
 
 def restore(ctx: Context, task_id: uuid.UUID) -> Task:
     """Bring a task back from the bin."""
-    ctx.require("tasks:write")
-    task = get(ctx, task_id, include_deleted=True)
-    _require_editor(ctx, task)
-    if task.deleted_at is not None:
-        old, task.deleted_at = task.deleted_at, None
-        ctx.session.flush()
-        record(ctx, TASK_RESTORED, task.id, {"deleted_at": (old, None)})
-    return task
+    return restore_from_bin(ctx, record_type("task"), task_id)
+
+
+def free_dedupe_key(_ctx: Context, task: Task) -> None:
+    """A binned reminder no longer keeps its rule from reminding again."""
+    task.dedupe_key = None
 
 
 def list_tasks(ctx: Context, params: TaskQuery, *, now: datetime | None = None) -> Page[Task]:
     """A page of tasks, by due time (no due time last) unless sorted otherwise."""
-    ctx.require("tasks:read")
-    now = now or utcnow()
+    page = ListParams(limit=params.limit, cursor=params.cursor, sort=params.sort)
+    where = _conditions(params, now or utcnow())
+    return list_records(ctx, record_type("task"), page, where=where)
+
+
+def _conditions(params: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
+    """The task list's own filters: assignee, status, overdue, due window, linked record."""
     where: list[ColumnElement[bool]] = []
     if params.assignee_id is not None:
         where.append(Task.assignee_id == params.assignee_id)
@@ -171,15 +184,7 @@ def list_tasks(ctx: Context, params: TaskQuery, *, now: datetime | None = None) 
         value = getattr(params, name)
         if value is not None:
             where.append(getattr(Task, name) == value)
-    sort = parse_sort(params.sort, SORTS, DEFAULT_SORT)
-    return keyset_page(
-        ctx.session,
-        select(Task).where(*where),
-        sort=sort,
-        id_column=Task.id,
-        limit=params.limit,
-        cursor=params.cursor,
-    )
+    return where
 
 
 def open_for_record(ctx: Context, limit: int, **link: uuid.UUID) -> list[Task]:
@@ -201,7 +206,8 @@ def may_edit(ctx: Context, task: Task) -> bool:
     return ctx.user_id is not None and ctx.user_id in (task.assignee_id, task.created_by_id)
 
 
-def _require_editor(ctx: Context, task: Task) -> None:
+def require_editor(ctx: Context, task: Task) -> None:
+    """Forbidden unless the actor may change this task."""
     if not may_edit(ctx, task):
         raise Forbidden("Only the assignee, the creator or a manager may change this task")
 

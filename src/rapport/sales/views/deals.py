@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapport.core.clock import utcnow
 from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
+from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as PageOf
 from rapport.hub.models import Activity, ActivityKind, Direction
 from rapport.hub.public import lookups, people, timeline
@@ -29,7 +30,8 @@ from rapport.hub.schemas import ActivityIn
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
-from rapport.sales.service.deal_list import FIELDS, DealQuery, list_deals
+from rapport.sales.service.deal_list import DEFAULT_SORT, FIELDS, PAGE_FILTERS, list_deals
+from rapport.web import saved_views
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
@@ -82,7 +84,7 @@ def _fetch(page: Page, params: dict[str, str], limit: int) -> list[Deal]:
     cursor = None
     node = parse_query_params(params, FIELDS)
     while len(found) < limit:
-        query = DealQuery(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
+        query = ListParams(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
         result = list_deals(page.ctx, query)
         found += result.items
         if not result.has_more:
@@ -204,6 +206,7 @@ def move_deal(
 
 LIST_SORTS = {"created_at": "Created", "amount": "Amount", "expected_close_date": "Close date"}
 LIST_LIMIT = 50
+VIEW_PARAMS = ("pipeline", "stage", "owner", "status", "sort")  # what a saved view keeps
 
 
 @dataclass
@@ -214,21 +217,30 @@ class ListState:
     stage: str = ""
     owner: str = ""
     status: str = ""
-    sort: str = "-created_at"
+    sort: str = ""  # empty: the deal list's default order, newest first
+    cols: tuple[str, ...] = ()  # the columns are fixed; the saved views bar asks
+
+    def query(self, **changes: str | None) -> str:
+        """The list's query string, with some parameters changed (None or "" drops one)."""
+        values = {k: getattr(self, k) for k in VIEW_PARAMS}
+        values |= {k: v for k, v in changes.items() if k in values or k == "cursor"}
+        return urlencode({k: v for k, v in values.items() if v})
 
     def url(self, **changes: str | None) -> str:
-        values = {k: getattr(self, k) for k in ("pipeline", "stage", "owner", "status", "sort")}
-        values |= {k: v for k, v in changes.items() if k in values or k == "cursor"}
-        query = {k: v for k, v in values.items() if v}
-        return "/deals/list" + ("?" + urlencode(query) if query else "")
+        query = self.query(**changes)
+        return "/deals/list" + ("?" + query if query else "")
 
     def sort_url(self, key: str) -> str:
-        return self.url(sort=key if self.sort == "-" + key else "-" + key)
+        return self.url(sort=key if self.current_sort == "-" + key else "-" + key)
 
     def sort_state(self, key: str) -> str | None:
-        if self.sort == key:
+        if self.current_sort == key:
             return "ascending"
-        return "descending" if self.sort == "-" + key else None
+        return "descending" if self.current_sort == "-" + key else None
+
+    @property
+    def current_sort(self) -> str:
+        return self.sort or DEFAULT_SORT
 
     @property
     def is_filtered(self) -> bool:
@@ -250,10 +262,12 @@ def deals_list(
     stage: Annotated[str, Query(max_length=36)] = "",
     owner: Annotated[str, Query(max_length=36)] = "",
     status: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(max_length=30)] = "-created_at",
+    sort: Annotated[str, Query(max_length=30)] = "",
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    view: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:
-    """Deals as a sortable table: filter by pipeline, stage, owner and status; cursor pages."""
+    """Deals as a sortable table: filter by pipeline, stage, owner and status; cursor pages;
+    saved views of it as tabs."""
     choices = pipelines.list_pipelines(page.ctx)
     members = lookups.members(page.ctx)
     state = ListState(
@@ -261,18 +275,15 @@ def deals_list(
         stage=_uuid_or_blank(stage),
         owner=_uuid_or_blank(owner),
         status=status if status in tuple(DealStatus) else "",
-        sort=sort if sort.lstrip("-") in LIST_SORTS else "-created_at",
+        sort=sort if sort.lstrip("-") in LIST_SORTS else "",
     )
     stage_rows = [s for p, stages in choices for s in stages
                   if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
     if state.stage and state.stage not in {str(s.id) for s in stage_rows}:
         state.stage = ""
-    filters = {
-        "pipeline_id": state.pipeline, "stage_id": state.stage, "owner_id": state.owner,
-        "status": state.status,
-    }  # fmt: skip
+    filters = {field: getattr(state, name) for name, field in PAGE_FILTERS.items()}
     node = parse_query_params({k: v for k, v in filters.items() if v}, FIELDS)
-    query = DealQuery(limit=LIST_LIMIT, cursor=cursor, sort=state.sort, filter=node)
+    query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort or None, filter=node)
     result = list_deals(page.ctx, query)
     all_stages = {s.id: s.name for _p, stages in choices for s in stages}
     return render(
@@ -293,7 +304,17 @@ def deals_list(
         statuses=tuple(DealStatus),
         money=money,
         can_write=page.ctx.can("deals:write"),
+        views=saved_views.list_views(page.ctx, "deal"),
+        active_view=view,
+        user_id=page.user.id,
+        can_manage=page.ctx.can("workspace:manage"),
+        list_id="deals",
+        views_path="/deals/list",
+        views_all="All deals",
     )
+
+
+router.include_router(saved_views.form_routes("deal", "/deals/list", VIEW_PARAMS))
 
 
 # --- new deal ---------------------------------------------------------------------------------

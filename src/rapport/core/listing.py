@@ -1,0 +1,215 @@
+"""The one list and export of any record type (:mod:`rapport.core.records`).
+
+A list is keyset pages in an indexed order (never a count), the filter language, the bin
+(``deleted``), and with ``q`` the best search matches instead. An export writes every live
+record a filter keeps, as CSV (through :mod:`csv_cells`) or JSON lines, read in keyset chunks
+through its own session, so memory stays flat at any size and the stream outlives the request's
+unit of work. People and companies have round-trip exporters of their own (hygiene); this one
+serves every record type that declares ``export_columns``.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import load_only
+
+from rapport.core import csv_cells
+from rapport.core.config import get_settings
+from rapport.core.context import Context
+from rapport.core.db import get_database
+from rapport.core.errors import BadRequest, invalid
+from rapport.core.filtering import (
+    FieldSet,
+    Node,
+    combine,
+    compile_filter,
+    parse_filter,
+    parse_query_params,
+)
+from rapport.core.pagination import Page, keyset_page, parse_sort
+from rapport.core.records import M, RecordType
+from rapport.core.search import search_page
+
+RESERVED = {"limit", "cursor", "sort", "q", "filter", "fields", "deleted"}
+EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+EXPORT_CHUNK = 2000
+FLUSH_EVERY = 500  # CSV rows per chunk of the stream
+
+
+@dataclass
+class ListParams:
+    """What a list request asks for: a page, an order, a filter, a search."""
+
+    limit: int = 50
+    cursor: str | None = None
+    sort: str | None = None
+    filter: Node | None = None
+    q: str | None = None
+    deleted: bool = False  # list the bin (soft-deleted records) instead
+
+
+def filter_condition(ctx: Context, kind: RecordType[Any], node: Node) -> ColumnElement[bool]:
+    """The filter as a WHERE clause on the record type (with the workspace's custom fields)."""
+    custom = kind.custom_types(ctx) if kind.custom_types is not None else {}
+    dialect = ctx.session.get_bind().dialect.name
+    return compile_filter(node, kind.fields, custom_types=custom, dialect_name=dialect)
+
+
+def list_records(
+    ctx: Context,
+    kind: RecordType[M],
+    params: ListParams,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Page[M]:
+    """A page of records: sorted, filtered, or (with ``q``) the best search matches.
+    ``where`` adds conditions of the caller's own (the task list's due windows)."""
+    ctx.require(kind.read)
+    model: Any = kind.model
+    stmt = select(model).where(*where)
+    if kind.list_columns:
+        stmt = stmt.options(load_only(*kind.list_columns))
+    if params.deleted:
+        stmt = stmt.where(model.deleted_at.is_not(None)).execution_options(include_deleted=True)
+    if params.filter is not None:
+        stmt = stmt.where(filter_condition(ctx, kind, params.filter))
+    if params.q:
+        if not kind.searchable:
+            raise invalid(("q",), f"{kind.plural} cannot be searched; filter them instead")
+        return search_page(
+            ctx.session,
+            stmt,
+            model.id,
+            ctx.workspace_id,
+            params.q,
+            record_type=kind.name,
+            limit=params.limit,
+            cursor=params.cursor,
+        )
+    sort = parse_sort(params.sort, kind.sorts, kind.default_sort)
+    return keyset_page(
+        ctx.session, stmt, sort=sort, id_column=model.id, limit=params.limit, cursor=params.cursor
+    )
+
+
+def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:
+    """The API's list query of a record type filtered by ``fields`` and sorted by one of
+    ``sorts``, as an annotated FastAPI dependency that yields :class:`ListParams`."""
+    sort_help = f"{', '.join(sorts)}; - in front for descending, e.g. -created_at"
+
+    def dependency(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
+        cursor: Annotated[
+            str | None, Query(description="From next_cursor of the previous page")
+        ] = None,
+        sort: str | None = Query(None, description=sort_help),  # a default: built per type
+        q: Annotated[str | None, Query(max_length=200, description="Typo-tolerant search")] = None,
+        filter: Annotated[str | None, Query(description="JSON filter expression")] = None,
+        deleted: Annotated[bool, Query(description="List the bin instead")] = False,
+    ) -> ListParams:
+        limit = min(limit, get_settings().max_page_size)
+        simple = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+        node = combine(
+            parse_filter(filter) if filter else None,
+            parse_query_params(simple, fields) if simple else None,
+        )
+        if q is not None and not q.strip():
+            raise invalid(("q",), "search text is empty")
+        return ListParams(limit=limit, cursor=cursor, sort=sort, filter=node, q=q, deleted=deleted)
+
+    return Annotated[ListParams, Depends(dependency)]
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def export_records(
+    ctx: Context, kind: RecordType[Any], fmt: str, node: Node | None = None
+) -> Iterator[str]:
+    """Check the request now (so a mistake is a 4xx, not a broken stream) and return the
+    export of the live records ``node`` keeps, as text chunks in ``fmt``."""
+    ctx.require(kind.read)
+    if not kind.export_columns:
+        raise BadRequest(f"{kind.plural} have no generic export")
+    if fmt not in EXPORT_FORMATS:
+        raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+    condition = filter_condition(ctx, kind, node) if node is not None else None
+    rows = _rows(ctx.workspace_id, kind, condition)
+    names = [column.key for column in kind.export_columns]
+    return _csv(names, rows) if fmt == "csv" else _json_lines(names, rows)
+
+
+def _rows(
+    workspace_id: uuid.UUID, kind: RecordType[Any], condition: ColumnElement[bool] | None
+) -> Iterator[Sequence[Any]]:
+    model: Any = kind.model
+    # Its own session: a streamed response outlives the request's unit of work.
+    with get_database().session(workspace_id) as session:
+        last: uuid.UUID | None = None
+        while True:
+            stmt = select(model.id, *kind.export_columns).order_by(model.id).limit(EXPORT_CHUNK)
+            if condition is not None:
+                stmt = stmt.where(condition)
+            if last is not None:
+                stmt = stmt.where(model.id > last)
+            rows = session.execute(stmt).all()
+            for row in rows:
+                yield row[1:]
+            if len(rows) < EXPORT_CHUNK:
+                return
+            last = rows[-1][0]
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON has it: ids, instants and amounts as text (no float rounding)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return value
+
+
+def _csv(names: list[str], rows: Iterator[Sequence[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv_cells.writer(buffer)
+    writer.writerow(names)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([_cell(value) for value in row])
+        if count % FLUSH_EVERY == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _cell(value: Any) -> str:
+    plain = _plain(value)
+    if plain is None:
+        return ""
+    if isinstance(plain, bool):
+        return "true" if plain else "false"
+    return plain if isinstance(plain, str) else json.dumps(plain)
+
+
+def _json_lines(names: list[str], rows: Iterator[Sequence[Any]]) -> Iterator[str]:
+    for row in rows:
+        yield json.dumps(dict(zip(names, map(_plain, row), strict=True))) + "\n"
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
