@@ -3,8 +3,13 @@ always granted: a domain that moves, or a grant declared at the wrong role, fail
 
 from __future__ import annotations
 
+import pytest
+
 from rapport import domains
+from rapport.core import permissions, registry
+from rapport.core.context import Context
 from rapport.core.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS, Role, expand_scopes
+from rapport.core.registry import Domain
 
 READ_ONLY = {
     "people:read", "companies:read", "activities:read", "tags:read", "fields:read",
@@ -45,3 +50,22 @@ def test_the_read_scope_is_every_read_permission() -> None:
     assert expand_scopes(["deals:*", "tags:read"]) == {
         "deals:read", "deals:write", "deals:delete", "tags:read",
     }  # fmt: skip
+
+
+def test_a_new_domain_grants_its_permissions_by_declaring_them(cleo_ctx: Context) -> None:
+    real = domains.install()
+    loyalty = Domain(
+        name="loyalty",
+        permissions={"loyalty:read": Role.READ_ONLY, "loyalty:adjust": Role.MANAGER},
+    )
+    registry.install([*real, loyalty])
+    try:
+        assert cleo_ctx.can("loyalty:read") and not cleo_ctx.can("loyalty:adjust")
+        assert "loyalty:adjust" in permissions.ROLE_PERMISSIONS[Role.MANAGER]
+        assert "loyalty:adjust" in permissions.ALL_PERMISSIONS
+        twin = Domain(name="rewards", permissions={"deals:read": Role.READ_ONLY})
+        with pytest.raises(ValueError, match="'deals:read' is declared twice"):
+            permissions.grant_table([*real, twin])
+    finally:
+        registry.install(real)
+    assert not cleo_ctx.can("loyalty:read")
