@@ -156,6 +156,9 @@ def create(ctx: Context, people: Sequence[_Clean]) -> list[uuid.UUID]:
     ctx.require("people:write")
     if not people:
         return []
+    unknown = {k for p in people for k in p.values} - {*_PERSON_COLUMNS, *_MORE_COLUMNS}
+    if unknown:  # a field people.create stores that this writer would drop
+        raise ValueError(f"people_bulk.create stores no {', '.join(sorted(unknown))}")
     connection = ctx.session.connection()
     is_primary = table_of(PersonEmail).c.is_primary
     primary, other = (bind_value(connection, is_primary, flag) for flag in (True, False))
@@ -210,7 +213,11 @@ Rows = tuple[Sequence[str], list[tuple[Any, ...]], list[tuple[str, Any]]]
 
 
 def _write(
-    ctx: Context, people: Rows, emails: Rows, phones: Rows, documents: list[tuple[str, Any]]
+    ctx: Context,
+    people: Rows,
+    emails: Rows,
+    phones: Rows,
+    documents: list[tuple[str, PreparedDocument]],
 ) -> None:
     """The one writer of new people: their rows, with what every new person gets alike (the
     workspace, a first version, the creation time, and the consent recorded then, as
@@ -220,8 +227,10 @@ def _write(
     person = table_of(Person)
     now = bind_value(connection, person.c.created_at, utcnow())
     ws = ("workspace_id", bind_value(connection, person.c.workspace_id, ctx.workspace_id))
-    stamps = [ws, ("version", 1), ("created_at", now), ("updated_at", now)]
-    stamps.append(("consent_updated_at", now))
+    stamps = [
+        ws, ("version", 1), ("created_at", now), ("updated_at", now),
+        ("consent_updated_at", now),
+    ]  # fmt: skip
     columns, rows, constants = people
     insert_tuples(session, person, columns, rows, constants=[*stamps, *constants])
     for table, (columns, rows, constants) in (
