@@ -119,9 +119,7 @@ def _values(
         problems.append(Problem(column_of.get(name, name), cells.get(name), reason))
 
     values: dict[str, Any] = {"title": cells.get("title", "")[:300]}
-    values["external_id"] = cells.get("external_id")
-    if values["external_id"] and len(values["external_id"]) > 200:
-        bad("external_id", "longer than 200 characters")
+    values["external_id"] = cells.get("external_id")  # its length is checked with the deal's
     if not values["title"]:
         bad("title", "a deal needs a title")
     values["currency"] = cells.get("currency", "").upper() or None
