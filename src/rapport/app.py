@@ -21,16 +21,14 @@ from rapport.core import (
     text_guard,
 )
 from rapport.core import openapi as openapi_doc
-from rapport.core.audit import api as audit_api
 from rapport.core.config import get_settings
 from rapport.core.db import get_database
 from rapport.core.errors import UnhandledErrorMiddleware, install_handlers
-from rapport.core.jobs import api as jobs_api
 from rapport.core.jobs import runtime as jobs_runtime
 from rapport.core.logging import configure_logging
 from rapport.core.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from rapport.core.migrations import schema_problem
-from rapport.core.registry import resolve
+from rapport.core.registry import Ref, resolve
 from rapport.hygiene.metrics import ImportsCollector
 from rapport.web import errors as web_errors
 from rapport.web import views as web_views
@@ -38,6 +36,9 @@ from rapport.web.render import STATIC_DIR
 from rapport.web.session import LoginRequired, login_redirect
 
 API_PREFIX = "/api/v1"
+# Core's own API routers, imported (like the domains') once the domains are installed: a
+# route's declared permission is checked against the grant table the domains declare.
+CORE_API: tuple[Ref, ...] = ("rapport.core.audit.api:router", "rapport.core.jobs.api:router")
 
 
 def create_app(*, check_schema: bool = True) -> FastAPI:
@@ -84,8 +85,8 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
     for domain in registered:
         if domain.api is not None:
             app.include_router(resolve(domain.api), prefix=API_PREFIX)
-    app.include_router(audit_api.router, prefix=API_PREFIX)
-    app.include_router(jobs_api.router, prefix=API_PREFIX)
+    for router in CORE_API:
+        app.include_router(resolve(router), prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.router)  # the shell's pages: / and /search

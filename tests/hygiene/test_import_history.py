@@ -35,6 +35,14 @@ DEALS = (
     "Roll-out;12 000;EUR;Won;2023-07-01;grace@example.com;Initech;ada@acme.test\n"  # repeat
 )
 
+WITH_IDS = (
+    "Deal ID,Deal Name,Value,Currency,Contact Email,Company\n"
+    "D-1,Support plan,500,EUR,grace@example.com,Initech\n"
+    "D-2,Support plan,700,EUR,grace@example.com,Initech\n"  # same names, another deal
+    "D-3,Roll-out,12000,EUR,grace@example.com,\n"
+    "D-1,Support plan,500,EUR,grace@example.com,Initech\n"  # line 5: D-1 again
+)
+
 
 def _seed(api: TestClient) -> str:
     person = api.post(
@@ -62,6 +70,12 @@ def _upload(api: TestClient, name: str, text: str, obj: str) -> dict[str, Any]:
 def _rejects(api: TestClient, job: dict[str, Any]) -> list[tuple[int, str, str]]:
     text = api.get(f"/api/v1/imports/{job['id']}/rejects.csv").text
     return [(int(r["line"]), r["column"], r["reason"]) for r in csv.DictReader(io.StringIO(text))]
+
+
+def _deals(api: TestClient) -> list[dict[str, Any]]:
+    page = api.get("/api/v1/deals", params={"limit": 50})
+    assert page.status_code == 200, page.text
+    return list(page.json()["items"])
 
 
 def _timeline(api: TestClient, person_id: str) -> list[dict[str, Any]]:
@@ -127,6 +141,51 @@ class TestDealsImport:
         again = _upload(api, "deals.csv", DEALS, "deal")
         assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2), again
         assert len(api.get("/api/v1/deals", params={"limit": 50}).json()["items"]) == 2
+
+    def test_deals_are_matched_by_their_external_id_on_every_import(self, api: TestClient) -> None:
+        """Two deals of one title stay two (their ids tell them apart); importing the file
+        again creates nothing; a deal renamed in the other CRM is updated, not doubled."""
+        person_id = _seed(api)
+        first = _upload(api, "deals.csv", WITH_IDS, "deal")
+        assert (first["created"], first["rejected"]) == (3, 1), first
+        assert _rejects(api, first) == [(5, "(record)", "repeats line 2")]
+        deals = _deals(api)
+        assert sorted(d["external_id"] for d in deals) == ["D-1", "D-2", "D-3"]
+        by_id = {d["external_id"]: d for d in deals}
+        assert by_id["D-1"]["title"] == by_id["D-2"]["title"] == "Support plan"
+        assert by_id["D-1"]["person_id"] == by_id["D-2"]["person_id"] == person_id
+
+        again = _upload(api, "deals.csv", WITH_IDS, "deal")
+        assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3), again
+        assert {d["id"] for d in _deals(api)} == {d["id"] for d in deals}
+
+        renamed = WITH_IDS.replace("D-3,Roll-out,12000", "D-3,Roll-out phase 2,15000")
+        changed = _upload(api, "deals.csv", renamed, "deal")
+        assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 1, 2)
+        after = {d["external_id"]: d for d in _deals(api)}
+        assert len(after) == 3 and after["D-3"]["id"] == by_id["D-3"]["id"]
+        assert (after["D-3"]["title"], after["D-3"]["amount"]) == ("Roll-out phase 2", "15000.00")
+
+        assert api.delete(f"/api/v1/deals/{by_id['D-2']['id']}").status_code == 200
+        binned = _upload(api, "deals.csv", WITH_IDS, "deal")
+        assert (binned["created"], binned["rejected"]) == (0, 2), binned
+        assert (3, "Deal ID") in [(line, column) for line, column, _ in _rejects(api, binned)]
+
+    def test_deals_imported_without_ids_take_them_on_the_next_import(self, api: TestClient) -> None:
+        _seed(api)
+        rows = ("Roll-out,12000,EUR,grace@example.com", "Renewal,5000,EUR,grace@example.com")
+        header = "Deal Name,Value,Currency,Contact Email\n"
+        _upload(api, "deals.csv", header + "\n".join(rows) + "\n", "deal")
+        before = {d["title"]: d["id"] for d in _deals(api)}
+        ids = "".join(f"R-{n},{row}\n" for n, row in enumerate(rows, 1))
+        job = _upload(api, "deals.csv", "Deal ID," + header + ids, "deal")
+        assert (job["created"], job["updated"]) == (0, 2), job
+        after = _deals(api)
+        assert {d["title"]: d["id"] for d in after} == before
+        assert {d["title"]: d["external_id"] for d in after} == {
+            "Roll-out": "R-1",
+            "Renewal": "R-2",
+        }
 
     def test_an_unknown_object_is_refused(self, api: TestClient) -> None:
         files = {"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}

@@ -135,6 +135,22 @@ class TestUpdateDeal:
         updated = next(a for a in audit if a["action"] == "deal.updated")
         assert updated["changes"]["title"] == {"old": "Acme renewal", "new": "Bigger"}
 
+    def test_an_external_id_names_one_deal_even_from_the_bin(self, api: TestClient) -> None:
+        pipeline = make_pipeline(api)
+        first = make_deal(api, pipeline, external_id="  CRM-7 ")
+        assert first["external_id"] == "CRM-7"
+        api.delete(f"/api/v1/deals/{first['id']}")
+        body = {"title": "Twin", "currency": "EUR", "pipeline_id": pipeline["id"]}
+        taken = api.post("/api/v1/deals", json=body | {"external_id": "CRM-7"})
+        assert taken.status_code == 409
+        assert taken.json()["type"].endswith("/duplicate-external-id")
+        assert taken.json()["errors"][0]["loc"] == ["external_id"]
+        other = make_deal(api, pipeline, external_id="CRM-8")
+        url = f"/api/v1/deals/{other['id']}"
+        assert api.patch(url, json={"external_id": "CRM-7"}).status_code == 409
+        assert api.patch(url, json={"external_id": " "}).json()["external_id"] is None
+        assert make_deal(api, pipeline)["external_id"] is None  # any number of deals have none
+
     def test_delete_and_restore(self, api: TestClient) -> None:
         deal = make_deal(api, make_pipeline(api))
         url = f"/api/v1/deals/{deal['id']}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from rapport.accounts import service
 from rapport.accounts.events import EVENTS
 from rapport.core import identity
+from rapport.core.permissions import Role
 from rapport.core.registry import Domain
 
 DOMAIN = Domain(
@@ -16,7 +17,11 @@ DOMAIN = Domain(
     api="rapport.accounts.api:router",
     views="rapport.accounts.views:router",
     templates=Path(__file__).parent / "templates",
-    permissions=("members:manage", "workspace:manage", "tokens:manage"),
+    permissions={
+        "members:manage": Role.ADMIN,
+        "workspace:manage": Role.ADMIN,
+        "tokens:manage": Role.READ_ONLY,  # everyone manages their own tokens
+    },
     cli="rapport.accounts.cli:register",
 )
 identity.provide(service)  # core's request dependency resolves credentials through accounts

@@ -5,7 +5,8 @@ A route lists exactly one of ``requires("deals:write")``, ``signed_in()`` or ``p
 ``Context.require`` a service calls, so a token's scopes narrow the role here too) and
 :class:`DeclaredRoute` publishes it in the OpenAPI document as ``x-permission`` and in the
 operation's description. The access tests read it from there and derive who may call what from
-``ROLE_PERMISSIONS``, so the declaration is the one statement of an operation's access.
+the role grants (``core.permissions``), so the declaration is the one statement of an
+operation's access.
 
 Services keep their own ``ctx.require`` checks: the CLI and jobs call them directly. A check
 finer than a permission (a member may change only their own tasks) stays in the service and is
@@ -21,8 +22,8 @@ from typing import Any
 from fastapi import Depends, params
 from fastapi.routing import APIRoute
 
+from rapport.core import permissions
 from rapport.core.deps import Ctx
-from rapport.core.permissions import ALL_PERMISSIONS
 
 PUBLIC = "public"  # no credential at all: probes, the public lead form
 SIGNED_IN = "signed-in"  # any valid session or token of the workspace, whatever its role or scopes
@@ -60,7 +61,7 @@ def _declare(check: Callable[..., None], access: Access) -> params.Depends:
 def requires(permission: str, *, note: str | None = None) -> params.Depends:
     """The route needs ``permission`` (from the role, narrowed by a token's scopes); 403
     problem+json otherwise. ``note`` names a finer rule the service applies."""
-    if permission not in ALL_PERMISSIONS:
+    if permission not in permissions.ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
     def check(ctx: Ctx) -> None:

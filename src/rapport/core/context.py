@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from rapport.core.errors import Forbidden
-from rapport.core.permissions import ROLE_PERMISSIONS, Role
+from rapport.core.permissions import Role, granted
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Context:
 
     @property
     def permissions(self) -> frozenset[str]:
-        allowed = ROLE_PERMISSIONS[self.role]
+        allowed = granted(self.role)
         return allowed if self.scopes is None else allowed & self.scopes
 
     def can(self, permission: str) -> bool:
@@ -36,7 +36,7 @@ class Context:
         """Raise Forbidden unless the actor holds ``permission``."""
         if not self.can(permission):
             # Name what actually stands in the way: the role, or the token's narrower scopes.
-            by_role = permission not in ROLE_PERMISSIONS[self.role]
+            by_role = permission not in granted(self.role)
             who = f"role {self.role.value}" if by_role else "this token"
             raise Forbidden(f"{who} lacks the permission {permission!r}")
 

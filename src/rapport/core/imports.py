@@ -12,7 +12,7 @@ registry and never imports a domain's internals; this module is the contract bet
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -140,6 +140,40 @@ def target(name: str) -> Target:
 _SINGULAR = {"people": "person", "companies": "company", "activities": "activity"}
 
 
+def labelled(fields: Iterable[str]) -> list[tuple[str, str]]:
+    """Fields with the labels a page shows for them (``close_date`` → ``close date``)."""
+    return [(f, f.replace("_", " ")) for f in fields]
+
+
+def overrides(
+    columns: Sequence[str], saved: dict[str, str], explicit: dict[str, str]
+) -> dict[str, str]:
+    """The mapping a member chose: a saved mapping's columns that the file has, then explicit
+    ``column=field`` pairs."""
+    return {c: f for c, f in saved.items() if c in columns} | explicit
+
+
+def resolve_columns(
+    columns: Sequence[str],
+    saved: dict[str, str],
+    explicit: dict[str, str],
+    fields: Sequence[str],
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    required: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, str]:
+    """A file's ``{column: field}`` for a target of fixed ``fields``: by header name and
+    ``synonyms`` (:func:`match_columns`), with the member's :func:`overrides` winning.
+    ``required`` names what a record cannot do without — ``{"the date": {"occurred_at"}}``:
+    some column must map to one of those fields — and refuses the file (BadRequest) when
+    nothing does."""
+    mapping = match_columns(columns, fields, synonyms, overrides(columns, saved, explicit))
+    named = set(mapping.values())
+    missing = [what for what, one_of in (required or {}).items() if not named & set(one_of)]
+    if missing:
+        raise BadRequest(f"no column maps to {' or '.join(missing)}; map one (column=field)")
+    return mapping
+
+
 def header_key(name: str) -> str:
     """A header as compared with field names and synonyms: lower case, letters and digits."""
     return re.sub(r"[^a-z0-9]", "", name.strip().lower())
@@ -149,18 +183,19 @@ def match_columns(
     columns: Iterable[str],
     fields: Sequence[str],
     synonyms: Mapping[str, Sequence[str]] | None = None,
-    overrides: dict[str, str] | None = None,
+    chosen: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """``{column: field}`` by header name (``Close date`` → ``close_date``) and synonyms,
-    each field taken once; ``overrides`` win (``ignore`` drops a column), and name fields
-    outside ``fields`` are refused."""
-    overrides = overrides or {}
-    by_key = {header_key(f): f for f in fields}
+    """``{column: field}`` by header name (``Close date`` → ``close_date``) and synonyms, a
+    field's own name first, each field taken once; ``chosen`` wins (``ignore`` drops a
+    column), and names outside ``fields`` are refused."""
+    chosen = chosen or {}
+    by_key: dict[str, str] = {}
     for name, keys in (synonyms or {}).items():
         by_key |= {header_key(k): name for k in keys}
+    by_key |= {header_key(f): f for f in fields}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
-    for column, name in overrides.items():
+    for column, name in chosen.items():
         if name == "ignore":
             continue
         if name not in fields:
@@ -168,7 +203,7 @@ def match_columns(
         mapping[column] = name
         taken.add(name)
     for column in columns:
-        found = None if column in overrides else by_key.get(header_key(column))
+        found = None if column in chosen else by_key.get(header_key(column))
         if found is not None and found not in taken:
             mapping[column] = found
             taken.add(found)

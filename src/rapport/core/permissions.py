@@ -1,8 +1,18 @@
-"""Roles and what each may do. Token scopes narrow a role further, never widen it."""
+"""Roles and what each may do. Token scopes narrow a role further, never widen it.
+
+Each domain declares the permissions it checks with the least role granted each
+(``Domain.permissions``), and a role holds every grant of the roles below it. The grant table
+is computed from the registry when first read after ``rapport.domains.install()`` (and again
+if another set of domains is installed), so core names no domain's permission.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rapport.core import registry
 
 
 class Role(enum.StrEnum):
@@ -13,52 +23,69 @@ class Role(enum.StrEnum):
     READ_ONLY = "read_only"
 
 
-RECORD_OBJECTS = ("people", "companies", "activities", "tags")
-ALL_PERMISSIONS = frozenset(
-    [f"{obj}:{action}" for obj in RECORD_OBJECTS for action in ("read", "write", "delete")]
-    + ["fields:read", "fields:write", "audit:read", "members:manage", "workspace:manage"]
-    + ["tokens:manage"]
-    + ["deals:read", "deals:write", "deals:delete", "pipelines:read", "pipelines:write"]
-    + ["leads:write", "tasks:read", "tasks:write", "scoring:write", "routing:manage"]
-    + ["hygiene:read", "hygiene:import", "hygiene:merge", "export:read"]
-)
+# Least to most: each role holds what the roles before it hold.
+ROLES_UPWARD = (Role.READ_ONLY, Role.MEMBER, Role.MANAGER, Role.ADMIN, Role.OWNER)
+# What core itself checks (the audit log), with the least role granted it.
+CORE_PERMISSIONS: Mapping[str, Role] = {"audit:read": Role.MANAGER}
 
-_READ = {p for p in ALL_PERMISSIONS if p.endswith(":read")} | {"tokens:manage"}
-_MEMBER = _READ | {f"{o}:write" for o in RECORD_OBJECTS} | {"deals:write", "leads:write"}
-_MEMBER |= {"tasks:write"}
-_MANAGER = _MEMBER | {f"{o}:delete" for o in RECORD_OBJECTS} | {"audit:read", "deals:delete"}
-# Hygiene: everyone sees import jobs and the duplicate queue; members import (a bulk
-# people:write); merging (it removes a person) and bulk export (a whole list leaving the
-# system, a privacy matter) are for managers and above.
-_READ -= {"export:read"}
-_MEMBER = (_MEMBER - {"export:read"}) | {"hygiene:import"}
-_MANAGER |= {"hygiene:import", "hygiene:merge", "export:read"}
-_ADMIN = _MANAGER | {"fields:write", "members:manage", "workspace:manage"}
-_ADMIN |= {"pipelines:write", "scoring:write", "routing:manage"}
+# Computed from the registry on first use (module ``__getattr__`` below).
+ALL_PERMISSIONS: frozenset[str]
+ROLE_PERMISSIONS: Mapping[Role, frozenset[str]]
 
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.READ_ONLY: frozenset(_READ - {"audit:read"}),
-    Role.MEMBER: frozenset(_MEMBER - {"audit:read"}),
-    Role.MANAGER: frozenset(_MANAGER),
-    Role.ADMIN: frozenset(_ADMIN),
-    Role.OWNER: ALL_PERMISSIONS,
-}
+_table: tuple[tuple[registry.Domain, ...], dict[Role, frozenset[str]]] | None = None
 
-# Scopes a token may carry: a permission, "<object>:*", "read" (every :read) or "*".
-SCOPE_ALIASES = {"read": frozenset(p for p in ALL_PERMISSIONS if p.endswith(":read"))}
+
+def grant_table(domains: Iterable[registry.Domain]) -> dict[Role, frozenset[str]]:
+    """Each role's permissions, from core's and the domains' declarations; a permission
+    declared twice is refused (one owner states who may use it)."""
+    least: dict[str, Role] = dict(CORE_PERMISSIONS)
+    for domain in domains:
+        for permission, role in domain.permissions.items():
+            if permission in least:
+                raise ValueError(f"permission {permission!r} is declared twice ({domain.name})")
+            least[permission] = role
+    rank = {role: n for n, role in enumerate(ROLES_UPWARD)}
+    return {
+        role: frozenset(p for p, needed in least.items() if rank[needed] <= rank[role])
+        for role in ROLES_UPWARD
+    }
+
+
+def _role_permissions() -> dict[Role, frozenset[str]]:
+    """The grant table of the installed domains (computed once per installed set)."""
+    global _table
+    domains = registry.domains()
+    if _table is None or _table[0] is not domains:
+        _table = (domains, grant_table(domains))
+    return _table[1]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ROLE_PERMISSIONS":
+        return _role_permissions()
+    if name == "ALL_PERMISSIONS":
+        return _role_permissions()[Role.OWNER]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def granted(role: Role) -> frozenset[str]:
+    """What ``role`` may do."""
+    return _role_permissions()[role]
 
 
 def expand_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:
-    """Turn a token's scopes into the permissions they allow."""
+    """Turn a token's scopes into the permissions they allow: a permission, ``<object>:*``,
+    ``read`` (every ``:read``) or ``*``."""
+    everything = _role_permissions()[Role.OWNER]
     allowed: set[str] = set()
     for scope in scopes:
         if scope == "*":
-            return ALL_PERMISSIONS
-        if scope in SCOPE_ALIASES:
-            allowed |= SCOPE_ALIASES[scope]
+            return everything
+        if scope == "read":
+            allowed |= {p for p in everything if p.endswith(":read")}
         elif scope.endswith(":*"):
-            allowed |= {p for p in ALL_PERMISSIONS if p.startswith(scope[:-1])}
-        elif scope in ALL_PERMISSIONS:
+            allowed |= {p for p in everything if p.startswith(scope[:-1])}
+        elif scope in everything:
             allowed.add(scope)
         else:
             raise ValueError(f"unknown scope {scope!r}")

@@ -1,19 +1,23 @@
 """The domain registry: each domain declares itself once, in ``<domain>/domain.py``.
 
 ``rapport.domains`` lists the domains and installs them here at start-up; the application, the
-CLI, the nav, the permission list, record-page panels, the links to people and companies and the
-event catalogue read from this registry, so adding a domain touches no shared file.
+CLI, the nav, the permissions and role grants, record-page panels, the links to people and
+companies and the event catalogue read from this registry, so adding a domain touches no shared
+file.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
+
+if TYPE_CHECKING:  # core.permissions reads this registry: no import cycle at run time
+    from rapport.core.permissions import Role
 
 # A reference to an object by ``"package.module:attribute"``: a domain names its routers, CLI
 # and panel loaders this way, so that declaring the domains imports none of them (``rapport
@@ -87,7 +91,9 @@ class Domain:
     views: APIRouter | Ref | None = None  # HTML routes of the web app
     templates: Path | None = None  # a folder holding ``<name>/*.html``
     nav: Sequence[NavEntry] = ()
-    permissions: Sequence[str] = ()  # "<object>:<action>" names this domain checks
+    # The "<object>:<action>" permissions it checks, each with the least role granted it
+    # (core.permissions computes the roles' grants from these).
+    permissions: Mapping[str, Role] = field(default_factory=dict)
     jobs: str | None = None  # the module whose import registers its job handlers
     cli: Callable[[Any], None] | Ref | None = None  # adds its commands to the root Typer app
     demo: Callable[..., Any] | Ref | None = None  # its step of ``rapport demo``

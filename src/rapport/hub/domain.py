@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rapport.core.permissions import Role
 from rapport.core.registry import Domain, NavEntry
 from rapport.hub.events import EVENTS
 from rapport.hub.links import LINKS
@@ -20,15 +21,19 @@ DOMAIN = Domain(
     api="rapport.hub.api:router",
     views="rapport.hub.views:router",
     templates=Path(__file__).parent / "templates",
-    permissions=(
-        *(
-            f"{o}:{a}"
-            for o in ("people", "companies", "activities", "tags")
-            for a in ("read", "write", "delete")
-        ),
-        "fields:read",
-        "fields:write",
-    ),
+    permissions={
+        **{
+            f"{record}:{action}": role
+            for record in ("people", "companies", "activities", "tags")
+            for action, role in (
+                ("read", Role.READ_ONLY),
+                ("write", Role.MEMBER),
+                ("delete", Role.MANAGER),
+            )
+        },
+        "fields:read": Role.READ_ONLY,
+        "fields:write": Role.ADMIN,
+    },
     cli="rapport.hub.cli:register",
     nav=(
         NavEntry("People", "/people", "users", order=10),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rapport.core.permissions import Role
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.hub.public import duplicates
 from rapport.hygiene.events import EVENTS
@@ -18,7 +19,15 @@ DOMAIN = Domain(
     api="rapport.hygiene.api:router",
     views="rapport.hygiene.views:router",
     templates=Path(__file__).parent / "templates",
-    permissions=("hygiene:read", "hygiene:import", "hygiene:merge", "export:read"),
+    # Everyone sees import jobs and the duplicate queue; members import (a bulk people:write);
+    # merging (it removes a person) and bulk export (a whole list leaving the system, a privacy
+    # matter) are for managers and above.
+    permissions={
+        "hygiene:read": Role.READ_ONLY,
+        "hygiene:import": Role.MEMBER,
+        "hygiene:merge": Role.MANAGER,
+        "export:read": Role.MANAGER,
+    },
     cli="rapport.hygiene.cli:register",
     demo="rapport.hygiene.demo:demo_step",
     nav=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rapport.core.permissions import Role
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.sales.events import EVENTS
 from rapport.sales.links import LINKS
@@ -25,18 +26,18 @@ DOMAIN = Domain(
     api="rapport.sales.api:router",
     views="rapport.sales.views:router",
     templates=Path(__file__).parent / "templates",
-    permissions=(
-        "deals:read",
-        "deals:write",
-        "deals:delete",
-        "pipelines:read",
-        "pipelines:write",
-        "leads:write",
-        "tasks:read",
-        "tasks:write",
-        "scoring:write",
-        "routing:manage",
-    ),
+    permissions={
+        "deals:read": Role.READ_ONLY,
+        "deals:write": Role.MEMBER,
+        "deals:delete": Role.MANAGER,
+        "pipelines:read": Role.READ_ONLY,
+        "pipelines:write": Role.ADMIN,
+        "leads:write": Role.MEMBER,
+        "tasks:read": Role.READ_ONLY,
+        "tasks:write": Role.MEMBER,
+        "scoring:write": Role.ADMIN,
+        "routing:manage": Role.ADMIN,
+    },
     cli="rapport.sales.cli:register",
     demo="rapport.sales.demo:demo_step",
     nav=(

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -69,6 +69,8 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Its id in the system it came from: a re-import updates the deal instead of adding one.
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     __table_args__ = (
         Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),
@@ -78,6 +80,15 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
         Index("ix_deals_ws_pipeline", "workspace_id", "pipeline_id", "status"),
         Index("ix_deals_ws_person", "workspace_id", "person_id"),
         Index("ix_deals_ws_company", "workspace_id", "company_id"),
+        # An external id names one deal of the workspace (the bin included).
+        Index(
+            "uq_deals_ws_external",
+            "workspace_id",
+            "external_id",
+            unique=True,
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
     )
 
 

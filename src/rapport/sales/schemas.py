@@ -94,6 +94,9 @@ class DealIn(Strict):
     owner_id: uuid.UUID | None = Field(default=None, description="Defaults to you")
     person_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
+    external_id: str | None = Field(
+        default=None, max_length=200, description="Its id in another system; unique here"
+    )
 
 
 class DealPatch(Patch):
@@ -107,6 +110,9 @@ class DealPatch(Patch):
     owner_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
+    external_id: str | None = Field(
+        default=None, max_length=200, description="Its id in another system; unique here"
+    )
 
 
 class MoveIn(Strict):
@@ -136,6 +142,7 @@ class DealOut(Out):
     stage_entered_at: datetime
     closed_at: datetime | None
     close_reason: str | None
+    external_id: str | None
     version: int
     created_at: datetime
     updated_at: datetime

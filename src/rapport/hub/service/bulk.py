@@ -1,9 +1,12 @@
-"""Bulk upsert of people by email: the path imports, integrations and the benchmark use.
+"""Bulk upsert of people by email: the path integrations, lead intake, the demo and the
+benchmark use (``POST /api/v1/people/bulk``).
 
-New people are written with multi-row INSERTs (people, emails, phones, tags, search documents,
-audit and outbox rows), so a batch of 1,000 costs a handful of statements, not thousands.
-People whose email already exists are updated through the ordinary service, one by one. A bad
-item is reported with its index and reasons; the rest of the batch still goes in.
+New people go in through the hub's bulk create (:mod:`people_bulk`: multi-row INSERTs of
+people, emails, phones, tags and search documents), each audited and announced
+(``person.created``) with one multi-row INSERT of audit and outbox rows, so a batch of 1,000
+costs a handful of statements, not thousands. People whose email already exists are updated
+through the ordinary service, one by one. A bad item is reported with its index and reasons;
+the rest of the batch still goes in.
 """
 
 from __future__ import annotations
@@ -13,23 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-# Re-exported for the import pipeline, which still imports them from here (until it moves).
-from rapport.core.bulk import bind_value as bind_value
-from rapport.core.bulk import insert_tuples as insert_tuples
-from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import table_of
 from rapport.core.errors import FieldError, RapportError
-from rapport.core.events import record_many
-from rapport.core.ids import new_id
-from rapport.core.search import index_documents
+from rapport.core.events import Changes, record_many
 from rapport.hub.events import PERSON_CREATED
-from rapport.hub.models import Company, Person, PersonEmail, PersonPhone, person_tags
+from rapport.hub.models import PersonEmail
 from rapport.hub.schemas import PersonIn, PersonPatch
-from rapport.hub.service import people
-from rapport.hub.service.common import tags_by_name
+from rapport.hub.service import people, people_bulk
 
 CHUNK = 500
 
@@ -91,8 +86,8 @@ def bulk_upsert(ctx: Context, items: list[PersonIn | dict[str, Any]]) -> BulkOut
         else:
             creates.append((index, clean))
     for start in range(0, len(creates), CHUNK):
-        for index, person_id in _insert_new(ctx, creates[start : start + CHUNK]):
-            results[index] = ItemResult(index, "created", person_id)
+        for result in _create(ctx, creates[start : start + CHUNK]):
+            results[result.index] = result
     return BulkOutcome([r for r in results if r is not None])
 
 
@@ -129,105 +124,29 @@ def _update_existing(ctx: Context, index: int, person_id: uuid.UUID, item: Perso
     return ItemResult(index, "updated" if person.version != before else "unchanged", person_id)
 
 
-def _insert_new(
-    ctx: Context, batch: list[tuple[int, people._Clean]]
-) -> list[tuple[int, uuid.UUID]]:
-    if not batch:
-        return []
-    now = utcnow()
-    ws = ctx.workspace_id
-    person_rows, email_rows, phone_rows, tag_rows = [], [], [], []
-    audit_items: list[tuple[uuid.UUID | None, Any, Any]] = []
-    tag_names = sorted({t for _, c in batch for t in c.tags or []})
-    tags = {t.name.lower(): t for t in tags_by_name(ctx, tag_names)} if tag_names else {}
-    created: list[tuple[int, uuid.UUID]] = []
-    docs_input: list[tuple[uuid.UUID, dict[str, Any], list[str], list[str]]] = []
-    for index, clean in batch:
-        person_id = new_id()
-        values = dict(clean.values)
-        emails = [e for e, _ in clean.emails or []]
-        phones = [n for n, _ in clean.phones or []]
-        values["full_name"] = " ".join(
-            p for p in (values.get("first_name", ""), values.get("last_name", "")) if p
-        )
-        row = {
-            "id": person_id,
-            "workspace_id": ws,
-            "first_name": "",
-            "last_name": "",
-            "addresses": [],
-            "preferences": {},
-            "custom": {},
-            "lifecycle_stage": "lead",
-            "consent_status": "unknown",
-            **values,
-            "email": emails[0] if emails else None,
-            "phone": phones[0] if phones else None,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        person_rows.append(row)
-        for position, (email, label) in enumerate(clean.emails or []):
-            email_rows.append(
-                {"id": new_id(), "workspace_id": ws, "person_id": person_id, "email": email,
-                 "label": label, "is_primary": position == 0, "position": position}
-            )  # fmt: skip
-        for position, (number, label) in enumerate(clean.phones or []):
-            phone_rows.append(
-                {"id": new_id(), "workspace_id": ws, "person_id": person_id, "number": number,
-                 "label": label, "is_primary": position == 0, "position": position}
-            )  # fmt: skip
-        for name in {(t or "").strip().lower() for t in clean.tags or []} - {""}:
-            tag_rows.append({"person_id": person_id, "tag_id": tags[name].id, "workspace_id": ws})
-        changes = {
-            k: (None, v) for k, v in row.items() if v not in (None, "", [], {}) and k in values
-        }
-        if emails:
-            changes["emails"] = (None, emails)
-        audit_items.append((person_id, changes, None))
-        docs_input.append((person_id, row, emails, phones))
-        created.append((index, person_id))
-    session = ctx.session
-    # Core INSERTs of plain rows: the ORM's per-object bookkeeping is the cost at this size.
-    session.execute(insert(table_of(Person)), person_rows)
-    if email_rows:
-        session.execute(insert(table_of(PersonEmail)), email_rows)
-    if phone_rows:
-        session.execute(insert(table_of(PersonPhone)), phone_rows)
-    if tag_rows:
-        session.execute(insert(person_tags), tag_rows)
+def _create(ctx: Context, batch: list[tuple[int, people._Clean]]) -> list[ItemResult]:
+    """New people through the hub's bulk create, each audited and announced."""
+    created = people_bulk.create(ctx, [clean for _, clean in batch])
     record_many(
         ctx,
         PERSON_CREATED,
-        [(pid, jsonable_changes, p) for pid, jsonable_changes, p in audit_items],
+        [(pid, _changes(clean), None) for pid, (_, clean) in zip(created, batch, strict=True)],
     )
-    index_documents(session, ws, _documents(ctx, docs_input), fresh=True)
-    return created
+    return [
+        ItemResult(index, "created", pid) for pid, (index, _) in zip(created, batch, strict=True)
+    ]
 
 
-def _documents(
-    ctx: Context, rows: list[tuple[uuid.UUID, dict[str, Any], list[str], list[str]]]
-) -> list[Any]:
-    company_ids = {r["company_id"] for _, r, _, _ in rows if r.get("company_id")}
-    names: dict[uuid.UUID, str] = {}
-    if company_ids:
-        names = dict(
-            ctx.session.execute(
-                select(Company.id, Company.name).where(Company.id.in_(company_ids))
-            ).all()
-        )
-    docs = []
-    for person_id, row, emails, phones in rows:
-        company = names.get(row["company_id"]) if row.get("company_id") else None
-        docs.append(
-            people.document_for(
-                person_id,
-                full_name=row["full_name"],
-                job_title=row.get("job_title"),
-                company_name=company,
-                emails=emails,
-                phones=phones,
-            )
-        )
-    return docs
+def _changes(clean: people._Clean) -> Changes:
+    """What a new person's audit entry and event name: the fields given, and the emails."""
+    values = clean.values
+    full_name = " ".join(p for p in (values.get("first_name"), values.get("last_name")) if p)
+    changes: Changes = {
+        k: (None, v)
+        for k, v in {**values, "full_name": full_name}.items()
+        if v not in (None, "", [], {})
+    }
+    emails = [e for e, _ in clean.emails or []]
+    if emails:
+        changes["emails"] = (None, emails)
+    return changes

@@ -19,8 +19,15 @@ from sqlalchemy import func, select
 
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.errors import BadRequest
-from rapport.core.imports import BaseTarget, Problem, Record, Written, match_columns, text_cells
+from rapport.core.imports import (
+    BaseTarget,
+    Problem,
+    Record,
+    Written,
+    labelled,
+    resolve_columns,
+    text_cells,
+)
 from rapport.hub.models import ActivityKind, Company, Person, PersonEmail
 from rapport.hub.service import timeline
 
@@ -44,6 +51,13 @@ KINDS = {k.value: k.value for k in ActivityKind} | {
     "e-mail": "email", "meetings": "meeting", "purchases": "purchase", "order": "purchase",
     "orders": "purchase", "sale": "purchase",
 }  # fmt: skip
+REQUIRED = {
+    "the kind": ("kind",),
+    "the date": ("occurred_at",),
+    "the person (email, external id) or the company": (
+        "person_email", "person_external_id", "company",
+    ),
+}  # fmt: skip
 _LOC_FIELD = {"person_id": "person_email", "company_id": "company"}
 
 
@@ -57,7 +71,7 @@ class ActivitiesTarget(BaseTarget):
     batch = 1_000
 
     def fields(self, ctx: Context) -> list[tuple[str, str]]:
-        return [(f, f.replace("_", " ")) for f in FIELDS]
+        return labelled(FIELDS)
 
     def resolve_mapping(
         self,
@@ -67,14 +81,7 @@ class ActivitiesTarget(BaseTarget):
         saved: dict[str, str],
         explicit: dict[str, str],
     ) -> dict[str, str]:
-        overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-        mapping = match_columns(columns, FIELDS, SYNONYMS, overrides)
-        missing = {"kind", "occurred_at"} - set(mapping.values())
-        if missing:
-            raise BadRequest(f"no column maps to {' or '.join(sorted(missing))}; map one")
-        if not {"person_email", "person_external_id", "company"} & set(mapping.values()):
-            raise BadRequest("no column names the person (email, external id) or the company")
-        return mapping
+        return resolve_columns(columns, saved, explicit, FIELDS, SYNONYMS, REQUIRED)
 
     def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:
         ctx.require("activities:write")

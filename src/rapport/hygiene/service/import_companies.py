@@ -38,7 +38,7 @@ from rapport.core.db import table_of
 from rapport.core.errors import BadRequest, RapportError
 from rapport.core.events import record_many
 from rapport.core.ids import new_id
-from rapport.core.imports import Opened, Written
+from rapport.core.imports import Opened, Written, labelled, overrides
 from rapport.hub.models import Company
 from rapport.hub.public import companies, validation
 from rapport.hub.schemas import CompanyIn, CompanyPatch
@@ -112,8 +112,7 @@ def resolve_mapping(
         if fmt == "vcf" and company_vcards.NOTE_FIELD in labels:
             mapping["note"] = f"custom.{company_vcards.NOTE_FIELD}"
         return mapping
-    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-    mapping = company_columns.auto_mapping(columns, overrides, labels)
+    mapping = company_columns.auto_mapping(columns, overrides(columns, saved, explicit), labels)
     if not set(mapping.values()) & {"name", "id", "external_id", "domain"}:
         raise BadRequest("no column maps to a company name, id or domain; map one (column=field)")
     return mapping
@@ -520,7 +519,7 @@ class CompaniesTarget:
     batch = BATCH
 
     def fields(self, ctx: Context) -> list[tuple[str, str]]:
-        own = [(f, f.replace("_", " ")) for f in company_columns.FIELDS]
+        own = labelled(company_columns.FIELDS)
         labels = custom_labels(ctx)
         return own + [(f"custom.{k}", f"custom: {label}") for k, label in labels.items()]
 

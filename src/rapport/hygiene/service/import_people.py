@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Uuid, func, select
 
 from rapport.core.context import Context
 from rapport.core.errors import BadRequest, RapportError
-from rapport.core.imports import Opened, Written
+from rapport.core.imports import Opened, Written, labelled, overrides
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.public import companies, people, people_bulk
 from rapport.hub.schemas import CompanyIn, PersonPatch
@@ -332,8 +332,7 @@ def resolve_mapping(
     person custom fields). Refused if nothing names a person."""
     if fmt != "csv":
         return {f: f for f in columns} | {f"custom.{k}": f"custom.{k}" for k in custom or {}}
-    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-    mapping = sources.auto_mapping(columns, overrides, custom)
+    mapping = sources.auto_mapping(columns, overrides(columns, saved, explicit), custom)
     if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
         raise BadRequest("no column maps to a name or an email; map one (column=field)")
     return mapping
@@ -349,7 +348,7 @@ class PeopleTarget:
     batch = BATCH
 
     def fields(self, ctx: Context) -> list[tuple[str, str]]:
-        own = [(f, f.replace("_", " ")) for f in sources.FIELDS]
+        own = labelled(sources.FIELDS)
         custom = people_custom.labels(ctx)
         return own + [(f"custom.{k}", f"custom: {label}") for k, label in custom.items()]
 

@@ -25,6 +25,7 @@ from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, NotFound, RapportError
+from rapport.core.imports import overrides
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import (
     company_columns,
@@ -232,12 +233,12 @@ def _partial(
     explicit: dict[str, str],
 ) -> dict[str, str]:
     """The mapping as far as it goes when it cannot be used as is (shown with the error)."""
-    overrides = {c: f for c, f in saved.items() if c in columns} | explicit
+    chosen = overrides(columns, saved, explicit)
     try:
         if staged.object == "company":
             labels = importing_companies.custom_labels(ctx)
-            return company_columns.auto_mapping(columns, overrides, labels)
-        return sources.auto_mapping(columns, overrides, people_custom.labels(ctx))
+            return company_columns.auto_mapping(columns, chosen, labels)
+        return sources.auto_mapping(columns, chosen, people_custom.labels(ctx))
     except RapportError:
         return {c: f for c, f in explicit.items() if f != IGNORE}
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from rapport.core.context import Context, system_context
 from rapport.core.db import table_of, transaction
 from rapport.hub.models import Person, Tag, person_tags
-from rapport.hub.public import fields, tags_by_name
+from rapport.hub.public import fields, people_bulk
 from rapport.hygiene.service import columns
 from rapport.hygiene.service.cleaning import CleanRow, Problem
 
@@ -121,14 +121,7 @@ def after_insert(ctx: Context, rows: list[CleanRow]) -> None:
         )
     tagged = [(uuid.UUID(r.prepared[4]), r.values["tags"]) for r in rows
               if r.values.get("tags") and r.prepared]  # fmt: skip
-    if not tagged:
-        return
-    tags = {t.name.lower(): t.id for t in tags_by_name(ctx, [n for _, ns in tagged for n in ns])}
-    links = {(pid, tags[" ".join(n.split()).lower()]) for pid, names in tagged for n in names}
-    ctx.session.execute(
-        insert(person_tags),
-        [{"person_id": p, "tag_id": t, "workspace_id": ctx.workspace_id} for p, t in links],
-    )
+    people_bulk.link_tags(ctx, tagged)
 
 
 def existing(ctx: Context, updates: list[tuple[CleanRow, uuid.UUID]]) -> dict[uuid.UUID, Extras]:

@@ -50,7 +50,7 @@ def list_(params: DealListQuery, ctx: Ctx) -> PageOut[DealOut]:  # type: ignore[
     "",
     response_model=DealOut,
     status_code=201,
-    responses=problems(401, 403, 422),
+    responses=problems(401, 403, 409, 422),
     dependencies=[
         requires(
             "deals:write",

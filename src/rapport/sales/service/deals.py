@@ -16,7 +16,7 @@ from sqlalchemy import update as sql_update
 
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import get_scoped
+from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from rapport.core.events import Changes, check_version, diff_fields, record
 from rapport.core.pagination import Page
@@ -42,6 +42,15 @@ from rapport.sales.service import pipelines
 class DealClosed(Conflict):
     code = "deal-closed"
     title = "The deal is closed"
+
+
+class DuplicateExternalId(Conflict):
+    code = "duplicate-external-id"
+    title = "Another deal in this workspace has this external id"
+
+
+def _external_id_race() -> DuplicateExternalId:
+    return DuplicateExternalId("This external id was just given to another deal")
 
 
 def get(ctx: Context, deal_id: uuid.UUID, *, include_deleted: bool = False) -> Deal:
@@ -72,6 +81,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
     values["owner_id"] = values["owner_id"] or ctx.user_id
     values["currency"] = pipelines.check_currency(values["currency"])
     _validate(ctx, values, pipeline)
+    _check_external_id(ctx, values, None)
     now = utcnow()
     deal = Deal(
         workspace_id=ctx.workspace_id,
@@ -83,7 +93,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
         **values,
     )
     ctx.session.add(deal)
-    ctx.session.flush()
+    flush_unique(ctx.session, _external_id_race)
     ctx.session.add(_stay(ctx, deal, stage, now))
     ctx.session.flush()
     changes: Changes = {k: (None, v) for k, v in values.items() if v is not None}
@@ -107,9 +117,10 @@ def update(
     if "currency" in values:
         values["currency"] = pipelines.check_currency(values["currency"])
     _validate(ctx, values, pipelines.get(ctx, deal.pipeline_id), current_currency=deal.currency)
+    _check_external_id(ctx, values, deal.id)
     changes = diff_fields(deal, values)
     if changes:
-        ctx.session.flush()
+        flush_unique(ctx.session, _external_id_race)
         record(ctx, DEAL_UPDATED, deal.id, changes)
         reindex(ctx, deal)
     return deal
@@ -336,6 +347,26 @@ def _validate(
     if errors:
         summary = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors)
         raise Invalid(summary, errors=errors)
+
+
+def _check_external_id(ctx: Context, values: dict[str, Any], deal_id: uuid.UUID | None) -> None:
+    """An external id sent is trimmed (blank: none) and must name no other deal, even one in
+    the bin; DuplicateExternalId otherwise."""
+    if "external_id" not in values:
+        return
+    external_id = values["external_id"] = (values["external_id"] or "").strip() or None
+    if external_id is None:
+        return
+    owner = ctx.session.scalar(
+        select(Deal.id)
+        .where(Deal.external_id == external_id)
+        .execution_options(include_deleted=True)
+    )
+    if owner is not None and owner != deal_id:
+        error = FieldError(("external_id",), f"already names deal {owner}", "duplicate")
+        raise DuplicateExternalId(
+            f"deal {owner} already has the external id {external_id!r}", errors=[error]
+        )
 
 
 def reindex(ctx: Context, deal: Deal) -> None:

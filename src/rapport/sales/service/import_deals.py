@@ -1,12 +1,14 @@
 """The deals target of the import pipeline: a team's deals brought in from another CRM.
 
 Each row names its pipeline and stage by name (the default pipeline and its first stage when
-left out), an amount and currency, an owner by email, a close date, and the person (by email
-or external id) and company (by name or domain) it is with. Rows go through ``deals.create``
-and ``deals.update`` (validated, audited, announced, indexed); a deal already in Rapport — the
-same title, with the same person and company, in the same pipeline — is updated only where
-the row differs, so re-running a file changes nothing. A won or lost deal closed in the past
-keeps its close date as the day it closed.
+left out), an amount and currency, an owner by email, a close date, the person (by email or
+external id) and company (by name or domain) it is with, and its own id in the other CRM
+(``external_id``). Rows go through ``deals.create`` and ``deals.update`` (validated, audited,
+announced, indexed). A row names the deal already in Rapport with its external id (kept on
+the deal), or else — for files without one — the same title, with the same person and company,
+in the same pipeline; that deal is updated only where the row differs, so re-running a file
+changes nothing, and a renamed deal stays one deal. A won or lost deal closed in the past keeps
+its close date as the day it closed.
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ from sqlalchemy import func, select
 
 from rapport.accounts.models import Membership, User
 from rapport.core.context import Context
-from rapport.core.errors import BadRequest, RapportError
-from rapport.core.imports import BaseTarget, Problem, Record, Written, match_columns, text_cells
+from rapport.core.errors import RapportError
+from rapport.core.imports import (
+    BaseTarget,
+    Problem,
+    Record,
+    Written,
+    labelled,
+    resolve_columns,
+    text_cells,
+)
 from rapport.hub.models import Company, Person, PersonEmail
 from rapport.sales.models import Deal, Pipeline, Stage
 from rapport.sales.schemas import DealIn, DealPatch
@@ -30,7 +40,7 @@ from rapport.sales.service import deals, pipelines
 
 FIELDS = (
     "title", "amount", "currency", "pipeline", "stage", "owner_email", "close_date",
-    "person_email", "person_external_id", "company",
+    "person_email", "person_external_id", "company", "external_id",
 )  # fmt: skip
 SYNONYMS = {
     "title": ("name", "deal", "deal name", "opportunity", "subject"),
@@ -38,11 +48,14 @@ SYNONYMS = {
     "close_date": ("expected close date", "closing date", "closed", "close", "closed at"),
     "owner_email": ("owner", "deal owner", "sales rep", "assigned to"),
     "person_email": ("email", "contact", "contact email", "person"),
-    "person_external_id": ("external id", "contact id", "person id"),
+    "person_external_id": ("contact id", "person id", "contact external id"),
     "company": ("company name", "organisation", "organization", "account"),
     "stage": ("deal stage", "status"),
+    "external_id": ("id", "deal id", "opportunity id", "source id", "record id"),
 }
+REQUIRED = {"the deal's title": ("title",)}
 _COMPARED = ("amount", "currency", "expected_close_date", "owner_id")
+_NAMING = ("title", "person_id", "company_id")  # what names a deal in a file without ids
 
 
 class DealsTarget(BaseTarget):
@@ -55,7 +68,7 @@ class DealsTarget(BaseTarget):
     batch = 500
 
     def fields(self, ctx: Context) -> list[tuple[str, str]]:
-        return [(f, f.replace("_", " ")) for f in FIELDS]
+        return labelled(FIELDS)
 
     def resolve_mapping(
         self,
@@ -65,18 +78,14 @@ class DealsTarget(BaseTarget):
         saved: dict[str, str],
         explicit: dict[str, str],
     ) -> dict[str, str]:
-        overrides = {c: f for c, f in saved.items() if c in columns} | explicit
-        mapping = match_columns(columns, FIELDS, SYNONYMS, overrides)
-        if "title" not in mapping.values():
-            raise BadRequest("no column maps to the deal's title; map one (column=title)")
-        return mapping
+        return resolve_columns(columns, saved, explicit, FIELDS, SYNONYMS, REQUIRED)
 
     def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:
         ctx.require("deals:write")
         written = Written()
         lookups = _Lookups(ctx)
         column_of = {f: c for c, f in mapping.items()}
-        seen: dict[tuple[Any, ...], int] = {}
+        seen: dict[Any, int] = {}  # the line of each deal named so far: its id or its names
         for line, raw in cleaned:
             cells = text_cells(raw, mapping)
             problems: list[Problem] = []
@@ -84,8 +93,10 @@ class DealsTarget(BaseTarget):
             if problems:
                 written.rejects.append((line, problems))
                 continue
-            key = (values["pipeline_id"], values["title"].lower(), values["person_id"],
-                   values["company_id"])  # fmt: skip
+            key = values["external_id"] or (
+                values["pipeline_id"], values["title"].lower(), values["person_id"],
+                values["company_id"],
+            )  # fmt: skip
             if key in seen:
                 written.rejects.append(
                     (line, [Problem("(record)", None, f"repeats line {seen[key]}")])
@@ -108,6 +119,7 @@ def _values(
         problems.append(Problem(column_of.get(name, name), cells.get(name), reason))
 
     values: dict[str, Any] = {"title": cells.get("title", "")[:300]}
+    values["external_id"] = cells.get("external_id")  # its length is checked with the deal's
     if not values["title"]:
         bad("title", "a deal needs a title")
     values["currency"] = cells.get("currency", "").upper() or None
@@ -166,18 +178,11 @@ def _upsert(
     written: Written,
 ) -> None:
     """Create the row's deal, or update the one already there where the row differs."""
-    existing = ctx.session.scalars(
-        select(Deal).where(
-            Deal.pipeline_id == values["pipeline_id"],
-            func.lower(Deal.title) == values["title"].lower(),
-            Deal.person_id.is_(None)
-            if values["person_id"] is None
-            else Deal.person_id == values["person_id"],
-            Deal.company_id.is_(None)
-            if values["company_id"] is None
-            else Deal.company_id == values["company_id"],
-        )
-    ).first()
+    existing, by_external_id = _existing(ctx, values)
+    if existing is not None and existing.deleted_at is not None:
+        reason = "the deal with this external id is in the bin; restore it first"
+        written.rejects.append((line, [_problem(("external_id",), reason, column_of, cells)]))
+        return
     try:
         with ctx.session.begin_nested():
             if existing is None:
@@ -187,9 +192,10 @@ def _upsert(
                     deal.closed_at = min(closed, deal.closed_at)  # closed in the past
                 written.created.append(deal.id)
                 return
+            compared = _COMPARED + (_NAMING if by_external_id else ("external_id",))
             patch = {
                 k: values[k]
-                for k in _COMPARED
+                for k in compared
                 if values[k] is not None and getattr(existing, k) != values[k]
             }
             if not patch:
@@ -203,6 +209,31 @@ def _upsert(
     except RapportError as exc:
         found = [_problem(e.loc, e.message, column_of, cells) for e in exc.errors]
         written.rejects.append((line, found or [Problem("(record)", None, exc.detail)]))
+
+
+def _existing(ctx: Context, values: dict[str, Any]) -> tuple[Deal | None, bool]:
+    """The deal a row names, and whether by its external id (the bin included); else the deal
+    of the same title, person and company in the pipeline (one without an external id of its
+    own, when the row brings one: a deal imported before ids were kept gets it now)."""
+    external_id = values["external_id"]
+    if external_id:
+        query = select(Deal).where(Deal.external_id == external_id)
+        found = ctx.session.scalars(query.execution_options(include_deleted=True)).first()
+        if found is not None:
+            return found, True
+    same = select(Deal).where(
+        Deal.pipeline_id == values["pipeline_id"],
+        func.lower(Deal.title) == values["title"].lower(),
+        Deal.person_id.is_(None)
+        if values["person_id"] is None
+        else Deal.person_id == values["person_id"],
+        Deal.company_id.is_(None)
+        if values["company_id"] is None
+        else Deal.company_id == values["company_id"],
+    )
+    if external_id:
+        same = same.where(Deal.external_id.is_(None))
+    return ctx.session.scalars(same).first(), False
 
 
 _FIELD_OF = {"expected_close_date": "close_date", "owner_id": "owner_email",

@@ -32,7 +32,7 @@ from rapport.core.errors import (
     invalid,
 )
 from rapport.core.events import record
-from rapport.core.imports import BaseTarget, Problem, Record, Written
+from rapport.core.imports import BaseTarget, Problem, Record, Written, labelled, overrides
 from rapport.core.pagination import Page, decode_cursor, encode_cursor
 from rapport.hub.models import (
     Activity,
@@ -344,7 +344,7 @@ class LeadsTarget(BaseTarget):
     batch = 500
 
     def fields(self, ctx: Context) -> list[tuple[str, str]]:
-        return [(f, f.replace("_", " ")) for f in (*LEAD_FIELDS, *UTM_FIELDS)]
+        return labelled((*LEAD_FIELDS, *UTM_FIELDS))
 
     def resolve_mapping(
         self,
@@ -354,7 +354,7 @@ class LeadsTarget(BaseTarget):
         saved: dict[str, str],
         explicit: dict[str, str],
     ) -> dict[str, str]:
-        return lead_mapping(columns, {c: f for c, f in saved.items() if c in columns} | explicit)
+        return lead_mapping(columns, overrides(columns, saved, explicit))
 
     def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:
         ctx.require("leads:write")
