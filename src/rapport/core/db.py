@@ -5,6 +5,8 @@ given a ``workspace_id = :ws`` criterion for all ``WorkspaceScoped`` entities (a
 ``deleted_at IS NULL`` criterion for ``SoftDeletable`` ones), and a flush refuses to write a
 row into another workspace. A session without a workspace refuses scoped queries outright,
 unless it was explicitly opened as ``unscoped`` (migrations, operator CLI, cross-workspace jobs).
+A prebuilt Core read of a hot path (:class:`ScopedSelect`) is refused unless it carries the
+same criteria, and is given the session's workspace.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from typing import Any, TypeVar, cast
 import orjson
 from sqlalchemy import (
     JSON,
+    BinaryExpression,
+    BindParameter,
+    Column,
+    CursorResult,
     DateTime,
     Dialect,
     Engine,
     ForeignKey,
     MetaData,
+    Select,
     Table,
     Uuid,
     create_engine,
@@ -46,6 +53,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.types import TypeDecorator
 
 from rapport.core.clock import utcnow
@@ -227,6 +235,65 @@ def get_scoped(
     if not include_deleted and isinstance(row, SoftDeletable) and row.deleted_at is not None:
         return None
     return row
+
+
+WORKSPACE_PARAM = "workspace_id"
+
+
+class ScopedSelect:
+    """A SELECT built once for a hot read path (a one-row GET) and run as Core on the
+    session's connection: no ORM compilation, no criteria added and no cache key computed per
+    execution, no identity map. The ORM criteria above never reach it, so it carries its own,
+    and is refused when it is built unless it does: every workspace table it reads compares its
+    ``workspace_id`` with the bind parameter ``:workspace_id``, and every soft-deletable one
+    has ``deleted_at IS NULL`` (unless ``include_deleted``). :meth:`execute` binds that
+    parameter to the session's workspace, as the criteria do."""
+
+    def __init__(self, statement: Select[Any], *, include_deleted: bool = False) -> None:
+        unscoped, deleted = _unguarded_tables(statement)
+        if unscoped:
+            raise WorkspaceViolation(
+                f"{', '.join(sorted(unscoped))}: read without workspace_id = :{WORKSPACE_PARAM}"
+            )
+        if deleted and not include_deleted:
+            raise WorkspaceViolation(
+                f"{', '.join(sorted(deleted))}: read without deleted_at IS NULL"
+            )
+        self.statement = statement
+
+    def execute(self, session: Session, **params: Any) -> CursorResult[Any]:
+        """Run it in the session's transaction, in the session's workspace."""
+        workspace_id = session.info.get("workspace_id")
+        if workspace_id is None:
+            raise WorkspaceViolation("scoped read from a session with no workspace")
+        return session.connection().execute(
+            self.statement, {**params, WORKSPACE_PARAM: workspace_id}
+        )
+
+
+def _unguarded_tables(statement: Select[Any]) -> tuple[set[str], set[str]]:
+    """The tables ``statement`` reads without the workspace criterion, and the soft-deletable
+    ones it reads without ``deleted_at IS NULL``."""
+    tables: set[Table] = set()
+    scoped: set[Any] = set()
+    live: set[Any] = set()
+    for element in visitors.iterate(statement):
+        if isinstance(element, Table):
+            tables.add(element)
+        elif isinstance(element, BinaryExpression) and isinstance(element.left, Column):
+            column, other = element.left, element.right
+            if (
+                column.name == WORKSPACE_PARAM
+                and element.operator is operators.eq
+                and isinstance(other, BindParameter)
+                and other.key == WORKSPACE_PARAM
+            ):
+                scoped.add(column.table)
+            elif column.name == "deleted_at" and element.operator is operators.is_:
+                live.add(column.table)
+    unscoped = {t.name for t in tables if WORKSPACE_PARAM in t.c and t not in scoped}
+    deleted = {t.name for t in tables if "deleted_at" in t.c and t not in live}
+    return unscoped, deleted
 
 
 WAL_LIMIT_BYTES = 64 << 20
