@@ -237,6 +237,10 @@ def main() -> None:
         "--db-name", help="database (file) name; default rapport_bench_hub_<people>"
     )
     parser.add_argument("--load-only", action="store_true", help="load, then stop")
+    parser.add_argument(
+        "--only",
+        help="comma-separated operations to measure (e.g. get-person,bare-get); default all",
+    )
     args = parser.parse_args()
 
     name = args.db_name or f"rapport_bench_hub_{args.people}"
@@ -290,21 +294,13 @@ def main() -> None:
         ("search-nothing", searching(lambda i: nonsense(i))),
         ("create-person", create_person),
     ]
+    chosen = set(args.only.split(",")) if args.only else None
+    if chosen is not None:
+        operations = [(name, call) for name, call in operations if name in chosen]
     clients = sorted({1, args.concurrency})
     figures: list[Figures] = []
-    with served_bare(workers=args.workers) as bare:
-        for n in clients:
-            figures.append(
-                measure(
-                    "bare-get",
-                    get_person,
-                    base=bare.base,
-                    headers=headers,
-                    requests=_count(args, n),
-                    concurrency=n,
-                    cpu=bare.cpu_seconds,
-                )
-            )
+    if chosen is None or "bare-get" in chosen:
+        figures += _measure_bare(args, get_person, headers, clients)
     with served_process(url, workers=args.workers) as server:
         for name, call in operations:
             for n in clients:
@@ -339,6 +335,25 @@ def main() -> None:
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
+def _measure_bare(
+    args: argparse.Namespace, call: Call, headers: dict[str, str], clients: list[int]
+) -> list[Figures]:
+    """The bare app's figures for the same GET, at each client count."""
+    with served_bare(workers=args.workers) as bare:
+        return [
+            measure(
+                "bare-get",
+                call,
+                base=bare.base,
+                headers=headers,
+                requests=_count(args, n),
+                concurrency=n,
+                cpu=bare.cpu_seconds,
+            )
+            for n in clients
+        ]
+
+
 def _count(args: argparse.Namespace, clients: int) -> int:
     """Requests per measurement: fewer at one client, where each waits for the last."""
     return args.requests if clients > 1 else args.solo_requests
@@ -348,7 +363,11 @@ def _ratios(figures: list[Figures]) -> list[str]:
     """get-person against the bare endpoint, in latency and in CPU, at each client count."""
     lines = []
     for bare in (f for f in figures if f.name == "bare-get"):
-        get = next(f for f in figures if f.name == "get-person" and f.clients == bare.clients)
+        get = next(
+            (f for f in figures if f.name == "get-person" and f.clients == bare.clients), None
+        )
+        if get is None:
+            continue
         line = (
             f"get-person / bare-get at {bare.clients} client(s): "
             f"p50 {get.p50_ms / bare.p50_ms:.1f}x ({get.p50_ms:.2f} / {bare.p50_ms:.2f} ms)"

@@ -133,6 +133,11 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # With --workers, uvicorn kills a worker that does not answer its health ping in time,
+        # and a worker answers only once its interpreter has imported this module: on a busy
+        # machine that takes longer than uvicorn's 5 s, and the workers were killed and
+        # respawned forever. A hung worker is now found after 30 s instead.
+        timeout_worker_healthcheck=30,
         reload=reload,
         access_log=False,  # the request log middleware writes one line per request
         log_config=None,  # uvicorn's lines go through our one log stream (core.logging)

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from rapport.accounts.models import ApiToken, Membership, User, Workspace
 from rapport.core import security
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import transaction
+from rapport.core.db import table_of, transaction
 from rapport.core.errors import Conflict, Invalid, NotFound, Unauthorized, invalid
 from rapport.core.events import record
 from rapport.core.identity import Member, Principal
@@ -157,30 +157,39 @@ def authenticate_password(session: Session, email: str, password: str) -> User:
     return user
 
 
+_tokens, _members = table_of(ApiToken), table_of(Membership)
+# A bearer token is resolved on every API request, before its workspace is known: the one
+# deliberate read across workspaces. One round trip: the token and its user's role in the
+# token's workspace (outer join, so a token whose user has left the workspace is told apart
+# from an unknown one). Built once and run as Core: no ORM compilation, criteria or identity
+# map on every request.
+_TOKEN_LOOKUP = (
+    select(
+        _tokens.c.id,
+        _tokens.c.user_id,
+        _tokens.c.workspace_id,
+        _tokens.c.scopes,
+        _tokens.c.expires_at,
+        _tokens.c.last_used_at,
+        _tokens.c.revoked_at,
+        _members.c.role,
+    )
+    .outerjoin(
+        _members,
+        (_members.c.workspace_id == _tokens.c.workspace_id)
+        & (_members.c.user_id == _tokens.c.user_id),
+    )
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate_token(session: Session, token: str) -> Principal:
     """Resolve a bearer token to its user, workspace, role and scopes."""
-    # One round trip: the token and its user's role in the token's workspace (outer join, so
-    # a token whose user has left the workspace is told apart from an unknown one).
-    # Columns, not the ApiToken entity: no identity map or instance state on every request.
-    found = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.user_id,
-            ApiToken.workspace_id,
-            ApiToken.scopes,
-            ApiToken.expires_at,
-            ApiToken.last_used_at,
-            ApiToken.revoked_at,
-            Membership.role,
-        )
-        .outerjoin(
-            Membership,
-            (Membership.workspace_id == ApiToken.workspace_id)
-            & (Membership.user_id == ApiToken.user_id),
-        )
-        .where(ApiToken.token_hash == security.hash_token(token))
-        .execution_options(all_workspaces=True)
-    ).first()
+    found = (
+        session.connection()
+        .execute(_TOKEN_LOOKUP, {"token_hash": security.hash_token(token)})
+        .first()
+    )
     now = utcnow()
     if found is None or found.revoked_at is not None:
         raise Unauthorized("Invalid or revoked API token")

@@ -15,7 +15,7 @@ named in the declaration's ``note``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ class Access:
 _DECLARED: dict[Callable[..., Any], Access] = {}
 
 
-def _declare(check: Callable[..., None], access: Access) -> params.Depends:
+def _declare(check: Callable[..., Awaitable[None]], access: Access) -> params.Depends:
     _DECLARED[check] = access
     return Depends(check)
 
@@ -64,7 +64,7 @@ def requires(permission: str, *, note: str | None = None) -> params.Depends:
     if permission not in permissions.ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    def check(ctx: Ctx) -> None:
+    async def check(ctx: Ctx) -> None:  # no I/O: async spares it a trip to the threadpool
         ctx.require(permission)
 
     return _declare(check, Access(permission, note))
@@ -73,7 +73,7 @@ def requires(permission: str, *, note: str | None = None) -> params.Depends:
 def signed_in(*, note: str | None = None) -> params.Depends:
     """Any caller the workspace knows (e.g. ``GET /me``); 401 without a credential."""
 
-    def check(ctx: Ctx) -> None:
+    async def check(ctx: Ctx) -> None:
         del ctx  # authenticating is the whole check
 
     return _declare(check, Access(SIGNED_IN, note))
@@ -82,7 +82,7 @@ def signed_in(*, note: str | None = None) -> params.Depends:
 def public(*, note: str | None = None) -> params.Depends:
     """No credential at all: the route must authorise the request by other means, if any."""
 
-    def check() -> None:
+    async def check() -> None:
         return None
 
     return _declare(check, Access(PUBLIC, note))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from rapport.core.access import requires
-from rapport.core.api import domain_router, problems
+from rapport.core.api import domain_router, problems, record_response
 from rapport.core.deps import Ctx, IfMatch, etag
 from rapport.core.listing import list_query
 from rapport.core.schemas import PageOut
@@ -94,11 +94,9 @@ def bulk_upsert(body: BulkPeopleIn, ctx: Ctx) -> BulkOut:
     responses=problems(401, 403, 404),
     dependencies=[requires("people:read")],
 )
-def get(person_id: uuid.UUID, ctx: Ctx, response: Response) -> Person:
+def get(person_id: uuid.UUID, ctx: Ctx) -> Response:
     """One person; the ETag is their version, for If-Match on writes."""
-    person = people.get(ctx, person_id)
-    response.headers["ETag"] = etag(person.version)
-    return person
+    return record_response(people.read(ctx, person_id))
 
 
 @router.patch(

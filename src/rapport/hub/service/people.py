@@ -10,22 +10,23 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
-from rapport.core.db import flush_unique, get_scoped
+from rapport.core.db import WORKSPACE_PARAM, ScopedSelect, flush_unique, get_scoped, table_of
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import Changes, check_version, record
 from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.core.search import Document, index_documents
+from rapport.core.sql_json import json_rows
 from rapport.hub import validation
 from rapport.hub.events import PERSON_CREATED, PERSON_UPDATED
-from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
-from rapport.hub.schemas import Address, EmailIn, PersonIn, PersonPatch, PhoneIn
+from rapport.hub.models import Company, Person, PersonEmail, PersonPhone, Tag, person_tags
+from rapport.hub.schemas import Address, EmailIn, PersonIn, PersonOut, PersonPatch, PhoneIn
 from rapport.hub.service import fields
 from rapport.hub.service.common import check_owner, set_tags, tags_by_name
 
@@ -65,6 +66,57 @@ def get(ctx: Context, person_id: uuid.UUID, *, include_deleted: bool = False) ->
     if person is None:
         raise NotFound("No person with this id")
     return person
+
+
+def _read_statement() -> ScopedSelect:
+    """The person, and their emails, phones and tags as JSON arrays, in one statement."""
+    people, emails, phones, tags = (table_of(m) for m in (Person, PersonEmail, PersonPhone, Tag))
+    ws: Any = bindparam(WORKSPACE_PARAM)
+
+    def contacts(table: Any, value: str) -> Any:
+        fields = {value: table.c[value], "label": table.c.label, "is_primary": table.c.is_primary}
+        return json_rows(
+            fields | {"position": table.c.position},
+            table.c.person_id == people.c.id,
+            table.c.workspace_id == ws,
+        )
+
+    tagged = json_rows(
+        {"id": tags.c.id, "name": tags.c.name, "color": tags.c.color},
+        person_tags.c.person_id == people.c.id,
+        person_tags.c.workspace_id == ws,
+        tags.c.id == person_tags.c.tag_id,
+        tags.c.workspace_id == ws,
+    )
+    return ScopedSelect(
+        select(
+            *(people.c[name] for name in PersonOut.model_fields if name in people.c),
+            contacts(emails, "email").label("emails"),
+            contacts(phones, "number").label("phones"),
+            tagged.label("tags"),
+        ).where(
+            people.c.id == bindparam("person_id"),
+            people.c.workspace_id == ws,
+            people.c.deleted_at.is_(None),
+        )
+    )
+
+
+_READ = _read_statement()
+
+
+def read(ctx: Context, person_id: uuid.UUID) -> PersonOut:
+    """One person as the API shows them, like :func:`get` (NotFound outside the workspace or
+    in the bin) but in one statement and without building ORM objects: the read a GET pays."""
+    ctx.require("people:read")
+    row = _READ.execute(ctx.session, person_id=person_id).mappings().first()
+    if row is None:
+        raise NotFound("No person with this id")
+    person = dict(row)
+    for contacts in ("emails", "phones"):
+        person[contacts] = sorted(person[contacts], key=lambda c: c["position"])
+    person["tags"] = sorted(person["tags"], key=lambda t: t["name"])
+    return PersonOut.model_validate(person)
 
 
 def create(ctx: Context, data: PersonIn) -> Person:
