@@ -60,6 +60,21 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class SettingsSection:
+    """One page of the settings area (``/settings/...``), listed in its side menu.
+
+    ``permission`` is what a member needs to see it (``None``: every member, for their own
+    profile and tokens); ``group`` heads the menu block it appears under.
+    """
+
+    label: str
+    href: str
+    group: str = "Workspace"
+    order: int = 100
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
 class DemoSeed:
     """What ``rapport demo`` hands each domain's demo step, after the hub seeded its records."""
 
@@ -103,6 +118,7 @@ class Domain:
     record_types: Sequence[Any] = ()  # its records' list, bin and export (core/records.py)
     extra: dict[str, Any] = field(default_factory=dict)
     imports: Sequence[Any] = ()  # its import targets (``rapport.core.imports.Target``)
+    settings: Sequence[SettingsSection] = ()  # its pages in the settings area
 
 
 # A new tuple at each install, the same one in between: readers (the template loader) can tell
@@ -142,6 +158,11 @@ def installed() -> bool:
 def nav() -> list[NavEntry]:
     """Every domain's nav entries, ordered."""
     return sorted((entry for d in domains() for entry in d.nav), key=lambda e: e.order)
+
+
+def settings_sections() -> list[SettingsSection]:
+    """Every domain's settings pages, ordered."""
+    return sorted((s for d in domains() for s in d.settings), key=lambda s: s.order)
 
 
 def panels(kind: str) -> list[Panel]:

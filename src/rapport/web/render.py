@@ -34,7 +34,7 @@ from jinja2.runtime import Context as JinjaContext
 from markupsafe import Markup
 
 from rapport.core import registry, security
-from rapport.core.registry import NavEntry, Panel
+from rapport.core.registry import NavEntry, Panel, SettingsSection
 from rapport.web import csrf
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -65,6 +65,15 @@ def nav_items() -> list[NavEntry]:
     taken = {e.href for e in entries}
     extra = [e for e in PLACEHOLDER_NAV if e.href not in taken]
     return sorted([*entries, *extra], key=lambda e: e.order)
+
+
+def settings_menu(ctx: Any) -> list[tuple[str, list[SettingsSection]]]:
+    """The settings pages ``ctx`` may open, grouped under their headings in menu order."""
+    groups: dict[str, list[SettingsSection]] = {}
+    for section in registry.settings_sections():
+        if section.permission is None or ctx.can(section.permission):
+            groups.setdefault(section.group, []).append(section)
+    return list(groups.items())
 
 
 class _Nav:
@@ -163,6 +172,7 @@ def _environment() -> Environment:
     env.globals["static_url"] = static_url
     env.globals["nav"] = _Nav()
     env.globals["record_panels"] = record_panels
+    env.globals["settings_menu"] = settings_menu
     env.filters["local_time"] = local_time
     return env
 

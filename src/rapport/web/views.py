@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from rapport.web import csrf, search_views
-from rapport.web.render import redirect
+from rapport.web.render import redirect, render, settings_menu
 from rapport.web.session import Page
 
 PAGE_DEPENDENCIES = [Depends(csrf.protect)]
@@ -23,6 +23,14 @@ router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 def home(request: Request, page: Page) -> Response:
     """The start page: the people list, for now."""
     return redirect(request, "/people")
+
+
+@router.get("/settings")
+def settings(request: Request, page: Page) -> Response:
+    """The settings area opens on the first page of its menu the member may see."""
+    for _group, sections in settings_menu(page.ctx):
+        return redirect(request, sections[0].href)
+    return render(request, "web/settings_layout.html", title="Settings")
 
 
 router.include_router(search_views.router)
