@@ -7,6 +7,7 @@ A scan never re-proposes a pair someone marked "not a duplicate" (or one already
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -200,6 +201,15 @@ def _e164(phone: str) -> str:
         return normalise_phone(phone, get_settings().default_region)
     except ValueError:
         return phone
+
+
+def shown_percent(probability: float, *, identical: bool) -> int:
+    """A pair's match probability as the review shows it, in whole percent: rounded down, and
+    never 100 unless the two records are identical (the model's 0.99999 for a pair whose
+    surname and email differ reads 99 %, not a certainty it is not)."""
+    if identical:
+        return min(100, round(probability * 100))
+    return min(99, math.floor(probability * 100))
 
 
 def _reasons(
