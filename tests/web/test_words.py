@@ -15,6 +15,7 @@ from rapport.hub.models import LifecycleStage
 from rapport.sales.models import DealStatus
 from rapport.web import words
 from rapport.web.render import templates
+from tests.sales.factories import make_deal, make_pipeline
 from tests.web.conftest import browser, csrf_from, signed_in  # noqa: F401
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -146,3 +147,33 @@ class TestMessagesNameRecords:
         })  # fmt: skip
         assert "already belongs to Ada Byron" in response.text
         assert owner["id"] not in response.text
+
+
+class TestOverdueFlagged:
+    def test_an_open_deal_past_its_close_date_is_flagged_everywhere_it_shows(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        pipeline = make_pipeline(api)
+        late = (datetime.now(UTC).date() - timedelta(days=10)).isoformat()
+        soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+        overdue = make_deal(api, pipeline, title="Late Lobster", expected_close_date=late)
+        fine = make_deal(api, pipeline, title="Fine Falcon", expected_close_date=soon)
+        page = signed_in.get(f"/deals/{overdue['id']}").text
+        assert "data-overdue" in page and "Overdue" in page and "10 days ago" in page
+        assert f'title="{date.fromisoformat(late).strftime("%-d %b %Y")}"' in page  # exact date
+        assert "data-overdue" not in signed_in.get(f"/deals/{fine['id']}").text
+        board = signed_in.get(f"/deals?pipeline={pipeline['id']}").text
+        card = board.split("Late Lobster", 1)[1].split("</article>", 1)[0]
+        assert "data-overdue" in card
+        assert "data-overdue" not in board.split("Fine Falcon", 1)[1].split("</article>", 1)[0]
+        assert "in 3 days" in board
+
+    def test_an_overdue_task_is_flagged_on_my_tasks(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        due = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+        made = api.post("/api/v1/tasks", json={"title": "Chase the invoice", "due_at": due})
+        assert made.status_code == 201, made.text
+        html = signed_in.get("/tasks").text
+        row = html.split("Chase the invoice", 1)[1].split("</li>", 1)[0]
+        assert "badge-overdue" in row and "2 days ago" in row
