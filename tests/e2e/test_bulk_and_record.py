@@ -48,8 +48,8 @@ def no_sideways_scroll(page: Page) -> bool:
 
 
 def overlaps(page: Page, selector: str) -> list[str]:
-    """The pairs of ``selector``'s visible children whose boxes overlap (none, if the layout
-    holds), plus the header itself overlapping what follows it."""
+    """The pairs of ``selector``'s visible children whose boxes overlap, text spilling out of
+    its box, and the header overlapping what follows it (none, if the layout holds)."""
     return list(page.evaluate(
         """(selector) => {
           const box = document.querySelector(selector);
@@ -61,6 +61,10 @@ def overlaps(page: Page, selector: str) -> list[str]:
             if (hit(a.getBoundingClientRect(), b.getBoundingClientRect()))
               found.push(a.className + " / " + b.className);
           }));
+          // Text wider than its own box spills over its neighbours though the boxes do not.
+          box.querySelectorAll("h1, p, .badge").forEach((el) => {
+            if (el.scrollWidth > el.clientWidth + 1) found.push(el.tagName + " overflows");
+          });
           const next = box.nextElementSibling;
           if (next && hit(box.getBoundingClientRect(), next.getBoundingClientRect()))
             found.push(selector + " / " + next.className);
@@ -84,7 +88,7 @@ def walk_words_pages(server: Server, page: Page, out: Path, label: str) -> None:
         if {other["person_a"], other["person_b"]} != ours:
             api(server, "POST", f"/api/v1/duplicates/{other['id']}/decision",
                 json={"decision": "skip"})  # fmt: skip
-    long_name = add_person(server, "Maximiliana-Theodora", "von Hohenzollern-Sigmaringen",
+    long_name = add_person(server, "Maximiliana", "Bartholomäusbergerhofer-Sigmaringen",
                            f"mt{tag}@example.org", job_title="Head of Procurement")  # fmt: skip
     page.goto(f"{server.url}/people/{long_name}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Maximiliana")
