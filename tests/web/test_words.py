@@ -97,7 +97,11 @@ class TestPagesSpeakHuman:
                 "lifecycle_stage": "marketing_qualified", "source": "referral"}  # fmt: skip
         created = api.post("/api/v1/people", json=body)
         assert created.status_code == 201, created.text
+        sub = {"first_name": "Sue", "last_name": "Subscriber", "email": "sue.sub@example.com",
+               "lifecycle_stage": "subscriber"}  # fmt: skip
+        assert api.post("/api/v1/people", json=sub).status_code == 201
         listing = signed_in.get("/people?q=Subscriber").text
+        assert ">Subscriber</span>" in listing
         assert ">Marketing qualified</span>" in listing
         assert ">marketing_qualified<" not in listing and ">subscriber<" not in listing
         person = signed_in.get(f"/people/{created.json()['id']}").text
@@ -177,3 +181,16 @@ class TestOverdueFlagged:
         html = signed_in.get("/tasks").text
         row = html.split("Chase the invoice", 1)[1].split("</li>", 1)[0]
         assert "badge-overdue" in row and "2 days ago" in row
+
+
+def test_a_taken_external_id_names_the_deal(api: TestClient) -> None:
+    pipeline = make_pipeline(api)
+    first = make_deal(api, pipeline, title="Globex renewal", external_id="crm-42")
+    body = {"title": "Other", "pipeline_id": pipeline["id"], "currency": "EUR",
+            "external_id": "crm-42"}  # fmt: skip
+    clash = api.post("/api/v1/deals", json=body)
+    assert clash.status_code == 409, clash.text
+    assert (
+        clash.json()["detail"] == "the deal “Globex renewal” already has the external id 'crm-42'"
+    )
+    assert first["id"] not in clash.text
