@@ -67,11 +67,4 @@ LABELS: dict[str, dict[str, str]] = {
         "multiselect": "Several of a list",
         "money": "Money",
     },
-    "role": {
-        "owner": "Owner",
-        "admin": "Admin",
-        "manager": "Manager",
-        "member": "Member",
-        "read_only": "Read only",
-    },
 }
