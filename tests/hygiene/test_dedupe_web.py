@@ -260,7 +260,8 @@ class TestCompanyReviewQueue:
         assert f'id="pair-{q["candidate"]}"' not in signed_in.get("/duplicates?kind=companies").text
         again = signed_in.post(f"/duplicates/companies/{q['candidate']}/merge",
                                data={"csrf_token": token}, headers=HTMX)  # fmt: skip
-        assert again.status_code == 200 and "already decided" in again.text
+        assert again.status_code == 200
+        assert "already decided: not a duplicate" in again.text  # in words, not not_duplicate
 
     def test_read_only_sees_but_cannot_decide_and_other_workspaces_get_404(
         self, api: TestClient, browser: TestClient, cast: Cast, database: Database

@@ -35,6 +35,7 @@ from rapport.hygiene.events import (
     DUPLICATE_DECIDED,
     DUPLICATES_SCANNED,
 )
+from rapport.hygiene.labels import LABELS
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate
 from rapport.hygiene.service import matching, merge
 
@@ -201,6 +202,11 @@ def _e164(phone: str) -> str:
         return normalise_phone(phone, get_settings().default_region)
     except ValueError:
         return phone
+
+
+def _decided(status: str) -> str:
+    """A decision in words ("merged", "not a duplicate"), not its stored value."""
+    return LABELS["duplicate_status"].get(status, status.replace("_", " ")).lower()
 
 
 def shown_percent(probability: float, *, identical: bool) -> int:
@@ -439,7 +445,7 @@ def decide(
     if row is None:
         raise NotFound("No duplicate candidate with this id")
     if row.status in FINAL:
-        raise Conflict(f"This pair was already decided ({row.status})")
+        raise Conflict(f"This pair was already decided: {_decided(row.status)}")
     old = row.status
     if decision == "merge":
         done = merge.merge(ctx, row.person_a, row.person_b, choices=choices)
@@ -558,7 +564,7 @@ def decide_company(ctx: Context, candidate_id: uuid.UUID, decision: Decision) ->
     if row is None:
         raise NotFound("No company duplicate candidate with this id")
     if row.status in FINAL:
-        raise Conflict(f"This pair was already decided ({row.status})")
+        raise Conflict(f"This pair was already decided: {_decided(row.status)}")
     old = row.status
     if decision == "merge":
         done = merge.merge_companies(ctx, row.company_a, row.company_b)
