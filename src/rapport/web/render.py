@@ -35,7 +35,7 @@ from markupsafe import Markup
 
 from rapport.core import registry, security
 from rapport.core.registry import NavEntry, Panel, SettingsSection
-from rapport.web import csrf
+from rapport.web import csrf, words
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -174,6 +174,9 @@ def _environment() -> Environment:
     env.globals["record_panels"] = record_panels
     env.globals["settings_menu"] = settings_menu
     env.filters["local_time"] = local_time
+    env.filters["label"] = words.label
+    env.filters["relative"] = words.relative
+    env.filters["due"] = words.due
     return env
 
 
