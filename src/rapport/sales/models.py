@@ -43,6 +43,8 @@ class Stage(WorkspaceScoped, Timestamped, Versioned, Base):
     probability: Mapped[int] = mapped_column(default=0)
     is_won: Mapped[bool] = mapped_column(default=False)
     is_lost: Mapped[bool] = mapped_column(default=False)
+    # Archived: off the board and the stage menus; its deals were moved out first.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
 
 
@@ -148,6 +150,7 @@ class ScoringRule(WorkspaceScoped, Timestamped, Versioned, Base):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     points: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class LeadScore(WorkspaceScoped, Base):

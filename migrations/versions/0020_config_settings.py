@@ -1,0 +1,38 @@
+"""hub, sales — settings pages: archived custom fields and stages, ordered scoring rules
+
+A custom field or a stage is archived (hidden from forms, lists and the board, its data kept)
+rather than deleted; scoring rules get a position so the settings page keeps the order an
+admin gives them. Plain ADD COLUMNs: no table is rebuilt.
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-07 16:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "custom_field_definitions",
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.add_column("stages", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "scoring_rules",
+        sa.Column("position", sa.Integer(), nullable=False, server_default="0"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("scoring_rules", "position")
+    op.drop_column("stages", "archived_at")
+    op.drop_column("custom_field_definitions", "archived_at")
