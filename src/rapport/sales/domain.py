@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry, Panel
+from rapport.core.registry import Domain, NavEntry, Panel, SettingsSection
 from rapport.sales.events import EVENTS
 from rapport.sales.links import LINKS
 from rapport.sales.records import RECORD_TYPES
@@ -39,6 +39,9 @@ DOMAIN = Domain(
         "routing:manage": Role.ADMIN,
     },
     cli="rapport.sales.cli:register",
+    settings=(
+        SettingsSection("Pipelines", "/settings/pipelines", "Workspace", 50, "pipelines:write"),
+    ),
     demo="rapport.sales.demo:demo_step",
     nav=(
         NavEntry("Deals", "/deals", "deal", order=30),

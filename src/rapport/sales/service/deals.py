@@ -239,7 +239,7 @@ def _close(
     flag = Stage.is_won if won else Stage.is_lost
     stage = ctx.session.scalars(
         select(Stage)
-        .where(Stage.pipeline_id == deal.pipeline_id, flag.is_(True))
+        .where(Stage.pipeline_id == deal.pipeline_id, flag.is_(True), Stage.archived_at.is_(None))
         .order_by(Stage.position)
     ).first()
     if stage is None:
@@ -305,6 +305,8 @@ def _stage_or_invalid(ctx: Context, stage_id: uuid.UUID, pipeline_id: uuid.UUID 
         raise invalid(
             ("stage_id",), "no stage with this id in the deal's pipeline", "unknown-stage"
         )
+    if stage.archived_at is not None:
+        raise invalid(("stage_id",), f"the stage “{stage.name}” is archived", "archived-stage")
     return stage
 
 
@@ -319,7 +321,7 @@ def _previous_open_stage(ctx: Context, deal: Deal) -> Stage | None:
     query = (
         select(Stage)
         .join(DealStageHistory, DealStageHistory.stage_id == Stage.id)
-        .where(DealStageHistory.deal_id == deal.id)
+        .where(DealStageHistory.deal_id == deal.id, Stage.archived_at.is_(None))
         .where(Stage.is_won.is_(False), Stage.is_lost.is_(False))
         .order_by(DealStageHistory.entered_at.desc())
     )
@@ -373,3 +375,21 @@ def reindex(ctx: Context, deal: Deal) -> None:
     """Write the deal's search document again."""
     document = Document("deal", deal.id, deal.title, f"{deal.amount} {deal.currency}", [])
     index_documents(ctx.session, ctx.workspace_id, [document])
+
+
+def empty_stage(ctx: Context, stage: Stage, target: Stage) -> int:
+    """Move every deal of ``stage`` (the bin's too) to ``target`` of the same pipeline, each
+    with its stage history and audit entry; the count moved. The caller's transaction holds
+    it all, so either every deal moves or none does."""
+    ctx.require("deals:write")
+    query = (
+        select(Deal)
+        .where(Deal.stage_id == stage.id)
+        .order_by(Deal.id)
+        .execution_options(include_deleted=True)
+    )
+    moved = 0
+    for deal in ctx.session.scalars(query).all():
+        _enter_stage(ctx, deal, target, topic=DEAL_MOVED)
+        moved += 1
+    return moved
