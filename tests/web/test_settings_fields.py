@@ -47,9 +47,14 @@ def test_add_a_field_with_a_derived_key_and_audit_it(
     token = csrf_from(signed_in.get(PAGE).text)
     response = signed_in.post(
         PAGE,
-        data={"csrf_token": token, "object_type": "company", "label": "Contract tier",
-              "field_type": "select", "options": "Gold\nSilver"},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "object_type": "company",
+            "label": "Contract tier",
+            "field_type": "select",
+            "options": "Gold\nSilver",
+        },
+    )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"{PAGE}?type=company"
     fields = api.get("/api/v1/custom-fields", params={"object_type": "company"}).json()
@@ -99,16 +104,26 @@ def test_edit_the_label_and_refuse_removing_an_option_in_use(
     edit = f"{PAGE}/{field['id']}"
     token = csrf_from(signed_in.get(edit).text)
     refused = signed_in.post(
-        edit, data={"csrf_token": token, "label": "Tier", "options": "Silver\nBronze",
-                    "version": field["version"]},
-    )  # fmt: skip
+        edit,
+        data={
+            "csrf_token": token,
+            "label": "Tier",
+            "options": "Silver\nBronze",
+            "version": field["version"],
+        },
+    )
     assert refused.status_code == 422
     assert "“Gold” is still used by 2 people" in refused.text
     assert 'id="edit-field-options-error"' in refused.text
     saved = signed_in.post(
-        edit, data={"csrf_token": token, "label": "Customer tier", "options": "Gold\nSilver",
-                    "version": field["version"]},
-    )  # fmt: skip
+        edit,
+        data={
+            "csrf_token": token,
+            "label": "Customer tier",
+            "options": "Gold\nSilver",
+            "version": field["version"],
+        },
+    )
     assert saved.status_code == 303
     body = api.get(f"/api/v1/custom-fields/{field['id']}").json()
     assert (body["label"], body["options"]) == ("Customer tier", ["Gold", "Silver"])

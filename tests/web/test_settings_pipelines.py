@@ -29,8 +29,9 @@ def test_list_add_and_rename_a_pipeline(signed_in: TestClient, api: TestClient) 
     assert made.status_code == 303
     names = [p["name"] for p in api.get("/api/v1/pipelines").json()]
     assert "Partners" in names
-    renamed = signed_in.post(f"{PAGE}/{pipeline['id']}", data={"csrf_token": token,
-                                                               "name": "Upsell"})  # fmt: skip
+    renamed = signed_in.post(
+        f"{PAGE}/{pipeline['id']}", data={"csrf_token": token, "name": "Upsell"}
+    )
     assert renamed.status_code == 303
     assert api.get(f"/api/v1/pipelines/{pipeline['id']}").json()["name"] == "Upsell"
     assert audited(api, pipeline["id"])
@@ -41,23 +42,32 @@ def test_stages_add_rename_probability_validated(signed_in: TestClient, api: Tes
     edit = f"{PAGE}/{pipeline['id']}"
     token = csrf_from(signed_in.get(edit).text)
     lead = stage_id(pipeline, "Lead")
-    refused = signed_in.post(f"{edit}/stages/{lead}",
-                             data={"csrf_token": token, "name": "Lead", "probability": "140"})  # fmt: skip
+    refused = signed_in.post(
+        f"{edit}/stages/{lead}", data={"csrf_token": token, "name": "Lead", "probability": "140"}
+    )
     assert refused.status_code == 422
-    assert (f'id="stage-{lead}-probability-error">A win probability is a whole number from 0 '
-            "to 100.") in refused.text  # fmt: skip
-    saved = signed_in.post(f"{edit}/stages/{lead}",
-                           data={"csrf_token": token, "name": "Inbound", "probability": "15"})  # fmt: skip
+    assert (
+        f'id="stage-{lead}-probability-error">A win probability is a whole number from 0 to 100.'
+    ) in refused.text
+    saved = signed_in.post(
+        f"{edit}/stages/{lead}", data={"csrf_token": token, "name": "Inbound", "probability": "15"}
+    )
     assert saved.status_code == 303
-    added = signed_in.post(f"{edit}/stages",
-                           data={"csrf_token": token, "name": "Demo", "probability": "30"})  # fmt: skip
+    added = signed_in.post(
+        f"{edit}/stages", data={"csrf_token": token, "name": "Demo", "probability": "30"}
+    )
     assert added.status_code == 303
     stages = _stages(api, pipeline["id"])
     assert [(s["name"], s["probability"]) for s in stages] == [
-        ("Inbound", 15), ("Proposal", 50), ("Demo", 30), ("Won", 100), ("Lost", 0)
-    ]  # fmt: skip
-    bad_new = signed_in.post(f"{edit}/stages",
-                             data={"csrf_token": token, "name": "", "probability": "x"})  # fmt: skip
+        ("Inbound", 15),
+        ("Proposal", 50),
+        ("Demo", 30),
+        ("Won", 100),
+        ("Lost", 0),
+    ]
+    bad_new = signed_in.post(
+        f"{edit}/stages", data={"csrf_token": token, "name": "", "probability": "x"}
+    )
     assert bad_new.status_code == 422
     assert 'id="new-stage-probability-error"' in bad_new.text
 
@@ -67,8 +77,9 @@ def test_reorder_by_buttons_and_by_drag(signed_in: TestClient, api: TestClient) 
     edit = f"{PAGE}/{pipeline['id']}"
     token = csrf_from(signed_in.get(edit).text)
     proposal = stage_id(pipeline, "Proposal")
-    up = signed_in.post(f"{edit}/stages/{proposal}/move",
-                        data={"csrf_token": token, "direction": "up"})  # fmt: skip
+    up = signed_in.post(
+        f"{edit}/stages/{proposal}/move", data={"csrf_token": token, "direction": "up"}
+    )
     assert up.status_code == 303
     assert [s["name"] for s in _stages(api, pipeline["id"])][:2] == ["Proposal", "Lead"]
     order = [stage_id(pipeline, n) for n in ("Lead", "Won", "Proposal", "Lost")]
@@ -91,9 +102,10 @@ def test_archive_a_stage_with_deals_only_by_moving_them(
     refused = signed_in.post(f"{edit}/stages/{lead}/archive", data={"csrf_token": token})
     assert refused.status_code == 422
     assert "2 deals are in “Lead”: choose the stage they move to" in refused.text
-    assert [s["name"] for s in _stages(api, pipeline["id"])][0] == "Lead"
-    archived = signed_in.post(f"{edit}/stages/{lead}/archive",
-                              data={"csrf_token": token, "move_to": proposal})  # fmt: skip
+    assert next(s["name"] for s in _stages(api, pipeline["id"])) == "Lead"
+    archived = signed_in.post(
+        f"{edit}/stages/{lead}/archive", data={"csrf_token": token, "move_to": proposal}
+    )
     assert archived.status_code == 303
     assert "2 deals moved" in signed_in.get(archived.headers["location"]).text
     assert [s["name"] for s in _stages(api, pipeline["id"])] == ["Proposal", "Won", "Lost"]
@@ -117,8 +129,9 @@ def test_members_are_refused_and_csrf_is_checked(
     token = csrf_from(ben.get("/deals").text)
     assert ben.post(PAGE, data={"csrf_token": token, "name": "Mine"}).status_code == 403
     lead = stage_id(pipeline, "Lead")
-    response = ben.post(f"{PAGE}/{pipeline['id']}/stages/{lead}/archive",
-                        data={"csrf_token": token})  # fmt: skip
+    response = ben.post(
+        f"{PAGE}/{pipeline['id']}/stages/{lead}/archive", data={"csrf_token": token}
+    )
     assert response.status_code == 403
     assert signed_in.post(PAGE, data={"name": "No token"}).status_code == 403
     assert "No token" not in [p["name"] for p in api.get("/api/v1/pipelines").json()]
