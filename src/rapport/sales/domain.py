@@ -41,6 +41,8 @@ DOMAIN = Domain(
     cli="rapport.sales.cli:register",
     settings=(
         SettingsSection("Pipelines", "/settings/pipelines", "Workspace", 50, "pipelines:write"),
+        SettingsSection("Lead routing", "/settings/routing", "Workspace", 60, "routing:manage"),
+        SettingsSection("Lead scoring", "/settings/scoring", "Workspace", 61, "scoring:write"),
     ),
     demo="rapport.sales.demo:demo_step",
     nav=(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.sales.views import deals, leads, panels, sales, settings_pipelines
+from rapport.sales.views import deals, leads, panels, sales, settings_pipelines, settings_rules
 
 router = APIRouter()
 router.include_router(leads.router)
@@ -13,3 +13,4 @@ router.include_router(deals.router)  # /deals/new and /deals/list are declared b
 router.include_router(sales.router)
 router.include_router(panels.router)
 router.include_router(settings_pipelines.router)
+router.include_router(settings_rules.router)

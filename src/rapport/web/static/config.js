@@ -2,7 +2,8 @@
    - A list with [data-sortable-form="<form id>"] reorders by drag (SortableJS): on drop, the
      form gets one "order" input per row (its data-id, in the new order) and is submitted.
      The up/down buttons next to each row do the same without a mouse.
-   - A button with [data-copy="<element id>"] copies that element's text (the embed snippet). */
+   - A button with [data-copy="<element id>"] copies that element's text (the embed snippet).
+   - A form with [data-confirm="<question>"] is sent only once the question is accepted. */
 (function () {
   "use strict";
 
@@ -62,6 +63,14 @@
     if (button) {
       event.preventDefault();
       copy(button);
+    }
+  });
+
+  // A form with data-confirm asks first (deleting a rule).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
     }
   });
 
