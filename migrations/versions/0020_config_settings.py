@@ -1,8 +1,10 @@
-"""hub, sales — settings pages: archived custom fields and stages, ordered scoring rules
+"""hub, sales — settings pages: archived custom fields and stages, ordered scoring rules,
+the fields a lead form asks for
 
 A custom field or a stage is archived (hidden from forms, lists and the board, its data kept)
 rather than deleted; scoring rules get a position so the settings page keeps the order an
-admin gives them. Plain ADD COLUMNs: no table is rebuilt.
+admin gives them; a lead form keeps which optional fields its embed snippet asks for (the
+email always). Plain ADD COLUMNs: no table is rebuilt.
 
 Revision ID: 0020
 Revises: 0019
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0020"
 down_revision: str | None = "0019"
@@ -30,9 +33,19 @@ def upgrade() -> None:
         "scoring_rules",
         sa.Column("position", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.add_column(
+        "lead_forms",
+        sa.Column(
+            "fields",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+            server_default=sa.text("'[\"first_name\", \"last_name\"]'"),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("lead_forms", "fields")
     op.drop_column("scoring_rules", "position")
     op.drop_column("stages", "archived_at")
     op.drop_column("custom_field_definitions", "archived_at")

@@ -43,6 +43,7 @@ DOMAIN = Domain(
         SettingsSection("Pipelines", "/settings/pipelines", "Workspace", 50, "pipelines:write"),
         SettingsSection("Lead routing", "/settings/routing", "Workspace", 60, "routing:manage"),
         SettingsSection("Lead scoring", "/settings/scoring", "Workspace", 61, "scoring:write"),
+        SettingsSection("Lead forms", "/settings/lead-forms", "Workspace", 62, "workspace:manage"),
     ),
     demo="rapport.sales.demo:demo_step",
     nav=(

@@ -120,6 +120,11 @@ class LeadForm(WorkspaceScoped, Timestamped, Versioned, Base):
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str | None] = mapped_column(String(100), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The optional fields its embed snippet asks for (the email always).
+    fields: Mapped[list[Any]] = mapped_column(
+        default=lambda: ["first_name", "last_name"],
+        server_default=text('\'["first_name", "last_name"]\''),
+    )
 
 
 class LeadSubmission(WorkspaceScoped, Base):

@@ -242,10 +242,21 @@ class LeadOut(BaseModel):
     created: bool = False
 
 
+LeadFormField = Literal["first_name", "last_name", "phone", "job_title", "message"]
+
+
+def _default_form_fields() -> list[LeadFormField]:
+    return ["first_name", "last_name"]
+
+
 class LeadFormIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     allowed_origins: list[str] = Field(default_factory=list, max_length=20)
     source: str | None = Field(default=None, max_length=100)
+    fields: list[LeadFormField] = Field(
+        default_factory=_default_form_fields,
+        description="The optional fields its embed snippet asks for (the email always)",
+    )
 
 
 class LeadFormOut(Out):
@@ -254,6 +265,7 @@ class LeadFormOut(Out):
     key: str
     allowed_origins: list[str]
     source: str | None
+    fields: list[str]
     is_active: bool
     version: int
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.sales.views import deals, leads, panels, sales, settings_pipelines, settings_rules
+from rapport.sales.views import (
+    deals,
+    leads,
+    panels,
+    sales,
+    settings_lead_forms,
+    settings_pipelines,
+    settings_rules,
+)
 
 router = APIRouter()
 router.include_router(leads.router)
@@ -14,3 +22,4 @@ router.include_router(sales.router)
 router.include_router(panels.router)
 router.include_router(settings_pipelines.router)
 router.include_router(settings_rules.router)
+router.include_router(settings_lead_forms.router)
