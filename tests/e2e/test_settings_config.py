@@ -8,13 +8,41 @@ import re
 import uuid
 from pathlib import Path
 
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_bulk_and_record import group, no_sideways_scroll
-from tests.e2e.test_shell import sign_in
+from tests.e2e.test_shell import add_person, sign_in
 
 SHOTS = os.environ.get("RAPPORT_SCREENSHOTS")
+
+
+# The page walk in test_bulk_and_record imports this module, so its helpers are not imported
+# from there (a cycle); these are the same few lines.
+def api(server: Server, method: str, path: str, **kwargs: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {server.token()}"}
+    return httpx.request(method, server.url + path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+
+def ensure_field(server: Server, object_type: str, key: str, label: str, kind: str) -> None:
+    body = {"object_type": object_type, "key": key, "label": label, "field_type": kind}
+    response = api(server, "POST", "/api/v1/custom-fields", json=body)
+    assert response.status_code in (201, 409), response.text
+
+
+def group(server: Server, names: list[str]) -> tuple[str, list[str]]:
+    """People with a tag of their own, so a test can list just them."""
+    tag = f"cfg{uuid.uuid4().hex[:6]}"
+    ids = [
+        add_person(server, first, "Bulk", f"{first.lower()}.{tag}@example.com", tags=[tag])
+        for first in names
+    ]
+    return tag, ids
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def test_a_custom_field_made_in_settings_filters_the_people_list(
@@ -67,4 +95,66 @@ def test_a_custom_field_made_in_settings_filters_the_people_list(
     ), "the bottom of the custom-field popover is covered or clipped"
     out = Path(SHOTS) if SHOTS else tmp_path
     page.screenshot(path=str(out / "people-cf-filter-desktop.png"))
+    assert no_sideways_scroll(page)
+
+
+def walk_settings_config(server: Server, page: Page, out: Path, label: str) -> None:
+    """The configuration pages of the settings area, each with something in it: shot, and
+    none may scroll sideways (the page walk calls this at desktop and phone width)."""
+    ensure_field(server, "person", "nps", "Last NPS", "number")
+    fields = api(server, "GET", "/api/v1/custom-fields").json()
+    nps = next(f for f in fields if f["key"] == "nps")
+    pipeline = api(server, "POST", "/api/v1/pipelines", json={"name": f"Walk {label}"}).json()
+    first = pipeline["stages"][0]["id"]
+    api(server, "POST", "/api/v1/deals", json={"title": "Walk deal", "amount": "100",
+                                               "currency": "EUR", "pipeline_id": pipeline["id"],
+                                               "stage_id": first})  # fmt: skip
+    api(server, "POST", "/api/v1/routing/rules",
+        json={"name": f"Round robin {label}", "kind": "company_owner"})  # fmt: skip
+    api(server, "POST", "/api/v1/scoring/rules",
+        json={"name": f"Chief {label}", "kind": "job_title_contains", "params": {"text": "Chief"},
+              "points": 20})  # fmt: skip
+    form = api(server, "POST", "/api/v1/lead-forms",
+               json={"name": f"Contact {label}",
+                     "allowed_origins": ["https://www.example.com"]}).json()  # fmt: skip
+    person = add_person(server, "Walter", "Walk", f"walter.{uuid.uuid4().hex[:6]}@example.com",
+                        job_title="Chief of staff")  # fmt: skip
+    pages = [
+        ("settings-fields", "/settings/fields", "Custom fields"),
+        ("settings-field", f"/settings/fields/{nps['id']}", "Last NPS"),
+        ("settings-pipelines", "/settings/pipelines", "Pipelines"),
+        ("settings-pipeline", f"/settings/pipelines/{pipeline['id']}", pipeline["name"]),
+        ("settings-routing", f"/settings/routing?q=Walter&person={person}", "Lead routing"),
+        ("settings-scoring", "/settings/scoring", "Lead scoring"),
+        ("settings-lead-forms", "/settings/lead-forms", "Lead forms"),
+        ("settings-lead-form", f"/settings/lead-forms/{form['id']}", form["name"]),
+    ]
+    for name, path, heading in pages:
+        page.goto(server.url + path)
+        expect(page.get_by_role("heading", name=heading, exact=False).first).to_be_visible()
+        page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)
+        assert no_sideways_scroll(page), f"{path} scrolls sideways at {label} width"
+
+
+@pytest.mark.parametrize(("label", "width", "height"), [("desktop", 1280, 800),
+                                                        ("phone", 375, 812)])  # fmt: skip
+def test_the_custom_field_filter_is_whole_on_a_phone(  # type: ignore[no-untyped-def]
+    server: Server, new_page, tmp_path: Path, label: str, width: int, height: int
+):
+    """The list's custom-field popover stays inside the window at either width."""
+    ensure_field(server, "person", "nps", "Last NPS", "number")
+    tag, _ids = group(server, ["Pia"])
+    page = new_page(width, height)
+    sign_in(page, server)
+    page.goto(f"{server.url}/people?tag={tag}")
+    page.locator("summary", has_text="Custom field").click()
+    panel = page.locator(".cf-panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    page.get_by_label("Field", exact=True).select_option("nps")
+    expect(page.get_by_label("Value", exact=True)).to_be_visible()
+    out = Path(SHOTS) if SHOTS else tmp_path
+    page.screenshot(path=str(out / f"people-cf-filter-{label}.png"))
     assert no_sideways_scroll(page)
