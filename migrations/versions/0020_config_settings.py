@@ -1,5 +1,5 @@
 """hub, sales — settings pages: archived custom fields and stages, ordered scoring rules,
-the fields a lead form asks for
+the fields a lead form asks for, custom fields on deals
 
 A custom field or a stage is archived (hidden from forms, lists and the board, its data kept)
 rather than deleted; scoring rules get a position so the settings page keeps the order an
@@ -25,6 +25,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column(
+        "deals",
+        sa.Column(
+            "custom",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+            server_default=sa.text("'{}'"),
+        ),
+    )
+    op.add_column(
         "custom_field_definitions",
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
     )
@@ -39,12 +48,13 @@ def upgrade() -> None:
             "fields",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
-            server_default=sa.text("'[\"first_name\", \"last_name\"]'"),
+            server_default=sa.text('\'["first_name", "last_name"]\''),
         ),
     )
 
 
 def downgrade() -> None:
+    op.drop_column("deals", "custom")
     op.drop_column("lead_forms", "fields")
     op.drop_column("scoring_rules", "position")
     op.drop_column("stages", "archived_at")

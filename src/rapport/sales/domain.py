@@ -59,6 +59,8 @@ DOMAIN = Domain(
             Panel(kind, "sales/_record_deals.html", 20, DEALS_PANEL)
             for kind in ("person", "company")
         ),
+        # the workspace's deal custom fields, shown and set (views/deal_custom.py)
+        Panel("deal", "sales/_deal_custom.html", 5, "rapport.sales.views.deal_custom:custom_panel"),
         # loads itself too; its rows tick and add through My tasks' routes
         *(Panel(kind, "sales/_record_tasks_slot.html", 30, TASKS_PANEL) for kind in RECORDS),
     ),

@@ -73,6 +73,8 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     # Its id in the system it came from: a re-import updates the deal instead of adding one.
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The workspace's own fields on deals (hub custom field definitions, object type "deal").
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     __table_args__ = (
         Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),

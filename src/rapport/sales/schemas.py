@@ -97,6 +97,9 @@ class DealIn(Strict):
     external_id: str | None = Field(
         default=None, max_length=200, description="Its id in another system; unique here"
     )
+    custom: dict[str, Any] = Field(
+        default_factory=dict, description="Values of the workspace's deal custom fields"
+    )
 
 
 class DealPatch(Patch):
@@ -112,6 +115,9 @@ class DealPatch(Patch):
     company_id: uuid.UUID | None = None
     external_id: str | None = Field(
         default=None, max_length=200, description="Its id in another system; unique here"
+    )
+    custom: dict[str, Any] | None = Field(
+        default=None, description="Custom values to merge in; a null value clears that field"
     )
 
 
@@ -143,6 +149,7 @@ class DealOut(Out):
     closed_at: datetime | None
     close_reason: str | None
     external_id: str | None
+    custom: dict[str, Any] = Field(default_factory=dict)
     version: int
     created_at: datetime
     updated_at: datetime

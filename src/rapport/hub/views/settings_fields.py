@@ -26,7 +26,7 @@ from rapport.web.session import Page
 
 router = APIRouter()
 BASE = "/settings/fields"
-OBJECT_TYPES = (("person", "People"), ("company", "Companies"))
+OBJECT_TYPES = (("person", "People"), ("company", "Companies"), ("deal", "Deals"))
 TYPE_LABELS = {
     "text": "Text",
     "number": "Number",

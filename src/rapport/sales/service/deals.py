@@ -24,7 +24,7 @@ from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.core.search import Document, index_documents
 from rapport.core.topics import Topic
 from rapport.hub.models import Activity, Company, Person
-from rapport.hub.public import check_owner, timeline_read
+from rapport.hub.public import check_owner, fields, timeline_read
 from rapport.sales.events import (
     DEAL_CREATED,
     DEAL_LOST,
@@ -80,7 +80,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
     values = data.model_dump(exclude={"pipeline_id", "stage_id"})
     values["owner_id"] = values["owner_id"] or ctx.user_id
     values["currency"] = pipelines.check_currency(values["currency"])
-    _validate(ctx, values, pipeline)
+    _validate(ctx, values, pipeline, creating=True)
     _check_external_id(ctx, values, None)
     now = utcnow()
     deal = Deal(
@@ -116,7 +116,13 @@ def update(
             raise invalid((name,), "cannot be null")
     if "currency" in values:
         values["currency"] = pipelines.check_currency(values["currency"])
-    _validate(ctx, values, pipelines.get(ctx, deal.pipeline_id), current_currency=deal.currency)
+    _validate(
+        ctx,
+        values,
+        pipelines.get(ctx, deal.pipeline_id),
+        current_currency=deal.currency,
+        existing_custom=deal.custom,
+    )
     _check_external_id(ctx, values, deal.id)
     changes = diff_fields(deal, values)
     if changes:
@@ -329,10 +335,23 @@ def _previous_open_stage(ctx: Context, deal: Deal) -> Stage | None:
 
 
 def _validate(
-    ctx: Context, values: dict[str, Any], pipeline: Pipeline, *, current_currency: str | None = None
+    ctx: Context,
+    values: dict[str, Any],
+    pipeline: Pipeline,
+    *,
+    current_currency: str | None = None,
+    creating: bool = False,
+    existing_custom: dict[str, Any] | None = None,
 ) -> None:
-    """Amount, currency, owner and links; every problem at once, as one Invalid."""
+    """Amount, currency, owner, links and custom values (merged into ``values["custom"]``);
+    every problem at once, as one Invalid."""
     errors: list[FieldError] = []
+    if "custom" in values or creating:
+        merged, custom_errors = fields.validate_values(
+            ctx, "deal", values.get("custom") or {}, existing=existing_custom
+        )
+        values["custom"] = merged
+        errors += custom_errors
     amount = values.get("amount")
     if isinstance(amount, Decimal) and amount < 0:
         errors.append(FieldError(("amount",), "must be zero or more", "negative-amount"))

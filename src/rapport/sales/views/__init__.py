@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rapport.sales.views import (
+    deal_custom,
     deals,
     leads,
     panels,
@@ -17,6 +18,7 @@ from rapport.sales.views import (
 
 router = APIRouter()
 router.include_router(leads.router)
+router.include_router(deal_custom.router)  # /deals/{id}/custom
 router.include_router(deals.router)  # /deals/new and /deals/list are declared before /{id}
 router.include_router(sales.router)
 router.include_router(panels.router)
