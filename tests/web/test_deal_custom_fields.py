@@ -103,3 +103,21 @@ def test_a_deal_field_type_change_counts_deals(signed_in: TestClient, api: TestC
     )
     assert refused.status_code == 422
     assert "1 deal has a value that is not numbers, e.g. &#39;A7&#39;" in refused.text
+
+
+def test_the_deal_list_filters_on_a_deal_custom_field(
+    signed_in: TestClient, api: TestClient
+) -> None:
+    _deal_field(api, "seats", "number")
+    pipeline = make_pipeline(api)
+    make_deal(api, pipeline, title="Many seats", custom={"seats": 300})
+    make_deal(api, pipeline, title="Few seats", custom={"seats": 3})
+    html = signed_in.get("/deals/list").text
+    assert '<option value="seats"' in html  # the popover offers the deal field
+    page = signed_in.get(
+        "/deals/list",
+        params={"pipeline": pipeline["id"], "cf": "seats", "cfop": "gte", "cfv": "100"},
+    ).text
+    assert "Many seats" in page and "Few seats" not in page
+    wrong = signed_in.get("/deals/list", params={"cf": "seats", "cfop": "gte", "cfv": "lots"})
+    assert wrong.status_code == 200 and 'role="alert"' in wrong.text
