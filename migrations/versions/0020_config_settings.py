@@ -33,6 +33,8 @@ def upgrade() -> None:
             server_default=sa.text("'{}'"),
         ),
     )
+    if op.get_bind().dialect.name == "postgresql":  # as people's and companies' custom values
+        op.execute("CREATE INDEX ix_deals_custom_gin ON deals USING gin (custom jsonb_path_ops)")
     op.add_column(
         "custom_field_definitions",
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
@@ -54,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_deals_custom_gin")
     op.drop_column("deals", "custom")
     op.drop_column("lead_forms", "fields")
     op.drop_column("scoring_rules", "position")
