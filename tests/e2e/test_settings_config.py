@@ -100,25 +100,32 @@ def test_a_custom_field_made_in_settings_filters_the_people_list(
 
 def walk_settings_config(server: Server, page: Page, out: Path, label: str) -> None:
     """The configuration pages of the settings area, each with something in it: shot, and
-    none may scroll sideways (the page walk calls this at desktop and phone width)."""
+    none may scroll sideways (the page walk calls this at desktop and phone width). The rules
+    it adds touch no other test's leads (the server is shared): the routing rule is off, the
+    scoring rule matches only its own "Walkthrough" person, for a point (the leads page ranks
+    by score)."""
     ensure_field(server, "person", "nps", "Last NPS", "number")
     fields = api(server, "GET", "/api/v1/custom-fields").json()
     nps = next(f for f in fields if f["key"] == "nps")
     pipeline = api(server, "POST", "/api/v1/pipelines", json={"name": f"Walk {label}"}).json()
     first = pipeline["stages"][0]["id"]
-    api(server, "POST", "/api/v1/deals", json={"title": "Walk deal", "amount": "100",
-                                               "currency": "EUR", "pipeline_id": pipeline["id"],
-                                               "stage_id": first})  # fmt: skip
+    ensure_field(server, "deal", "seats", "Seats", "number")
+    deal = api(server, "POST", "/api/v1/deals",
+               json={"title": "Walk deal", "amount": "100", "currency": "EUR",
+                     "pipeline_id": pipeline["id"], "stage_id": first,
+                     "custom": {"seats": 12}}).json()  # fmt: skip
     api(server, "POST", "/api/v1/routing/rules",
-        json={"name": f"Round robin {label}", "kind": "company_owner"})  # fmt: skip
+        json={"name": f"Company owner {label}", "kind": "company_owner",
+              "is_active": False})  # fmt: skip
     api(server, "POST", "/api/v1/scoring/rules",
-        json={"name": f"Chief {label}", "kind": "job_title_contains", "params": {"text": "Chief"},
-              "points": 20})  # fmt: skip
+        json={"name": f"Walker {label}", "kind": "job_title_contains",
+              "params": {"text": "Walkthrough"},
+              "points": 1})  # fmt: skip
     form = api(server, "POST", "/api/v1/lead-forms",
                json={"name": f"Contact {label}",
                      "allowed_origins": ["https://www.example.com"]}).json()  # fmt: skip
     person = add_person(server, "Walter", "Walk", f"walter.{uuid.uuid4().hex[:6]}@example.com",
-                        job_title="Chief of staff")  # fmt: skip
+                        job_title="Walkthrough guide")  # fmt: skip
     pages = [
         ("settings-fields", "/settings/fields", "Custom fields"),
         ("settings-field", f"/settings/fields/{nps['id']}", "Last NPS"),
@@ -128,6 +135,8 @@ def walk_settings_config(server: Server, page: Page, out: Path, label: str) -> N
         ("settings-scoring", "/settings/scoring", "Lead scoring"),
         ("settings-lead-forms", "/settings/lead-forms", "Lead forms"),
         ("settings-lead-form", f"/settings/lead-forms/{form['id']}", form["name"]),
+        ("deal-custom-fields", f"/deals/{deal['id']}", "Fields"),
+        ("deals-cf-filter", "/deals/list?cf=seats&cfop=gte&cfv=10", "Deals"),
     ]
     for name, path, heading in pages:
         page.goto(server.url + path)
