@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.test_settings_config import walk_settings_config
 from tests.e2e.test_shell import add_person, sign_in
 
 SHOTS = os.environ.get("RAPPORT_SCREENSHOTS")
@@ -277,6 +278,7 @@ def test_walk_the_main_pages_without_console_errors(  # type: ignore[no-untyped-
     assert no_sideways_scroll(page), "the company page scrolls sideways"
     assert not overlaps(page, ".record-header"), "the company header overlaps"
     walk_words_pages(server, page, out, label)
+    walk_settings_config(server, page, out, label)  # custom fields, pipelines, rules, forms
     assert not errors, errors
     missing_url = f"{server.url}/people/{uuid.uuid4()}"
     missing = page.goto(missing_url)

@@ -47,7 +47,7 @@ class TestCreate:
             ({"field_type": "select"}, "options"),
             ({"field_type": "select", "options": ["a", "a"]}, "options"),
             ({"key": "Bad Key"}, "key"),
-            ({"object_type": "deal"}, "object_type"),
+            ({"object_type": "ticket"}, "object_type"),
             ({"field_type": "colour"}, "field_type"),
             ({"field_type": "money", "currency": "XYZ"}, "currency"),
         ):
@@ -72,7 +72,7 @@ class TestReadUpdateDelete:
         assert sorted(f["key"] for f in everything) == ["plan", "tier"]
         companies = api.get(URL, params={"object_type": "company"}).json()
         assert [f["key"] for f in companies] == ["tier"]
-        assert api.get(URL, params={"object_type": "deal"}).status_code == 422
+        assert api.get(URL, params={"object_type": "ticket"}).status_code == 422
 
     def test_update_label_and_options_with_if_match(self, api: TestClient) -> None:
         field = define(api)

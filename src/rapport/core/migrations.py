@@ -20,6 +20,7 @@ UNMODELLED = (
     "ix_search_documents_title_trgm",
     "ix_people_custom_gin",
     "ix_companies_custom_gin",
+    "ix_deals_custom_gin",
 )
 
 

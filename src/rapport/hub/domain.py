@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry
+from rapport.core.registry import Domain, NavEntry, SettingsSection
 from rapport.hub.events import EVENTS
 from rapport.hub.labels import LABELS
 from rapport.hub.links import LINKS
@@ -37,6 +37,9 @@ DOMAIN = Domain(
         "fields:write": Role.ADMIN,
     },
     cli="rapport.hub.cli:register",
+    settings=(
+        SettingsSection("Custom fields", "/settings/fields", "Workspace", 40, "fields:write"),
+    ),
     nav=(
         NavEntry("People", "/people", "users", order=10),
         NavEntry("Companies", "/companies", "building", order=20),

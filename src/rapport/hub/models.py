@@ -208,6 +208,8 @@ class CustomFieldDefinition(WorkspaceScoped, Timestamped, Versioned, Base):
     required: Mapped[bool] = mapped_column(default=False)
     filterable: Mapped[bool] = mapped_column(default=True)
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # Archived: hidden from forms, lists and filters; the values records hold stay.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
     __table_args__ = (UniqueConstraint("workspace_id", "object_type", "key"),)
 
 

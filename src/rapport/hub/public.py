@@ -23,6 +23,7 @@ from rapport.hub.service import (
 )
 from rapport.hub.service.common import check_owner, tags_by_name
 from rapport.hub.validation import normalise_phone
+from rapport.hub.views import custom_filter  # a list page's custom-field condition
 
 __all__ = [
     "bulk",
@@ -30,6 +31,7 @@ __all__ = [
     "common",
     "companies",
     "companies_list",
+    "custom_filter",
     "duplicates",
     "fields",
     "lookups",

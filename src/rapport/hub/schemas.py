@@ -267,7 +267,7 @@ class TagOut(TagRef):
 
 
 class FieldDefinitionIn(Strict):
-    object_type: Literal["person", "company"]
+    object_type: Literal["person", "company", "deal"]
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="snake_case, used in cf.<key>")
     label: str = Field(min_length=1, max_length=200)
     field_type: CustomFieldType

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry, Panel
+from rapport.core.registry import Domain, NavEntry, Panel, SettingsSection
 from rapport.sales.events import EVENTS
 from rapport.sales.labels import LABELS
 from rapport.sales.links import LINKS
@@ -41,6 +41,12 @@ DOMAIN = Domain(
         "routing:manage": Role.ADMIN,
     },
     cli="rapport.sales.cli:register",
+    settings=(
+        SettingsSection("Pipelines", "/settings/pipelines", "Workspace", 50, "pipelines:write"),
+        SettingsSection("Lead routing", "/settings/routing", "Workspace", 60, "routing:manage"),
+        SettingsSection("Lead scoring", "/settings/scoring", "Workspace", 61, "scoring:write"),
+        SettingsSection("Lead forms", "/settings/lead-forms", "Workspace", 62, "workspace:manage"),
+    ),
     demo="rapport.sales.demo:demo_step",
     nav=(
         NavEntry("Deals", "/deals", "deal", order=30),
@@ -55,6 +61,8 @@ DOMAIN = Domain(
             Panel(kind, "sales/_record_deals.html", 20, DEALS_PANEL)
             for kind in ("person", "company")
         ),
+        # the workspace's deal custom fields, shown and set (views/deal_custom.py)
+        Panel("deal", "sales/_deal_custom.html", 5, "rapport.sales.views.deal_custom:custom_panel"),
         # loads itself too; its rows tick and add through My tasks' routes
         *(Panel(kind, "sales/_record_tasks_slot.html", 30, TASKS_PANEL) for kind in RECORDS),
     ),

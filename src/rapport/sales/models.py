@@ -43,6 +43,8 @@ class Stage(WorkspaceScoped, Timestamped, Versioned, Base):
     probability: Mapped[int] = mapped_column(default=0)
     is_won: Mapped[bool] = mapped_column(default=False)
     is_lost: Mapped[bool] = mapped_column(default=False)
+    # Archived: off the board and the stage menus; its deals were moved out first.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
     __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
 
 
@@ -71,6 +73,8 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     # Its id in the system it came from: a re-import updates the deal instead of adding one.
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The workspace's own fields on deals (hub custom field definitions, object type "deal").
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     __table_args__ = (
         Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),
@@ -118,6 +122,11 @@ class LeadForm(WorkspaceScoped, Timestamped, Versioned, Base):
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str | None] = mapped_column(String(100), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The optional fields its embed snippet asks for (the email always).
+    fields: Mapped[list[Any]] = mapped_column(
+        default=lambda: ["first_name", "last_name"],
+        server_default=text('\'["first_name", "last_name"]\''),
+    )
 
 
 class LeadSubmission(WorkspaceScoped, Base):
@@ -148,6 +157,7 @@ class ScoringRule(WorkspaceScoped, Timestamped, Versioned, Base):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     points: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class LeadScore(WorkspaceScoped, Base):

@@ -3,7 +3,10 @@ as views and exported (CSV, JSON lines) by the shared plumbing."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from rapport.core.records import RecordType
+from rapport.hub.public import fields
 from rapport.sales.events import DEAL_DELETED, DEAL_RESTORED, TASK_DELETED, TASK_RESTORED
 from rapport.sales.models import Deal, Task
 from rapport.sales.service import deal_list, deals, tasks
@@ -36,6 +39,7 @@ DEAL = RecordType(
     page_filters=deal_list.PAGE_FILTERS,
     export_columns=DEAL_COLUMNS,
     reindex=deals.reindex,
+    custom_types=partial(fields.filter_types, object_type="deal"),
 )
 
 TASK = RecordType(

@@ -97,6 +97,9 @@ class DealIn(Strict):
     external_id: str | None = Field(
         default=None, max_length=200, description="Its id in another system; unique here"
     )
+    custom: dict[str, Any] = Field(
+        default_factory=dict, description="Values of the workspace's deal custom fields"
+    )
 
 
 class DealPatch(Patch):
@@ -112,6 +115,9 @@ class DealPatch(Patch):
     company_id: uuid.UUID | None = None
     external_id: str | None = Field(
         default=None, max_length=200, description="Its id in another system; unique here"
+    )
+    custom: dict[str, Any] | None = Field(
+        default=None, description="Custom values to merge in; a null value clears that field"
     )
 
 
@@ -143,6 +149,7 @@ class DealOut(Out):
     closed_at: datetime | None
     close_reason: str | None
     external_id: str | None
+    custom: dict[str, Any] = Field(default_factory=dict)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -242,10 +249,21 @@ class LeadOut(BaseModel):
     created: bool = False
 
 
+LeadFormField = Literal["first_name", "last_name", "phone", "job_title", "message"]
+
+
+def _default_form_fields() -> list[LeadFormField]:
+    return ["first_name", "last_name"]
+
+
 class LeadFormIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     allowed_origins: list[str] = Field(default_factory=list, max_length=20)
     source: str | None = Field(default=None, max_length=100)
+    fields: list[LeadFormField] = Field(
+        default_factory=_default_form_fields,
+        description="The optional fields its embed snippet asks for (the email always)",
+    )
 
 
 class LeadFormOut(Out):
@@ -254,6 +272,7 @@ class LeadFormOut(Out):
     key: str
     allowed_origins: list[str]
     source: str | None
+    fields: list[str]
     is_active: bool
     version: int
 

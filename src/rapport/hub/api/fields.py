@@ -1,4 +1,4 @@
-"""Custom field definitions: the workspace's own fields on people and companies."""
+"""Custom field definitions: the workspace's own fields on people, companies and deals."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ router = domain_router(prefix="/custom-fields", tags=["custom fields"])
     dependencies=[requires("fields:read")],
 )
 def list_(
-    ctx: Ctx, object_type: Annotated[Literal["person", "company"] | None, Query()] = None
+    ctx: Ctx, object_type: Annotated[Literal["person", "company", "deal"] | None, Query()] = None
 ) -> list[CustomFieldDefinition]:
     """Every custom field of the workspace, or those of one object type."""
     return fields.list_definitions(ctx, object_type)

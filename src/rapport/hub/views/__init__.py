@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.hub.views import bulk, companies, lookups, people, person
+from rapport.hub.views import bulk, companies, lookups, people, person, settings_fields
 
 router = APIRouter()
 router.include_router(lookups.router)  # /companies/options before /companies/{id}
@@ -16,3 +16,4 @@ router.include_router(bulk.router)  # /people/bulk before /people/{id}
 router.include_router(people.router)  # /people/new before /people/{id}
 router.include_router(person.router)
 router.include_router(companies.router)  # /companies/new is declared before /{id}
+router.include_router(settings_fields.router)

@@ -32,7 +32,8 @@ FIELDS = FieldSet(
         FilterField("expected_close_date", "date", column=Deal.expected_close_date),
         FilterField("created_at", "datetime", column=Deal.created_at),
         FilterField("closed_at", "datetime", column=Deal.closed_at),
-    ]
+    ],
+    custom_column=Deal.custom,
 )
 
 # The deal list page's query names → filter fields (a saved view of the list is a filter).

@@ -24,7 +24,7 @@ from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.core.search import Document, index_documents
 from rapport.core.topics import Topic
 from rapport.hub.models import Activity, Company, Person
-from rapport.hub.public import check_owner, timeline_read
+from rapport.hub.public import check_owner, fields, timeline_read
 from rapport.sales.events import (
     DEAL_CREATED,
     DEAL_LOST,
@@ -80,7 +80,7 @@ def create(ctx: Context, data: DealIn) -> Deal:
     values = data.model_dump(exclude={"pipeline_id", "stage_id"})
     values["owner_id"] = values["owner_id"] or ctx.user_id
     values["currency"] = pipelines.check_currency(values["currency"])
-    _validate(ctx, values, pipeline)
+    _validate(ctx, values, pipeline, creating=True)
     _check_external_id(ctx, values, None)
     now = utcnow()
     deal = Deal(
@@ -116,7 +116,13 @@ def update(
             raise invalid((name,), "cannot be null")
     if "currency" in values:
         values["currency"] = pipelines.check_currency(values["currency"])
-    _validate(ctx, values, pipelines.get(ctx, deal.pipeline_id), current_currency=deal.currency)
+    _validate(
+        ctx,
+        values,
+        pipelines.get(ctx, deal.pipeline_id),
+        current_currency=deal.currency,
+        existing_custom=deal.custom,
+    )
     _check_external_id(ctx, values, deal.id)
     changes = diff_fields(deal, values)
     if changes:
@@ -239,7 +245,7 @@ def _close(
     flag = Stage.is_won if won else Stage.is_lost
     stage = ctx.session.scalars(
         select(Stage)
-        .where(Stage.pipeline_id == deal.pipeline_id, flag.is_(True))
+        .where(Stage.pipeline_id == deal.pipeline_id, flag.is_(True), Stage.archived_at.is_(None))
         .order_by(Stage.position)
     ).first()
     if stage is None:
@@ -305,6 +311,8 @@ def _stage_or_invalid(ctx: Context, stage_id: uuid.UUID, pipeline_id: uuid.UUID 
         raise invalid(
             ("stage_id",), "no stage with this id in the deal's pipeline", "unknown-stage"
         )
+    if stage.archived_at is not None:
+        raise invalid(("stage_id",), f"the stage “{stage.name}” is archived", "archived-stage")
     return stage
 
 
@@ -319,7 +327,7 @@ def _previous_open_stage(ctx: Context, deal: Deal) -> Stage | None:
     query = (
         select(Stage)
         .join(DealStageHistory, DealStageHistory.stage_id == Stage.id)
-        .where(DealStageHistory.deal_id == deal.id)
+        .where(DealStageHistory.deal_id == deal.id, Stage.archived_at.is_(None))
         .where(Stage.is_won.is_(False), Stage.is_lost.is_(False))
         .order_by(DealStageHistory.entered_at.desc())
     )
@@ -327,10 +335,23 @@ def _previous_open_stage(ctx: Context, deal: Deal) -> Stage | None:
 
 
 def _validate(
-    ctx: Context, values: dict[str, Any], pipeline: Pipeline, *, current_currency: str | None = None
+    ctx: Context,
+    values: dict[str, Any],
+    pipeline: Pipeline,
+    *,
+    current_currency: str | None = None,
+    creating: bool = False,
+    existing_custom: dict[str, Any] | None = None,
 ) -> None:
-    """Amount, currency, owner and links; every problem at once, as one Invalid."""
+    """Amount, currency, owner, links and custom values (merged into ``values["custom"]``);
+    every problem at once, as one Invalid."""
     errors: list[FieldError] = []
+    if "custom" in values or creating:
+        merged, custom_errors = fields.validate_values(
+            ctx, "deal", values.get("custom") or {}, existing=existing_custom
+        )
+        values["custom"] = merged
+        errors += custom_errors
     amount = values.get("amount")
     if isinstance(amount, Decimal) and amount < 0:
         errors.append(FieldError(("amount",), "must be zero or more", "negative-amount"))
@@ -374,3 +395,21 @@ def reindex(ctx: Context, deal: Deal) -> None:
     """Write the deal's search document again."""
     document = Document("deal", deal.id, deal.title, f"{deal.amount} {deal.currency}", [])
     index_documents(ctx.session, ctx.workspace_id, [document])
+
+
+def empty_stage(ctx: Context, stage: Stage, target: Stage) -> int:
+    """Move every deal of ``stage`` (the bin's too) to ``target`` of the same pipeline, each
+    with its stage history and audit entry; the count moved. The caller's transaction holds
+    it all, so either every deal moves or none does."""
+    ctx.require("deals:write")
+    query = (
+        select(Deal)
+        .where(Deal.stage_id == stage.id)
+        .order_by(Deal.id)
+        .execution_options(include_deleted=True)
+    )
+    moved = 0
+    for deal in ctx.session.scalars(query).all():
+        _enter_stage(ctx, deal, target, topic=DEAL_MOVED)
+        moved += 1
+    return moved

@@ -31,7 +31,7 @@ from rapport.core.errors import (
     RateLimited,
     invalid,
 )
-from rapport.core.events import record
+from rapport.core.events import check_version, diff_fields, record
 from rapport.core.imports import BaseTarget, Problem, Record, Written, labelled, overrides
 from rapport.core.pagination import Page, decode_cursor, encode_cursor
 from rapport.hub.models import (
@@ -46,7 +46,12 @@ from rapport.hub.models import (
 from rapport.hub.public import bulk, timeline, validation
 from rapport.hub.schemas import ActivityIn, PersonIn
 from rapport.hygiene.public import sources
-from rapport.sales.events import LEAD_CAPTURED, LEAD_FORM_CREATED, LEAD_FORM_DELETED
+from rapport.sales.events import (
+    LEAD_CAPTURED,
+    LEAD_FORM_CREATED,
+    LEAD_FORM_DELETED,
+    LEAD_FORM_UPDATED,
+)
 from rapport.sales.models import LeadForm, LeadScore, LeadSubmission, ScoringModel
 from rapport.sales.schemas import LeadFormIn, LeadIn, LeadOut
 from rapport.sales.service import routing, scoring_live
@@ -69,10 +74,38 @@ def create_form(ctx: Context, data: LeadFormIn) -> LeadForm:
         key=secrets.token_urlsafe(24),
         allowed_origins=origins,
         source=data.source,
+        fields=list(dict.fromkeys(data.fields)),
     )
     ctx.session.add(form)
     ctx.session.flush()
     record(ctx, LEAD_FORM_CREATED, form.id, {"name": (None, form.name)})
+    return form
+
+
+def get_form(ctx: Context, form_id: uuid.UUID) -> LeadForm:
+    """One lead form of the workspace (retired ones too); NotFound otherwise."""
+    ctx.require("workspace:manage")
+    form = get_scoped(ctx.session, LeadForm, form_id)
+    if form is None:
+        raise NotFound("No lead form with this id")
+    return form
+
+
+def update_form(
+    ctx: Context, form_id: uuid.UUID, data: LeadFormIn, *, expected_version: int | None = None
+) -> LeadForm:
+    """Change a form's name, allowed sites, source or fields; its key (and so the snippets
+    already pasted) stays."""
+    ctx.require("workspace:manage")
+    form = get_form(ctx, form_id)
+    check_version(form.version, expected_version)
+    origins = [_origin(o, ("allowed_origins", i)) for i, o in enumerate(data.allowed_origins)]
+    values = {"name": data.name, "allowed_origins": origins, "source": data.source,
+              "fields": list(dict.fromkeys(data.fields))}  # fmt: skip
+    changes = diff_fields(form, values)
+    if changes:
+        ctx.session.flush()
+        record(ctx, LEAD_FORM_UPDATED, form.id, changes)
     return form
 
 

@@ -53,9 +53,13 @@ def get(ctx: Context, pipeline_id: uuid.UUID) -> Pipeline:
     return pipeline
 
 
-def stages_of(ctx: Context, pipeline_id: uuid.UUID) -> list[Stage]:
-    """The stages of a pipeline in board order."""
+def stages_of(
+    ctx: Context, pipeline_id: uuid.UUID, *, include_archived: bool = False
+) -> list[Stage]:
+    """The stages of a pipeline in board order (archived ones left out unless asked)."""
     query = select(Stage).where(Stage.pipeline_id == pipeline_id)
+    if not include_archived:
+        query = query.where(Stage.archived_at.is_(None))
     return list(ctx.session.scalars(query.order_by(Stage.position, Stage.id)))
 
 
@@ -70,7 +74,9 @@ def list_pipelines(ctx: Context) -> list[tuple[Pipeline, list[Stage]]]:
     pipelines = list(ctx.session.scalars(select(Pipeline).order_by(Pipeline.position, Pipeline.id)))
     stages: dict[uuid.UUID, list[Stage]] = {p.id: [] for p in pipelines}
     if pipelines:
-        query = select(Stage).where(Stage.pipeline_id.in_(list(stages)))
+        query = select(Stage).where(
+            Stage.pipeline_id.in_(list(stages)), Stage.archived_at.is_(None)
+        )
         for stage in ctx.session.scalars(query.order_by(Stage.position, Stage.id)):
             stages[stage.pipeline_id].append(stage)
     return [(p, stages[p.id]) for p in pipelines]
@@ -182,7 +188,7 @@ def add_stage(ctx: Context, pipeline_id: uuid.UUID, data: StageIn) -> Stage:
     stage = _stage(ctx, pipeline, data, position)
     stages.insert(position, stage)
     ctx.session.add(stage)
-    _renumber(stages)
+    renumber(stages)
     ctx.session.flush()
     record(ctx, STAGE_CREATED, stage.id, {"name": (None, stage.name)})
     return stage
@@ -218,7 +224,7 @@ def update_stage(
         stages = [s for s in stages_of(ctx, pipeline_id) if s.id != stage.id]
         stages.insert(min(position, len(stages)), stage)
         changes["position"] = (stage.position, position)
-        _renumber(stages)
+        renumber(stages)
     if changes:
         ctx.session.flush()
         record(ctx, STAGE_UPDATED, stage.id, changes)
@@ -238,7 +244,7 @@ def delete_stage(
         raise Conflict("Deals are in this stage; move them first")
     ctx.session.delete(stage)
     ctx.session.flush()
-    _renumber(stages_of(ctx, pipeline_id))
+    renumber(stages_of(ctx, pipeline_id))
     record(ctx, STAGE_DELETED, stage.id, {"name": (stage.name, None)})
 
 
@@ -254,7 +260,7 @@ def _stage(ctx: Context, pipeline: Pipeline, spec: StageIn, position: int) -> St
     )
 
 
-def _renumber(stages: list[Stage]) -> None:
+def renumber(stages: list[Stage]) -> None:
     for position, stage in enumerate(stages):
         if stage.position != position:
             stage.position = position

@@ -476,3 +476,117 @@ def _label(rule: RoutingRule) -> str:
 def _name(ctx: Context, user_id: uuid.UUID) -> str:
     user = ctx.session.get(User, user_id)
     return (user.name or user.email) if user else str(user_id)
+
+
+# --- the settings page: reorder, and a dry run that changes nothing ----------------------------
+
+
+@dataclass
+class Trial:
+    """One rule tried on a lead in a dry run: whether it matched, why, and who it would pick."""
+
+    rule: RoutingRule
+    matched: bool
+    why: str
+    assignee_id: uuid.UUID | None = None
+    fires: bool = False
+
+
+def reorder(ctx: Context, order: list[uuid.UUID]) -> list[RoutingRule]:
+    """Put the rules in ``order`` (each rule once); audited per rule that moved."""
+    ctx.require("routing:manage")
+    rules = list_rules(ctx)
+    by_id = {r.id: r for r in rules}
+    if len(order) != len(rules) or set(order) != set(by_id):
+        raise Invalid(
+            "give every rule once", errors=[FieldError(("order",), "give every rule once")]
+        )
+    for position, rule_id in enumerate(order):
+        rule = by_id[rule_id]
+        if rule.position != position:
+            old, rule.position = rule.position, position
+            ctx.session.flush()
+            record(ctx, ROUTING_RULE_UPDATED, rule.id, {"position": (old, position)})
+    return [by_id[i] for i in order]
+
+
+def move(ctx: Context, rule_id: uuid.UUID, step: int) -> list[RoutingRule]:
+    """One place up (-1) or down (+1)."""
+    ids = [r.id for r in list_rules(ctx)]
+    _rule(ctx, rule_id)
+    index = ids.index(rule_id)
+    if 0 <= index + step < len(ids):
+        ids[index], ids[index + step] = ids[index + step], ids[index]
+    return reorder(ctx, ids)
+
+
+def dry_run(ctx: Context, person_id: uuid.UUID) -> tuple[Person, list[Trial]]:
+    """Every rule tried on the person in order, as routing would, without assigning anyone or
+    taking a round-robin turn: the first trial with ``fires`` is the rule that would win."""
+    ctx.require("routing:manage")
+    person = get_scoped(ctx.session, Person, person_id)
+    if person is None:
+        raise NotFound("No person with this id")
+    company = get_scoped(ctx.session, Company, person.company_id) if person.company_id else None
+    trials: list[Trial] = []
+    fired = False
+    for rule in list_rules(ctx):
+        if not rule.is_active:
+            trials.append(Trial(rule, False, "switched off"))
+            continue
+        why = _match(ctx, rule, person, company)
+        if why is None:
+            trials.append(Trial(rule, False, _miss(rule, person, company)))
+            continue
+        if rule.kind == "company_owner" and company is not None and company.owner_id:
+            owner = company.owner_id
+            assignee, how = (owner, "") if _is_member(ctx, owner) else (None, "not a member")
+        else:
+            assignee, how = _peek(ctx, rule)
+        if assignee is None:
+            trials.append(Trial(rule, True, f"{why}, but {how}"))
+            continue
+        trials.append(Trial(rule, True, f"{why}{how}", assignee, fires=not fired))
+        fired = True
+    return person, trials
+
+
+def member_name(ctx: Context, user_id: uuid.UUID) -> str:
+    """A member's name (or email) for a page."""
+    return _name(ctx, user_id)
+
+
+def _peek(ctx: Context, rule: RoutingRule) -> tuple[uuid.UUID | None, str]:
+    """Who :func:`_target` would pick next, without advancing the turn."""
+    if rule.user_id is not None:
+        if _is_member(ctx, rule.user_id):
+            return rule.user_id, ""
+        return None, "its user is no longer a member"
+    if rule.team_id is None:
+        return None, "it names no user or team"
+    members = team_members(ctx, rule.team_id)
+    if not members:
+        return None, "its team has no members"
+    index = rule.rr_counter % len(members)
+    team = get_scoped(ctx.session, Team, rule.team_id)
+    team_name = team.name if team else "?"
+    return members[index], f" (team {team_name}, next turn: {index + 1} of {len(members)})"
+
+
+def _miss(rule: RoutingRule, person: Person, company: Company | None) -> str:
+    """Why a rule did not match, in a reader's words."""
+    if rule.kind == "territory":
+        country = lead_country(person, company)
+        wanted = ", ".join(rule.params.get("countries", []))
+        return f"country {country} is not in {wanted}" if country else "no country known"
+    if rule.kind == "score_threshold":
+        return f"score below {rule.params.get('min_score')}"
+    if rule.kind == "company_owner":
+        return "no company" if company is None else f"company {company.name} has no owner"
+    return "did not match"
+
+
+def get_rule(ctx: Context, rule_id: uuid.UUID) -> RoutingRule:
+    """One routing rule of the workspace; NotFound otherwise."""
+    ctx.require("people:read")
+    return _rule(ctx, rule_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
@@ -49,14 +49,17 @@ class Scored:
 def list_rules(ctx: Context) -> list[ScoringRule]:
     """The workspace's scoring rules."""
     ctx.require("people:read")
-    return list(ctx.session.scalars(select(ScoringRule).order_by(ScoringRule.created_at)))
+    query = select(ScoringRule).order_by(ScoringRule.position, ScoringRule.created_at)
+    return list(ctx.session.scalars(query))
 
 
 def create_rule(ctx: Context, data: RuleIn) -> ScoringRule:
     """Add a rule; its params are checked against its kind."""
     ctx.require("scoring:write")
+    count = ctx.session.scalar(select(func.count()).select_from(ScoringRule)) or 0
     rule = ScoringRule(
         workspace_id=ctx.workspace_id,
+        position=count,
         name=data.name,
         kind=data.kind,
         params=_check_params(data.kind, data.params),
@@ -122,7 +125,7 @@ def score_many(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
         ctx.session.scalars(
             select(ScoringRule)
             .where(ScoringRule.is_active.is_(True))
-            .order_by(ScoringRule.created_at)
+            .order_by(ScoringRule.position, ScoringRule.created_at)
         )
     )
     engaged = {
@@ -230,3 +233,35 @@ def _rule(ctx: Context, rule_id: uuid.UUID) -> ScoringRule:
     if rule is None:
         raise NotFound("No scoring rule with this id")
     return rule
+
+
+def reorder(ctx: Context, order: Sequence[uuid.UUID]) -> list[ScoringRule]:
+    """Put the rules in ``order`` (each once), the order the settings page lists them in."""
+    ctx.require("scoring:write")
+    rules = list_rules(ctx)
+    by_id = {r.id: r for r in rules}
+    if len(order) != len(rules) or set(order) != set(by_id):
+        raise invalid(("order",), "give every rule once")
+    for position, rule_id in enumerate(order):
+        rule = by_id[rule_id]
+        if rule.position != position:
+            old, rule.position = rule.position, position
+            ctx.session.flush()
+            record(ctx, SCORING_RULE_UPDATED, rule.id, {"position": (old, position)})
+    return [by_id[i] for i in order]
+
+
+def move(ctx: Context, rule_id: uuid.UUID, step: int) -> list[ScoringRule]:
+    """One place up (-1) or down (+1)."""
+    _rule(ctx, rule_id)
+    ids = [r.id for r in list_rules(ctx)]
+    index = ids.index(rule_id)
+    if 0 <= index + step < len(ids):
+        ids[index], ids[index + step] = ids[index + step], ids[index]
+    return reorder(ctx, ids)
+
+
+def get_rule(ctx: Context, rule_id: uuid.UUID) -> ScoringRule:
+    """One scoring rule of the workspace; NotFound otherwise."""
+    ctx.require("people:read")
+    return _rule(ctx, rule_id)

@@ -5,10 +5,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.sales.views import deals, leads, panels, sales
+from rapport.sales.views import (
+    deal_custom,
+    deals,
+    leads,
+    panels,
+    sales,
+    settings_lead_forms,
+    settings_pipelines,
+    settings_rules,
+)
 
 router = APIRouter()
 router.include_router(leads.router)
+router.include_router(deal_custom.router)  # /deals/{id}/custom
 router.include_router(deals.router)  # /deals/new and /deals/list are declared before /{id}
 router.include_router(sales.router)
 router.include_router(panels.router)
+router.include_router(settings_pipelines.router)
+router.include_router(settings_rules.router)
+router.include_router(settings_lead_forms.router)

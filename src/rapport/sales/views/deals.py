@@ -25,7 +25,7 @@ from rapport.core.filtering import parse_query_params
 from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as PageOf
 from rapport.hub.models import Activity, ActivityKind, Direction
-from rapport.hub.public import lookups, people, timeline
+from rapport.hub.public import custom_filter, fields, lookups, people, timeline
 from rapport.hub.schemas import ActivityIn
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
@@ -206,7 +206,7 @@ def move_deal(
 
 LIST_SORTS = {"created_at": "Created", "amount": "Amount", "expected_close_date": "Close date"}
 LIST_LIMIT = 50
-VIEW_PARAMS = ("pipeline", "stage", "owner", "status", "sort")  # what a saved view keeps
+VIEW_PARAMS = ("pipeline", "stage", "owner", "status", "sort", "cf", "cfop", "cfv")  # kept
 
 
 @dataclass
@@ -219,6 +219,14 @@ class ListState:
     status: str = ""
     sort: str = ""  # empty: the deal list's default order, newest first
     cols: tuple[str, ...] = ()  # the columns are fixed; the saved views bar asks
+    cf: str = ""  # a condition on a custom field: its key, operator and value
+    cfop: str = ""
+    cfv: str = ""
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The custom-field condition as the filter popover reads it."""
+        return {"cf": self.cf, "cfop": self.cfop or "eq", "cfv": self.cfv} if self.cf else {}
 
     def query(self, **changes: str | None) -> str:
         """The list's query string, with some parameters changed (None or "" drops one)."""
@@ -244,7 +252,7 @@ class ListState:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.stage or self.owner or self.status)
+        return bool(self.stage or self.owner or self.status or self.cf)
 
 
 def _uuid_or_blank(value: str) -> str:
@@ -265,9 +273,12 @@ def deals_list(
     sort: Annotated[str, Query(max_length=30)] = "",
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     view: Annotated[str, Query(max_length=36)] = "",
+    cf: Annotated[str, Query(max_length=64)] = "",
+    cfop: Annotated[str, Query(max_length=20)] = "",
+    cfv: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """Deals as a sortable table: filter by pipeline, stage, owner and status; cursor pages;
-    saved views of it as tabs."""
+    """Deals as a sortable table: filter by pipeline, stage, owner, status and a custom
+    field; cursor pages; saved views of it as tabs."""
     choices = pipelines.list_pipelines(page.ctx)
     members = lookups.members(page.ctx)
     state = ListState(
@@ -276,15 +287,24 @@ def deals_list(
         owner=_uuid_or_blank(owner),
         status=status if status in tuple(DealStatus) else "",
         sort=sort if sort.lstrip("-") in LIST_SORTS else "",
+        cf=cf,
+        cfop=cfop,
+        cfv=cfv,
     )
+    defs = fields.definitions(page.ctx, "deal")
+    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
     stage_rows = [s for p, stages in choices for s in stages
                   if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
     if state.stage and state.stage not in {str(s.id) for s in stage_rows}:
         state.stage = ""
     filters = {field: getattr(state, name) for name, field in PAGE_FILTERS.items()}
-    node = parse_query_params({k: v for k, v in filters.items() if v}, FIELDS)
-    query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort or None, filter=node)
-    result = list_deals(page.ctx, query)
+    filters = {k: v for k, v in filters.items() if v} | custom
+    try:
+        node = parse_query_params(filters, FIELDS)
+        query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort or None, filter=node)
+        result = list_deals(page.ctx, query)
+    except Invalid as exc:  # a hand-edited URL: say so instead of a problem document
+        error, result = exc.detail, PageOf[Deal](items=[], next_cursor=None, has_more=False)
     all_stages = {s.id: s.name for _p, stages in choices for s in stages}
     return render(
         request,
@@ -309,6 +329,9 @@ def deals_list(
         user_id=page.user.id,
         can_manage=page.ctx.can("workspace:manage"),
         list_id="deals",
+        error=error,
+        cf_choices=custom_filter.choices(defs),
+        cf_operators=custom_filter.OPERATORS,
         views_path="/deals/list",
         views_all="All deals",
     )

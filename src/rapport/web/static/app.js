@@ -88,6 +88,21 @@
   document.addEventListener("click", function (event) {
     closeMenus(event.target.closest("details[data-menu]"));
   });
+  // An open menu's panel stays inside the window: a menu near the right edge (the list's
+  // custom-field filter, Columns) would otherwise be cut off by it.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details[data-menu]") || !menu.open) return;
+    var panel = menu.querySelector(".menu-panel");
+    if (!panel) return;
+    panel.style.transform = "";
+    var rect = panel.getBoundingClientRect();
+    var room = document.documentElement.clientWidth - 8;
+    var shift = 0;
+    if (rect.right > room) shift = room - rect.right;
+    if (rect.left + shift < 8) shift = 8 - rect.left;
+    if (shift) panel.style.transform = "translateX(" + Math.round(shift) + "px)";
+  }, true);
 
   // ---- Global search: combobox with a listbox of results -----------------------------------
   var input = document.getElementById("global-search");
