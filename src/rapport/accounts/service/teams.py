@@ -28,6 +28,14 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
+def _check_free(ctx: Context, name: str, team_id: uuid.UUID | None) -> None:
+    query = select(Team.id).where(Team.name == name)
+    if team_id is not None:
+        query = query.where(Team.id != team_id)
+    if ctx.session.scalars(query).first() is not None:
+        raise Conflict(f"A team named '{name}' already exists")
+
+
 def list_teams(ctx: Context) -> list[tuple[Team, list[uuid.UUID]]]:
     """The workspace's teams with their members, by name (the caller checks the permission:
     sales lets every reader see them, the settings page is for admins)."""
@@ -48,6 +56,7 @@ def create_team(
     """A new team; the members named move into it."""
     ctx.require("members:manage")
     name = _clean_name(name)
+    _check_free(ctx, name, None)
     team = Team(workspace_id=ctx.workspace_id, name=name)
     ctx.session.add(team)
 
@@ -66,12 +75,7 @@ def rename_team(ctx: Context, team_id: uuid.UUID, name: str) -> Team:
     name = _clean_name(name)
     if name == team.name:
         return team
-    clash = ctx.session.scalars(select(Team.id).where(Team.name == name, Team.id != team.id))
-    if clash.first() is not None:
-        raise Invalid(
-            f"A team named '{name}' already exists",
-            errors=[FieldError(("name",), f"A team named '{name}' already exists.")],
-        )
+    _check_free(ctx, name, team.id)
     old = team.name
     team.name = name
     ctx.session.flush()

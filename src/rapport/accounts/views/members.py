@@ -207,8 +207,9 @@ async def update_team(request: Request, page: Page, team_id: uuid.UUID) -> Respo
     try:
         team = teams.rename_team(page.ctx, team_id, name)
         teams.set_team_members(page.ctx, team_id, ids)
-    except Invalid as exc:
-        return _teams(request, page, errors=form_errors(exc), failed_team=team_id)
+    except (Invalid, Conflict) as exc:
+        errors = form_errors(exc) if isinstance(exc, Invalid) else {"name": exc.detail}
+        return _teams(request, page, errors=errors, failed_team=team_id)
     toast(request, f"The team “{team.name}” was saved.")
     return redirect(request, "/settings/teams")
 
