@@ -259,8 +259,8 @@ class TestTeams:
     def test_create_rename_and_set_members(self, signed_in: TestClient, cast: Cast) -> None:
         empty = signed_in.get("/settings/teams").text
         assert "No teams yet" in empty
-        response = _post(signed_in, "/settings/teams", "/settings/teams",
-                         {"name": "Inside sales", "member_ids": [str(cast.ben.user_id)]})  # fmt: skip
+        data = {"name": "Inside sales", "member_ids": [str(cast.ben.user_id)]}
+        response = _post(signed_in, "/settings/teams", "/settings/teams", data)
         assert response.status_code == 303
         with get_database().session(unscoped=True) as session:
             team = session.scalars(
@@ -268,8 +268,8 @@ class TestTeams:
                 .where(Team.name == "Inside sales")
                 .execution_options(all_workspaces=True)
             ).one()
-        response = _post(signed_in, "/settings/teams", f"/settings/teams/{team.id}",
-                         {"name": "Field sales", "member_ids": [str(cast.max.user_id)]})  # fmt: skip
+        data = {"name": "Field sales", "member_ids": [str(cast.max.user_id)]}
+        response = _post(signed_in, "/settings/teams", f"/settings/teams/{team.id}", data)
         assert response.status_code == 303
         html = signed_in.get("/settings/members").text
         assert "Field sales" in html
