@@ -336,3 +336,12 @@ class TestWorkspace:
         (entry,) = _audit("workspace.updated")
         assert entry.changes["currency"] == {"old": "EUR", "new": "USD"}
         assert entry.actor_id == cast.ada.user_id
+
+
+def test_the_api_refuses_a_deactivated_members_cookie(
+    signed_in: TestClient, signed_in_as: Callable[[str], TestClient], cast: Cast
+) -> None:
+    ben = signed_in_as("ben")
+    assert ben.get("/api/v1/me").status_code == 200  # the session cookie works on the API
+    _post(signed_in, "/settings/members", f"/settings/members/{cast.ben.user_id}/deactivate", {})
+    assert ben.get("/api/v1/me").status_code == 401
