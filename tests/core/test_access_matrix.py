@@ -146,6 +146,10 @@ def records(api: TestClient, api_as: Api, cast: Cast) -> dict[str, str]:
         json={"title": "Matrix task", "deal_id": deal["id"], "assignee_id": str(cast.ben.user_id)},
     ).json()
     sales = (pipeline, deal, form, rule, routing_rule, team, task)
+    newcomer = api.post(
+        "/api/v1/members",
+        json={"email": "matrix.member@acme.test", "password": "a long password", "name": "M"},
+    ).json()
     twin = api.post("/api/v1/people", json={"first_name": "Twin"}).json()
     extra = api.post("/api/v1/people", json={"first_name": "Twin too"}).json()
     merge = api.post("/api/v1/merges", json={"survivor_id": twin["id"], "merged_id": extra["id"]})
@@ -188,6 +192,7 @@ def records(api: TestClient, api_as: Api, cast: Cast) -> dict[str, str]:
         "company_candidate_id": company_candidate["id"],
         "company_merge_id": company_merge["id"],
         "read_token": token["token"],
+        "user_id": newcomer["user_id"],
     }
 
 
@@ -249,6 +254,11 @@ def _call(client: TestClient, method: str, path: str, ids: dict[str, str]) -> in
         url = path.format(**(ids | {"rule_id": ids["routing_rule_id"]}))
     if path == "/api/v1/teams":
         body = {"name": f"Team {uuid.uuid4().hex[:6]}"}
+    if path in ("/api/v1/members", "/api/v1/invites"):
+        body = {"email": f"m{uuid.uuid4().hex[:8]}@acme.test", "password": "a long password"}
+        body = body if path == "/api/v1/members" else {"email": body["email"]}
+    if path == "/api/v1/me/password":  # a wrong current password: 422 for anyone signed in
+        body = {"current_password": "wrong", "new_password": "another long one"}
     if path == "/api/v1/merges":  # the same person twice: 422 for those allowed, else 403
         body = {"survivor_id": ids["person_id"], "merged_id": ids["person_id"]}
     if path == "/api/v1/company-merges":  # the same company twice: likewise

@@ -288,3 +288,10 @@ def test_walk_the_main_pages_without_console_errors(  # type: ignore[no-untyped-
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_attached()
     page.screenshot(path=str(out / f"not-found-{label}.png"))
+    # The settings area: every section of the accounts domain.
+    for path in ("profile", "tokens", "workspace", "members", "teams"):
+        page.goto(f"{server.url}/settings/{path}")
+        expect(page.get_by_role("navigation", name="Settings")).to_be_visible()
+        page.screenshot(path=str(out / f"settings-{path}-{label}.png"), full_page=True)
+        assert no_sideways_scroll(page), f"/settings/{path} scrolls sideways"
+    assert not errors, errors

@@ -9,7 +9,7 @@ from rapport.accounts.events import EVENTS
 from rapport.accounts.labels import LABELS
 from rapport.core import identity
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain
+from rapport.core.registry import Domain, SettingsSection
 
 DOMAIN = Domain(
     name="accounts",
@@ -25,5 +25,12 @@ DOMAIN = Domain(
         "tokens:manage": Role.READ_ONLY,  # everyone manages their own tokens
     },
     cli="rapport.accounts.cli:register",
+    settings=(
+        SettingsSection("Profile", "/settings/profile", "You", 1),
+        SettingsSection("API tokens", "/settings/tokens", "You", 2, "tokens:manage"),
+        SettingsSection("Workspace", "/settings/workspace", "Workspace", 10, "workspace:manage"),
+        SettingsSection("Members", "/settings/members", "Workspace", 20, "members:manage"),
+        SettingsSection("Teams", "/settings/teams", "Workspace", 30, "members:manage"),
+    ),
 )
 identity.provide(service)  # core's request dependency resolves credentials through accounts

@@ -31,6 +31,8 @@ class User(HasId, Timestamped, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Browser sessions signed before this instant are refused (the cookie carries it).
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Team(WorkspaceScoped, Timestamped, Base):
@@ -48,6 +50,8 @@ class Membership(WorkspaceScoped, Timestamped, Versioned, Base):
     team_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), default=None
     )
+    # Set: the member keeps their history but no session or token of theirs works here.
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
     user: Mapped[User] = relationship(lazy="raise")
     __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
 

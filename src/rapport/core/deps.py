@@ -33,9 +33,11 @@ def _principal(request: Request, session: Session) -> Principal:
         # session's token. Bearer tokens are never attached automatically and need no proof.
         csrf.check_header(request, data)
         user_id, workspace_id = uuid.UUID(data["user"]), uuid.UUID(data["workspace"])
-        role = identities().member_role(session, workspace_id, user_id)
-        if role is not None:
-            return Principal(user_id, workspace_id, role, None, "user")
+        # The same check as a page's: an active member, and a cookie signed since the user's
+        # last password change (its epoch); a deactivated member is refused at once.
+        member = identities().active_member(session, workspace_id, user_id)
+        if member is not None and str(data.get("epoch", "0")) == member.session_epoch:
+            return Principal(user_id, workspace_id, member.role, None, "user")
     raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'")
 
 

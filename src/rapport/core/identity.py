@@ -37,6 +37,9 @@ class Member:
     workspace_id: uuid.UUID
     workspace_name: str
     role: Role
+    # The user's password epoch: a session cookie carrying another one predates the last
+    # password change and is refused.
+    session_epoch: str = "0"
 
 
 class Identities(Protocol):

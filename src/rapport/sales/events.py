@@ -68,8 +68,6 @@ ROUTING_RULE_CREATED = Topic("routing_rule.created", NoPayload, "A lead routing 
 ROUTING_RULE_UPDATED = Topic("routing_rule.updated", NoPayload, "A lead routing rule changed.")
 ROUTING_RULE_DELETED = Topic("routing_rule.deleted", NoPayload, "A lead routing rule was removed.")
 PERSON_ASSIGNED = Topic("person.assigned", PersonAssigned, "Lead routing gave a person an owner.")
-TEAM_CREATED = Topic("team.created", NoPayload, "A sales team was created.")
-MEMBERSHIP_UPDATED = Topic("membership.updated", NoPayload, "A member joined or left a team.")
 WORKSPACE_SETTINGS_UPDATED = Topic(
     "workspace.settings_updated", NoPayload, "The SLA hours or follow-up days changed."
 )

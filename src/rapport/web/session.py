@@ -29,7 +29,16 @@ from rapport.web import csrf
 
 
 class LoginRequired(Exception):
-    """The page needs a signed-in user; answered with a redirect to /login, never a 401."""
+    """The page needs a signed-in user; answered with a redirect to /login, never a 401.
+    ``ended``: the browser held a session that no longer works (the member was deactivated,
+    their password changed, they left the workspace); the sign-in page says so."""
+
+    def __init__(self, *, ended: bool = False) -> None:
+        super().__init__("sign-in required")
+        self.ended = ended
+
+
+ENDED_MESSAGE = "Your session has ended: sign in again, or ask an administrator for access."
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,22 @@ class WebSession:
 
 
 def set_session_cookie(
-    request: Request, response: Response, user_id: uuid.UUID, workspace_id: uuid.UUID
+    request: Request,
+    response: Response,
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    epoch: str = "0",
 ) -> None:
-    """Sign the browser in, with a fresh CSRF token (never reuse the pre-sign-in one)."""
+    """Sign the browser in, with a fresh CSRF token (never reuse the pre-sign-in one).
+    ``epoch`` is the user's password epoch (``Member.session_epoch``): a password change
+    moves it, and every cookie signed with the old one stops working."""
     value = security.sign_session(
-        {"user": str(user_id), "workspace": str(workspace_id), "csrf": csrf.new_token()}
+        {
+            "user": str(user_id),
+            "workspace": str(workspace_id),
+            "csrf": csrf.new_token(),
+            "epoch": epoch,
+        }
     )
     response.set_cookie(
         security.SESSION_COOKIE,
@@ -96,7 +116,7 @@ def _load(session: Session, data: dict[str, Any]) -> tuple[UserCard, WorkspaceCa
     except (TypeError, ValueError):
         return None
     member = identities().active_member(session, workspace_id, user_id)
-    if member is None:
+    if member is None or str(data.get("epoch", "0")) != member.session_epoch:
         return None
     user = UserCard(member.user_id, member.email, member.name)
     return user, WorkspaceCard(member.workspace_id, member.workspace_name), member.role
@@ -116,7 +136,7 @@ def web_session(request: Request) -> Iterator[WebSession]:
     with request_transaction(writes=False) as session:
         loaded = _load(session, data)
         if loaded is None:
-            raise LoginRequired
+            raise LoginRequired(ended=True)
         user, workspace, role = loaded
         session.info["workspace_id"] = workspace.id
         ctx = Context(
@@ -187,6 +207,8 @@ def login_redirect(request: Request, _exc: Exception) -> Response:
         current = urlsplit(request.headers.get("hx-current-url", ""))
         target = current.path + ("?" + current.query if current.query else "")
     location = "/login" if target in ("/", "") else f"/login?next={quote(target, safe='')}"
+    if isinstance(_exc, LoginRequired) and _exc.ended:
+        location += ("&" if "?" in location else "?") + "ended=1"
     if request.headers.get("hx-request"):
         # An HTMX swap would otherwise follow the redirect and paste the login page into a
         # fragment; HX-Redirect makes htmx load the sign-in page as a whole page instead

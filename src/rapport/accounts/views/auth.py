@@ -10,12 +10,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rapport.accounts import first_run
 from rapport.accounts import service as accounts
+from rapport.accounts.models import User
 from rapport.core import security
 from rapport.core.errors import RapportError, Unauthorized
 from rapport.web import csrf
 from rapport.web.ratelimit import login_throttle
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import (
+    ENDED_MESSAGE,
     AnonSession,
     clear_session_cookie,
     is_signed_in,
@@ -44,7 +46,12 @@ def _pick_serializer() -> URLSafeTimedSerializer:
 # A form shown again with an error answers 200, as it is the page the user asked for: browsers
 # log every 4xx page load as a console error, and htmx swaps no 4xx by default.
 def _login_form(
-    request: Request, *, email: str = "", next_url: str = "/", error: str | None = None
+    request: Request,
+    *,
+    email: str = "",
+    next_url: str = "/",
+    error: str | None = None,
+    notice: str | None = None,
 ) -> Response:
     return render(
         request,
@@ -54,23 +61,27 @@ def _login_form(
         email=email,
         next_url=next_url,
         error=error,
+        notice=notice,
     )
 
 
-def _signed_in(request: Request, user_id: uuid.UUID, workspace_id: uuid.UUID, url: str) -> Response:
+def _signed_in(request: Request, user: User, workspace_id: uuid.UUID, url: str) -> Response:
     response = redirect(request, url)
-    set_session_cookie(request, response, user_id, workspace_id)
+    set_session_cookie(request, response, user.id, workspace_id, accounts.session_epoch(user))
     return response
 
 
 @router.get("/login")
-def login_page(request: Request, session: AnonSession, next: str | None = None) -> Response:
+def login_page(
+    request: Request, session: AnonSession, next: str | None = None, ended: str | None = None
+) -> Response:
     """The sign-in form (the first-run page instead, while nobody owns a workspace)."""
     if first_run.needs_setup(session):
         return redirect(request, "/setup")
     if is_signed_in(request, session):
         return redirect(request, safe_next(next))
-    return _login_form(request, next_url=safe_next(next))
+    notice = ENDED_MESSAGE if ended else None
+    return _login_form(request, next_url=safe_next(next), notice=notice)
 
 
 @router.post("/login")
@@ -101,7 +112,7 @@ def login(
         message = "Your account is not a member of any workspace; ask an administrator."
         return _login_form(request, email=email, next_url=next_url, error=message)
     if len(memberships) == 1:
-        return _signed_in(request, user.id, memberships[0][0].id, next_url)
+        return _signed_in(request, user, memberships[0][0].id, next_url)
     ticket = _pick_serializer().dumps({"user": str(user.id)})
     return render(
         request,
@@ -129,9 +140,10 @@ def pick_workspace(
         user_id = uuid.UUID(str(data["user"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         return _login_form(request, error="That sign-in took too long; please sign in again.")
-    if accounts.membership(session, workspace, user_id) is None:
+    user = session.get(User, user_id)
+    if user is None or accounts.member_role(session, workspace, user_id) is None:
         return _login_form(request, error="You are not a member of that workspace.")
-    return _signed_in(request, user_id, workspace, safe_next(next))
+    return _signed_in(request, user, workspace, safe_next(next))
 
 
 @router.post("/logout")
@@ -198,4 +210,4 @@ def setup(
             error=None if errors else exc.detail,
         )
     toast(request, f"Welcome to Rapport, {user.name or user.email}. {workspace.name} is ready.")
-    return _signed_in(request, user.id, workspace.id, "/")
+    return _signed_in(request, user, workspace.id, "/")

@@ -27,21 +27,20 @@ from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 
 from rapport.accounts.models import Membership, Team, User, Workspace
+from rapport.accounts.public import teams
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
-from rapport.core.db import flush_unique, get_scoped
+from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, jsonable, record
 from rapport.core.schemas import accepts_null
 from rapport.hub.models import Company, Person
 from rapport.hub.public import check_owner, validation
 from rapport.sales.events import (
-    MEMBERSHIP_UPDATED,
     PERSON_ASSIGNED,
     ROUTING_RULE_CREATED,
     ROUTING_RULE_DELETED,
     ROUTING_RULE_UPDATED,
-    TEAM_CREATED,
     WORKSPACE_SETTINGS_UPDATED,
 )
 from rapport.sales.models import LeadAssignment, RoutingRule
@@ -294,57 +293,16 @@ def lead_country(person: Person, company: Company | None) -> str | None:
 def list_teams(ctx: Context) -> list[tuple[Team, list[uuid.UUID]]]:
     """The workspace's teams with their members (a member is in at most one team)."""
     ctx.require("people:read")
-    teams = list(ctx.session.scalars(select(Team).order_by(Team.name)))
-    return [(team, team_members(ctx, team.id)) for team in teams]
+    return teams.list_teams(ctx)
 
 
 def create_team(ctx: Context, data: TeamIn) -> tuple[Team, list[uuid.UUID]]:
-    """A new team; the members named move into it."""
-    ctx.require("members:manage")
-    team = Team(workspace_id=ctx.workspace_id, name=data.name)
-    ctx.session.add(team)
-
-    def taken() -> Exception:
-        return Conflict(f"A team named '{data.name}' already exists")
-
-    flush_unique(ctx.session, taken)
-    record(ctx, TEAM_CREATED, team.id, {"name": (None, team.name)})
-    return team, set_team_members(ctx, team.id, data.member_ids)
+    """A new team; the members named move into it (accounts owns teams)."""
+    return teams.create_team(ctx, data.name, data.member_ids)
 
 
-def set_team_members(
-    ctx: Context, team_id: uuid.UUID, member_ids: list[uuid.UUID]
-) -> list[uuid.UUID]:
-    """Make exactly these members the team (each leaves any other team)."""
-    ctx.require("members:manage")
-    if get_scoped(ctx.session, Team, team_id) is None:
-        raise NotFound("No team with this id")
-    errors: list[FieldError] = []
-    for i, user_id in enumerate(member_ids):
-        errors += check_owner(ctx, user_id, ("member_ids", i))  # type: ignore[arg-type]
-    if errors:
-        raise Invalid("; ".join(e.message for e in errors), errors=errors)
-    wanted = set(member_ids)
-    for membership in ctx.session.scalars(select(Membership)):
-        if membership.user_id in wanted and membership.team_id != team_id:
-            record(ctx, MEMBERSHIP_UPDATED, membership.id,
-                   {"team_id": (membership.team_id, team_id)})  # fmt: skip
-            membership.team_id = team_id
-        elif membership.user_id not in wanted and membership.team_id == team_id:
-            record(ctx, MEMBERSHIP_UPDATED, membership.id, {"team_id": (team_id, None)})
-            membership.team_id = None
-    ctx.session.flush()
-    return team_members(ctx, team_id)
-
-
-def team_members(ctx: Context, team_id: uuid.UUID) -> list[uuid.UUID]:
-    """The team's members in a stable order (when they joined the workspace)."""
-    query = (
-        select(Membership.user_id)
-        .where(Membership.team_id == team_id)
-        .order_by(Membership.created_at, Membership.user_id)
-    )
-    return list(ctx.session.scalars(query))
+set_team_members = teams.set_team_members
+team_members = teams.team_members
 
 
 # --- settings -------------------------------------------------------------------------------

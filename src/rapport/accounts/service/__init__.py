@@ -107,9 +107,18 @@ def membership(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) ->
 
 
 def member_role(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
-    """The user's role in the workspace, or None if they are no member of it."""
+    """The user's role in the workspace, or None if they are no (active) member of it."""
     member = membership(session, workspace_id, user_id)
-    return Role(member.role) if member is not None else None
+    if member is None or member.deactivated_at is not None:
+        return None
+    return Role(member.role)
+
+
+def session_epoch(user: User) -> str:
+    """The user's password epoch, carried by their session cookies (see ``web.session``):
+    "0" until the password is first changed, then the instant of the last change."""
+    changed = user.password_changed_at
+    return "0" if changed is None else str(int(changed.timestamp() * 1_000_000))
 
 
 def active_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Member | None:
@@ -119,7 +128,9 @@ def active_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID)
     workspace = session.get(Workspace, workspace_id)
     if role is None or user is None or not user.is_active or workspace is None:
         return None
-    return Member(user.id, user.email, user.name, workspace.id, workspace.name, role)
+    return Member(
+        user.id, user.email, user.name, workspace.id, workspace.name, role, session_epoch(user)
+    )
 
 
 def workspace_id(slug: str) -> uuid.UUID:
@@ -133,7 +144,7 @@ def workspaces_of(session: Session, user_id: uuid.UUID) -> list[tuple[Workspace,
     rows = session.execute(
         select(Workspace, Membership.role)
         .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == user_id)
+        .where(Membership.user_id == user_id, Membership.deactivated_at.is_(None))
         .order_by(Workspace.name)
         .execution_options(all_workspaces=True)
     ).all()
@@ -173,6 +184,7 @@ _TOKEN_LOOKUP = (
         _tokens.c.last_used_at,
         _tokens.c.revoked_at,
         _members.c.role,
+        _members.c.deactivated_at,
     )
     .outerjoin(
         _members,
@@ -198,6 +210,8 @@ def authenticate_token(session: Session, token: str) -> Principal:
         raise Unauthorized("This API token has expired")
     if role is None:
         raise Unauthorized("The token's user is no longer a member of this workspace")
+    if row.deactivated_at is not None:
+        raise Unauthorized("The token's user was deactivated in this workspace")
     stale_use = row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60
     return Principal(
         user_id=row.user_id,
