@@ -93,13 +93,13 @@ class TestPage:
 
 def test_groups_follow_the_best_hit_and_unknown_types_get_no_link() -> None:
     hits = [
-        Hit("deal", uuid.uuid4(), "Big deal", None, 99.0),
+        Hit("ticket", uuid.uuid4(), "Big ticket", None, 99.0),
         Hit("person", uuid.uuid4(), "Ann", None, 90.0),
-        Hit("deal", uuid.uuid4(), "Small deal", None, 80.0),
+        Hit("ticket", uuid.uuid4(), "Small ticket", None, 80.0),
     ]
     groups = group_hits(hits)
-    assert [g.label for g in groups] == ["Deals", "People"]
-    assert [r.hit.title for r in groups[0].results] == ["Big deal", "Small deal"]
+    assert [g.label for g in groups] == ["Tickets", "People"]
+    assert [r.hit.title for r in groups[0].results] == ["Big ticket", "Small ticket"]
     assert groups[0].results[0].url is None
 
 
