@@ -16,6 +16,7 @@ from rapport.sales import jobs as sales_jobs
 from rapport.sales.schemas import DealIn, DealPatch
 from rapport.sales.service import deals, pipelines
 
+
 def _found(ctx: Context, q: str) -> list[str]:
     hits = search(ctx.session, ctx.workspace_id, q, types=["deal"])
     return [h.title for h in hits]

@@ -151,6 +151,29 @@ def move_to_stage(
     return deal
 
 
+def move_to_pipeline(
+    ctx: Context, deal_id: uuid.UUID, stage_id: uuid.UUID, *, expected_version: int | None = None
+) -> Deal:
+    """Move an open deal to an open stage of any pipeline (its pipeline follows the stage)."""
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    _require_open(deal)
+    stage = _stage_or_invalid(ctx, stage_id, None)
+    if stage.pipeline_id == deal.pipeline_id:
+        if stage.id != deal.stage_id:
+            _enter_stage(ctx, deal, stage, topic=DEAL_MOVED)
+        return deal
+    if stage.is_won or stage.is_lost:
+        raise invalid(("stage_id",), "move it to an open stage, then close it", "closed-stage")
+    old_pipeline = deal.pipeline_id
+    deal.pipeline_id = stage.pipeline_id
+    _enter_stage(
+        ctx, deal, stage, topic=DEAL_MOVED, extra={"pipeline_id": (old_pipeline, stage.pipeline_id)}
+    )
+    return deal
+
+
 def mark_won(
     ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
 ) -> Deal:
@@ -251,7 +274,14 @@ def _close(
     return deal
 
 
-def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: Topic[DealStageEntered]) -> None:
+def _enter_stage(
+    ctx: Context,
+    deal: Deal,
+    stage: Stage,
+    *,
+    topic: Topic[DealStageEntered],
+    extra: Changes | None = None,
+) -> None:
     now = utcnow()
     ctx.session.execute(
         sql_update(DealStageHistory)
@@ -266,7 +296,7 @@ def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: Topic[DealSta
     deal.closed_at = now if deal.status != DealStatus.OPEN else None
     ctx.session.add(_stay(ctx, deal, stage, now))
     ctx.session.flush()
-    changes: Changes = {"stage_id": (old_stage, stage.id)}
+    changes: Changes = {"stage_id": (old_stage, stage.id), **(extra or {})}
     if old_status != deal.status:
         changes["status"] = (old_status, deal.status)
     record(ctx, topic, deal.id, changes, payload={"reason": deal.close_reason})

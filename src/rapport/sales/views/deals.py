@@ -64,6 +64,15 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}" if amount % 1 else f"{amount:,.0f} {currency}"
 
 
+def is_overdue(deal: Deal) -> bool:
+    """An open deal whose expected close date has passed."""
+    return (
+        deal.status == DealStatus.OPEN
+        and deal.expected_close_date is not None
+        and deal.expected_close_date < utcnow().date()
+    )
+
+
 def board_url(pipeline: uuid.UUID | str | None, owner: str = "") -> str:
     query = {k: str(v) for k, v in (("pipeline", pipeline), ("owner", owner)) if v}
     return "/deals" + ("?" + urlencode(query) if query else "")
@@ -445,6 +454,8 @@ QUICK_KINDS = [("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("n
 TIMELINE_FRAGMENTS = {
     "timeline": "sales/deals/_timeline.html",
     "more": "sales/deals/_timeline_items.html",
+    "details": "sales/deals/_details.html",
+    "saved": "sales/deals/_saved.html",
 }
 
 
@@ -493,10 +504,10 @@ def deal_page(
     """A deal: its amount, stage, owner and close date, won/lost, and its own timeline (the
     activities about it merged with its stage changes); HTMX asks for the timeline alone or
     for its next page (``part=timeline|more``)."""
-    return _deal_page(request, page, deal_id, part=part, cursor=cursor, upto=upto)
+    return render_deal(request, page, deal_id, part=part, cursor=cursor, upto=upto)
 
 
-def _deal_page(
+def render_deal(
     request: Request,
     page: Page,
     deal_id: uuid.UUID,
@@ -535,6 +546,8 @@ def _deal_page(
         owner_names=owner_names,
         money=money,
         is_open=deal.status == DealStatus.OPEN,
+        overdue=is_overdue(deal),
+        oob=False,
         can_write=page.ctx.can("deals:write"),
     )
 
@@ -574,7 +587,7 @@ def log_deal_activity(
     else:
         toast(request, f"{kind.value.capitalize()} logged on “{deal.title}”.")
     if is_htmx(request):
-        return _deal_page(request, page, deal.id, part="timeline")
+        return render_deal(request, page, deal.id, part="timeline")
     return redirect(request, f"/deals/{deal.id}")
 
 
