@@ -3,7 +3,8 @@ tab to the same field is a conflict that shows both values, nothing is silently 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
