@@ -102,3 +102,63 @@ def test_walk_the_deal_pages(  # type: ignore[no-untyped-def]
             page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)
         assert no_sideways_scroll(page), f"the {name} page scrolls sideways"
     assert not errors, errors
+
+
+def test_the_command_menu_creates_a_deal_by_keyboard_alone(server: Server, page: Page) -> None:
+    pipeline_id, _ = new_pipeline(server)
+    title = f"Keyboard deal {uuid.uuid4().hex[:6]}"
+    sign_in(page, server)
+    page.keyboard.press("Control+k")
+    menu = page.get_by_role("dialog", name="Command menu")
+    expect(menu).to_be_visible()
+    combo = menu.get_by_role("combobox", name="Command or search")
+    expect(combo).to_be_focused()
+    page.keyboard.type("new deal")
+    expect(menu.get_by_role("option", name="New deal")).to_have_attribute("aria-selected", "true")
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "command-menu-desktop.png"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/deals/new")
+    expect(page.get_by_label("Title")).to_be_focused()
+    page.keyboard.type(title)
+    page.keyboard.press("Tab")
+    page.keyboard.type("4321")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    found = api(server, "GET", "/deals", params={"limit": 200})["items"]
+    made = [d for d in found if d["title"] == title]
+    assert len(made) == 1 and made[0]["amount"] == "4321.00"
+    del pipeline_id
+
+
+def test_the_command_menu_jumps_to_a_record_and_logs_a_call(server: Server, page: Page) -> None:
+    pipeline_id, _ = new_pipeline(server)
+    word = "Nebula" + uuid.uuid4().hex[:4]
+    deal_id = add_deal(server, pipeline_id, f"{word} rollout", "800")
+    sign_in(page, server)
+    page.keyboard.press("?")
+    sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(sheet).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    page.get_by_role("button", name="Open the command menu").click()
+    menu = page.get_by_role("dialog", name="Command menu")
+    page.keyboard.type(word.lower())
+    record = menu.get_by_role("option", name=f"{word} rollout")
+    expect(record).to_be_visible()
+    expect(menu.get_by_role("option", name="Log a call")).to_have_count(0)  # not on a record
+    # Down from the empty action list reaches the record; Enter opens it
+    page.keyboard.press("End")
+    expect(record).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/deals/{deal_id}")
+    page.keyboard.press("Control+k")
+    page.keyboard.type("log a call")
+    expect(menu.get_by_role("option", name="Log a call")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    expect(menu).to_be_hidden()
+    expect(page.get_by_label("Call", exact=True)).to_be_checked()
+    expect(page.locator("#deal-log-subject")).to_be_focused()
+    page.keyboard.type("Called about the rollout")
+    page.keyboard.press("Enter")
+    expect(page.locator("#deal-timeline")).to_contain_text("Called about the rollout")

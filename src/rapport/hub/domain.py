@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry
+from rapport.core.registry import Command, Domain, NavEntry
 from rapport.hub.events import EVENTS
 from rapport.hub.links import LINKS
 from rapport.hub.records import RECORD_TYPES
@@ -38,5 +38,37 @@ DOMAIN = Domain(
     nav=(
         NavEntry("People", "/people", "users", order=10),
         NavEntry("Companies", "/companies", "building", order=20),
+    ),
+    commands=(
+        Command(
+            "New person",
+            "/people/new",
+            order=10,
+            permission="people:write",
+            keywords="add create contact",
+        ),
+        Command(
+            "New company",
+            "/companies/new",
+            order=20,
+            permission="companies:write",
+            keywords="add create account organisation",
+        ),
+        Command(
+            "Log a call",
+            "#log-call",
+            order=5,
+            permission="activities:write",
+            keywords="phone activity",
+            on=("person", "company"),
+        ),
+        Command(
+            "Add a note",
+            "#log-note",
+            order=6,
+            permission="activities:write",
+            keywords="activity comment",
+            on=("person", "company"),
+        ),
     ),
 )
