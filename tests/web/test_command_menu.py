@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 
@@ -58,7 +59,7 @@ def test_a_domain_adds_its_commands(monkeypatch, ada_ctx) -> None:  # type: igno
         settings=(registry.SettingsSection("Rewards", "/settings/rewards"),),
     )  # fmt: skip
     monkeypatch.setattr(registry, "_installed", (*domains, loyalty))
-    labels = [c.label for c in command_menu(ada_ctx)]
+    labels = [c.label for c in command_menu(SimpleNamespace(ctx=ada_ctx))]
     assert labels[0] == "New reward" and "Hidden" not in labels
     assert "Settings: Rewards" in labels and "Go to Deals" in labels
-    assert command_menu(None) == []
+    assert command_menu(None) == [] and command_menu(SimpleNamespace()) == []

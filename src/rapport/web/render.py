@@ -87,9 +87,11 @@ class MenuCommand:
     on: str = ""  # the record pages it applies to, space-separated (empty: every page)
 
 
-def command_menu(ctx: Any) -> list[MenuCommand]:
-    """The command menu's actions ``ctx`` may run (the domains' commands), then every page it
-    can open (the nav, then the settings pages): records come from search as one types."""
+def command_menu(web: Any) -> list[MenuCommand]:
+    """The command menu's actions the signed-in member (``web.ctx``) may run (the domains'
+    commands), then every page they can open (the nav, then the settings pages); records come
+    from search as one types. An error page without a member gets none."""
+    ctx = getattr(web, "ctx", None)
     if ctx is None:
         return []
     found = [
