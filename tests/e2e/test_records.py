@@ -101,6 +101,24 @@ def test_walk_the_deal_pages(  # type: ignore[no-untyped-def]
         if out:
             page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)
         assert no_sideways_scroll(page), f"the {name} page scrolls sideways"
+    page.goto(f"{server.url}/companies/{company['id']}")
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("Subject").fill("Walk call")
+    page.get_by_role("button", name="Log it").click()
+    expect(page.locator("#timeline")).to_contain_text("Walk call")
+    expect(page.locator("#company-stats")).not_to_contain_text("Last activity—")
+    if out:
+        page.screenshot(path=str(out / f"company-log-{label}.png"), full_page=True)
+    assert no_sideways_scroll(page), "the company page scrolls sideways"
+    page.get_by_role("button", name="Open the command menu").click()
+    menu = page.get_by_role("dialog", name="Command menu")
+    expect(menu).to_be_visible()
+    page.keyboard.type("walk deals")
+    expect(menu.get_by_role("option").first).to_be_visible()
+    if out:
+        page.screenshot(path=str(out / f"command-menu-{label}.png"))
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
     assert not errors, errors
 
 
