@@ -33,7 +33,7 @@
   function matches(item, query) {
     if (!query.length) return true;
     var hay = (item.textContent + " " + (item.getAttribute("data-keywords") || "") + " " +
-               (item.getAttribute("data-group") || "")).toLowerCase();
+               (item.getAttribute("data-command-group") || "")).toLowerCase();
     return query.every(function (w) { return hay.indexOf(w) >= 0; });
   }
 
@@ -69,7 +69,7 @@
     list.querySelectorAll("[data-group-label]").forEach(function (label) {
       if (label === recordsLabel) return;
       var group = label.getAttribute("data-group-label");
-      var visible = list.querySelector('.command-item[data-group="' + group + '"]:not([hidden])');
+      var visible = list.querySelector('.command-item[data-command-group="' + group + '"]:not([hidden])');
       label.hidden = !visible;
     });
     var hasRecords = !!list.querySelector(".command-record") && input.value.trim().length > 1;
