@@ -12,6 +12,7 @@ from rapport.core.context import Context
 from rapport.core.search import SearchDocument, search
 from rapport.hub.schemas import CompanyIn, CompanyPatch, PersonIn
 from rapport.hub.service import companies, people
+from rapport.hygiene.service import merge
 from rapport.sales import jobs as sales_jobs
 from rapport.sales.schemas import DealIn, DealPatch
 from rapport.sales.service import deals, pipelines
@@ -78,3 +79,13 @@ def test_the_backfill_writes_every_deal_again(ada_ctx: Context) -> None:
     assert deals.reindex_all(ada_ctx) == 1
     assert _found(ada_ctx, "quillfeather") == ["Zeppelin renewal"]
     assert callable(sales_jobs.reindex_deals)
+
+
+def test_a_person_merge_moves_the_deal_to_the_survivor_name(ada_ctx: Context) -> None:
+    keep = people.create(ada_ctx, PersonIn(first_name="Cecilia", last_name="Payne"))
+    gone = people.create(ada_ctx, PersonIn(first_name="Ceci", last_name="Gaposchkin"))
+    _deal(ada_ctx, person_id=gone.id)
+    assert _found(ada_ctx, "gaposchkin") == ["Zeppelin renewal"]
+    merge.merge(ada_ctx, keep.id, gone.id)
+    jobs.drain(ada_ctx.session)
+    assert _found(ada_ctx, "cecilia payne") == ["Zeppelin renewal"]
