@@ -47,6 +47,76 @@ def no_sideways_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def overlaps(page: Page, selector: str) -> list[str]:
+    """The pairs of ``selector``'s visible children whose boxes overlap, text spilling out of
+    its box, and the header overlapping what follows it (none, if the layout holds)."""
+    return list(page.evaluate(
+        """(selector) => {
+          const box = document.querySelector(selector);
+          const parts = [...box.children].filter((el) => el.offsetParent !== null);
+          const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+                                && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+          const found = [];
+          parts.forEach((a, i) => parts.slice(i + 1).forEach((b) => {
+            if (hit(a.getBoundingClientRect(), b.getBoundingClientRect()))
+              found.push(a.className + " / " + b.className);
+          }));
+          // Text wider than its own box spills over its neighbours though the boxes do not.
+          box.querySelectorAll("h1, p, .badge").forEach((el) => {
+            if (el.scrollWidth > el.clientWidth + 1) found.push(el.tagName + " overflows");
+          });
+          const next = box.nextElementSibling;
+          if (next && hit(box.getBoundingClientRect(), next.getBoundingClientRect()))
+            found.push(selector + " / " + next.className);
+          return found;
+        }""",
+        selector,
+    ))  # fmt: skip
+
+
+def walk_words_pages(server: Server, page: Page, out: Path, label: str) -> None:
+    """The leads, duplicates, data-quality and merges pages: plain words, nothing hidden or
+    sideways at this width; the two records of a pair side by side or stacked, both in view."""
+    tag = uuid.uuid4().hex[:6]
+    phone = f"+1 415 555 {int(tag, 16) % 10_000:04d}"
+    ours = {add_person(server, "Walburga", f"Quist{tag}", f"wq{tag}@example.org", phone=phone),
+            add_person(server, "Walburga", f"Qist{tag}", f"wq{tag}@other.example.org",
+                       phone=phone)}  # fmt: skip
+    assert api(server, "POST", "/api/v1/duplicates/scan", json={}).status_code == 200
+    pairs = api(server, "GET", "/api/v1/duplicates", params={"limit": 500}).json()["items"]
+    for other in pairs:  # ours first in the queue: skip the rest
+        if {other["person_a"], other["person_b"]} != ours:
+            api(server, "POST", f"/api/v1/duplicates/{other['id']}/decision",
+                json={"decision": "skip"})  # fmt: skip
+    long_name = add_person(server, "Maximiliana", "Bartholomäusbergerhofer-Sigmaringen",
+                           f"mt{tag}@example.org", job_title="Head of Procurement")  # fmt: skip
+    page.goto(f"{server.url}/people/{long_name}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Maximiliana")
+    page.screenshot(path=str(out / f"person-long-name-{label}.png"))
+    assert not overlaps(page, ".record-header"), "a long name overlaps the person header"
+    assert no_sideways_scroll(page), "a long name makes the person page scroll sideways"
+    for path, heading, name in (("/leads", "Leads", "leads"), ("/duplicates", "Duplicates",
+                                "duplicates"), ("/quality", "Data quality", "quality"),
+                                ("/merges", "Merges", "merges")):  # fmt: skip
+        page.goto(server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)
+        assert no_sideways_scroll(page), f"{path} scrolls sideways"
+        if path == "/duplicates":
+            pair = page.locator("[data-pair]", has_text=f"Quist{tag}")
+            merged_in = pair.locator('td[data-side="Merged in"]').first
+            expect(merged_in).to_be_visible()
+            box = merged_in.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= page.viewport_size["width"]
+            assert int(pair.locator("[data-probability]").inner_text().split()[0]) < 100
+            expect(pair).to_contain_text("Lead")  # the stage in words
+        if path == "/quality":  # every figure shown whole, inside the page
+            for figure in page.locator(".quality-share, .stat dd").all():
+                fig = figure.bounding_box()
+                assert fig is not None and fig["x"] + fig["width"] <= page.viewport_size["width"]
+                assert figure.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+
+
 def tags_of(server: Server, person_id: str) -> set[str]:
     body = api(server, "GET", f"/api/v1/people/{person_id}").json()
     return {t["name"] for t in body["tags"]}
@@ -193,6 +263,7 @@ def test_walk_the_main_pages_without_console_errors(  # type: ignore[no-untyped-
     expect(page.get_by_label("Amount")).to_be_visible()
     page.screenshot(path=str(out / f"person-{label}.png"), full_page=True)
     assert no_sideways_scroll(page), "the person page scrolls sideways"
+    assert not overlaps(page, ".record-header"), "the person header overlaps"
     page.goto(f"{server.url}/companies")
     expect(page.get_by_role("heading", level=1)).to_have_text("Companies")
     page.get_by_label(f"Select {company['name']}").check()
@@ -204,6 +275,8 @@ def test_walk_the_main_pages_without_console_errors(  # type: ignore[no-untyped-
     page.screenshot(path=str(out / f"company-{label}.png"), full_page=True)
     # The page may not scroll sideways at phone width.
     assert no_sideways_scroll(page), "the company page scrolls sideways"
+    assert not overlaps(page, ".record-header"), "the company header overlaps"
+    walk_words_pages(server, page, out, label)
     assert not errors, errors
     missing_url = f"{server.url}/people/{uuid.uuid4()}"
     missing = page.goto(missing_url)

@@ -38,4 +38,7 @@ def test_merge_a_pair_from_the_queue_and_undo_it(server: Server, page: Page) -> 
     assert api.get(f"/api/v1/people/{second}").status_code == 404
     page.get_by_role("status").get_by_role("button", name="Undo").click()
     expect(page.get_by_role("status")).to_contain_text("undone")
+    # Undo keeps the reviewer in the queue, with the pair back in it.
+    expect(page).to_have_url(f"{server.url}/duplicates")
+    expect(page.locator(f"#pair-{ours['id']}")).to_be_visible()
     assert api.get(f"/api/v1/people/{second}").status_code == 200

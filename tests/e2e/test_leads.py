@@ -29,7 +29,7 @@ def test_leads_page_orders_by_score_and_the_person_page_shows_the_panel(
     rows = page.locator("#lead-rows tr")
     expect(rows.first).to_contain_text("Chief Lead")
     expect(rows.first).to_contain_text("Decision maker +25")
-    expect(page.get_by_text("Rules only:")).to_be_visible()
+    expect(page.get_by_text("Ordered by rule score")).to_be_visible()
 
     rows.first.get_by_role("link", name="Chief Lead").click()
     panel = page.locator("#lead-score-panel")

@@ -96,7 +96,7 @@ def test_log_a_call_and_see_it_on_the_timeline(server: Server, page: Page):
     page.get_by_role("button", name="Log it").click()
     item = page.locator("#timeline .tl-item").first
     expect(item).to_contain_text("Talked about Smalltalk")
-    expect(item).to_contain_text("Call · phone")
+    expect(item).to_contain_text("Call · Phone")  # kind and channel in words
     expect(page.get_by_label("Subject")).to_have_value("")  # the form cleared itself
     expect(page.get_by_role("status")).to_contain_text("Call logged.")
 

@@ -4,11 +4,17 @@ duplicate, skip, undo), the merges history, the quality page and the add-person 
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from rapport.core.context import Context
 from rapport.core.db import Database
+from rapport.hygiene.models import DuplicateCandidate
+from rapport.hygiene.service import dedupe
 from tests.conftest import Cast
 from tests.web.conftest import browser, csrf_from, sign_in, signed_in  # noqa: F401
 from tests.web.test_auth import give_password
@@ -108,12 +114,58 @@ class TestReviewQueue:
                                 data={"csrf_token": csrf_from(html)})  # fmt: skip
         assert response.status_code == 403
 
+    def test_a_pair_that_differs_never_shows_100_percent(
+        self, api: TestClient, signed_in: TestClient, ada_ctx: Context
+    ) -> None:
+        q = _queue(api)  # surname and email differ, the phone agrees
+        ada_ctx.session.execute(
+            update(DuplicateCandidate)
+            .where(DuplicateCandidate.id == uuid.UUID(q["candidate"]))
+            .values(probability=0.9999997)  # what the model says of such a pair
+        )
+        ada_ctx.session.flush()
+        html = signed_in.get("/duplicates").text
+        shown = re.search(r"<strong data-probability>(\d+) %</strong>", html)
+        assert shown is not None and int(shown.group(1)) == 99
+        assert re.search(r">\s*Lead\s*<", html)  # the stage in words...
+        assert not re.search(r">\s*lead\s*<", html)  # ...never the stored value
+        assert "nearly the same" in html  # the reasons in words too
+
+    def test_undo_from_the_toast_puts_the_pair_back_in_the_queue(
+        self, api: TestClient, signed_in: TestClient
+    ) -> None:
+        q = _queue(api)
+        token = csrf_from(signed_in.get("/duplicates").text)
+        merged = signed_in.post(f"/duplicates/{q['candidate']}/merge",
+                                data={"csrf_token": token}, headers=HTMX)  # fmt: skip
+        assert f'id="pair-{q["candidate"]}" hidden' in merged.text
+        assert f'id="pair-{q["candidate"]}"' not in signed_in.get("/duplicates").text
+        undo = re.search(r'action="(/merges/[^"]+/undo\?back=queue)"', merged.text)
+        assert undo is not None
+        back = signed_in.post(undo.group(1), data={"csrf_token": token})
+        assert back.status_code == 303 and back.headers["location"] == "/duplicates"
+        queue = signed_in.get("/duplicates").text
+        assert f'id="pair-{q["candidate"]}"' in queue
+        assert "the pair is back in the queue" in queue
+        assert api.get(f"/api/v1/people/{q['twin']}").status_code == 200
+
+
+class TestShownPercent:
+    def test_only_identical_records_show_100(self) -> None:
+        assert dedupe.shown_percent(0.9999999, identical=False) == 99
+        assert dedupe.shown_percent(0.9999999, identical=True) == 100
+        assert dedupe.shown_percent(0.996, identical=True) == 100
+        assert dedupe.shown_percent(0.876, identical=False) == 87  # rounded down, never up
+        assert dedupe.shown_percent(0.5, identical=True) == 50
+
 
 class TestQualityPage:
     def test_bars_and_counts(self, api: TestClient, signed_in: TestClient) -> None:
         _queue(api)
         html = signed_in.get("/quality").text
         assert 'data-field="email"' in html and "% filled" in html
+        assert 'style="background' not in html  # styled by hygiene.css like the other pages
+        assert 'href="/quality" aria-current="page"' in html  # in the navigation
         assert 'data-count="duplicates">1<' in html
 
 
@@ -182,7 +234,8 @@ class TestCompanyReviewQueue:
         assert api.get(f"/api/v1/companies/{q['acme']}").json()["industry"] == "Rockets"
         undo = response.text.split('action="/merges/companies/')[1].split('"')[0]
         back = signed_in.post(f"/merges/companies/{undo}", data={"csrf_token": token})
-        assert back.status_code == 303 and back.headers["location"] == f"/companies/{q['twin']}"
+        # The toast's Undo goes back to the queue, where the pair waits again.
+        assert back.status_code == 303 and back.headers["location"] == "/duplicates?kind=companies"
         assert api.get(f"/api/v1/companies/{q['twin']}").status_code == 200
         assert api.get(f"/api/v1/people/{q['person']}").json()["company_id"] == q["twin"]
         queue = signed_in.get("/duplicates?kind=companies").text
@@ -207,7 +260,8 @@ class TestCompanyReviewQueue:
         assert f'id="pair-{q["candidate"]}"' not in signed_in.get("/duplicates?kind=companies").text
         again = signed_in.post(f"/duplicates/companies/{q['candidate']}/merge",
                                data={"csrf_token": token}, headers=HTMX)  # fmt: skip
-        assert again.status_code == 200 and "already decided" in again.text
+        assert again.status_code == 200
+        assert "already decided: not a duplicate" in again.text  # in words, not not_duplicate
 
     def test_read_only_sees_but_cannot_decide_and_other_workspaces_get_404(
         self, api: TestClient, browser: TestClient, cast: Cast, database: Database

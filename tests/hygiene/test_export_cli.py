@@ -61,6 +61,23 @@ class TestExportCli:
         people = (tmp_path / "people.csv").read_text()
         assert "custom.plan" in people and "al@example.com" in people
 
+    def test_deals_and_tasks_export_as_the_api_does(
+        self, api: TestClient, cast: Any, tmp_path: Path
+    ) -> None:
+        assert api.post("/api/v1/pipelines/default").status_code in (200, 201)
+        for title in ("Renewal, 2027", 'The "big" one'):
+            deal = {"title": title, "amount": "1200.50", "currency": "EUR"}
+            assert api.post("/api/v1/deals", json=deal).status_code == 201
+        assert api.post("/api/v1/tasks", json={"title": "Call back"}).status_code == 201
+        for what, fmt in (("deals", "csv"), ("deals", "jsonl"), ("tasks", "csv")):
+            out = tmp_path / f"{what}.{fmt}"
+            result = _export(what, "-w", str(cast.acme), "--format", fmt, "--output", str(out))
+            assert result.exit_code == 0, result.output
+            assert out.read_bytes().decode() == api.get(f"/api/v1/exports/{what}.{fmt}").text
+            assert f"{what} written to" in result.output
+        deals = [json.loads(line) for line in (tmp_path / "deals.jsonl").read_text().splitlines()]
+        assert sorted(d["title"] for d in deals) == ["Renewal, 2027", 'The "big" one']
+
     def test_stdout_by_default_and_filters_as_the_api_does(
         self, api: TestClient, cast: Any
     ) -> None:
@@ -109,8 +126,8 @@ class TestExportCli:
         assert bad_field.stdout == ""
         bad_format = _export("people", "-w", ws, "--format", "xlsx")
         assert bad_format.exit_code != 0 and "unknown format 'xlsx'" in bad_format.output
-        bad_what = _export("deals", "-w", ws, "--format", "csv")
-        assert bad_what.exit_code != 0 and "people or companies" in bad_what.output
+        bad_what = _export("leads", "-w", ws, "--format", "csv")
+        assert bad_what.exit_code != 0 and "people | companies | deals | tasks" in bad_what.output
         bad_view = _export("people", "-w", ws, "--format", "csv", "--view", "nope")
         assert bad_view.exit_code != 0 and "saved view" in bad_view.output
         out = tmp_path / "none.csv"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from rapport.core.context import Context
 from rapport.hub.models import LifecycleStage
 from rapport.hub.schemas import CompanyIn, PersonIn
 from rapport.hub.service import companies, people
+from rapport.sales.models import LeadScore, ScoringModel
 from rapport.sales.schemas import RuleIn
+from rapport.sales.service import leads as leads_service
 from rapport.sales.service import scoring, scoring_live
 from rapport.web.ratelimit import login_throttle
 from tests.conftest import Cast
@@ -70,7 +73,8 @@ def test_leads_are_listed_best_first_with_reasons(
     assert names == ["Hot Hana", "Warm Wes", "Cold Carl"]  # the customer is not a lead
     assert re.findall(r"<td data-score>(\d+)</td>", html) == ["30", "20", "0"]
     assert "Senior +20" in html and "Software +10" in html
-    assert "Rules only:" in html and "No predictive model trained yet" in html
+    assert "Ordered by <strong>rule score</strong>" in html  # no model: the rules' order
+    assert "No predictive model trained yet" in html and "AUC" not in html
     assert 'href="/leads" aria-current="page"' in html  # in the navigation
 
 
@@ -111,3 +115,66 @@ def test_another_workspace_cannot_see_the_panel(
     dev = sign_in(browser, cast.dev.email)
     assert dev.get(f"/people/{leads['Hot Hana']}/lead-score").status_code == 404
     assert "Hot Hana" not in dev.get("/leads").text
+
+
+def _trained(ctx: Context, leads: dict[str, str], *, auc: float, rules_auc: float) -> None:
+    """A trained model row whose probabilities reverse the rule score's order."""
+    ctx.session.add(ScoringModel(
+        workspace_id=ctx.workspace_id, status="trained", algorithm="logistic regression",
+        auc=auc, rules_auc=rules_auc, closed_deals=400, won=180, lost=220, train_size=300,
+        test_size=100,
+    ))  # fmt: skip
+    for name, p in (("Cold Carl", 0.82), ("Warm Wes", 0.41), ("Hot Hana", 0.07)):
+        ctx.session.execute(
+            update(LeadScore)
+            .where(LeadScore.person_id == uuid.UUID(leads[name]))
+            .values(probability=p)
+        )
+    ctx.session.flush()
+
+
+def _names(html: str) -> list[str]:
+    return re.findall(r'<a href="/people/[^"]+">([^<]+)</a>', html)
+
+
+def test_the_list_opens_in_the_order_of_the_better_model(
+    ada_web: TestClient, ada_ctx: Context, leads: dict[str, str]
+) -> None:
+    _trained(ada_ctx, leads, auc=0.71, rules_auc=0.47)
+    html = ada_web.get("/leads").text
+    assert _names(html) == ["Cold Carl", "Warm Wes", "Hot Hana"]  # by the model: it ranks better
+    assert 'data-order="probability"' in html
+    assert "Ordered by <strong>likelihood to buy</strong>" in html
+    # Words a sales rep reads: likelihood to buy, the model's quality behind a disclosure.
+    assert "Very likely" in html and "Likely</span>" in html and "Unlikely" in html
+    assert "82 %" in html
+    assert "<summary>How good is this?</summary>" in html
+    assert "ranks a future buyer above a non-buyer <strong>71 times out of 100</strong>" in html
+    assert "The scoring rules do it 47 times out of 100" in html
+    assert "A coin toss does 50" in html
+    assert "AUC" not in html
+    # The other order stays one click away.
+    assert _names(ada_web.get("/leads?sort=score").text) == ["Hot Hana", "Warm Wes", "Cold Carl"]
+
+
+def test_the_rules_order_stands_when_the_model_does_no_better(
+    ada_web: TestClient, ada_ctx: Context, leads: dict[str, str]
+) -> None:
+    _trained(ada_ctx, leads, auc=0.46, rules_auc=0.62)
+    html = ada_web.get("/leads").text
+    assert _names(html) == ["Hot Hana", "Warm Wes", "Cold Carl"]
+    assert 'data-order="score"' in html
+    assert "46 times out of 100" in html and "62 times out of 100" in html
+    assert "The rules do at least as well" in html
+    assert _names(ada_web.get("/leads?sort=probability").text) == [
+        "Cold Carl",
+        "Warm Wes",
+        "Hot Hana",
+    ]
+
+
+@pytest.mark.parametrize(("p", "words"), [(0.95, "Very likely"), (0.6, "Very likely"),
+                                          (0.45, "Likely"), (0.3, "Likely"), (0.29, "Unlikely"),
+                                          (0.0, "Unlikely"), (None, None)])  # fmt: skip
+def test_likelihood_in_words(p: float | None, words: str | None) -> None:
+    assert leads_service.likelihood(p) == words

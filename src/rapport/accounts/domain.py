@@ -6,12 +6,14 @@ from pathlib import Path
 
 from rapport.accounts import service
 from rapport.accounts.events import EVENTS
+from rapport.accounts.labels import LABELS
 from rapport.core import identity
 from rapport.core.permissions import Role
 from rapport.core.registry import Domain
 
 DOMAIN = Domain(
     name="accounts",
+    labels=LABELS,
     events=EVENTS,
     summary="Workspaces, users, roles, API tokens, sign-in",
     api="rapport.accounts.api:router",

@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, params
+from fastapi import Depends, Request, params
 from fastapi.routing import APIRoute
 
 from rapport.core import permissions
-from rapport.core.deps import Ctx
+from rapport.core.deps import PENDING, Ctx
 
 PUBLIC = "public"  # no credential at all: probes, the public lead form
 SIGNED_IN = "signed-in"  # any valid session or token of the workspace, whatever its role or scopes
@@ -64,7 +64,10 @@ def requires(permission: str, *, note: str | None = None) -> params.Depends:
     if permission not in permissions.ALL_PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    async def check(ctx: Ctx) -> None:  # no I/O: async spares it a trip to the threadpool
+    async def check(request: Request, ctx: Ctx) -> None:  # no I/O: no trip to the threadpool
+        if ctx is PENDING:  # a one-hop route checks it once its thread knows the caller
+            request.state.required_permissions = (permission,)
+            return
         ctx.require(permission)
 
     return _declare(check, Access(permission, note))

@@ -376,11 +376,25 @@ def load_json(data: str | bytes) -> Any:
     return json.loads(data)
 
 
-def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """``pool_pre_ping`` for psycopg at a sixth of its CPU, on every request: an empty query
-    straight through libpq (SQLAlchemy's ping switches autocommit off and on around a cursor).
-    A connection that does not answer is dropped with the rest of the pool, as
+# A connection that came back to the pool this recently was answering a moment ago: checking it
+# again would cost every request a round trip for nothing. One that died in between (a database
+# restart) fails its first statement instead; SQLAlchemy then drops it with the rest of the pool
+# and the request is answered 503 with Retry-After, as any other outage is.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_return(_dbapi_connection: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """``pool_pre_ping`` for psycopg at a sixth of its CPU, for a connection that sat idle: an
+    empty query straight through libpq (SQLAlchemy's ping switches autocommit off and on around
+    a cursor). A connection that does not answer is dropped with the rest of the pool, as
     ``pool_pre_ping`` does, and the checkout connects again."""
+    returned_at = record.info.get("returned_at")
+    if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+        return
     try:
         answered = dbapi_connection.pgconn.exec_(b"").status == pq.ExecStatus.EMPTY_QUERY
     except psycopg.Error:
@@ -408,6 +422,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if psycopg_ping:
         event.listen(engine, "checkout", _ping)
+        event.listen(engine, "checkin", _note_return)
     return engine
 
 
@@ -521,6 +536,8 @@ def _transaction_began(conn: Any) -> None:
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _transaction_ended(conn: Any) -> None:
+    if conn.invalidated:  # a lost connection: its info can't be read, nor is there a hold to time
+        return
     began = conn.info.pop("rapport_began", None)
     name = _background.get()
     if began is None or name is None:

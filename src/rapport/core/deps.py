@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy.orm import Session
 
 from rapport.core import csrf, security
@@ -37,7 +39,14 @@ def _principal(request: Request, session: Session) -> Principal:
     raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'")
 
 
-def context(request: Request) -> Iterator[Context]:
+# What ``Ctx`` resolves to on a route that runs in one hop (``core.api.OneHopRoute``): the
+# route's own thread builds the real Context, so resolving the dependency costs nothing.
+ONE_HOP = "rapport.one_hop"
+PENDING = cast(Context, object())
+
+
+@contextmanager
+def request_context(request: Request) -> Iterator[Context]:
     """Authenticate, then yield a Context whose session is scoped to the caller's workspace.
     Commits once if the route succeeded, rolls back otherwise (``core.uow``)."""
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
@@ -56,6 +65,16 @@ def context(request: Request) -> Iterator[Context]:
             request_id=request.headers.get("x-request-id"),
         )
         begin_request(request, ctx)
+        yield ctx
+
+
+async def context(request: Request) -> AsyncIterator[Context]:
+    """The request's Context (see :func:`request_context`), opened and closed in the
+    threadpool; :data:`PENDING` on a one-hop route, whose thread opens it itself."""
+    if request.scope.get(ONE_HOP):
+        yield PENDING
+        return
+    async with contextmanager_in_threadpool(request_context(request)) as ctx:
         yield ctx
 
 

@@ -108,7 +108,7 @@ def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:
     ``sorts``, as an annotated FastAPI dependency that yields :class:`ListParams`."""
     sort_help = f"{', '.join(sorts)}; - in front for descending, e.g. -created_at"
 
-    def dependency(
+    async def dependency(  # no I/O: no trip to the threadpool
         request: Request,
         limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
         cursor: Annotated[

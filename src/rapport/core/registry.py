@@ -138,6 +138,9 @@ class Domain:
     extra: dict[str, Any] = field(default_factory=dict)
     imports: Sequence[Any] = ()  # its import targets (``rapport.core.imports.Target``)
     settings: Sequence[SettingsSection] = ()  # its pages in the settings area
+    # Human labels of its enumerated values, by vocabulary: {"lifecycle_stage": {"subscriber":
+    # "Subscriber", ...}}; pages show them with the ``label`` filter (web/render.py).
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     commands: Sequence[Command] = ()  # its actions in the command menu
 
 
@@ -198,6 +201,14 @@ def panels(kind: str) -> list[Panel]:
 def template_dirs() -> list[Path]:
     """Every domain's templates folder, in registry order."""
     return [d.templates for d in domains() if d.templates is not None]
+
+
+def labels(vocabulary: str) -> dict[str, str]:
+    """Every domain's labels of ``vocabulary`` (value → label), merged in registry order."""
+    merged: dict[str, str] = {}
+    for d in domains():
+        merged.update(d.labels.get(vocabulary, {}))
+    return merged
 
 
 def permissions() -> frozenset[str]:

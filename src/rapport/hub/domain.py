@@ -7,12 +7,14 @@ from pathlib import Path
 from rapport.core.permissions import Role
 from rapport.core.registry import Command, Domain, NavEntry
 from rapport.hub.events import EVENTS
+from rapport.hub.labels import LABELS
 from rapport.hub.links import LINKS
 from rapport.hub.records import RECORD_TYPES
 from rapport.hub.service.import_activities import ACTIVITIES
 
 DOMAIN = Domain(
     name="hub",
+    labels=LABELS,
     events=EVENTS,
     links=LINKS,
     record_types=RECORD_TYPES,

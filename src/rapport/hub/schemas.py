@@ -448,7 +448,7 @@ class _Window:
         }  # fmt: skip
 
 
-def _window(
+async def _window(  # no I/O: no trip to the threadpool
     kind: Annotated[
         list[str] | None, Query(description="email, call, … (repeat or comma-separate)")
     ] = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from rapport.core.cli_output import (
 from rapport.core.config import get_settings
 from rapport.core.context import system_context
 from rapport.core.db import transaction
+from rapport.core.records import record_types
 from rapport.hub.public import people
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import dedupe as dedupe_service
@@ -305,11 +307,22 @@ def _import_target(
     _finish_import(job, rejects, as_json=as_json, what=target.object)
 
 
-EXPORTS = {"people": "person", "companies": "company"}
+def _exportable() -> dict[str, str]:
+    """Every record type with an export, by its plural: people, companies, deals, tasks…"""
+    return {kind.plural: kind.name for kind in record_types() if exporting.formats(kind)}
+
+
+def _lines_counted(chunks: Iterator[str], progress: Callable[[int], None]) -> Iterator[str]:
+    """``chunks`` as they are, reporting the lines written so far (the progress bar)."""
+    lines = 0
+    for chunk in chunks:
+        lines += chunk.count("\n")
+        progress(max(lines - 1, 0))  # less the CSV header: a bar, not an audit
+        yield chunk
 
 
 def export(
-    what: str = typer.Argument(..., help="people | companies"),
+    what: str = typer.Argument(..., help="people | companies | deals | tasks"),
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
     fmt: str = typer.Option(..., "--format", help="csv | vcf | jsonl"),
     filter_text: str | None = typer.Option(
@@ -323,11 +336,13 @@ def export(
         None, "--output", "-o", dir_okay=False, help="Write to this file (default: stdout)"
     ),
 ) -> None:
-    """Export people or companies as CSV, vCard or JSON lines — the same file as the API's
-    export, so it imports back unchanged. Streams; with --output, shows a progress bar."""
-    object_type = EXPORTS.get(what)
+    """Export people, companies, deals or tasks as CSV or JSON lines (people and companies also
+    as vCard) — the same file as the API's export; people and companies import back unchanged.
+    Streams; with --output, shows a progress bar."""
+    kinds = _exportable()
+    object_type = kinds.get(what)
     if object_type is None:
-        fail(f"export people or companies, not {what!r}")
+        fail(f"export {' | '.join(kinds)}, not {what!r}")
     try:
         ws = workspace_id(workspace)
         try:
@@ -343,8 +358,13 @@ def export(
                         select(SavedView.user_id).where(SavedView.id == view_id)
                     )
                 node = exporting.build_filter(ctx, {}, filter_text, view_id, object_type)
-                make = exporting.export_people if what == "people" else exporting.export_companies
-                body = make(ctx, fmt, node, progress=lambda n: bar.update(task, completed=n))
+                done = lambda n: bar.update(task, completed=n)  # noqa: E731
+                if what == "people":
+                    body = exporting.export_people(ctx, fmt, node, progress=done)
+                elif what == "companies":
+                    body = exporting.export_companies(ctx, fmt, node, progress=done)
+                else:
+                    body = _lines_counted(exporting.export(ctx, object_type, fmt, node), done)
                 if output is not None:
                     bar.update(task, total=exporting.count(ctx, object_type, node))
             if output is None:

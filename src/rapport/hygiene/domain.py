@@ -8,11 +8,13 @@ from rapport.core.permissions import Role
 from rapport.core.registry import Domain, NavEntry, Panel
 from rapport.hub.public import duplicates
 from rapport.hygiene.events import EVENTS
+from rapport.hygiene.labels import LABELS
 from rapport.hygiene.service import dedupe
 from rapport.hygiene.service.importing import OWN_TARGETS
 
 DOMAIN = Domain(
     name="hygiene",
+    labels=LABELS,
     events=EVENTS,
     imports=tuple(OWN_TARGETS.values()),
     summary="Import, export, duplicates and merge, quality, staleness",
@@ -32,6 +34,7 @@ DOMAIN = Domain(
     demo="rapport.hygiene.demo:demo_step",
     nav=(
         NavEntry("Duplicates", "/duplicates", "check", order=70),
+        NavEntry("Data quality", "/quality", "alert", order=75),
         NavEntry("Imports", "/imports", "upload", order=80),
     ),
     panels=(

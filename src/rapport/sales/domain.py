@@ -7,6 +7,7 @@ from pathlib import Path
 from rapport.core.permissions import Role
 from rapport.core.registry import Command, Domain, NavEntry, Panel
 from rapport.sales.events import EVENTS
+from rapport.sales.labels import LABELS
 from rapport.sales.links import LINKS
 from rapport.sales.records import RECORD_TYPES
 from rapport.sales.service.import_deals import DEALS
@@ -18,6 +19,7 @@ RECORDS = ("person", "company", "deal")
 
 DOMAIN = Domain(
     name="sales",
+    labels=LABELS,
     events=EVENTS,
     links=LINKS,
     record_types=RECORD_TYPES,

@@ -35,7 +35,7 @@ from markupsafe import Markup
 
 from rapport.core import registry, security
 from rapport.core.registry import NavEntry, Panel, SettingsSection
-from rapport.web import csrf
+from rapport.web import csrf, words
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -244,6 +244,9 @@ def _environment() -> Environment:
     env.globals["settings_menu"] = settings_menu
     env.globals["command_menu"] = command_menu
     env.filters["local_time"] = local_time
+    env.filters["label"] = words.label
+    env.filters["relative"] = words.relative
+    env.filters["due"] = words.due
     env.filters["relative_date"] = relative_date
     return env
 

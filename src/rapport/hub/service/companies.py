@@ -236,14 +236,15 @@ def _check_domain_free(ctx: Context, domain: str | None, company_id: uuid.UUID |
     # would refuse a new company where a deleted one used to be.
     if not domain:
         return
-    query = select(Company.id).where(Company.domain == domain)
+    query = select(Company.id, Company.name, Company.deleted_at).where(Company.domain == domain)
     if company_id is not None:
         query = query.where(Company.id != company_id)
-    owner = ctx.session.scalars(query.limit(1)).first()
-    if owner is not None:
+    owner = ctx.session.execute(query.limit(1)).first()
+    if owner is not None:  # named, not by its id: a reader knows the name
+        name = owner.name + (" (in the bin)" if owner.deleted_at is not None else "")
         raise DuplicateDomain(
-            f"{domain} already belongs to company {owner}",
-            errors=[FieldError(("domain",), f"already used by company {owner}", "duplicate")],
+            f"{domain} already belongs to {name}",
+            errors=[FieldError(("domain",), f"already used by {name}", "duplicate")],
         )
 
 

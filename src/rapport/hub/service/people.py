@@ -329,15 +329,31 @@ def _check_emails_free(ctx: Context, emails: list[str], person_id: uuid.UUID | N
     ).all()
     clashes = [(email, owner) for email, owner in taken if owner != person_id]
     if clashes:
+        names = _display_names(ctx, {owner for _email, owner in clashes})
         errors = [
             FieldError(
-                ("emails", emails.index(email)), f"already belongs to person {owner}", "duplicate"
+                ("emails", emails.index(email)), f"already belongs to {names[owner]}", "duplicate"
             )
             for email, owner in clashes
         ]
         raise DuplicateEmail(
-            f"{clashes[0][0]} already belongs to another person ({clashes[0][1]})", errors=errors
+            f"{clashes[0][0]} already belongs to {names[clashes[0][1]]}", errors=errors
         )
+
+
+def _display_names(ctx: Context, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """How a message names these people: their name (or email), and "in the bin" for one
+    deleted; never their id, which tells a reader nothing."""
+    rows = ctx.session.execute(
+        select(Person.id, Person.full_name, Person.email, Person.deleted_at)
+        .where(Person.id.in_(ids))
+        .execution_options(include_deleted=True)
+    ).all()
+    names = {}
+    for pid, full_name, email, deleted_at in rows:
+        name = full_name or email or "another person"
+        names[pid] = f"{name} (in the bin)" if deleted_at is not None else name
+    return {i: names.get(i, "another person") for i in ids}
 
 
 def _apply(ctx: Context, person: Person, clean: _Clean) -> Changes:

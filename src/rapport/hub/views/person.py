@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, StaleWrite
 from rapport.hub import lookups
+from rapport.hub.labels import LABELS
 from rapport.hub.models import (
     PREFERENCE_CHANNELS,
     ActivityKind,
@@ -38,12 +39,8 @@ QUICK_KINDS = [
     ("purchase", "Purchase"),
 ]  # fmt: skip
 KINDS = [(k.value, k.value.capitalize()) for k in ActivityKind]
-CONSENT = [(c.value, c.value.capitalize()) for c in ConsentStatus]
-PREFERENCES = [
-    (ChannelPreference.UNKNOWN.value, "Not asked"),
-    (ChannelPreference.OPTED_IN.value, "Opted in"),
-    (ChannelPreference.OPTED_OUT.value, "Opted out"),
-]
+CONSENT = [(c.value, LABELS["consent"][c.value]) for c in ConsentStatus]
+PREFERENCES = [(c.value, LABELS["channel_preference"][c.value]) for c in ChannelPreference]
 CHANNEL_LABELS = {"email": "Email", "phone": "Phone", "sms": "SMS", "post": "Post"}
 FRAGMENTS = {
     "details": "hub/people/_details.html",

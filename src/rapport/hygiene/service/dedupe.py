@@ -7,6 +7,7 @@ A scan never re-proposes a pair someone marked "not a duplicate" (or one already
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from rapport.hygiene.events import (
     DUPLICATE_DECIDED,
     DUPLICATES_SCANNED,
 )
+from rapport.hygiene.labels import LABELS
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate
 from rapport.hygiene.service import matching, merge
 
@@ -200,6 +202,20 @@ def _e164(phone: str) -> str:
         return normalise_phone(phone, get_settings().default_region)
     except ValueError:
         return phone
+
+
+def _decided(status: str) -> str:
+    """A decision in words ("merged", "not a duplicate"), not its stored value."""
+    return LABELS["duplicate_status"].get(status, status.replace("_", " ")).lower()
+
+
+def shown_percent(probability: float, *, identical: bool) -> int:
+    """A pair's match probability as the review shows it, in whole percent: rounded down, and
+    never 100 unless the two records are identical (the model's 0.99999 for a pair whose
+    surname and email differ reads 99 %, not a certainty it is not)."""
+    if identical:
+        return min(100, round(probability * 100))
+    return min(99, math.floor(probability * 100))
 
 
 def _reasons(
@@ -429,7 +445,7 @@ def decide(
     if row is None:
         raise NotFound("No duplicate candidate with this id")
     if row.status in FINAL:
-        raise Conflict(f"This pair was already decided ({row.status})")
+        raise Conflict(f"This pair was already decided: {_decided(row.status)}")
     old = row.status
     if decision == "merge":
         done = merge.merge(ctx, row.person_a, row.person_b, choices=choices)
@@ -548,7 +564,7 @@ def decide_company(ctx: Context, candidate_id: uuid.UUID, decision: Decision) ->
     if row is None:
         raise NotFound("No company duplicate candidate with this id")
     if row.status in FINAL:
-        raise Conflict(f"This pair was already decided ({row.status})")
+        raise Conflict(f"This pair was already decided: {_decided(row.status)}")
     old = row.status
     if decision == "merge":
         done = merge.merge_companies(ctx, row.company_a, row.company_b)

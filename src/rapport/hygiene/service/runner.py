@@ -280,7 +280,9 @@ def run_file(
     with transaction(workspace_id) as session:
         job = importing.get_job(system_context(session, workspace_id), job_id)
         if job.path is None or job.status == "done":
-            raise BadRequest(f"import {job_id} is {job.status} and has no file to resume")
+            raise BadRequest(
+                f"the import of {job.filename} is {job.status} and has no file to resume"
+            )
         job.status, job.error = "running", None
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
         target = importing.target_for(job.object)

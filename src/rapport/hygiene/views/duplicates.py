@@ -16,6 +16,7 @@ from rapport.hub.models import Company, Person
 from rapport.hub.public import companies, people
 from rapport.hygiene.models import CompanyDuplicate, DuplicateCandidate, Merge
 from rapport.hygiene.service import dedupe, merge, quality
+from rapport.web import words
 from rapport.web.render import redirect, render, toast
 from rapport.web.session import Page
 
@@ -61,6 +62,8 @@ def _value(person: Person, key: str, companies: dict[uuid.UUID, str]) -> str:
         parts = person.addresses[0] if person.addresses else {}
         keys = ("street", "city", "postal_code", "country")
         return ", ".join(str(parts[k]) for k in keys if parts.get(k))
+    if key in ("lifecycle_stage", "source"):  # the words the rest of the app uses
+        return words.label(getattr(person, key), key)
     return str(getattr(person, key) or "")
 
 
@@ -83,7 +86,10 @@ def _pair(ctx: Context, row: DuplicateCandidate) -> dict[str, Any]:
                      "differs": left != right, "default": default})  # fmt: skip
     reasons = {k: v for k, v in row.reasons.items() if k not in ("weights", "merge_id")}
     weights = row.reasons.get("weights", {})
-    return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons, "weights": weights}
+    identical = not any(r["differs"] for r in rows)
+    percent = dedupe.shown_percent(row.probability, identical=identical)
+    return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons, "weights": weights,
+            "percent": percent}  # fmt: skip
 
 
 def _company_value(company: Company, key: str) -> str:
@@ -106,7 +112,9 @@ def _company_pair(ctx: Context, row: CompanyDuplicate) -> dict[str, Any]:
         left, right = _company_value(a, key), _company_value(b, key)
         rows.append({"label": label, "key": key, "a": left, "b": right, "differs": left != right})
     reasons = {k: v for k, v in row.reasons.items() if k not in ("weights", "merge_id")}
-    return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons}
+    identical = not any(r["differs"] for r in rows)
+    percent = dedupe.shown_percent(row.probability, identical=identical)
+    return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons, "percent": percent}
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
@@ -158,7 +166,7 @@ def decide_company_pair(
         toast(request, exc.detail, "error")
         return _company_done(request, candidate_id)
     if choice == "merge":
-        undo = f"/merges/companies/{row.reasons.get('merge_id')}/undo"
+        undo = f"/merges/companies/{row.reasons.get('merge_id')}/undo?back=queue"
         toast(request, "Companies merged.", "success", action=undo, action_label="Undo")
     elif choice == "not_duplicate":
         toast(request, "Marked as not a duplicate; it will not be proposed again.", "info")
@@ -168,12 +176,18 @@ def decide_company_pair(
 
 
 @router.post("/merges/companies/{merge_id}/undo")
-def undo_company_merge(request: Request, page: Page, merge_id: uuid.UUID) -> Response:
-    """Undo a company merge (the toast's Undo)."""
+def undo_company_merge(
+    request: Request, page: Page, merge_id: uuid.UUID, back: str | None = None
+) -> Response:
+    """Undo a company merge (the toast's Undo); from the queue (``?back=queue``) it goes back
+    there, where the pair waits again."""
     try:
         done = merge.undo_company_merge(page.ctx, merge_id)
     except (Conflict, NotFound) as exc:
         toast(request, f"It could not be undone: {exc.detail}", "error")
+        return redirect(request, "/duplicates?kind=companies")
+    if back == "queue":
+        toast(request, "The merge was undone; the pair is back in the queue.")
         return redirect(request, "/duplicates?kind=companies")
     toast(request, "The merge was undone; both companies are back.")
     return redirect(request, f"/companies/{done.merged_id}")
@@ -203,7 +217,8 @@ async def merge_pair(request: Request, page: Page, candidate_id: uuid.UUID) -> R
         toast(request, exc.detail, "error")
         return _done(request, candidate_id)
     merge_id = row.reasons.get("merge_id")
-    toast(request, "Merged.", "success", action=f"/merges/{merge_id}/undo", action_label="Undo")
+    toast(request, "Merged.", "success", action=f"/merges/{merge_id}/undo?back=queue",
+          action_label="Undo")  # fmt: skip
     return _done(request, candidate_id)
 
 
@@ -245,13 +260,19 @@ def merges_page(request: Request, page: Page) -> HTMLResponse:
 
 
 @router.post("/merges/{merge_id}/undo")
-def undo_merge(request: Request, page: Page, merge_id: uuid.UUID) -> Response:
-    """Undo a merge (the Undo of the toast, or the history's button)."""
+def undo_merge(
+    request: Request, page: Page, merge_id: uuid.UUID, back: str | None = None
+) -> Response:
+    """Undo a merge (the Undo of the toast, or the history's button); from the queue
+    (``?back=queue``) it goes back there, where the pair waits again."""
     try:
         done = merge.undo(page.ctx, merge_id)
     except (Conflict, NotFound) as exc:
         toast(request, f"It could not be undone: {exc.detail}", "error")
         return redirect(request, "/merges")
+    if back == "queue":
+        toast(request, "The merge was undone; the pair is back in the queue.")
+        return redirect(request, "/duplicates")
     toast(request, "The merge was undone; both people are back.")
     return redirect(request, f"/people/{done.merged_id}")
 

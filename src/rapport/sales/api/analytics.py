@@ -37,7 +37,7 @@ class _Period:
         return {"since": self.since, "until": self.until}
 
 
-def _period(
+async def _period(  # no I/O: no trip to the threadpool
     since: Annotated[
         datetime | None, Query(description="From this instant (inclusive), with a time zone")
     ] = None,

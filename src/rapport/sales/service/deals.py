@@ -389,15 +389,16 @@ def _check_external_id(ctx: Context, values: dict[str, Any], deal_id: uuid.UUID 
     external_id = values["external_id"] = (values["external_id"] or "").strip() or None
     if external_id is None:
         return
-    owner = ctx.session.scalar(
-        select(Deal.id)
+    owner = ctx.session.execute(
+        select(Deal.id, Deal.title, Deal.deleted_at)
         .where(Deal.external_id == external_id)
         .execution_options(include_deleted=True)
-    )
-    if owner is not None and owner != deal_id:
-        error = FieldError(("external_id",), f"already names deal {owner}", "duplicate")
+    ).first()
+    if owner is not None and owner.id != deal_id:  # named by its title, not its id
+        title = f"“{owner.title}”" + (" (in the bin)" if owner.deleted_at is not None else "")
+        error = FieldError(("external_id",), f"already names the deal {title}", "duplicate")
         raise DuplicateExternalId(
-            f"deal {owner} already has the external id {external_id!r}", errors=[error]
+            f"the deal {title} already has the external id {external_id!r}", errors=[error]
         )
 
 

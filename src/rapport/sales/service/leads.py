@@ -47,7 +47,7 @@ from rapport.hub.public import bulk, timeline, validation
 from rapport.hub.schemas import ActivityIn, PersonIn
 from rapport.hygiene.public import sources
 from rapport.sales.events import LEAD_CAPTURED, LEAD_FORM_CREATED, LEAD_FORM_DELETED
-from rapport.sales.models import LeadForm, LeadScore, LeadSubmission
+from rapport.sales.models import LeadForm, LeadScore, LeadSubmission, ScoringModel
 from rapport.sales.schemas import LeadFormIn, LeadIn, LeadOut
 from rapport.sales.service import routing, scoring_live
 from rapport.sales.service.ratelimit import TokenBucket
@@ -459,6 +459,35 @@ class LeadRow:
     score: int | None
     probability: float | None
     reasons: list[dict[str, Any]]
+
+    @property
+    def likelihood(self) -> str | None:
+        """The win probability in words (None without a trained model)."""
+        return likelihood(self.probability)
+
+
+# Win probability from which a lead reads "Very likely" / "Likely" to buy; below: "Unlikely".
+VERY_LIKELY, LIKELY = 0.6, 0.3
+
+
+def likelihood(probability: float | None) -> str | None:
+    """A win probability as a sales rep says it: Very likely, Likely or Unlikely to buy."""
+    if probability is None:
+        return None
+    if probability >= VERY_LIKELY:
+        return "Very likely"
+    return "Likely" if probability >= LIKELY else "Unlikely"
+
+
+def best_sort(model: ScoringModel | None) -> str:
+    """The order the worklist opens in: the trained model's probability when it ranks
+    held-out buyers better than the rule score does (higher AUC on the same people), the rule
+    score otherwise (no model, too little history, or a model that does no better)."""
+    if model is None or model.status != "trained" or model.auc is None:
+        return "score"
+    if model.rules_auc is not None and model.rules_auc >= model.auc:
+        return "score"
+    return "probability"
 
 
 def worklist(

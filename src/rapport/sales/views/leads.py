@@ -21,11 +21,14 @@ PAGE_SIZE = 50
 def leads_page(
     request: Request,
     page: Page,
-    sort: Annotated[str, Query(pattern="^(score|probability)$")] = "score",
+    sort: Annotated[str | None, Query(pattern="^(score|probability)$")] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> HTMLResponse:
-    """People at the lead stage, best first, with the top reasons and the win probability;
-    HTMX asks for the next rows alone."""
+    """People at the lead stage, most likely to buy first by whichever of the rule score and
+    the trained model ranked past buyers better; HTMX asks for the next rows alone."""
+    model = predictive.current(page.ctx)
+    best = leads.best_sort(model)
+    sort = sort or best
     result = leads.worklist(page.ctx, sort=sort, limit=PAGE_SIZE, cursor=cursor)
     return render(
         request,
@@ -34,11 +37,17 @@ def leads_page(
         title="Leads",
         result=result,
         sort=sort,
-        model=predictive.current(page.ctx),
+        best_sort=best,
+        model=model,
         no_model=scoring_live.NO_MODEL,
         can_rescore=page.ctx.can("leads:write"),
         can_train=page.ctx.can("scoring:write"),
     )
+
+
+def _times(auc: float | None) -> str:
+    """An AUC as "times out of 100" a buyer is ranked above a non-buyer."""
+    return "—" if auc is None else str(round(auc * 100))
 
 
 @router.post("/leads/train")
@@ -46,7 +55,11 @@ def train(request: Request, page: Page) -> Response:
     """Retrain the predictive model and rescore the leads."""
     model = scoring_live.train(page.ctx)
     if model.status == "trained":
-        toast(request, f"Model trained: AUC {model.auc:.2f} (rules {model.rules_auc:.2f}).")
+        toast(
+            request,
+            f"Model trained: it ranks a future buyer above a non-buyer "
+            f"{_times(model.auc)} times out of 100 (the rules: {_times(model.rules_auc)}).",
+        )
     else:
         toast(request, model.reason or "Not enough history; the rules stand alone.", "info")
     return redirect(request, "/leads")
@@ -70,4 +83,5 @@ def score_panel(request: Request, page: Page, person_id: uuid.UUID) -> HTMLRespo
         title="Lead score",
         person_id=person_id,
         scored=scoring_live.person_score(page.ctx, person_id),
+        likelihood=leads.likelihood,
     )

@@ -1,0 +1,70 @@
+"""Human labels of the hub's stored values (``Domain.labels``; the ``label`` filter shows them)."""
+
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, str]] = {
+    "lifecycle_stage": {
+        "subscriber": "Subscriber",
+        "lead": "Lead",
+        "marketing_qualified": "Marketing qualified",
+        "sales_qualified": "Sales qualified",
+        "opportunity": "Opportunity",
+        "customer": "Customer",
+        "evangelist": "Evangelist",
+        "churned": "Churned",
+        "other": "Other",
+    },
+    "consent": {
+        "unknown": "Not asked",
+        "pending": "Awaiting answer",
+        "granted": "Granted",
+        "withdrawn": "Withdrawn",
+    },
+    "channel_preference": {
+        "unknown": "Not asked",
+        "opted_in": "Opted in",
+        "opted_out": "Opted out",
+    },
+    "activity_kind": {
+        "email": "Email",
+        "call": "Call",
+        "meeting": "Meeting",
+        "chat": "Chat",
+        "social": "Social",
+        "visit": "Visit",
+        "purchase": "Purchase",
+        "note": "Note",
+    },
+    "channel": {
+        "email": "Email",
+        "phone": "Phone",
+        "sms": "SMS",
+        "post": "Post",
+        "chat": "Chat",
+        "meeting": "Meeting",
+        "social": "Social",
+        "commerce": "Shop",
+        "in_store": "In store",
+        "internal": "Internal",
+        "web": "Web",
+    },
+    "direction": {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"},
+    "source": {
+        "web": "Website",
+        "ads": "Ads",
+        "event": "Event",
+        "import": "Import",
+        "referral": "Referral",
+        "api": "API",
+        "form": "Web form",
+    },
+    "field_type": {
+        "text": "Text",
+        "number": "Number",
+        "date": "Date",
+        "boolean": "Yes / no",
+        "select": "One of a list",
+        "multiselect": "Several of a list",
+        "money": "Money",
+    },
+}
