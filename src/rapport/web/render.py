@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -179,39 +179,6 @@ def local_time(value: datetime | None, style: str = "datetime") -> Markup:
     )
 
 
-def relative_days(days: int) -> str:
-    """A distance in days as people say it: "today", "in 3 days", "2 weeks ago"."""
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if days == -1:
-        return "yesterday"
-    n = abs(days)
-    if n < 14:
-        amount = f"{n} days"
-    elif n < 60:
-        amount = f"{round(n / 7)} weeks"
-    elif n < 365:
-        amount = f"{round(n / 30.4)} months"
-    else:
-        years = round(n / 365.25)
-        amount = "1 year" if years == 1 else f"{years} years"
-    return f"in {amount}" if days > 0 else f"{amount} ago"
-
-
-def relative_date(value: date | datetime | None, today: date | None = None) -> Markup:
-    """A ``<time>`` saying how far the date is from today ("in 3 days"), with the exact date
-    in its title: one date format for every list and record page."""
-    if value is None:
-        return Markup("")
-    day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
-    today = today or datetime.now(UTC).date()
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        day.isoformat(), day.strftime("%-d %b %Y"), relative_days((day - today).days)
-    )
-
-
 @pass_context
 def record_panels(
     context: JinjaContext, kind: str, record: Any
@@ -247,7 +214,6 @@ def _environment() -> Environment:
     env.filters["label"] = words.label
     env.filters["relative"] = words.relative
     env.filters["due"] = words.due
-    env.filters["relative_date"] = relative_date
     return env
 
 
