@@ -11,6 +11,7 @@ from rapport.core.db import Database
 from rapport.core.search import Document, Hit, index_documents
 from rapport.web.search_views import group_hits
 from tests.conftest import Cast
+from tests.sales.factories import make_deal, make_pipeline
 from tests.web.conftest import sign_in
 
 HTMX = {"HX-Request": "true"}
@@ -92,11 +93,23 @@ class TestPage:
 
 def test_groups_follow_the_best_hit_and_unknown_types_get_no_link() -> None:
     hits = [
-        Hit("deal", uuid.uuid4(), "Big deal", None, 99.0),
+        Hit("ticket", uuid.uuid4(), "Big ticket", None, 99.0),
         Hit("person", uuid.uuid4(), "Ann", None, 90.0),
-        Hit("deal", uuid.uuid4(), "Small deal", None, 80.0),
+        Hit("ticket", uuid.uuid4(), "Small ticket", None, 80.0),
     ]
     groups = group_hits(hits)
-    assert [g.label for g in groups] == ["Deals", "People"]
-    assert [r.hit.title for r in groups[0].results] == ["Big deal", "Small deal"]
+    assert [g.label for g in groups] == ["Tickets", "People"]
+    assert [r.hit.title for r in groups[0].results] == ["Big ticket", "Small ticket"]
     assert groups[0].results[0].url is None
+
+
+def test_the_dropdown_shows_deals_with_stage_and_amount(
+    signed_in: TestClient, api: TestClient
+) -> None:
+    made = make_deal(api, make_pipeline(api), title="Zeppelin renewal", amount="12500")
+    html = signed_in.get("/search", params={"q": "zepelin"}, headers=HTMX).text
+    assert ">Deals</div>" in html
+    assert f'href="/deals/{made["id"]}"' in html
+    assert "Lead · 12,500 EUR" in html
+    page = signed_in.get("/search", params={"q": "zeppelin"}).text
+    assert f'href="/deals/{made["id"]}"' in page

@@ -75,6 +75,25 @@ class SettingsSection:
 
 
 @dataclass(frozen=True)
+class Command:
+    """An action of the command menu (Ctrl/⌘-K).
+
+    ``href`` is the page it opens; a ``#name`` href runs that action of the current page
+    instead (``#log-call``: the record page's quick log, set to a call), and ``on`` then names
+    the record pages it applies to (``"person"``, ``"company"``, ``"deal"``). ``permission``
+    is what a member needs to see it; ``keywords`` are other words that find it.
+    """
+
+    label: str
+    href: str
+    group: str = "Actions"
+    order: int = 100
+    permission: str | None = None
+    keywords: str = ""
+    on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DemoSeed:
     """What ``rapport demo`` hands each domain's demo step, after the hub seeded its records."""
 
@@ -122,6 +141,7 @@ class Domain:
     # Human labels of its enumerated values, by vocabulary: {"lifecycle_stage": {"subscriber":
     # "Subscriber", ...}}; pages show them with the ``label`` filter (web/render.py).
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    commands: Sequence[Command] = ()  # its actions in the command menu
 
 
 # A new tuple at each install, the same one in between: readers (the template loader) can tell
@@ -166,6 +186,11 @@ def nav() -> list[NavEntry]:
 def settings_sections() -> list[SettingsSection]:
     """Every domain's settings pages, ordered."""
     return sorted((s for d in domains() for s in d.settings), key=lambda s: s.order)
+
+
+def commands() -> list[Command]:
+    """Every domain's command-menu actions, ordered."""
+    return sorted((c for d in domains() for c in d.commands), key=lambda c: c.order)
 
 
 def panels(kind: str) -> list[Panel]:

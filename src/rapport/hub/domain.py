@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry, SettingsSection
+from rapport.core.registry import Command, Domain, NavEntry, SettingsSection
 from rapport.hub.events import EVENTS
 from rapport.hub.labels import LABELS
 from rapport.hub.links import LINKS
@@ -43,5 +43,37 @@ DOMAIN = Domain(
     nav=(
         NavEntry("People", "/people", "users", order=10),
         NavEntry("Companies", "/companies", "building", order=20),
+    ),
+    commands=(
+        Command(
+            "New person",
+            "/people/new",
+            order=10,
+            permission="people:write",
+            keywords="add create contact",
+        ),
+        Command(
+            "New company",
+            "/companies/new",
+            order=20,
+            permission="companies:write",
+            keywords="add create account organisation",
+        ),
+        Command(
+            "Log a call",
+            "#log-call",
+            order=5,
+            permission="activities:write",
+            keywords="phone activity",
+            on=("person", "company"),
+        ),
+        Command(
+            "Add a note",
+            "#log-note",
+            order=6,
+            permission="activities:write",
+            keywords="activity comment",
+            on=("person", "company"),
+        ),
     ),
 )

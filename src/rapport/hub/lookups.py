@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from rapport.accounts.models import Membership, User
 from rapport.core.context import Context
-from rapport.hub.models import Company
+from rapport.core.search import search
+from rapport.hub.models import Company, Person
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,53 @@ def company_names_starting(ctx: Context, prefix: str, limit: int = 12) -> list[s
             .limit(limit)
         )
     )
+
+
+def person_label(name: str, email: str | None) -> str:
+    """How the person picker names a person: "Name <email>" (the email tells namesakes apart)."""
+    name = name or email or "Unnamed person"
+    return f"{name} <{email}>" if email and email != name else name
+
+
+def person_labels(ctx: Context, typed: str, limit: int = 10) -> list[str]:
+    """The people that match what was typed (search: any part of a name or an email, typos
+    forgiven), as the picker names them."""
+    if len(typed.strip()) < 2 or not ctx.can("people:read"):
+        return []
+    hits = search(ctx.session, ctx.workspace_id, typed, types=["person"], limit=limit)
+    if not hits:
+        return []
+    rows = ctx.session.execute(
+        select(Person.id, Person.full_name, Person.email).where(
+            Person.id.in_([h.record_id for h in hits])
+        )
+    )
+    labels = {row.id: person_label(row.full_name, row.email) for row in rows}
+    return [labels[h.record_id] for h in hits if h.record_id in labels]
+
+
+def person_of(ctx: Context, person_id: uuid.UUID | None) -> str | None:
+    """The picker's label of this person, if the member can see them."""
+    if person_id is None or not ctx.can("people:read"):
+        return None
+    row = ctx.session.execute(
+        select(Person.full_name, Person.email).where(Person.id == person_id)
+    ).first()
+    return person_label(row.full_name, row.email) if row else None
+
+
+def person_by_label(ctx: Context, label: str) -> uuid.UUID | None:
+    """The person a picker's text names: "Name <email>" by the email, else the one person with
+    exactly this name or email; None when nobody (or more than one) matches."""
+    label = " ".join(label.split())
+    if not label:
+        return None
+    email = label.rsplit("<", 1)[1].rstrip(">").strip() if label.endswith(">") else ""
+    if "<" not in label and "@" in label:
+        email = label
+    if email:
+        query = select(Person.id).where(Person.email.in_({email, email.lower()}))
+    else:
+        query = select(Person.id).where(Person.full_name == label)
+    found = list(ctx.session.scalars(query.limit(2)))
+    return found[0] if len(found) == 1 else None

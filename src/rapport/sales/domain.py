@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rapport.core.permissions import Role
-from rapport.core.registry import Domain, NavEntry, Panel, SettingsSection
+from rapport.core.registry import Command, Domain, NavEntry, Panel, SettingsSection
 from rapport.sales.events import EVENTS
 from rapport.sales.labels import LABELS
 from rapport.sales.links import LINKS
@@ -53,6 +53,31 @@ DOMAIN = Domain(
         NavEntry("Leads", "/leads", "person", order=40),
         NavEntry("Sales", "/sales", "chart", order=50),
         NavEntry("Tasks", "/tasks", "tasks", order=60),
+    ),
+    commands=(
+        Command(
+            "New deal",
+            "/deals/new",
+            order=30,
+            permission="deals:write",
+            keywords="add create opportunity",
+        ),
+        Command(
+            "Log a call",
+            "#log-call",
+            order=5,
+            permission="activities:write",
+            keywords="phone activity",
+            on=("deal",),
+        ),
+        Command(
+            "Add a note",
+            "#log-note",
+            order=6,
+            permission="activities:write",
+            keywords="activity comment",
+            on=("deal",),
+        ),
     ),
     panels=(
         # loads itself (hx-get), so the person page pays nothing for it

@@ -21,7 +21,7 @@ from rapport.hub import events as hub_events
 from rapport.hub.models import Activity
 from rapport.hygiene import events as hygiene_events
 from rapport.sales.events import SCORING_RULE_CREATED, SCORING_RULE_DELETED, SCORING_RULE_UPDATED
-from rapport.sales.service import reminders, scoring_live
+from rapport.sales.service import deals, reminders, scoring_live
 
 # --- lead scoring ---------------------------------------------------------------------------
 
@@ -156,3 +156,42 @@ def run_reminders(now: datetime | None = None) -> ReminderRun:
 def reminders_job() -> None:
     """The periodic run of both reminder rules over every workspace."""
     run_reminders()
+
+
+# --- deals in search --------------------------------------------------------------------------
+
+
+@jobs.on_event(
+    hub_events.PERSON_UPDATED, hygiene_events.PERSON_MERGED, hygiene_events.PERSON_MERGE_UNDONE,
+    name="sales.deal_search_on_person",
+)  # fmt: skip
+def deal_search_on_person(ctx: Context, event: jobs.Event) -> None:
+    """A person's name changed or a merge moved deals to or from them: the search documents of
+    their deals (found by their contact's name) are written again."""
+    ids = [event.record_id] if event.record_id is not None else []
+    restored = event.payload.get("restored")
+    if restored is not None:
+        ids.append(uuid.UUID(str(restored)))
+    deals.reindex_linked(ctx, person_ids=ids)
+
+
+@jobs.on_event(
+    hub_events.COMPANY_UPDATED, hygiene_events.COMPANY_MERGED, hygiene_events.COMPANY_MERGE_UNDONE,
+    name="sales.deal_search_on_company",
+)  # fmt: skip
+def deal_search_on_company(ctx: Context, event: jobs.Event) -> None:
+    """A company was renamed or merged: its deals' search documents are written again."""
+    if event.record_id is not None:
+        deals.reindex_linked(ctx, company_ids=[event.record_id])
+
+
+def reindex_deals() -> int:
+    """Every workspace's deals written to the search index again (``rapport deals reindex``:
+    the backfill of deals indexed before search showed their stage, company and contact)."""
+    with transaction(unscoped=True) as session:
+        ids = list(session.scalars(select(Workspace.id).order_by(Workspace.created_at)))
+    written = 0
+    for workspace_id in ids:
+        with transaction(workspace_id) as session:
+            written += deals.reindex_all(system_context(session, workspace_id))
+    return written

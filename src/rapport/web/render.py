@@ -76,6 +76,42 @@ def settings_menu(ctx: Any) -> list[tuple[str, list[SettingsSection]]]:
     return list(groups.items())
 
 
+@dataclass(frozen=True)
+class MenuCommand:
+    """One line of the command menu: where it goes, under which heading."""
+
+    label: str
+    href: str
+    group: str
+    keywords: str = ""
+    on: str = ""  # the record pages it applies to, space-separated (empty: every page)
+
+
+def command_menu(web: Any) -> list[MenuCommand]:
+    """The command menu's actions the signed-in member (``web.ctx``) may run (the domains'
+    commands), then every page they can open (the nav, then the settings pages); records come
+    from search as one types. An error page without a member gets none."""
+    ctx = getattr(web, "ctx", None)
+    if ctx is None:
+        return []
+    found = [
+        MenuCommand(c.label, c.href, c.group, c.keywords, " ".join(c.on))
+        for c in registry.commands()
+        if c.permission is None or ctx.can(c.permission)
+    ]
+    found += [
+        MenuCommand(f"Go to {entry.label}", entry.href, "Go to", "page open")
+        for entry in registry.nav()
+        if entry.ready
+    ]
+    found += [
+        MenuCommand(f"Settings: {section.label}", section.href, "Settings", "settings " + group)
+        for group, sections in settings_menu(ctx)
+        for section in sections
+    ]
+    return found
+
+
 class _Nav:
     """Iterates :func:`nav_items` at render time: the registry is filled after this import."""
 
@@ -173,6 +209,7 @@ def _environment() -> Environment:
     env.globals["nav"] = _Nav()
     env.globals["record_panels"] = record_panels
     env.globals["settings_menu"] = settings_menu
+    env.globals["command_menu"] = command_menu
     env.filters["local_time"] = local_time
     env.filters["label"] = words.label
     env.filters["relative"] = words.relative

@@ -26,6 +26,7 @@ class RecordKind:
 RECORD_KINDS: dict[str, RecordKind] = {
     "person": RecordKind("People", "/people/{id}"),
     "company": RecordKind("Companies", "/companies/{id}"),
+    "deal": RecordKind("Deals", "/deals/{id}"),
 }
 
 

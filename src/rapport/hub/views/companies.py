@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,9 +15,9 @@ from rapport.core.filtering import parse_query_params
 from rapport.core.listing import ListParams
 from rapport.core.pagination import Page as ResultPage
 from rapport.hub import lookups
-from rapport.hub.models import Company
-from rapport.hub.schemas import COMPANY_LIST_FILTERS, CompanyIn, CompanyPatch
-from rapport.hub.service import companies, fields, tags, timeline_read
+from rapport.hub.models import ActivityKind, Company, Direction
+from rapport.hub.schemas import COMPANY_LIST_FILTERS, ActivityIn, CompanyIn, CompanyPatch
+from rapport.hub.service import companies, fields, tags, timeline, timeline_read
 from rapport.hub.service.companies_list import DEFAULT_SORT, FIELDS, list_companies, people_of
 from rapport.hub.views import custom_fields, custom_filter
 from rapport.web import saved_views
@@ -45,7 +45,13 @@ NAME_COLUMN = Column("name", "Name", "name")
 FILTER_FIELDS = COMPANY_LIST_FILTERS
 VIEW_PARAMS = ("q", "sort", "industry", "tag", "owner", "size_min", "size_max", "cols",
                *custom_filter.PARAMS)  # fmt: skip
-FRAGMENTS = {"details": "hub/companies/_details.html", "more": "hub/companies/_timeline_items.html"}
+FRAGMENTS = {
+    "details": "hub/companies/_details.html",
+    "more": "hub/companies/_timeline_items.html",
+    "logged": "hub/companies/_logged.html",
+}
+QUICK_KINDS = [("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("note", "Note")]
+ACTIVITY_LOGGED = "rapport:activity-logged"  # the event a logged activity triggers (HX-Trigger)
 _OPTIONAL_TEXT = ("domain", "industry", "website", "phone")
 
 
@@ -283,6 +289,8 @@ def _record(
         conflict=conflict,
         can_write=page.ctx.can("companies:write"),
         can_delete=page.ctx.can("companies:delete"),
+        can_log=page.ctx.can("activities:write"),
+        quick_kinds=QUICK_KINDS,
     )
 
 
@@ -343,6 +351,48 @@ def update_company(
     if request.headers.get("hx-request"):
         return _record(request, page, company_id, part="details")
     return redirect(request, f"/companies/{company_id}")
+
+
+class CompanyActivityForm(BaseModel):
+    """The company page's quick log: a call, email, meeting or note with the company."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    kind: Literal["call", "email", "meeting", "note"] = "call"
+    subject: str = Field(default="", max_length=500)
+    body: str = Field(default="", max_length=100_000)
+
+
+@router.post("/companies/{company_id}/activities")
+def log_company_activity(
+    request: Request,
+    page: Page,
+    company_id: uuid.UUID,
+    form: Annotated[CompanyActivityForm, Form()],
+) -> Response:
+    """Log an activity with the company on its timeline; HTMX gets the timeline and the
+    figures (out of band) back, with an ``HX-Trigger`` for whatever else listens."""
+    company = companies.get(page.ctx, company_id)
+    kind = ActivityKind(form.kind)
+    try:
+        timeline.log(
+            page.ctx,
+            ActivityIn(
+                kind=kind,
+                direction=Direction.INTERNAL if kind == ActivityKind.NOTE else Direction.OUTBOUND,
+                subject=form.subject or None,
+                body=form.body or None,
+                company_id=company.id,
+            ),
+        )
+    except Invalid as exc:
+        toast(request, exc.detail, "error")
+    else:
+        toast(request, f"{kind.value.capitalize()} logged with {company.name}.")
+    if request.headers.get("hx-request"):
+        response = _record(request, page, company.id, part="logged")
+        response.headers["HX-Trigger"] = ACTIVITY_LOGGED
+        return response
+    return redirect(request, f"/companies/{company.id}")
 
 
 @router.post("/companies/{company_id}/delete")

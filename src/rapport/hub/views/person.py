@@ -47,7 +47,10 @@ FRAGMENTS = {
     "timeline": "hub/people/_timeline.html",
     "more": "hub/people/_timeline_items.html",
     "communication": "hub/people/_communication.html",
+    "logged": "hub/people/_logged.html",
+    "stats": "hub/people/_stats.html",
 }
+ACTIVITY_LOGGED = "rapport:activity-logged"  # the event a logged activity triggers (HX-Trigger)
 RawForm = Annotated[FormData, Depends(raw_form)]
 
 
@@ -324,7 +327,10 @@ def log_activity(
     else:
         toast(request, f"{form.kind.value.capitalize()} logged.")
     if request.headers.get("hx-request"):
-        return _record(request, page, person_id, part="timeline")
+        # the timeline, and the figures swapped out of band; panels may listen to the event
+        response = _record(request, page, person_id, part="logged")
+        response.headers["HX-Trigger"] = ACTIVITY_LOGGED
+        return response
     return redirect(request, f"/people/{person_id}")
 
 

@@ -8,10 +8,11 @@ or lost deal is closed: it moves again only after an explicit :func:`reopen`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 from sqlalchemy import update as sql_update
 
 from rapport.core.clock import utcnow
@@ -156,6 +157,29 @@ def move_to_stage(
     return deal
 
 
+def move_to_pipeline(
+    ctx: Context, deal_id: uuid.UUID, stage_id: uuid.UUID, *, expected_version: int | None = None
+) -> Deal:
+    """Move an open deal to an open stage of any pipeline (its pipeline follows the stage)."""
+    ctx.require("deals:write")
+    deal = get(ctx, deal_id)
+    check_version(deal.version, expected_version)
+    _require_open(deal)
+    stage = _stage_or_invalid(ctx, stage_id, None)
+    if stage.pipeline_id == deal.pipeline_id:
+        if stage.id != deal.stage_id:
+            _enter_stage(ctx, deal, stage, topic=DEAL_MOVED)
+        return deal
+    if stage.is_won or stage.is_lost:
+        raise invalid(("stage_id",), "move it to an open stage, then close it", "closed-stage")
+    old_pipeline = deal.pipeline_id
+    deal.pipeline_id = stage.pipeline_id
+    _enter_stage(
+        ctx, deal, stage, topic=DEAL_MOVED, extra={"pipeline_id": (old_pipeline, stage.pipeline_id)}
+    )
+    return deal
+
+
 def mark_won(
     ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
 ) -> Deal:
@@ -256,7 +280,14 @@ def _close(
     return deal
 
 
-def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: Topic[DealStageEntered]) -> None:
+def _enter_stage(
+    ctx: Context,
+    deal: Deal,
+    stage: Stage,
+    *,
+    topic: Topic[DealStageEntered],
+    extra: Changes | None = None,
+) -> None:
     now = utcnow()
     ctx.session.execute(
         sql_update(DealStageHistory)
@@ -271,10 +302,11 @@ def _enter_stage(ctx: Context, deal: Deal, stage: Stage, *, topic: Topic[DealSta
     deal.closed_at = now if deal.status != DealStatus.OPEN else None
     ctx.session.add(_stay(ctx, deal, stage, now))
     ctx.session.flush()
-    changes: Changes = {"stage_id": (old_stage, stage.id)}
+    changes: Changes = {"stage_id": (old_stage, stage.id), **(extra or {})}
     if old_status != deal.status:
         changes["status"] = (old_status, deal.status)
     record(ctx, topic, deal.id, changes, payload={"reason": deal.close_reason})
+    reindex(ctx, deal)
 
 
 def _stay(ctx: Context, deal: Deal, stage: Stage, entered_at: Any) -> DealStageHistory:
@@ -391,10 +423,67 @@ def _check_external_id(ctx: Context, values: dict[str, Any], deal_id: uuid.UUID 
         )
 
 
+def search_document(ctx: Context, deal: Deal) -> Document:
+    """The deal as search knows it: found by its title, its company's and its contact's names;
+    shown with its stage and amount."""
+    stage = ctx.session.get(Stage, deal.stage_id)
+    company = ctx.session.get(Company, deal.company_id) if deal.company_id else None
+    person = ctx.session.get(Person, deal.person_id) if deal.person_id else None
+    amount = f"{deal.amount:,.2f}".removesuffix(".00") + f" {deal.currency}"
+    subtitle = " · ".join(
+        part for part in (stage.name if stage else None, amount, company and company.name) if part
+    )
+    parts = [
+        company.name if company else None,
+        person.full_name if person else None,
+        person.email if person else None,
+    ]
+    return Document("deal", deal.id, deal.title, subtitle, parts)
+
+
 def reindex(ctx: Context, deal: Deal) -> None:
     """Write the deal's search document again."""
-    document = Document("deal", deal.id, deal.title, f"{deal.amount} {deal.currency}", [])
-    index_documents(ctx.session, ctx.workspace_id, [document])
+    index_documents(ctx.session, ctx.workspace_id, [search_document(ctx, deal)])
+
+
+def reindex_linked(
+    ctx: Context,
+    *,
+    person_ids: Sequence[uuid.UUID] = (),
+    company_ids: Sequence[uuid.UUID] = (),
+) -> int:
+    """Write again the search documents of the deals of these people and companies (their
+    names changed, or a merge moved deals to them); how many were written."""
+    conditions = []
+    if person_ids:
+        conditions.append(Deal.person_id.in_(person_ids))
+    if company_ids:
+        conditions.append(Deal.company_id.in_(company_ids))
+    if not conditions:
+        return 0
+    found = list(ctx.session.scalars(select(Deal).where(or_(*conditions)).limit(5000)))
+    if found:
+        documents = [search_document(ctx, deal) for deal in found]
+        index_documents(ctx.session, ctx.workspace_id, documents)
+    return len(found)
+
+
+def reindex_all(ctx: Context, *, batch: int = 500) -> int:
+    """Write the search document of every live deal of the workspace again (the backfill of
+    deals indexed before they carried their stage and names); how many were written."""
+    ctx.require("deals:write")
+    written, after = 0, None
+    while True:
+        query = select(Deal).order_by(Deal.id).limit(batch)
+        if after is not None:
+            query = query.where(Deal.id > after)
+        found = list(ctx.session.scalars(query))
+        if not found:
+            return written
+        documents = [search_document(ctx, deal) for deal in found]
+        index_documents(ctx.session, ctx.workspace_id, documents)
+        written += len(found)
+        after = found[-1].id
 
 
 def empty_stage(ctx: Context, stage: Stage, target: Stage) -> int:

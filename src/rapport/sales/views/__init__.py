@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from rapport.sales.views import (
     deal_custom,
+    deal_edit,
     deals,
     leads,
     panels,
@@ -20,6 +21,7 @@ router = APIRouter()
 router.include_router(leads.router)
 router.include_router(deal_custom.router)  # /deals/{id}/custom
 router.include_router(deals.router)  # /deals/new and /deals/list are declared before /{id}
+router.include_router(deal_edit.router)
 router.include_router(sales.router)
 router.include_router(panels.router)
 router.include_router(settings_pipelines.router)

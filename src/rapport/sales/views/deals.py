@@ -64,6 +64,15 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}" if amount % 1 else f"{amount:,.0f} {currency}"
 
 
+def is_overdue(deal: Deal) -> bool:
+    """An open deal whose expected close date has passed."""
+    return (
+        deal.status == DealStatus.OPEN
+        and deal.expected_close_date is not None
+        and deal.expected_close_date < utcnow().date()
+    )
+
+
 def board_url(pipeline: uuid.UUID | str | None, owner: str = "") -> str:
     query = {k: str(v) for k, v in (("pipeline", pipeline), ("owner", owner)) if v}
     return "/deals" + ("?" + urlencode(query) if query else "")
@@ -133,6 +142,7 @@ def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLRe
         initials=initials,
         money=money,
         truncated=truncated,
+        overdue=is_overdue,
         closed_days=CLOSED_DAYS,
         can_write=page.ctx.can("deals:write"),
         can_configure=page.ctx.can("pipelines:write"),
@@ -323,6 +333,7 @@ def deals_list(
         sorts=LIST_SORTS,
         statuses=tuple(DealStatus),
         money=money,
+        overdue=is_overdue,
         can_write=page.ctx.can("deals:write"),
         views=saved_views.list_views(page.ctx, "deal"),
         active_view=view,
@@ -359,14 +370,18 @@ def _new_form(
         status_code=status,
         title="New deal",
         pipeline=pipeline,
-        stages=[
-            s for s in pipelines.stages_of(page.ctx, pipeline.id) if not (s.is_won or s.is_lost)
-        ],
+        pipelines=[p for p, _ in pipelines.list_pipelines(page.ctx)],
+        stages=_open_stages(page, pipeline.id),
+        members=lookups.members(page.ctx),
         values=values,
         errors=errors,
         person_name=_person_name(page, _uuid_or_none(values["person_id"])),
         company_name=company_names.get(company_id) if company_id else None,
     )
+
+
+def _open_stages(page: Page, pipeline_id: uuid.UUID) -> list[Stage]:
+    return [s for s in pipelines.stages_of(page.ctx, pipeline_id) if not (s.is_won or s.is_lost)]
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -398,8 +413,26 @@ def new_deal_form(
         "expected_close_date": "",
         "person_id": _uuid_or_blank(person),
         "company_id": _uuid_or_blank(company),
+        "person": "",
+        "company": "",
+        "owner_id": str(page.user.id),
     }
     return _new_form(request, page, chosen, values, {})
+
+
+@router.get("/deals/new/stages", response_class=HTMLResponse)
+def new_deal_stages(
+    request: Request, page: Page, pipeline: Annotated[str, Query(max_length=36)] = ""
+) -> HTMLResponse:
+    """The stage ``<option>``s of the pipeline the new-deal form just chose."""
+    page.ctx.require("deals:write")
+    chosen = _form_pipeline(page, pipeline)
+    return render(
+        request,
+        "sales/deals/_stage_options.html",
+        stages=_open_stages(page, chosen.id),
+        selected="",
+    )
 
 
 @router.post("/deals/new")
@@ -414,6 +447,9 @@ def create_deal(
     pipeline: Annotated[str, Form(max_length=36)] = "",
     person_id: Annotated[str, Form(max_length=36)] = "",
     company_id: Annotated[str, Form(max_length=36)] = "",
+    person: Annotated[str, Form(max_length=300)] = "",
+    company: Annotated[str, Form(max_length=300)] = "",
+    owner_id: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
     """Add a deal; the form comes back with a message next to each field that is wrong."""
     page.ctx.require("deals:write")
@@ -426,6 +462,9 @@ def create_deal(
         "expected_close_date": expected_close_date,
         "person_id": person_id,
         "company_id": company_id,
+        "person": person.strip(),
+        "company": company.strip(),
+        "owner_id": owner_id,
     }
     errors: dict[str, str] = {}
     if not values["title"]:
@@ -435,6 +474,23 @@ def create_deal(
     except InvalidOperation:
         errors["amount"] = "Enter a number, like 1200 or 1200.50."
         parsed_amount = Decimal(0)
+    if values["company"] and not company_id:
+        found = lookups.company_by_name(page.ctx, values["company"])
+        if found is None:
+            errors["company"] = (
+                f"No company is called “{values['company']}”; pick one from the list."
+            )
+        company_id = str(found or "")
+    if values["person"] and not person_id:
+        found = lookups.person_by_label(page.ctx, values["person"])
+        if found is None:
+            errors["person"] = (
+                f"Nobody is called “{values['person']}”; pick a person from the list."
+            )
+        person_id = str(found or "")
+    members = {str(m.user_id) for m in lookups.members(page.ctx)}
+    if owner_id and owner_id not in members:
+        errors["owner_id"] = "Pick a member of the workspace."
     if errors:
         return _new_form(request, page, chosen, values, errors)
     try:
@@ -448,6 +504,7 @@ def create_deal(
                 "expected_close_date": expected_close_date or None,
                 "person_id": person_id or None,
                 "company_id": company_id or None,
+                "owner_id": owner_id or None,
             }
         )
         deal = deals.create(page.ctx, data)
@@ -455,6 +512,9 @@ def create_deal(
         errors = form_errors(exc)
         if "pipeline_id" in errors:
             errors.setdefault("stage_id", errors.pop("pipeline_id"))
+        for field_name, form_name in (("person_id", "person"), ("company_id", "company")):
+            if field_name in errors and not values[field_name]:
+                errors[form_name] = errors.pop(field_name)
         return _new_form(request, page, chosen, values, errors or {"form": str(exc)})
     toast(request, f"Deal “{deal.title}” was added.")
     return redirect(request, f"/deals/{deal.id}")
@@ -468,6 +528,8 @@ QUICK_KINDS = [("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("n
 TIMELINE_FRAGMENTS = {
     "timeline": "sales/deals/_timeline.html",
     "more": "sales/deals/_timeline_items.html",
+    "details": "sales/deals/_details.html",
+    "saved": "sales/deals/_saved.html",
 }
 
 
@@ -516,10 +578,10 @@ def deal_page(
     """A deal: its amount, stage, owner and close date, won/lost, and its own timeline (the
     activities about it merged with its stage changes); HTMX asks for the timeline alone or
     for its next page (``part=timeline|more``)."""
-    return _deal_page(request, page, deal_id, part=part, cursor=cursor, upto=upto)
+    return render_deal(request, page, deal_id, part=part, cursor=cursor, upto=upto)
 
 
-def _deal_page(
+def render_deal(
     request: Request,
     page: Page,
     deal_id: uuid.UUID,
@@ -558,6 +620,8 @@ def _deal_page(
         owner_names=owner_names,
         money=money,
         is_open=deal.status == DealStatus.OPEN,
+        overdue=is_overdue(deal),
+        oob=False,
         can_write=page.ctx.can("deals:write"),
     )
 
@@ -597,7 +661,7 @@ def log_deal_activity(
     else:
         toast(request, f"{kind.value.capitalize()} logged on “{deal.title}”.")
     if is_htmx(request):
-        return _deal_page(request, page, deal.id, part="timeline")
+        return render_deal(request, page, deal.id, part="timeline")
     return redirect(request, f"/deals/{deal.id}")
 
 
