@@ -73,6 +73,7 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     __table_args__ = (
         Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_deals_ws_title", "workspace_id", "title", "id"),
         Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),
         Index("ix_deals_ws_close_date", "workspace_id", "expected_close_date", "id"),
         Index("ix_deals_ws_owner", "workspace_id", "owner_id", "status"),
