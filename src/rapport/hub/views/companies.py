@@ -149,10 +149,10 @@ def matching(page: Page, query: Mapping[str, str]) -> tuple[ListState, ListParam
     return state, params, error
 
 
-def export_query(page: Page, query: Mapping[str, str], view: str) -> str:
+def export_query(page: Page, query: Mapping[str, str]) -> str:
     """The export's query string for the list as it is: its filters and saved view."""
     _, filters, _ = _read(page, query)
-    return urlencode({**filters, "view": view} if view else filters)
+    return urlencode(filters)  # a saved view's filters are in the URL too
 
 
 @router.get("/companies", response_class=HTMLResponse)
@@ -200,7 +200,7 @@ def companies_list(
         count=count,
         export_base="/api/v1/exports/companies",
         export_formats=(("csv", "CSV"), ("jsonl", "JSON lines"), ("vcf", "vCard")),
-        export_query=export_query(page, query, view) if part != "rows" else "",
+        export_query=export_query(page, query) if part != "rows" else "",
         can_export=page.ctx.can("export:read"),
         can_import=page.ctx.can("hygiene:import"),
         error=error,
