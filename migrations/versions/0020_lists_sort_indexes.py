@@ -1,4 +1,5 @@
-"""lists — an index behind every sortable column of the people, companies and deals lists
+"""lists — an index behind every sortable column of the people, companies and deals lists,
+and the done tasks' order (most recently done first)
 
 Each is (workspace_id, <column>, id), the keyset order the shared list reads, so a sort by any
 column shown is an index scan. The email and domain indexes gain the id tiebreaker; they serve
@@ -28,6 +29,7 @@ NEW = (
     ("ix_companies_ws_phone", "companies", "phone"),
     ("ix_companies_ws_updated", "companies", "updated_at"),
     ("ix_deals_ws_title", "deals", "title"),
+    ("ix_tasks_ws_done", "tasks", "done_at"),
 )
 WIDENED = (("ix_people_ws_email", "people", "email"), ("ix_companies_ws_domain", "companies", "domain"))
 
