@@ -30,6 +30,7 @@ NEW = (
     ("ix_companies_ws_updated", "companies", "updated_at"),
     ("ix_deals_ws_title", "deals", "title"),
     ("ix_tasks_ws_done", "tasks", "done_at"),
+    ("ix_tasks_ws_created", "tasks", "created_at"),
 )
 WIDENED = (("ix_people_ws_email", "people", "email"), ("ix_companies_ws_domain", "companies", "domain"))
 

@@ -283,6 +283,7 @@ class Task(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
         Index("ix_tasks_ws_assignee_due", "workspace_id", "assignee_id", "due_at", "id"),
         Index("ix_tasks_ws_due", "workspace_id", "due_at", "id"),
         Index("ix_tasks_ws_done", "workspace_id", "done_at", "id"),
+        Index("ix_tasks_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_tasks_ws_deal", "workspace_id", "deal_id"),
         Index("ix_tasks_ws_person", "workspace_id", "person_id"),
         Index("ix_tasks_ws_company", "workspace_id", "company_id"),
