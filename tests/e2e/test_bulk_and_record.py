@@ -279,6 +279,19 @@ def test_walk_the_main_pages_without_console_errors(  # type: ignore[no-untyped-
     assert not overlaps(page, ".record-header"), "the company header overlaps"
     walk_words_pages(server, page, out, label)
     walk_settings_config(server, page, out, label)  # custom fields, pipelines, rules, forms
+    # The other lists: deals, and the task list's three views (count, filters, picker).
+    walk = (
+        ("/deals/list", "deals-list"),
+        ("/tasks", "tasks-mine"),
+        ("/tasks?view=team", "tasks-team"),
+        ("/tasks?view=done", "tasks-done"),
+    )
+    for path, name in walk:
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)
+        assert no_sideways_scroll(page), f"{path} scrolls sideways"
     assert not errors, errors
     missing_url = f"{server.url}/people/{uuid.uuid4()}"
     missing = page.goto(missing_url)

@@ -287,7 +287,7 @@ class TestList:
             make(api, name=name, domain=None)
         page = api.get("/api/v1/companies", params={"sort": "-created_at"}).json()
         assert [c["name"] for c in page["items"]] == ["Third", "Second", "First"]
-        response = api.get("/api/v1/companies", params={"sort": "domain"})
+        response = api.get("/api/v1/companies", params={"sort": "website"})
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "sort"
 

@@ -92,7 +92,7 @@ class TestList:
             add_company(api, f"Firm {name}")
         html = signed_in.get("/companies", headers=HTMX).text
         assert html.lstrip().startswith('<section id="company-results"')
-        assert 'hx-trigger="revealed"' in html and "Firm Two" not in html
+        assert 'hx-trigger="intersect once"' in html and "Firm Two" not in html
         cursor_url = html.split('class="load-more" hx-get="')[1].split('"')[0]
         rows = signed_in.get(cursor_url.replace("&amp;", "&"), headers=HTMX).text
         assert rows.lstrip().startswith("<tr>") and "Firm Two" in rows

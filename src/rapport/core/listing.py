@@ -1,7 +1,10 @@
 """The one list and export of any record type (:mod:`rapport.core.records`).
 
-A list is keyset pages in an indexed order (never a count), the filter language, the bin
-(``deleted``), and with ``q`` the best search matches instead. An export writes every live
+A list is keyset pages in an indexed order, the filter language, the bin (``deleted``), and
+with ``q`` the best search matches instead. Its count is capped (:func:`count_records`: exact
+up to ``COUNT_CAP``, then "10,000+"; never an unbounded ``count(*)``), and
+:func:`matching_ids` gives the ids a filter keeps, capped too, for a bulk action on all of
+them. An export writes every live
 record a filter keeps, as CSV (through :mod:`csv_cells`) or JSON lines, read in keyset chunks
 through its own session, so memory stays flat at any size and the stream outlives the request's
 unit of work. People and companies have round-trip exporters of their own (hygiene); this one
@@ -21,7 +24,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import load_only
 
 from rapport.core import csv_cells
@@ -39,12 +42,14 @@ from rapport.core.filtering import (
 )
 from rapport.core.pagination import Page, keyset_page, parse_sort
 from rapport.core.records import M, RecordType
-from rapport.core.search import search_page
+from rapport.core.search import search, search_page
 
 RESERVED = {"limit", "cursor", "sort", "q", "filter", "fields", "deleted"}
 EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 EXPORT_CHUNK = 2000
 FLUSH_EVERY = 500  # CSV rows per chunk of the stream
+COUNT_CAP = 10_000  # a list counts exactly up to this, then says "10,000+"
+SEARCH_CAP = 1_000  # a search ranks at most this many matches to count or select them
 
 
 @dataclass
@@ -66,6 +71,25 @@ def filter_condition(ctx: Context, kind: RecordType[Any], node: Node) -> ColumnE
     return compile_filter(node, kind.fields, custom_types=custom, dialect_name=dialect)
 
 
+def _filtered(
+    ctx: Context, kind: RecordType[Any], params: ListParams, where: Sequence[ColumnElement[bool]]
+) -> Select[Any]:
+    """The records the list keeps (permission, bin, the caller's conditions, the filter)."""
+    ctx.require(kind.read)
+    model: Any = kind.model
+    stmt = select(model).where(*where)
+    if params.deleted:
+        stmt = stmt.where(model.deleted_at.is_not(None)).execution_options(include_deleted=True)
+    if params.filter is not None:
+        stmt = stmt.where(filter_condition(ctx, kind, params.filter))
+    return stmt
+
+
+def _searchable(kind: RecordType[Any]) -> None:
+    if not kind.searchable:
+        raise invalid(("q",), f"{kind.plural} cannot be searched; filter them instead")
+
+
 def list_records(
     ctx: Context,
     kind: RecordType[M],
@@ -75,18 +99,12 @@ def list_records(
 ) -> Page[M]:
     """A page of records: sorted, filtered, or (with ``q``) the best search matches.
     ``where`` adds conditions of the caller's own (the task list's due windows)."""
-    ctx.require(kind.read)
     model: Any = kind.model
-    stmt = select(model).where(*where)
+    stmt = _filtered(ctx, kind, params, where)
     if kind.list_columns:
         stmt = stmt.options(load_only(*kind.list_columns))
-    if params.deleted:
-        stmt = stmt.where(model.deleted_at.is_not(None)).execution_options(include_deleted=True)
-    if params.filter is not None:
-        stmt = stmt.where(filter_condition(ctx, kind, params.filter))
     if params.q:
-        if not kind.searchable:
-            raise invalid(("q",), f"{kind.plural} cannot be searched; filter them instead")
+        _searchable(kind)
         return search_page(
             ctx.session,
             stmt,
@@ -101,6 +119,73 @@ def list_records(
     return keyset_page(
         ctx.session, stmt, sort=sort, id_column=model.id, limit=params.limit, cursor=params.cursor
     )
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many records a list keeps: exact up to ``cap``, else "more than ``cap``"."""
+
+    n: int  # never above cap
+    capped: bool  # there are more than ``cap``
+    cap: int
+
+    @property
+    def label(self) -> str:
+        """ "1,234", or "10,000+" past the cap."""
+        return f"{self.cap:,}+" if self.capped else f"{self.n:,}"
+
+    def of(self, one: str, many: str) -> str:
+        """ "1 person", "2,345 people", "10,000+ people"."""
+        return f"{self.label} {one if self.n == 1 and not self.capped else many}"
+
+
+def _ids_query(
+    ctx: Context,
+    kind: RecordType[Any],
+    params: ListParams,
+    where: Sequence[ColumnElement[bool]],
+    cap: int,
+) -> tuple[Select[Any], int]:
+    """The ids the list keeps (at most ``cap`` + 1 of them) and the cap that holds for them:
+    a search counts at most ``SEARCH_CAP`` ranked matches."""
+    model: Any = kind.model
+    stmt = _filtered(ctx, kind, params, where).with_only_columns(model.id)
+    if params.q:
+        _searchable(kind)
+        cap = min(cap, SEARCH_CAP)
+        hits = search(ctx.session, ctx.workspace_id, params.q, types=[kind.name], limit=cap + 1)
+        stmt = stmt.where(model.id.in_([hit.record_id for hit in hits]))
+    return stmt.limit(cap + 1), cap
+
+
+def count_records(
+    ctx: Context,
+    kind: RecordType[Any],
+    params: ListParams,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    cap: int | None = None,
+) -> Count:
+    """How many records ``params`` keeps, counted to ``cap`` (``COUNT_CAP``) and no further:
+    ``SELECT count(*) FROM (… LIMIT cap + 1)``, so the cost is bounded at any size."""
+    stmt, cap = _ids_query(ctx, kind, params, where, COUNT_CAP if cap is None else cap)
+    n = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return Count(n=min(n, cap), capped=n > cap, cap=cap)
+
+
+def matching_ids(
+    ctx: Context,
+    kind: RecordType[Any],
+    params: ListParams,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    cap: int | None = None,
+) -> tuple[list[uuid.UUID], Count]:
+    """The ids of every record ``params`` keeps (for a bulk action on all of them) and their
+    count; past ``cap`` the ids are cut and the count says so, for the caller to refuse."""
+    stmt, cap = _ids_query(ctx, kind, params, where, COUNT_CAP if cap is None else cap)
+    ids = list(ctx.session.scalars(stmt))
+    return ids[:cap], Count(n=min(len(ids), cap), capped=len(ids) > cap, cap=cap)
 
 
 def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:

@@ -95,7 +95,11 @@ class Company(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     tags: Mapped[list[Tag]] = relationship(secondary=company_tags, lazy="raise", viewonly=True)
     __table_args__ = (
         Index("ix_companies_ws_name", "workspace_id", "name", "id"),
-        Index("ix_companies_ws_domain", "workspace_id", "domain"),
+        Index("ix_companies_ws_domain", "workspace_id", "domain", "id"),
+        Index("ix_companies_ws_industry", "workspace_id", "industry", "id"),
+        Index("ix_companies_ws_size", "workspace_id", "size", "id"),
+        Index("ix_companies_ws_phone", "workspace_id", "phone", "id"),
+        Index("ix_companies_ws_updated", "workspace_id", "updated_at", "id"),
         # A domain names one live company; the service checks first, this closes the race.
         Index(
             "uq_companies_ws_domain_live",
@@ -148,7 +152,11 @@ class Person(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
         Index("ix_people_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_people_ws_updated", "workspace_id", "updated_at", "id"),
         Index("ix_people_ws_last_name", "workspace_id", "last_name", "id"),
-        Index("ix_people_ws_email", "workspace_id", "email"),
+        Index("ix_people_ws_email", "workspace_id", "email", "id"),
+        Index("ix_people_ws_phone", "workspace_id", "phone", "id"),
+        Index("ix_people_ws_job_title", "workspace_id", "job_title", "id"),
+        Index("ix_people_ws_stage_id", "workspace_id", "lifecycle_stage", "id"),
+        Index("ix_people_ws_source", "workspace_id", "source", "id"),
         Index("ix_people_ws_company", "workspace_id", "company_id"),
         Index("ix_people_ws_owner", "workspace_id", "owner_id", "full_name"),
         Index("ix_people_ws_stage", "workspace_id", "lifecycle_stage", "full_name"),

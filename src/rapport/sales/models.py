@@ -77,6 +77,7 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     custom: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     __table_args__ = (
         Index("ix_deals_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_deals_ws_title", "workspace_id", "title", "id"),
         Index("ix_deals_ws_amount", "workspace_id", "amount", "id"),
         Index("ix_deals_ws_close_date", "workspace_id", "expected_close_date", "id"),
         Index("ix_deals_ws_owner", "workspace_id", "owner_id", "status"),
@@ -291,6 +292,8 @@ class Task(WorkspaceScoped, Timestamped, Versioned, SoftDeletable, Base):
     __table_args__ = (
         Index("ix_tasks_ws_assignee_due", "workspace_id", "assignee_id", "due_at", "id"),
         Index("ix_tasks_ws_due", "workspace_id", "due_at", "id"),
+        Index("ix_tasks_ws_done", "workspace_id", "done_at", "id"),
+        Index("ix_tasks_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_tasks_ws_deal", "workspace_id", "deal_id"),
         Index("ix_tasks_ws_person", "workspace_id", "person_id"),
         Index("ix_tasks_ws_company", "workspace_id", "company_id"),

@@ -1,7 +1,8 @@
 """Bulk actions on a selection of people or companies: tag, untag, assign an owner, delete
 (to the bin) and restore (the Undo of a bulk delete).
 
-One call acts on up to ``MAX_RECORDS`` records of one type. The permission is checked first;
+One call acts on up to ``MAX_RECORDS`` listed records of one type (``MAX_MATCHING`` when the
+list page selects all the records its filter keeps). The permission is checked first;
 then every id must name a record of this workspace, or nothing is written and the answer is
 404 (another workspace's record looks exactly like one that never existed). Each record that
 really changes gets a new version, one audit row and one outbox event, written with multi-row
@@ -31,7 +32,8 @@ from rapport.hub.service.common import check_owner
 RecordType = Literal["person", "company"]
 Action = Literal["tag", "untag", "assign", "delete", "restore"]
 ACTIONS: tuple[str, ...] = ("tag", "untag", "assign", "delete", "restore")
-MAX_RECORDS = 1000
+MAX_RECORDS = 1000  # ids a caller lists
+MAX_MATCHING = 10_000  # records "all matching" a list's filter may change at once
 UNDO_WINDOW = timedelta(days=1)
 
 _MODELS: dict[str, type[Person] | type[Company]] = {"person": Person, "company": Company}
@@ -61,20 +63,21 @@ def run(
     *,
     tag_names: list[str] | None = None,
     owner_id: uuid.UUID | None = None,
+    limit: int = MAX_RECORDS,
 ) -> BulkResult:
-    """Apply ``action`` to every listed record, all or nothing."""
+    """Apply ``action`` to every listed record (at most ``limit``), all or nothing."""
     if record_type not in _MODELS:
         raise invalid(("record_type",), "act on people ('person') or companies ('company')")
     if action not in ACTIONS:
         raise invalid(("action",), f"the action must be one of {', '.join(ACTIONS)}")
     ctx.require(permission_for(record_type, action))
-    unique = _checked_ids(ctx, record_type, ids, include_deleted=action == "restore")
+    unique = _checked_ids(ctx, record_type, ids, include_deleted=action == "restore", limit=limit)
     if action in ("tag", "untag"):
         names = [n for n in tag_names or [] if n.strip()]
         if not names:
             raise invalid(("tags",), "give at least one tag name")
         act = tags.add_tags if action == "tag" else tags.remove_tags
-        outcome = act(ctx, record_type, unique, names)
+        outcome = act(ctx, record_type, unique, names, limit=limit)
         return BulkResult(action, outcome.changed, outcome.unchanged)
     if action == "assign":
         return _assign(ctx, record_type, unique, owner_id)
@@ -84,15 +87,20 @@ def run(
 
 
 def _checked_ids(
-    ctx: Context, record_type: str, ids: list[uuid.UUID], *, include_deleted: bool
+    ctx: Context,
+    record_type: str,
+    ids: list[uuid.UUID],
+    *,
+    include_deleted: bool,
+    limit: int = MAX_RECORDS,
 ) -> list[uuid.UUID]:
     unique = list(dict.fromkeys(ids))
     if not unique:
         raise invalid(("ids",), "select at least one record")
-    if len(unique) > MAX_RECORDS:
+    if len(unique) > limit:
         raise invalid(
             ("ids",),
-            f"at most {MAX_RECORDS:,} records at once; you sent {len(unique):,}",
+            f"at most {limit:,} records at once; you sent {len(unique):,}",
             "too-many",
         )
     model = _MODELS[record_type]
@@ -212,4 +220,4 @@ def undo_delete(ctx: Context, record_type: RecordType, batch: str) -> BulkResult
     found = [i for i in dict.fromkeys(ids) if i is not None]
     if not found:
         raise NotFound("There is nothing to undo: the deletion is too old or not yours")
-    return run(ctx, record_type, "restore", found)
+    return run(ctx, record_type, "restore", found, limit=MAX_MATCHING)

@@ -18,7 +18,15 @@ from rapport.hub.service.people_list import list_people
 from rapport.hub.service.tags import has_tag
 
 # Every sort is served by an index (workspace_id, <column>, id); see hub/models.py.
-SORTS = {"name": Company.name, "created_at": Company.created_at}
+SORTS = {
+    "name": Company.name,
+    "created_at": Company.created_at,
+    "updated_at": Company.updated_at,
+    "domain": Company.domain,
+    "industry": Company.industry,
+    "size": Company.size,
+    "phone": Company.phone,
+}
 DEFAULT_SORT = "name"
 
 LIST_COLUMNS = (

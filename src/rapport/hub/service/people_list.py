@@ -19,6 +19,11 @@ SORTS = {
     "last_name": Person.last_name,
     "created_at": Person.created_at,
     "updated_at": Person.updated_at,
+    "email": Person.email,
+    "phone": Person.phone,
+    "job_title": Person.job_title,
+    "lifecycle_stage": Person.lifecycle_stage,
+    "source": Person.source,
 }
 DEFAULT_SORT = "full_name"
 

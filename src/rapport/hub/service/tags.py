@@ -136,11 +136,16 @@ def delete(ctx: Context, tag_id: uuid.UUID, *, expected_version: int | None = No
 
 
 def add_tags(
-    ctx: Context, record_type: RecordType, ids: list[uuid.UUID], names: list[str]
+    ctx: Context,
+    record_type: RecordType,
+    ids: list[uuid.UUID],
+    names: list[str],
+    *,
+    limit: int = MAX_RECORDS,
 ) -> TaggingOutcome:
     """Give every listed person or company these tags (created if new); audited per record."""
     target = _target(ctx, record_type)
-    ids = _existing_ids(ctx, target, ids)
+    ids = _existing_ids(ctx, target, ids, limit)
     tags = tags_by_name(ctx, names)
     if not tags:
         raise invalid(("names",), "give at least one tag name")
@@ -148,11 +153,16 @@ def add_tags(
 
 
 def remove_tags(
-    ctx: Context, record_type: RecordType, ids: list[uuid.UUID], names: list[str]
+    ctx: Context,
+    record_type: RecordType,
+    ids: list[uuid.UUID],
+    names: list[str],
+    *,
+    limit: int = MAX_RECORDS,
 ) -> TaggingOutcome:
     """Take these tags off every listed person or company; unknown names are ignored."""
     target = _target(ctx, record_type)
-    ids = _existing_ids(ctx, target, ids)
+    ids = _existing_ids(ctx, target, ids, limit)
     wanted = [" ".join(n.split()).lower() for n in names if n.strip()]
     if not wanted:
         raise invalid(("names",), "give at least one tag name")
@@ -216,14 +226,16 @@ def _target(ctx: Context, record_type: str) -> _Target:
     return target
 
 
-def _existing_ids(ctx: Context, target: _Target, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+def _existing_ids(
+    ctx: Context, target: _Target, ids: list[uuid.UUID], limit: int = MAX_RECORDS
+) -> list[uuid.UUID]:
     """The ids, deduplicated; any that is not a live record of this workspace is a 404 (the
     same answer for another workspace's record as for one that never existed)."""
     unique = list(dict.fromkeys(ids))
     if not unique:
         raise invalid(("ids",), "give at least one id")
-    if len(unique) > MAX_RECORDS:
-        raise invalid(("ids",), f"tag at most {MAX_RECORDS} records at once")
+    if len(unique) > limit:
+        raise invalid(("ids",), f"tag at most {limit} records at once")
     model = target.model
     found = set(ctx.session.scalars(select(model.id).where(model.id.in_(unique))))
     errors = [

@@ -3,25 +3,34 @@ given an owner or moved to the bin; a bulk delete's toast offers Undo.
 
 The list posts a plain form (row checkboxes named ``ids``, the pressed button's ``action``);
 the answer is a redirect back to the list as it was, with a toast saying what happened.
+With ``scope=all`` the action is on every record the list's filter keeps (its query string in
+``scope_query``), re-run here: all or nothing, and refused past ``MAX_MATCHING`` records.
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
 from rapport.core.errors import Conflict, Invalid, NotFound
+from rapport.core.listing import count_records, matching_ids
+from rapport.core.records import record_type as kind_of
 from rapport.hub import lookups
 from rapport.hub.service import bulk_actions
+from rapport.hub.views import companies as companies_views
+from rapport.hub.views import people as people_views
 from rapport.web.render import redirect, toast
 from rapport.web.session import Page
 
 router = APIRouter()
 RecordType = Literal["person", "company"]
 _LISTS: dict[str, str] = {"person": "/people", "company": "/companies"}
+_MATCHING = {"person": people_views.matching, "company": companies_views.matching}
+WIDER_COUNT = 10 * bulk_actions.MAX_MATCHING  # how far a refusal counts, to say how many
 
 
 def count_of(record_type: str, n: int) -> str:
@@ -46,6 +55,22 @@ def _ids(raw: list[str]) -> list[uuid.UUID] | None:
         return None
 
 
+def _all_matching(page: Page, record_type: RecordType, scope_query: str) -> list[uuid.UUID]:
+    """Every record the list's filter keeps, or Invalid saying how many past the cap."""
+    query = dict(parse_qsl(scope_query))
+    _state, params, _error = _MATCHING[record_type](page, query)
+    kind = kind_of(record_type)
+    ids, count = matching_ids(page.ctx, kind, params, cap=bulk_actions.MAX_MATCHING)
+    if count.capped:
+        wider = count_records(page.ctx, kind, params, cap=WIDER_COUNT)
+        noun = "people" if record_type == "person" else "companies"
+        raise Invalid(
+            f"This would change {wider.label} {noun}; narrow the filter below "
+            f"{bulk_actions.MAX_MATCHING:,}"
+        )
+    return ids
+
+
 def _act(
     request: Request,
     page: Page,
@@ -56,9 +81,17 @@ def _act(
     tags: str,
     owner_id: str,
     next_url: str,
+    scope: str = "",
+    scope_query: str = "",
 ) -> Response:
     back = _back(record_type, next_url)
     chosen = _ids(ids)
+    if scope == "all":
+        try:
+            chosen = _all_matching(page, record_type, scope_query)
+        except Invalid as exc:
+            toast(request, f"Nothing was changed. {exc.detail}.", "error")
+            return redirect(request, back)
     if not chosen:
         toast(request, "Select at least one row first.", "error")
         return redirect(request, back)
@@ -80,6 +113,7 @@ def _act(
             chosen,
             tag_names=names,
             owner_id=owner[0] if owner else None,
+            limit=bulk_actions.MAX_MATCHING if scope == "all" else bulk_actions.MAX_RECORDS,
         )
     except (Invalid, NotFound) as exc:
         message = exc.errors[0].message if exc.errors else exc.detail
@@ -122,15 +156,19 @@ def _undo(request: Request, page: Page, record_type: RecordType, batch: str) -> 
 
 Ids = Annotated[list[str], Form(max_length=bulk_actions.MAX_RECORDS + 1)]
 Text = Annotated[str, Form(max_length=2000)]
+Scope = Annotated[Literal["", "all"], Form()]
 Batch = Annotated[str, Path(max_length=64)]
 
 
 @router.post("/people/bulk")
 def people_bulk(request: Request, page: Page, ids: Ids = [], action: Text = "",  # noqa: B006
-                tags: Text = "", owner_id: Text = "", next: Text = "") -> Response:  # fmt: skip
-    """Tag, untag, assign or delete the people selected in the list."""
+                tags: Text = "", owner_id: Text = "", next: Text = "", scope: Scope = "",
+                scope_query: Text = "") -> Response:  # fmt: skip
+    """Tag, untag, assign or delete the people selected in the list (or, with
+    ``scope=all``, every person its filter keeps)."""
     return _act(request, page, "person", ids=ids, action=action, tags=tags,
-                owner_id=owner_id, next_url=next)  # fmt: skip
+                owner_id=owner_id, next_url=next, scope=scope,
+                scope_query=scope_query)  # fmt: skip
 
 
 @router.post("/people/bulk/undo/{batch}")
@@ -141,10 +179,13 @@ def people_bulk_undo(request: Request, page: Page, batch: Batch) -> Response:
 
 @router.post("/companies/bulk")
 def companies_bulk(request: Request, page: Page, ids: Ids = [], action: Text = "",  # noqa: B006
-                   tags: Text = "", owner_id: Text = "", next: Text = "") -> Response:  # fmt: skip
-    """Tag, untag, assign or delete the companies selected in the list."""
+                   tags: Text = "", owner_id: Text = "", next: Text = "", scope: Scope = "",
+                   scope_query: Text = "") -> Response:  # fmt: skip
+    """Tag, untag, assign or delete the companies selected in the list (or, with
+    ``scope=all``, every company its filter keeps)."""
     return _act(request, page, "company", ids=ids, action=action, tags=tags,
-                owner_id=owner_id, next_url=next)  # fmt: skip
+                owner_id=owner_id, next_url=next, scope=scope,
+                scope_query=scope_query)  # fmt: skip
 
 
 @router.post("/companies/bulk/undo/{batch}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,8 +14,9 @@ from starlette.datastructures import FormData
 
 from rapport.core.errors import Conflict, FieldError, Invalid, StaleWrite
 from rapport.core.filtering import parse_query_params
-from rapport.core.listing import ListParams
+from rapport.core.listing import Count, ListParams, count_records
 from rapport.core.pagination import Page as ResultPage
+from rapport.core.records import record_type
 from rapport.hub import lookups
 from rapport.hub.models import ActivityKind, Company, Direction
 from rapport.hub.schemas import COMPANY_LIST_FILTERS, ActivityIn, CompanyIn, CompanyPatch
@@ -31,13 +34,13 @@ PAGE_SIZE = 50
 PEOPLE_SHOWN = 50
 TIMELINE_PAGE = 25
 COLUMNS = (
-    Column("domain", "Domain"),
-    Column("industry", "Industry"),
-    Column("size", "Size"),
-    Column("phone", "Phone"),
-    Column("owner", "Owner"),
+    Column("domain", "Domain", "domain"),
+    Column("industry", "Industry", "industry"),
+    Column("size", "Size", "size"),
+    Column("phone", "Phone", "phone"),
+    Column("owner", "Owner"),  # a name looked up from an id: no index orders by it
     Column("created", "Created", "created_at"),
-    Column("updated", "Updated"),
+    Column("updated", "Updated", "updated_at"),
 )
 DEFAULT_COLUMNS = ("domain", "industry", "size", "owner", "created")
 NAME_COLUMN = Column("name", "Name", "name")
@@ -130,6 +133,34 @@ def _state(q: str, sort: str, filters: dict[str, str], cols: list[str],
     )
 
 
+_FILTER_NAMES = ("industry", "tag", "owner", "size_min", "size_max")
+
+
+def _read(page: Page, query: Mapping[str, str]) -> tuple[ListState, dict[str, str], str | None]:
+    """The list's state, its filters in the service's names, and any message about them."""
+    get = query.get
+    filters = {name: get(name, "").strip() for name in _FILTER_NAMES}
+    cf = (get("cf", ""), get("cfop", ""), get("cfv", ""))
+    state = _state(get("q", ""), get("sort", ""), filters, [], cf)
+    custom, error = custom_filter.condition(fields.definitions(page.ctx, "company"), *cf)
+    return state, {**state.service_filters(FILTER_FIELDS), **custom}, error
+
+
+def matching(page: Page, query: Mapping[str, str]) -> tuple[ListState, ListParams, str | None]:
+    """The list's state, what it asks the service for (every page of it) and any message,
+    from its query string: the list page and a bulk action on "all matching" read the same."""
+    state, filters, error = _read(page, query)
+    node = parse_query_params(filters, FIELDS)
+    params = ListParams(limit=PAGE_SIZE, sort=state.sort or None, filter=node, q=state.q or None)
+    return state, params, error
+
+
+def export_query(page: Page, query: Mapping[str, str]) -> str:
+    """The export's query string for the list as it is: its filters and saved view."""
+    _, filters, _ = _read(page, query)
+    return urlencode(filters)  # a saved view's filters are in the URL too
+
+
 @router.get("/companies", response_class=HTMLResponse)
 def companies_list(
     request: Request,
@@ -154,13 +185,14 @@ def companies_list(
                "size_min": size_min.strip(), "size_max": size_max.strip()}  # fmt: skip
     state = _state(q, sort, filters, cols, (cf, cfop, cfv))
     defs = fields.definitions(page.ctx, "company")
-    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
+    query = {"q": q, "sort": sort, **filters, "cf": cf, "cfop": cfop, "cfv": cfv}
+    count: Count | None = None
     try:
-        node = parse_query_params({**state.service_filters(FILTER_FIELDS), **custom}, FIELDS)
-        params = ListParams(
-            limit=PAGE_SIZE, cursor=cursor, sort=sort or None, filter=node, q=state.q or None
-        )
+        _, params, error = matching(page, query)
+        params.cursor = cursor
         result = list_companies(page.ctx, params)
+        if part != "rows":  # the next rows of a list keep the count it showed
+            count = count_records(page.ctx, record_type("company"), params)
     except Invalid as exc:  # a hand-edited URL: show the message, not a problem document
         error, result = exc.detail, ResultPage[Company](items=[], next_cursor=None, has_more=False)
     return render(
@@ -171,6 +203,12 @@ def companies_list(
         state=state,
         name_column=NAME_COLUMN,
         result=result,
+        count=count,
+        export_base="/api/v1/exports/companies",
+        export_formats=(("csv", "CSV"), ("jsonl", "JSON lines"), ("vcf", "vCard")),
+        export_query=export_query(page, query) if part != "rows" else "",
+        can_export=page.ctx.can("export:read"),
+        can_import=page.ctx.can("hygiene:import"),
         error=error,
         owners={m.user_id: m.name for m in lookups.members(page.ctx)},
         tag_names=[t.name for t in tags.list_tags(page.ctx, limit=200).items],

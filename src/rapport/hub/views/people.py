@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,8 +13,9 @@ from pydantic import ValidationError
 from rapport.core import registry
 from rapport.core.errors import Conflict, FieldError, Invalid
 from rapport.core.filtering import parse_query_params
-from rapport.core.listing import ListParams
+from rapport.core.listing import Count, ListParams, count_records
 from rapport.core.pagination import Page as ResultPage
+from rapport.core.records import record_type
 from rapport.core.registry import Panel
 from rapport.hub import lookups
 from rapport.hub.models import LifecycleStage, Person
@@ -29,13 +32,13 @@ from rapport.web.session import Page
 router = APIRouter()
 PAGE_SIZE = 50
 COLUMNS = (
-    Column("email", "Email"),
-    Column("phone", "Phone"),
-    Column("company", "Company"),
-    Column("job_title", "Job title"),
-    Column("stage", "Stage"),
+    Column("email", "Email", "email"),
+    Column("phone", "Phone", "phone"),
+    Column("company", "Company"),  # a name looked up from an id: no index orders by it
+    Column("job_title", "Job title", "job_title"),
+    Column("stage", "Stage", "lifecycle_stage"),
     Column("owner", "Owner"),
-    Column("source", "Source"),
+    Column("source", "Source", "source"),
     Column("created", "Created", "created_at"),
     Column("updated", "Updated", "updated_at"),
 )
@@ -62,6 +65,31 @@ def _state(q: str, sort: str, stage: str, tag: str, owner: str, cols: list[str],
     )
 
 
+def _read(page: Page, query: Mapping[str, str]) -> tuple[ListState, dict[str, str], str | None]:
+    """The list's state, its filters in the service's names, and any message about them."""
+    get = query.get
+    cf = (get("cf", ""), get("cfop", ""), get("cfv", ""))
+    state = _state(get("q", ""), get("sort", ""), get("stage", ""), get("tag", ""),
+                   get("owner", ""), [], cf)  # fmt: skip
+    custom, error = custom_filter.condition(fields.definitions(page.ctx, "person"), *cf)
+    return state, {**state.service_filters(FILTER_FIELDS), **custom}, error
+
+
+def matching(page: Page, query: Mapping[str, str]) -> tuple[ListState, ListParams, str | None]:
+    """The list's state, what it asks the service for (every page of it) and any message,
+    from its query string: the list page and a bulk action on "all matching" read the same."""
+    state, filters, error = _read(page, query)
+    node = parse_query_params(filters, FIELDS)
+    params = ListParams(limit=PAGE_SIZE, sort=state.sort or None, filter=node, q=state.q or None)
+    return state, params, error
+
+
+def export_query(page: Page, query: Mapping[str, str]) -> str:
+    """The export's query string for the list as it is: its filters and saved view."""
+    _, filters, _ = _read(page, query)
+    return urlencode(filters)  # a saved view's filters are in the URL too
+
+
 @router.get("/people", response_class=HTMLResponse)
 def people_list(
     request: Request,
@@ -82,13 +110,15 @@ def people_list(
     """People, sorted and filtered from the URL; HTMX gets the results or the next rows."""
     state = _state(q, sort, stage, tag, owner, cols, (cf, cfop, cfv))
     defs = fields.definitions(page.ctx, "person")
-    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
+    query = {"q": q, "sort": sort, "stage": stage, "tag": tag, "owner": owner,
+             "cf": cf, "cfop": cfop, "cfv": cfv}  # fmt: skip
+    count: Count | None = None
     try:
-        node = parse_query_params({**state.service_filters(FILTER_FIELDS), **custom}, FIELDS)
-        params = ListParams(
-            limit=PAGE_SIZE, cursor=cursor, sort=sort or None, filter=node, q=state.q or None
-        )
+        _, params, error = matching(page, query)
+        params.cursor = cursor
         result = list_people(page.ctx, params)
+        if part != "rows":  # the next rows of a list keep the count it showed
+            count = count_records(page.ctx, record_type("person"), params)
     except Invalid as exc:  # a hand-edited URL: show the message, not a problem document
         error, result = exc.detail, ResultPage[Person](items=[], next_cursor=None, has_more=False)
     return render(
@@ -99,6 +129,13 @@ def people_list(
         state=state,
         name_column=NAME_COLUMN,
         result=result,
+        count=count,
+        count_nouns=("person", "people"),
+        export_base="/api/v1/exports/people",
+        export_formats=(("csv", "CSV"), ("jsonl", "JSON lines"), ("vcf", "vCard")),
+        export_query=export_query(page, query) if part != "rows" else "",
+        can_export=page.ctx.can("export:read"),
+        can_import=page.ctx.can("hygiene:import"),
         error=error,
         companies=lookups.company_names(page.ctx, (p.company_id for p in result.items)),
         owners={m.user_id: m.name for m in lookups.members(page.ctx)},

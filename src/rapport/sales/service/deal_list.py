@@ -13,6 +13,7 @@ from rapport.sales.models import Deal, DealStatus
 # Every sort is served by an index (workspace_id, <column>, id); see sales/models.py.
 SORTS = {
     "created_at": Deal.created_at,
+    "title": Deal.title,
     "amount": Deal.amount,
     "expected_close_date": Deal.expected_close_date,
 }

@@ -20,7 +20,7 @@ from rapport.core.db import flush_unique, get_scoped
 from rapport.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from rapport.core.events import check_version, diff_fields, record
 from rapport.core.filtering import FieldSet, FilterField
-from rapport.core.listing import ListParams, list_records
+from rapport.core.listing import Count, ListParams, count_records, list_records
 from rapport.core.pagination import Page
 from rapport.core.permissions import Role
 from rapport.core.records import move_to_bin, record_type, restore_from_bin
@@ -30,7 +30,8 @@ from rapport.sales.events import TASK_CREATED, TASK_UPDATED
 from rapport.sales.models import Deal, Task, TaskPriority
 from rapport.sales.schemas import TaskIn, TaskPatch
 
-SORTS = {"due_at": Task.due_at, "created_at": Task.created_at}
+# Every sort is served by an index (workspace_id, <column>, id); see sales/models.py.
+SORTS = {"due_at": Task.due_at, "created_at": Task.created_at, "done_at": Task.done_at}
 DEFAULT_SORT = "due_at"
 # What the export (and a filter of the generic list) may name; the API's list keeps its own
 # parameters (?assignee=, ?status=, ?overdue=, ?due_before=…), built by _conditions.
@@ -69,6 +70,11 @@ class TaskQuery:
     person_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
     deal_id: uuid.UUID | None = None
+    about: str = ""  # "person" | "company" | "deal": linked to one; "none": to no record
+    no_due: bool = False  # only tasks without a due time
+
+
+ABOUT = ("person", "company", "deal", "none")
 
 
 def get(ctx: Context, task_id: uuid.UUID, *, include_deleted: bool = False) -> Task:
@@ -163,6 +169,14 @@ def list_tasks(ctx: Context, params: TaskQuery, *, now: datetime | None = None) 
     return list_records(ctx, record_type("task"), page, where=where)
 
 
+def count_tasks(
+    ctx: Context, params: TaskQuery, *, now: datetime | None = None, cap: int | None = None
+) -> Count:
+    """How many tasks the list keeps, counted to ``cap`` (see ``core.listing.count_records``)."""
+    where = _conditions(params, now or utcnow())
+    return count_records(ctx, record_type("task"), ListParams(), where=where, cap=cap)
+
+
 def _conditions(params: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
     """The task list's own filters: assignee, status, overdue, due window, linked record."""
     where: list[ColumnElement[bool]] = []
@@ -184,6 +198,12 @@ def _conditions(params: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
         value = getattr(params, name)
         if value is not None:
             where.append(getattr(Task, name) == value)
+    if params.no_due:
+        where.append(Task.due_at.is_(None))
+    if params.about == "none":
+        where += [Task.person_id.is_(None), Task.company_id.is_(None), Task.deal_id.is_(None)]
+    elif params.about in ABOUT:
+        where.append(getattr(Task, f"{params.about}_id").is_not(None))
     return where
 
 

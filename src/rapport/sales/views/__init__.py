@@ -15,6 +15,7 @@ from rapport.sales.views import (
     settings_lead_forms,
     settings_pipelines,
     settings_rules,
+    task_list,
 )
 
 router = APIRouter()
@@ -22,6 +23,7 @@ router.include_router(leads.router)
 router.include_router(deal_custom.router)  # /deals/{id}/custom
 router.include_router(deals.router)  # /deals/new and /deals/list are declared before /{id}
 router.include_router(deal_edit.router)
+router.include_router(task_list.router)  # /tasks/link-options
 router.include_router(sales.router)
 router.include_router(panels.router)
 router.include_router(settings_pipelines.router)

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapport.core.clock import utcnow
 from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
-from rapport.core.listing import ListParams
+from rapport.core.listing import ListParams, count_records
 from rapport.core.pagination import Page as PageOf
+from rapport.core.records import record_type
 from rapport.hub.models import Activity, ActivityKind, Direction
 from rapport.hub.public import custom_filter, fields, lookups, people, timeline
 from rapport.hub.schemas import ActivityIn
@@ -214,7 +215,8 @@ def move_deal(
 
 # --- the deal list ----------------------------------------------------------------------------
 
-LIST_SORTS = {"created_at": "Created", "amount": "Amount", "expected_close_date": "Close date"}
+LIST_SORTS = {"title": "Deal", "created_at": "Created", "amount": "Amount",
+              "expected_close_date": "Close date"}  # fmt: skip
 LIST_LIMIT = 50
 VIEW_PARAMS = ("pipeline", "stage", "owner", "status", "sort", "cf", "cfop", "cfv")  # kept
 
@@ -309,12 +311,16 @@ def deals_list(
         state.stage = ""
     filters = {field: getattr(state, name) for name, field in PAGE_FILTERS.items()}
     filters = {k: v for k, v in filters.items() if v} | custom
+    count = None
     try:
         node = parse_query_params(filters, FIELDS)
         query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort or None, filter=node)
         result = list_deals(page.ctx, query)
+        # The first page counts (capped); the rows that scrolling loads keep that count.
+        count = None if cursor else count_records(page.ctx, record_type("deal"), query)
     except Invalid as exc:  # a hand-edited URL: say so instead of a problem document
         error, result = exc.detail, PageOf[Deal](items=[], next_cursor=None, has_more=False)
+    export = dict(filters)  # a saved view's filters are in the URL
     all_stages = {s.id: s.name for _p, stages in choices for s in stages}
     return render(
         request,
@@ -322,6 +328,11 @@ def deals_list(
         fragment="sales/deals/_list_rows.html" if cursor else None,
         title="Deals",
         result=result,
+        count=count,
+        export_base="/api/v1/exports/deals",
+        export_formats=(("csv", "CSV"), ("jsonl", "JSON lines")),
+        export_query=urlencode(export),
+        can_export=page.ctx.can("export:read"),
         state=state,
         pipelines=[p for p, _ in choices],
         stages=stage_rows,

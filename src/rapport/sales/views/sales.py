@@ -31,7 +31,9 @@ from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import TaskIn
 from rapport.sales.service import forecast, pipelines, tasks
 from rapport.sales.service.tasks import TaskQuery
+from rapport.sales.views import task_list
 from rapport.sales.views.deals import money
+from rapport.sales.views.task_list import TaskFilters
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
@@ -241,33 +243,61 @@ def _zone(name: str) -> ZoneInfo:
 
 @router.get("/tasks", response_class=HTMLResponse)
 def my_tasks(
-    request: Request, page: Page, tz: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    page: Page,
+    tz: Annotated[str, Query(max_length=64)] = "",
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> HTMLResponse:
-    """My open tasks grouped overdue / today / upcoming / no date, and what I did lately."""
+    """Tasks in three views: mine (open, grouped overdue / today / upcoming / no date, and
+    what I did lately), the team's open tasks, and the done ones (most recent first); filtered
+    by assignee, due time and linked record, counted, and scrolled in keyset pages."""
     now = utcnow()
     zone = _zone(tz or unquote(request.cookies.get("rapport_tz", "")))
     today_end = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(), zone)
-    query = TaskQuery(limit=MAX_TASKS, assignee_id=page.ctx.user_id, status="open")
-    open_rows = task_rows(page, tasks.list_tasks(page.ctx, query).items, now)
-    recent = TaskQuery(limit=10, assignee_id=page.ctx.user_id, status="done", sort="-created_at")
-    done_rows = task_rows(page, tasks.list_tasks(page.ctx, recent).items, now)
+    filters = TaskFilters.read(dict(request.query_params))
+    query = task_list.task_query(page, filters, now, zone)
+    if filters.view == "mine":
+        query.limit = MAX_TASKS
+    query.cursor = cursor if filters.view != "mine" else None
+    result = tasks.list_tasks(page.ctx, query, now=now)
+    rows = task_rows(page, result.items, now)
+    back = filters.url()
+    if cursor and filters.view != "mine":  # the next rows, as scrolling loads them
+        template = "sales/_task_rows.html"
+        return render(request, template, fragment=template, rows=rows, result=result,
+                      filters=filters, back=back)  # fmt: skip
+    done_rows: list[TaskRow] = []
     groups: dict[str, list[TaskRow]] = {"Overdue": [], "Today": [], "Upcoming": [], "No date": []}
-    for row in open_rows:
-        due = row.task.due_at
-        key = (
-            "No date" if due is None
-            else "Overdue" if due < now
-            else "Today" if due < today_end
-            else "Upcoming"
-        )  # fmt: skip
-        groups[key].append(row)
+    if filters.view == "mine":
+        recent = TaskQuery(limit=10, assignee_id=page.ctx.user_id, status="done",
+                           sort="-done_at")  # fmt: skip
+        done_rows = task_rows(page, tasks.list_tasks(page.ctx, recent).items, now)
+        for row in rows:
+            due = row.task.due_at
+            key = (
+                "No date" if due is None
+                else "Overdue" if due < now
+                else "Today" if due < today_end
+                else "Upcoming"
+            )  # fmt: skip
+            groups[key].append(row)
     return render(
         request,
         "sales/tasks.html",
-        title="My tasks",
+        title=task_list.VIEWS[filters.view],
+        filters=filters,
+        views=task_list.VIEWS,
+        due_choices=task_list.DUE,
+        about_choices=task_list.ABOUT,
+        members=lookups.members(page.ctx),
         groups=groups,
+        rows=rows,
+        result=result,
         done_rows=done_rows,
-        open_count=len(open_rows),
+        count=task_list.count(page, filters, now, zone),
+        back=back,
+        export_query=task_list.export_query(page, query),
+        can_export=page.ctx.can("export:read"),
         can_write=page.ctx.can("tasks:write"),
         priorities=PRIORITIES,
         values={"title": "", "due_date": "", "due_time": "", "priority": "normal"},
@@ -299,6 +329,7 @@ def create_task(
     person_id: Annotated[str, Form(max_length=36)] = "",
     company_id: Annotated[str, Form(max_length=36)] = "",
     deal_id: Annotated[str, Form(max_length=36)] = "",
+    link: Annotated[str, Form(max_length=50)] = "",
     back: Annotated[str, Form(max_length=200)] = "/tasks",
 ) -> Response:
     """Add a task (from My tasks, or the panel of a person, company or deal, linked to it); a
@@ -311,6 +342,7 @@ def create_task(
         return redirect(request, back)
     try:
         links = {"person_id": person_id, "company_id": company_id, "deal_id": deal_id}
+        links |= task_list.parse_link(link)  # the picker's choice on the task list
         data = TaskIn.model_validate(
             {"title": title, "due_at": due, "priority": priority}
             | {name: value or None for name, value in links.items()}
@@ -346,7 +378,12 @@ def toggle_task(
     else:
         toast(request, f"“{task.title}” {'done' if task.done else 'is open again'}.")
     if is_htmx(request):
-        (row,) = task_rows(page, [task], utcnow())
-        template = "sales/_task_row.html"
-        return render(request, template, fragment=template, row=row, back=back)
+        now = utcnow()
+        (row,) = task_rows(page, [task], now)
+        count = None
+        if back == "/tasks" or back.startswith("/tasks?"):  # the list's count follows the tick
+            zone = _zone(unquote(request.cookies.get("rapport_tz", "")))
+            count = task_list.count(page, TaskFilters.from_url(back), now, zone)
+        template = "sales/_task_toggled.html"
+        return render(request, template, fragment=template, row=row, back=back, count=count)
     return redirect(request, back)
