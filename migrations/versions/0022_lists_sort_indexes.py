@@ -32,7 +32,10 @@ NEW = (
     ("ix_tasks_ws_done", "tasks", "done_at"),
     ("ix_tasks_ws_created", "tasks", "created_at"),
 )
-WIDENED = (("ix_people_ws_email", "people", "email"), ("ix_companies_ws_domain", "companies", "domain"))
+WIDENED = (
+    ("ix_people_ws_email", "people", "email"),
+    ("ix_companies_ws_domain", "companies", "domain"),
+)
 
 
 def upgrade() -> None:
