@@ -79,3 +79,9 @@ def test_read_only_and_csrf(
     assert cleo.get("/deals/new/stages").status_code == 403
     no_token = signed_in.post("/deals/new", data={"title": "x", "currency": "EUR"})
     assert no_token.status_code == 403
+
+
+def test_the_form_starts_in_the_workspaces_currency(signed_in: TestClient, api: TestClient) -> None:
+    assert api.patch("/api/v1/workspace/settings", json={"currency": "GBP"}).status_code == 200
+    html = signed_in.get("/deals/new").text
+    assert 'value="GBP"' in html and 'value="EUR"' not in html

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rapport.accounts.public import workspace
 from rapport.core.clock import utcnow
 from rapport.core.errors import Conflict, Invalid, NotFound, StaleWrite
 from rapport.core.filtering import parse_query_params
@@ -419,7 +420,7 @@ def new_deal_form(
     values = {
         "title": "",
         "amount": "",
-        "currency": chosen.currency or "EUR",
+        "currency": chosen.currency or workspace.get(page.ctx).currency,
         "stage_id": "",
         "expected_close_date": "",
         "person_id": _uuid_or_blank(person),
