@@ -89,8 +89,8 @@ class TestList:
         assert [d.amount for d in page.items] == [20, 30]
 
     def test_an_unknown_sort_or_field_is_invalid(self, ada_ctx: Context) -> None:
-        with pytest.raises(Invalid, match="cannot sort by 'title'"):
-            list_records(ada_ctx, record_type("deal"), ListParams(sort="title"))
+        with pytest.raises(Invalid, match="cannot sort by 'colour'"):
+            list_records(ada_ctx, record_type("deal"), ListParams(sort="colour"))
         with pytest.raises(Invalid, match="unknown field 'colour'"):
             node = parse_filter({"field": "colour", "op": "eq", "value": "red"})
             list_records(ada_ctx, record_type("deal"), ListParams(filter=node))
