@@ -191,11 +191,14 @@ class TestCompaniesImport:
         assert (theirs["created"], theirs["updated"]) == (3, 0)  # nothing of Acme's matched
         export = dev.get("/api/v1/exports/companies.csv").text
         assert export.count("Initech") == 1
-        # An Acme id in Globex's file is "no such company", not an update.
+        # An Acme id in Globex's file is another workspace's id: never an update of Acme's
+        # company; the row is a new Globex company with an id of its own.
         acme_id = _companies(api)[0]["id"]
         stolen = _upload(dev, "s.csv", f"id,name\n{acme_id},Stolen\n")
-        assert stolen["rejected"] == 1 and _rejects(dev, stolen)[0][2] == "no such company"
+        assert (stolen["created"], stolen["updated"], stolen["rejected"]) == (1, 0, 0)
         assert _companies(api)[0]["name"] == "Initech"
+        theirs_now = {c["name"]: c["id"] for c in _companies(dev)}
+        assert theirs_now["Stolen"] != acme_id
 
 
 class TestCompaniesCli:

@@ -141,6 +141,37 @@ class TestExport:
             job = _upload(api, f"people.{fmt}", body)
             assert (job["created"], job["updated"], job["unchanged"]) == (0, 0, 2), (fmt, job)
 
+    def test_an_export_imports_into_another_workspace_as_new_people(
+        self, api: TestClient, api_as
+    ) -> None:  # type: ignore[no-untyped-def]
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        ours = {p["email"]: p for p in api.get("/api/v1/people").json()["items"]}
+        globex = api_as("dev")
+        for fmt in ("csv", "jsonl", "vcf"):
+            body = api.get(f"/api/v1/exports/people.{fmt}").text
+            job = _upload(globex, f"people.{fmt}", body)
+            # the first file creates them; the others match them by email, unchanged
+            expected = (2, 0, 0) if fmt == "csv" else (0, 0, 2)
+            assert (job["created"], job["rejected"], job["unchanged"]) == expected, (fmt, job)
+        theirs = {p["email"]: p for p in globex.get("/api/v1/people").json()["items"]}
+        assert set(theirs) == set(ours)
+        for email, person in theirs.items():
+            assert person["id"] != ours[email]["id"]  # ids of their own
+            assert person["first_name"] == ours[email]["first_name"]
+        assert {p["id"] for p in api.get("/api/v1/people").json()["items"]} == {
+            p["id"] for p in ours.values()
+        }  # nothing of Acme's changed
+
+    def test_an_id_in_the_bin_is_refused_rather_than_duplicated(self, api: TestClient) -> None:
+        _upload(api, "people.csv", GOOD_AND_BAD)
+        body = api.get("/api/v1/exports/people.csv").text
+        eve = api.get("/api/v1/people", params={"email": "eve@example.com"}).json()["items"][0]
+        assert api.delete(f"/api/v1/people/{eve['id']}").status_code == 200
+        job = _upload(api, "people.csv", body)
+        assert (job["created"], job["rejected"], job["unchanged"]) == (0, 1, 1)
+        rejects = api.get(f"/api/v1/imports/{job['id']}/rejects.csv").text
+        assert "in the bin" in rejects
+
     def test_export_follows_the_list_filter(self, api: TestClient) -> None:
         _upload(api, "people.csv", GOOD_AND_BAD)
         body = api.get("/api/v1/exports/people.jsonl", params={"email": "eve@example.com"}).text

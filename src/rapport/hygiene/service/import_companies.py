@@ -46,6 +46,7 @@ from rapport.hygiene.events import COMPANY_EXTERNAL_ID_ADDED
 from rapport.hygiene.models import CompanyExternalId
 from rapport.hygiene.service import columns, company_columns, company_vcards
 from rapport.hygiene.service.cleaning import Problem
+from rapport.hygiene.service.import_people import in_bin
 from rapport.hygiene.service.sources import (
     SNIFF_BYTES,
     detect_encoding,
@@ -314,6 +315,10 @@ def _match(
     known = (
         set(ctx.session.scalars(select(Company.id).where(Company.id.in_(ids)))) if ids else set()
     )
+    binned = in_bin(ctx, Company, [i for i in ids if i not in known])
+    for row in rows:
+        if row.company_id and row.company_id not in known and row.company_id not in binned:
+            row.company_id = None  # another workspace's id: matched by its other keys, or new
     externals = [r.external_id for r in rows if r.external_id]
     by_external: dict[str, uuid.UUID] = {}
     if externals:
@@ -355,11 +360,10 @@ def _match(
             out.rejects.append((row.line, [Problem("(record)", None, f"repeats line {repeated}")]))
             continue
         seen |= dict.fromkeys(named, row.line)
-        if row.company_id and row.company_id not in known:
+        if row.company_id in binned:
             column = row.source_of.get("id", "id")
-            out.rejects.append(
-                (row.line, [Problem(column, str(row.company_id), "no such company")])
-            )
+            reason = "this company is in the bin; restore it before importing changes"
+            out.rejects.append((row.line, [Problem(column, str(row.company_id), reason)]))
             continue
         owners = {row.company_id} if row.company_id else set()
         if row.external_id in by_external:

@@ -102,10 +102,15 @@ def _match(
     by_email = _lookup(ctx, PersonEmail.email, PersonEmail.person_id, emails)
     by_external = _lookup(ctx, Person.external_id, Person.id, externals)
     known_ids = set(_lookup(ctx, Person.id, Person.id, ids))
+    binned = in_bin(ctx, Person, [i for i in ids if i not in known_ids])
     creates: list[CleanRow] = []
     updates: list[tuple[CleanRow, uuid.UUID]] = []
     seen: dict[str, int] = {}
     for row in rows:
+        if row.person_id and row.person_id not in known_ids and row.person_id not in binned:
+            # An id from another workspace or installation (an export imported elsewhere): the
+            # row is matched by its email or external id, or becomes a new person.
+            row.person_id = None
         email = row.email
         if email and row.person_id is None and not row.values.get("external_id"):
             # The common case, matched by email alone: the general steps below, inlined.
@@ -127,8 +132,9 @@ def _match(
             )
             continue
         seen.update(dict.fromkeys((str(k) for k in keys), row.line))
-        if row.person_id and row.person_id not in known_ids:
-            batch.rejects.append((row.line, [Problem("id", str(row.person_id), "no such person")]))
+        if row.person_id in binned:
+            reason = "this person is in the bin; restore them before importing changes"
+            batch.rejects.append((row.line, [Problem("id", str(row.person_id), reason)]))
             continue
         owners = {row.person_id} if row.person_id else set()
         owners |= {by_email[row.email]} if row.email in by_email else set()
@@ -144,6 +150,15 @@ def _match(
     numbers = [r.phone for r, _ in updates if r.phone]
     phones = {(n, p) for n, p in _pairs(ctx, PersonPhone.number, PersonPhone.person_id, numbers)}
     return creates, updates, _Keys(by_email, phones)
+
+
+def in_bin(ctx: Context, model: Any, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are records of the workspace in the bin (an id not found at all may
+    come from another workspace: the import then treats the row as having none)."""
+    if not ids:
+        return set()
+    query = select(model.id).where(model.id.in_(ids), model.deleted_at.is_not(None))
+    return set(ctx.session.scalars(query.execution_options(include_deleted=True)))
 
 
 def _lookup(ctx: Context, key: Any, value: Any, wanted: list[Any]) -> dict[Any, uuid.UUID]:
