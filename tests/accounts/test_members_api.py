@@ -9,6 +9,7 @@ from sqlalchemy import select
 from rapport.core.db import get_database
 from rapport.core.events import AuditEntry
 from tests.conftest import PASSWORD, Cast
+from tests.sales.factories import make_deal, make_pipeline
 
 
 def _actions() -> list[str]:
@@ -128,3 +129,30 @@ def test_workspace_settings(api: TestClient, api_as) -> None:  # type: ignore[no
     assert api_as("ben").patch("/api/v1/workspace/settings", json={"name": "X"}).status_code == 403
     assert api_as("ben").get("/api/v1/workspace/settings").json()["currency"] == "GBP"
     assert "workspace.updated" in _actions()
+
+
+def test_a_deactivated_member_is_given_nothing_new_but_keeps_what_they_own(
+    api: TestClient, cast: Cast
+) -> None:
+    ben = str(cast.ben.user_id)
+    person = api.post("/api/v1/people", json={"first_name": "Kept", "owner_id": ben}).json()
+    deal = make_deal(api, make_pipeline(api), owner_id=ben)
+    assert api.post(f"/api/v1/members/{ben}/deactivate").status_code == 200
+
+    refused = [
+        api.post("/api/v1/people", json={"first_name": "New", "owner_id": ben}),
+        api.post("/api/v1/companies", json={"name": "New Co", "owner_id": ben}),
+        api.post("/api/v1/tasks", json={"title": "Call", "assignee_id": ben}),
+        api.patch(f"/api/v1/deals/{deal['id']}", json={"owner_id": None}),  # (a real change)
+    ]
+    for response in refused[:3]:
+        assert response.status_code == 422, response.text
+        assert "deactivated" in response.text
+    assert refused[3].status_code == 200
+    moved_back = api.patch(f"/api/v1/deals/{deal['id']}", json={"owner_id": ben})
+    assert moved_back.status_code == 422 and "deactivated" in moved_back.text
+
+    # A form sends every field back: resending the owner they already have is no assignment.
+    kept = api.patch(f"/api/v1/people/{person['id']}", json={"job_title": "Buyer", "owner_id": ben})
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["job_title"], kept.json()["owner_id"]) == ("Buyer", ben)

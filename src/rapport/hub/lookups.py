@@ -36,14 +36,23 @@ def company_names(ctx: Context, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UU
 
 
 def members(ctx: Context) -> list[Member]:
-    """Everyone in the workspace, by name: the choices for a record's owner."""
+    """Everyone in the workspace, by name: the choices for a record's owner. A deactivated
+    member stays (records they own still name them) and says so; choosing them as a new
+    owner is refused with that reason (``common.check_owner``)."""
     rows = ctx.session.execute(
-        select(User.id, User.name, User.email)
+        select(User.id, User.name, User.email, Membership.deactivated_at)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.workspace_id == ctx.workspace_id)
-        .order_by(User.name, User.email)
+        .order_by(Membership.deactivated_at.is_not(None), User.name, User.email)
     )
-    return [Member(row.id, row.name or row.email, row.email) for row in rows]
+    return [
+        Member(
+            row.id,
+            (row.name or row.email) + (" (deactivated)" if row.deactivated_at else ""),
+            row.email,
+        )
+        for row in rows
+    ]
 
 
 def company_by_name(ctx: Context, name: str) -> uuid.UUID | None:

@@ -21,7 +21,7 @@ from rapport.hub.service import (
     timeline,
     timeline_read,
 )
-from rapport.hub.service.common import check_owner, tags_by_name
+from rapport.hub.service.common import check_owner, tags_by_name, without_unchanged
 from rapport.hub.validation import normalise_phone
 from rapport.hub.views import custom_filter  # a list page's custom-field condition
 
@@ -43,4 +43,5 @@ __all__ = [
     "timeline",
     "timeline_read",
     "validation",
+    "without_unchanged",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -68,13 +69,28 @@ def set_tags(
 def check_owner(
     ctx: Context, owner_id: uuid.UUID | None, loc: tuple[str, ...] = ("owner_id",)
 ) -> list[FieldError]:
-    """An owner must be a member of this workspace (remembered for the context: a bulk write
-    names the same few owners thousands of times)."""
+    """An owner must be an active member of this workspace (remembered for the context: a bulk
+    write names the same few owners thousands of times). Updates leave out an owner that does
+    not change (``unchanged``), so a record kept by a since-deactivated member can still be
+    edited."""
     members = ctx.extra.setdefault("known_members", set())
     assert isinstance(members, set)
     if owner_id is None or owner_id in members:
         return []
-    if accounts.membership(ctx.session, ctx.workspace_id, owner_id):
-        members.add(owner_id)
-        return []
-    return [FieldError(loc, "no member of this workspace has this id", "unknown-owner")]
+    member = accounts.membership(ctx.session, ctx.workspace_id, owner_id)
+    if member is None:
+        return [FieldError(loc, "no member of this workspace has this id", "unknown-owner")]
+    if member.deactivated_at is not None:
+        message = "this member was deactivated; choose an active member"
+        return [FieldError(loc, message, "inactive-owner")]
+    members.add(owner_id)
+    return []
+
+
+def without_unchanged(values: dict[str, Any], record: Any, *names: str) -> dict[str, Any]:
+    """``values`` without the fields among ``names`` that hold what ``record`` already has: a
+    form sends every field back, and resending an owner is not assigning them again."""
+    for name in names:
+        if name in values and values[name] == getattr(record, name):
+            del values[name]
+    return values

@@ -29,7 +29,7 @@ from rapport.hub.events import COMPANY_CREATED, COMPANY_UPDATED
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import Address, CompanyIn, CompanyPatch
 from rapport.hub.service import fields, people
-from rapport.hub.service.common import check_owner, set_tags, tags_by_name
+from rapport.hub.service.common import check_owner, set_tags, tags_by_name, without_unchanged
 
 FULL = (selectinload(Company.tags),)
 REINDEX_CHUNK = 500
@@ -89,9 +89,8 @@ def update(
     ctx.require("companies:write")
     company = get(ctx, company_id)
     check_version(company.version, expected_version)
-    clean = _normalise(
-        ctx, patch.model_dump(exclude_unset=True), creating=False, existing_custom=company.custom
-    )
+    sent = without_unchanged(patch.model_dump(exclude_unset=True), company, "owner_id")
+    clean = _normalise(ctx, sent, creating=False, existing_custom=company.custom)
     _raise_if_invalid(clean)
     if "domain" in clean.values:
         _check_domain_free(ctx, clean.values["domain"], company.id)

@@ -28,7 +28,7 @@ from rapport.hub.events import PERSON_CREATED, PERSON_UPDATED
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone, Tag, person_tags
 from rapport.hub.schemas import Address, EmailIn, PersonIn, PersonOut, PersonPatch, PhoneIn
 from rapport.hub.service import fields
-from rapport.hub.service.common import check_owner, set_tags, tags_by_name
+from rapport.hub.service.common import check_owner, set_tags, tags_by_name, without_unchanged
 
 FULL = (
     selectinload(Person.emails),
@@ -147,7 +147,7 @@ def update(
     ctx.require("people:write")
     person = get(ctx, person_id)
     check_version(person.version, expected_version)
-    sent = patch.model_dump(exclude_unset=True)
+    sent = without_unchanged(patch.model_dump(exclude_unset=True), person, "owner_id")
     clean = _normalise(ctx, sent, creating=False, existing_custom=person.custom)
     _raise_if_invalid(clean)
     if clean.emails is not None:

@@ -25,7 +25,7 @@ from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.core.search import Document, index_documents
 from rapport.core.topics import Topic
 from rapport.hub.models import Activity, Company, Person
-from rapport.hub.public import check_owner, fields, timeline_read
+from rapport.hub.public import check_owner, fields, timeline_read, without_unchanged
 from rapport.sales.events import (
     DEAL_CREATED,
     DEAL_LOST,
@@ -111,7 +111,7 @@ def update(
     ctx.require("deals:write")
     deal = get(ctx, deal_id)
     check_version(deal.version, expected_version)
-    values: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    values = without_unchanged(patch.model_dump(exclude_unset=True), deal, "owner_id")
     for name in ("title", "amount", "currency"):
         if name in values and values[name] is None:
             raise invalid((name,), "cannot be null")

@@ -25,7 +25,7 @@ from rapport.core.pagination import Page
 from rapport.core.permissions import Role
 from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.hub.models import Company, Person
-from rapport.hub.public import check_owner
+from rapport.hub.public import check_owner, without_unchanged
 from rapport.sales.events import TASK_CREATED, TASK_UPDATED
 from rapport.sales.models import Deal, Task, TaskPriority
 from rapport.sales.schemas import TaskIn, TaskPatch
@@ -123,7 +123,7 @@ def update(
     task = get(ctx, task_id)
     require_editor(ctx, task)
     check_version(task.version, expected_version)
-    values: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    values = without_unchanged(patch.model_dump(exclude_unset=True), task, "assignee_id")
     for name in ("title", "priority"):
         if name in values and values[name] is None:
             raise Invalid(f"{name}: cannot be null", errors=[FieldError((name,), "cannot be null")])
