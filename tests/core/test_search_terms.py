@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select, text
 
 from rapport.core import migrations
 from rapport.core.context import Context
-from rapport.core.search import search
+from rapport.core.search import search, terms
 from rapport.core.search.terms import SearchPosting, candidate_documents, variants
 from rapport.hub.schemas import CompanyIn, PersonIn
 from rapport.hub.service import companies, people
@@ -92,6 +93,57 @@ class TestPostingsFollowDocuments:
         assert _ids(ada_ctx, "zephyrine", types=["company"]) == [company.id]
         assert person.id in _ids(ada_ctx, "zephyrine", types=["person"])
         assert company.id not in _ids(ada_ctx, "zephyrine", types=["person"])
+
+
+class TestSeveralWords:
+    """Several words are matched from the rarest one's documents, the others joined when they
+    have few postings or few spellings and checked per document otherwise: every way gives
+    the documents that hold each word, closest first (here with tiny thresholds, so that a
+    dozen people take each way)."""
+
+    NAMES = [("Ivar", "Kestrel"), ("Ivar", "Kestrell"), ("Ivar", "Kesterson"), ("Ivar", "Moor"),
+             ("Ivra", "Kestrel"), ("Odile", "Kestrel"), ("Odile", "Kesterson")]  # fmt: skip
+
+    def _names(self, ctx: Context, q: str, limit: int = 50) -> list[str]:
+        found = candidate_documents(ctx.session, ctx.workspace_id, q, ["person"], limit) or []
+        return [title for _type, _id, title, _subtitle in found]
+
+    def test_every_way_finds_the_same_documents_in_the_same_order(
+        self, ada_ctx: Context, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for first, last in self.NAMES:
+            people.create(ada_ctx, PersonIn(first_name=first, last_name=last))
+        ada_ctx.session.flush()
+        queries = {
+            "ivar kestrel": ["Ivar Kestrel", "Ivar Kestrell", "Ivra Kestrel"],  # exact first
+            "ivar kes": ["Ivar Kesterson", "Ivar Kestrel", "Ivar Kestrell", "Ivra Kestrel"],
+            "kestrel odile": ["Odile Kestrel"],
+        }
+        expected = {q: self._names(ada_ctx, q) for q in queries}
+        for q, names in queries.items():
+            assert sorted(expected[q]) == sorted(names), q
+        assert expected["ivar kestrel"][0] == "Ivar Kestrel"
+        for size_cap, spellings in [(1, 0), (1, 9), (100, 0)]:  # probe, join by spellings, join
+            monkeypatch.setattr(terms, "SIZE_CAP", size_cap)
+            monkeypatch.setattr(terms, "JOIN_SPELLINGS", spellings)
+            for q in queries:
+                assert self._names(ada_ctx, q) == expected[q], (q, size_cap, spellings)
+
+    def test_exact_spellings_that_fill_the_page_are_the_answer(self, ada_ctx: Context) -> None:
+        for first, last in self.NAMES:
+            people.create(ada_ctx, PersonIn(first_name=first, last_name=last))
+        ada_ctx.session.flush()
+        assert self._names(ada_ctx, "ivar kestrel", limit=1) == ["Ivar Kestrel"]
+        assert self._names(ada_ctx, "ivar kestrel", limit=3)[0] == "Ivar Kestrel"
+
+    def test_the_rarest_words_documents_are_read_at_most_up_to_the_cap(
+        self, ada_ctx: Context, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for first, last in self.NAMES:
+            people.create(ada_ctx, PersonIn(first_name=first, last_name=last))
+        ada_ctx.session.flush()
+        monkeypatch.setattr(terms, "DRIVER_POSTINGS", 1)
+        assert len(self._names(ada_ctx, "odile kesterson")) <= 1
 
 
 class TestIsolation:

@@ -66,7 +66,7 @@ MIN_SCORE = 62.0
 # order, stopping at the pool); only when they are too few are near matches ranked, among
 # the first SIMILAR_CAP the index yields.
 SIMILAR_CAP = 500
-SIMILAR_BUDGET_MS = 40  # PostgreSQL's near-match step; see _postgres_matches
+SIMILAR_BUDGET_MS = 30  # PostgreSQL's near-match step; see _postgres_matches
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 
 
