@@ -291,7 +291,7 @@ def _all_words(
         for position in range(n_tokens)
     )
     counted = text(counts).bindparams(bindparam("ws", type_=Uuid))
-    sizes = dict(session.execute(counted, params).all())
+    sizes: dict[int, int] = {row[0]: row[1] for row in session.execute(counted, params)}
     driver = min(range(n_tokens), key=lambda position: (sizes.get(position, 0), position))
     others = [position for position in range(n_tokens) if position != driver]
     # A word with few postings, or few spellings, is read whole and joined (a hash join: a
