@@ -70,6 +70,25 @@ class TestBoard:
         assert 'href="/deals"' in response.text  # the nav entry is a link now
         assert "sortable.min.js" in response.text and "kanban.js" in response.text
 
+    def test_a_full_stage_shows_its_first_cards_and_counts_them_all(
+        self, signed_in: TestClient, api: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from rapport.sales.views import deals as deal_views
+
+        monkeypatch.setattr(deal_views, "COLUMN_CARDS", 2)
+        for i in range(5):
+            add_deal(api, f"Stacked {i}", amount="100")
+        first = stages(api)["Qualification"]
+        column = column_html(signed_in.get("/deals").text, first)
+        assert column.count('class="deal-card') == 2  # the first two waiting
+        assert "Stacked 0" in column and "Stacked 1" in column and "Stacked 4" not in column
+        assert re.search(r"data-count[^>]*>5<", column)  # all five are counted
+        assert "500 EUR" in column  # and summed
+        more = re.search(r'class="column-more" href="([^"]+)">3 more in the list<', column)
+        assert more is not None
+        listed = signed_in.get(more.group(1).replace("&amp;", "&")).text
+        assert all(f"Stacked {i}" in listed for i in range(5))
+
     def test_filter_by_owner(
         self, signed_in: TestClient, api: TestClient, cast: Cast, two: dict[str, Any]
     ) -> None:

@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
 from rapport.core.context import Context
 from rapport.core.filtering import FieldSet, FilterField
 from rapport.core.listing import ListParams, list_records
 from rapport.core.pagination import Page
 from rapport.core.records import record_type
-from rapport.sales.models import Deal, DealStatus
+from rapport.sales.models import Deal, DealStatus, Stage
 
 # Every sort is served by an index (workspace_id, <column>, id); see sales/models.py.
 SORTS = {
@@ -45,3 +52,53 @@ PAGE_FILTERS = {"pipeline": "pipeline_id", "stage": "stage_id", "owner": "owner_
 def list_deals(ctx: Context, params: ListParams) -> Page[Deal]:
     """A page of deals: sorted, filtered, or (with ``q``) the best search matches."""
     return list_records(ctx, record_type("deal"), params)
+
+
+CENTS = Decimal("0.01")  # deals.amount is NUMERIC(18, 2); SQLite's SUM loses the scale
+
+
+@dataclass
+class StageColumn:
+    """One stage on the board: its first cards, and the count and totals of all its deals."""
+
+    cards: list[Deal] = field(default_factory=list)
+    count: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+
+def board(
+    ctx: Context,
+    stages: list[Stage],
+    *,
+    owner_id: uuid.UUID | None,
+    closed_since: datetime,
+    per_stage: int,
+) -> dict[uuid.UUID, StageColumn]:
+    """The board of a pipeline: open deals in open stages, deals closed since ``closed_since``
+    in the won and lost ones. Each stage shows its ``per_stage`` longest-waiting cards; its
+    count and totals are the database's, so a stage of thousands costs what 50 cards do."""
+    columns = {stage.id: StageColumn() for stage in stages}
+    for stage in stages:
+        closed = stage.is_won or stage.is_lost
+        where = [Deal.stage_id == stage.id]
+        where.append(Deal.status != DealStatus.OPEN if closed else Deal.status == DealStatus.OPEN)
+        if closed:
+            where.append(Deal.closed_at >= closed_since)
+        if owner_id is not None:
+            where.append(Deal.owner_id == owner_id)
+        column = columns[stage.id]
+        column.cards = list(
+            ctx.session.scalars(
+                select(Deal).where(*where).order_by(Deal.stage_entered_at, Deal.title, Deal.id)
+                .limit(per_stage)
+            )
+        )  # fmt: skip
+        sums = ctx.session.execute(
+            select(Deal.currency, func.count(), func.sum(Deal.amount))
+            .where(*where)
+            .group_by(Deal.currency)
+        )
+        for currency, count, total in sums:
+            column.count += count
+            column.totals[currency] = Decimal(str(total or 0)).quantize(CENTS)  # the column's scale
+    return columns

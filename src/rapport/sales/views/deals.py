@@ -8,7 +8,6 @@ from a stale board is refused (412) and the board is re-rendered as it really is
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,25 +31,32 @@ from rapport.hub.schemas import ActivityIn
 from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, Stage
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
-from rapport.sales.service.deal_list import DEFAULT_SORT, FIELDS, PAGE_FILTERS, list_deals
+from rapport.sales.service.deal_list import DEFAULT_SORT, FIELDS, PAGE_FILTERS, board, list_deals
 from rapport.web import saved_views
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
 
 router = APIRouter()
-BOARD_LIMIT = 1000  # cards per board; more than this is a list, not a board
+COLUMN_CARDS = 50  # cards per stage on the board; the rest are a link to the list
 CLOSED_DAYS = 30  # the won and lost columns show what closed recently
 REFUSED_HEADER = "X-Rapport-Refused"  # on a board answering a move it did not make
 
 
 @dataclass
 class Column:
-    """One stage of the board: its cards and their totals per currency."""
+    """One stage of the board: its first cards, and the count and totals of all its deals."""
 
     stage: Stage
     cards: list[Deal] = field(default_factory=list)
-    totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    count: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+    list_url: str = ""
+
+    @property
+    def more(self) -> int:
+        """Deals in the stage beyond the cards shown (the list shows them all)."""
+        return self.count - len(self.cards)
 
     @property
     def closed(self) -> bool:
@@ -90,20 +96,6 @@ def _pick_pipeline(
     return defaults[0] if defaults else None
 
 
-def _fetch(page: Page, params: dict[str, str], limit: int) -> list[Deal]:
-    found: list[Deal] = []
-    cursor = None
-    node = parse_query_params(params, FIELDS)
-    while len(found) < limit:
-        query = ListParams(limit=min(500, limit - len(found)), cursor=cursor, filter=node)
-        result = list_deals(page.ctx, query)
-        found += result.items
-        if not result.has_more:
-            break
-        cursor = result.next_cursor
-    return found
-
-
 def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLResponse:
     """The board page, or only the board when HTMX asks."""
     choices = pipelines.list_pipelines(page.ctx)
@@ -111,24 +103,24 @@ def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLRe
     members = lookups.members(page.ctx)
     owner_names = {m.user_id: m.name for m in members}
     columns: list[Column] = []
-    truncated = False
     if picked is not None:
         pipeline, stages = picked
         owner = owner if owner in {str(m.user_id) for m in members} else ""
-        base = {"pipeline_id": str(pipeline.id)} | ({"owner_id": owner} if owner else {})
-        since = (utcnow() - timedelta(days=CLOSED_DAYS)).isoformat()
-        cards = _fetch(page, base | {"status": DealStatus.OPEN}, BOARD_LIMIT)
-        truncated = len(cards) >= BOARD_LIMIT
-        cards += _fetch(
-            page, base | {"status[ne]": DealStatus.OPEN, "closed_at[gte]": since}, BOARD_LIMIT
+        found = board(
+            page.ctx,
+            stages,
+            owner_id=uuid.UUID(owner) if owner else None,
+            closed_since=utcnow() - timedelta(days=CLOSED_DAYS),
+            per_stage=COLUMN_CARDS,
         )
-        columns = [Column(stage) for stage in stages]
-        by_stage = {c.stage.id: c for c in columns}
-        for deal in sorted(cards, key=lambda d: (d.stage_entered_at, d.title)):
-            column = by_stage.get(deal.stage_id)
-            if column is not None:
-                column.cards.append(deal)
-                column.totals[deal.currency] += deal.amount
+        columns = []
+        for stage in stages:
+            closed = stage.is_won or stage.is_lost
+            query = {"pipeline": pipeline.id, "stage": stage.id, "owner": owner}
+            query |= {"status": "" if closed else DealStatus.OPEN.value}
+            listed = "/deals/list?" + urlencode({k: str(v) for k, v in query.items() if v})
+            column = found[stage.id]
+            columns.append(Column(stage, column.cards, column.count, column.totals, listed))
     return render(
         request,
         "sales/deals/board.html",
@@ -143,7 +135,6 @@ def _board(request: Request, page: Page, pipeline_id: str, owner: str) -> HTMLRe
         companies=lookups.company_names(page.ctx, (d.company_id for c in columns for d in c.cards)),
         initials=initials,
         money=money,
-        truncated=truncated,
         overdue=is_overdue,
         closed_days=CLOSED_DAYS,
         can_write=page.ctx.can("deals:write"),
