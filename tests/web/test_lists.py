@@ -355,6 +355,22 @@ class TestTaskList:
         finished = signed_in.get("/tasks?view=done").text
         assert "Mine done" in finished and "Mine open" not in finished
 
+    def test_my_tasks_past_its_first_rows_leads_to_all_of_them(
+        self, signed_in: TestClient, api: TestClient, cast: Cast, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from rapport.sales.views import sales as sales_views
+
+        monkeypatch.setattr(sales_views, "MAX_TASKS", 2)
+        for day in range(3):
+            task(api, title=f"Due in {day + 1}", due_at=(NOW + timedelta(days=day + 1)).isoformat())
+        mine = signed_in.get("/tasks").text
+        assert "Due in 1" in mine and "Due in 2" in mine and "Due in 3" not in mine
+        link = re.search(r'data-more>.*?<a href="([^"]+)">See all of them', mine, re.S)
+        assert link is not None
+        everything = signed_in.get(link.group(1).replace("&amp;", "&")).text
+        assert all(f"Due in {day}" in everything for day in (1, 2, 3))
+        assert f"assignee={cast.ada.user_id}" in link.group(1)
+
     def test_filters_by_assignee_due_and_linked_record(
         self, signed_in: TestClient, api: TestClient, cast: Cast
     ) -> None:

@@ -41,7 +41,7 @@ from rapport.web.session import Page
 router = APIRouter()
 PERIODS = {"30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months", "all": "All time"}
 DEFAULT_PERIOD = "365"
-MAX_TASKS = 500
+MAX_TASKS = 100  # open tasks grouped on "My tasks"; all of them scroll on in the team view
 PRIORITIES = ("high", "normal", "low")
 MIN_STUCK_DAYS = 1  # a stage is not called a bottleneck over stays shorter than this
 
@@ -294,6 +294,7 @@ def my_tasks(
         rows=rows,
         result=result,
         done_rows=done_rows,
+        me=str(page.ctx.user_id),
         count=task_list.count(page, filters, now, zone),
         back=back,
         export_query=task_list.export_query(page, query),
