@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from rapport.core.context import Context
 from rapport.core.filtering import FieldSet, FilterField
@@ -78,27 +78,32 @@ def board(
     in the won and lost ones. Each stage shows its ``per_stage`` longest-waiting cards; its
     count and totals are the database's, so a stage of thousands costs what 50 cards do."""
     columns = {stage.id: StageColumn() for stage in stages}
+    closed_stages = {stage.id for stage in stages if stage.is_won or stage.is_lost}
+    mine = [Deal.owner_id == owner_id] if owner_id is not None else []
     for stage in stages:
-        closed = stage.is_won or stage.is_lost
-        where = [Deal.stage_id == stage.id]
+        closed = stage.id in closed_stages
+        where = [Deal.stage_id == stage.id, *mine]
         where.append(Deal.status != DealStatus.OPEN if closed else Deal.status == DealStatus.OPEN)
         if closed:
             where.append(Deal.closed_at >= closed_since)
-        if owner_id is not None:
-            where.append(Deal.owner_id == owner_id)
-        column = columns[stage.id]
-        column.cards = list(
+        columns[stage.id].cards = list(
             ctx.session.scalars(
                 select(Deal).where(*where).order_by(Deal.stage_entered_at, Deal.title, Deal.id)
                 .limit(per_stage)
             )
         )  # fmt: skip
-        sums = ctx.session.execute(
-            select(Deal.currency, func.count(), func.sum(Deal.amount))
-            .where(*where)
-            .group_by(Deal.currency)
-        )
-        for currency, count, total in sums:
-            column.count += count
-            column.totals[currency] = Decimal(str(total or 0)).quantize(CENTS)  # the column's scale
+    # Counts and totals of every stage in one pass over the pipeline's deals.
+    is_open = Deal.status == DealStatus.OPEN
+    sums = ctx.session.execute(
+        select(Deal.stage_id, is_open, Deal.currency, func.count(), func.sum(Deal.amount))
+        .where(Deal.stage_id.in_(list(columns)), *mine)
+        .where(or_(is_open, Deal.closed_at >= closed_since))
+        .group_by(Deal.stage_id, is_open, Deal.currency)
+    )
+    for stage_id, open_deal, currency, count, total in sums:
+        if bool(open_deal) == (stage_id in closed_stages):
+            continue  # an open deal in a closed stage, or a closed one in an open stage
+        column = columns[stage_id]
+        column.count += count
+        column.totals[currency] = Decimal(str(total or 0)).quantize(CENTS)  # the column's scale
     return columns

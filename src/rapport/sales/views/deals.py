@@ -38,7 +38,7 @@ from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
 
 router = APIRouter()
-COLUMN_CARDS = 50  # cards per stage on the board; the rest are a link to the list
+COLUMN_CARDS = 25  # cards per stage on the board; the rest are a link to the list
 CLOSED_DAYS = 30  # the won and lost columns show what closed recently
 REFUSED_HEADER = "X-Rapport-Refused"  # on a board answering a move it did not make
 
