@@ -175,12 +175,13 @@ def _corrections(session: Session, workspace_id: uuid.UUID, token: str, last: bo
 Candidate = tuple[str, uuid.UUID, str, str | None]  # record type, record id, title, subtitle
 
 # Several words: the documents of the word with the fewest postings are read (at most
-# DRIVER_POSTINGS of them) and each is checked for the other words by its own postings (the
-# doc_id index), so the cost follows the rarest word, not the sum of every word's postings
-# ("amanda jo…" at a million people: 3,700 checks instead of grouping 97,000 postings).
-# Words are counted up to SIZE_CAP postings to choose; when every word is that common, only
-# the first DRIVER_POSTINGS documents of one of them are searched: the closest answers may
-# then be missed, and a longer query finds them.
+# DRIVER_POSTINGS of them) and the other words are joined to them, or, for an unfinished last
+# word with many common completions, checked on each of them through the doc_id index; so the
+# cost follows the rarest word, not the sum of every word's postings ("amanda jo…" at a
+# million people: 5,000 checks instead of grouping 97,000 postings). Words are counted up to
+# SIZE_CAP postings to choose; when every word is that common, only the first
+# DRIVER_POSTINGS documents of one of them are searched: the closest answers may then be
+# missed, and a longer query finds them.
 SIZE_CAP = 20000
 JOIN_SPELLINGS = 3
 DRIVER_POSTINGS = 6000

@@ -71,7 +71,7 @@ def check_owner(
 ) -> list[FieldError]:
     """An owner must be an active member of this workspace (remembered for the context: a bulk
     write names the same few owners thousands of times). Updates leave out an owner that does
-    not change (``unchanged``), so a record kept by a since-deactivated member can still be
+    not change (``without_unchanged``), so a record kept by a since-deactivated member can still be
     edited."""
     members = ctx.extra.setdefault("known_members", set())
     assert isinstance(members, set)
