@@ -32,6 +32,7 @@ from rapport.core.permissions import Role
 from rapport.hub.models import Company, Person
 from rapport.hub.schemas import CompanyIn
 from rapport.hub.service import companies
+from rapport.hygiene import jobs as hygiene_jobs
 from rapport.sales.models import Deal, Task
 from rapport.sales.schemas import DealIn, TaskIn
 from rapport.sales.service import deals, tasks
@@ -107,6 +108,7 @@ def main() -> None:
     random.shuffle(ids)
     counts = {"companies": args.companies, "deals": args.deals, "tasks": args.tasks}
     seed(url, ws_id, owner, [uuid.UUID(i) for i in ids], counts)
+    hygiene_jobs.quality_snapshot(str(ws_id))  # as the worker keeps it (the bench runs none)
     with transaction(ws_id) as session:
         company_ids = [str(i) for i in session.scalars(select(Company.id).limit(2000))]
         deal_ids = [str(i) for i in session.scalars(select(Deal.id).limit(2000))]

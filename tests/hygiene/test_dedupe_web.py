@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -16,6 +18,7 @@ from rapport.core.db import Database
 from rapport.hygiene.models import DuplicateCandidate
 from rapport.hygiene.service import dedupe
 from tests.conftest import Cast
+from tests.hygiene.jobs_helper import drain_jobs
 from tests.web.conftest import browser, csrf_from, sign_in, signed_in  # noqa: F401
 from tests.web.test_auth import give_password
 
@@ -167,6 +170,33 @@ class TestQualityPage:
         assert 'style="background' not in html  # styled by hygiene.css like the other pages
         assert 'href="/quality" aria-current="page"' in html  # in the navigation
         assert 'data-count="duplicates">1<' in html
+        assert "data-counted" not in html  # a small workspace is counted on the spot
+
+    def test_a_large_workspace_shows_the_report_counted_in_the_background(
+        self, api: TestClient, signed_in: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from rapport.hygiene.service import quality
+
+        _queue(api)
+        monkeypatch.setattr(quality, "LIVE_UP_TO", 1)  # "large": more than one person
+        first = signed_in.get("/quality").text
+        assert "being counted in the background" in first and 'data-field="email"' not in first
+        drain_jobs()
+        counted = signed_in.get("/quality").text
+        assert re.search(r"Counted\s", counted) and "on its way" not in counted
+        assert 'data-field="email"' in counted and 'data-count="duplicates">1<' in counted
+        # the snapshot is what is shown until it is old: a new person is not in it yet
+        before = re.search(r"How complete are ([\d,]+) people", counted)
+        api.post("/api/v1/people", json={"first_name": "Later"})
+        again = signed_in.get("/quality").text
+        assert re.search(r"How complete are ([\d,]+) people", again).group(1) == before.group(1)  # type: ignore[union-attr]
+        monkeypatch.setattr(quality, "FRESH_FOR", timedelta(0))  # now it is old
+        stale = signed_in.get("/quality").text
+        assert "on its way" in stale
+        drain_jobs()
+        fresh = signed_in.get("/quality").text
+        total = int(re.search(r"How complete are ([\d,]+) people", fresh).group(1).replace(",", ""))  # type: ignore[union-attr]
+        assert total == int(before.group(1).replace(",", "")) + 1  # type: ignore[union-attr]
 
 
 class TestAddPersonWarning:

@@ -164,3 +164,13 @@ class CompanyExternalId(WorkspaceScoped, Base):
         UniqueConstraint("workspace_id", "external_id"),
         Index("ix_company_external_ids_company", "company_id"),
     )
+
+
+class QualitySnapshot(WorkspaceScoped, Base):
+    """The last data-quality report of a large workspace, counted in the background: a count
+    over a million people takes a second, too long for a page view."""
+
+    __tablename__ = "quality_snapshots"
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("workspace_id"),)

@@ -279,6 +279,13 @@ def undo_merge(
 
 @router.get("/quality", response_class=HTMLResponse)
 def quality_page(request: Request, page: Page) -> HTMLResponse:
-    """The data-quality report with a bar per field."""
-    report = quality.report(page.ctx)
-    return render(request, "hygiene/quality.html", title="Data quality", report=report)
+    """The data-quality report with a bar per field (a large workspace's as last counted)."""
+    shown = quality.for_page(page.ctx)
+    return render(
+        request,
+        "hygiene/quality.html",
+        title="Data quality",
+        report=shown.report,
+        counted_at=shown.counted_at,
+        counting=shown.counting,
+    )
