@@ -282,6 +282,16 @@ class TestExportAndImport:
         body = signed_in.get(link).text  # the browser's session may download it
         assert "P00" in body and "Exported" not in body
 
+    def test_a_searched_view_says_its_export_leaves_the_search_text_out(
+        self, signed_in: TestClient, api: TestClient
+    ) -> None:
+        tagged(api, "srch", 2)
+        plain = signed_in.get("/people?tag=srch").text
+        assert "This view, as" in plain and "without the search text" not in plain
+        searched = signed_in.get("/people?tag=srch&q=P00").text
+        assert "This view's filters, without the search text, as" in searched
+        assert "q=" not in self.export_link(searched, "csv")
+
     def test_custom_field_filters_go_to_the_export(
         self, signed_in: TestClient, api: TestClient
     ) -> None:
