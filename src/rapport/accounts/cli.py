@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -155,6 +156,24 @@ def list_users(
     out.print(table)
 
 
+def _change_member(
+    workspace: str,
+    email: str,
+    change: Callable[[Context, uuid.UUID], members.MemberRow],
+    done: str,
+    as_json: bool,
+) -> None:
+    """Apply ``change`` to the member with ``email`` and report it (``done`` is formatted
+    with the member's JSON: its email, role and workspace)."""
+    with transaction(unscoped=True) as session:
+        ctx, ws = _system(session, workspace)
+        made = _member_json(change(ctx, _user_id(session, email)), ws.slug)
+    if as_json:
+        emit_json(made)
+    else:
+        out.print("[green]✓[/green] " + done.format(**made))
+
+
 @user_app.command("set-role")
 def set_role(
     email: str,
@@ -163,14 +182,13 @@ def set_role(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Give a member another role (the last owner stays an owner)."""
-    with transaction(unscoped=True) as session:
-        ctx, ws = _system(session, workspace)
-        row = members.change_role(ctx, _user_id(session, email), role.value)
-        made = _member_json(row, ws.slug)
-    if as_json:
-        emit_json(made)
-    else:
-        out.print(f"[green]✓[/green] {made['email']} is now {made['role']} of {made['workspace']}")
+    _change_member(
+        workspace,
+        email,
+        lambda ctx, user_id: members.change_role(ctx, user_id, role.value),
+        "{email} is now {role} of {workspace}",
+        as_json,
+    )
 
 
 @user_app.command("deactivate")
@@ -180,13 +198,9 @@ def deactivate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Deactivate a member: their browser sessions and API tokens stop working at once."""
-    with transaction(unscoped=True) as session:
-        ctx, ws = _system(session, workspace)
-        made = _member_json(members.deactivate(ctx, _user_id(session, email)), ws.slug)
-    if as_json:
-        emit_json(made)
-    else:
-        out.print(f"[green]✓[/green] {made['email']} is deactivated in {made['workspace']}")
+    _change_member(
+        workspace, email, members.deactivate, "{email} is deactivated in {workspace}", as_json
+    )
 
 
 @user_app.command("reactivate")
@@ -196,13 +210,9 @@ def reactivate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Let a deactivated member sign in again."""
-    with transaction(unscoped=True) as session:
-        ctx, ws = _system(session, workspace)
-        made = _member_json(members.reactivate(ctx, _user_id(session, email)), ws.slug)
-    if as_json:
-        emit_json(made)
-    else:
-        out.print(f"[green]✓[/green] {made['email']} is active again in {made['workspace']}")
+    _change_member(
+        workspace, email, members.reactivate, "{email} is active again in {workspace}", as_json
+    )
 
 
 @user_app.command("set-password")
