@@ -46,6 +46,7 @@ def main() -> None:
         workers=args.workers,
         access_log=False,  # as rapport serve
         log_config=None,
+        timeout_worker_healthcheck=30,  # as rapport serve: a busy machine starts workers slowly
     )
 
 

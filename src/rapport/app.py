@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rapport import domains
 from rapport.core import (
+    dispatch,
     health,
     instance,
     jobs,
@@ -118,4 +119,5 @@ def create_app(*, check_schema: bool = True) -> FastAPI:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+    dispatch.install(app)  # routes found by path prefix, not by walking every router
     return app
