@@ -6,12 +6,16 @@ guessed; lenient rows kept with the failing field empty and a warning)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Connection, select
 
@@ -22,6 +26,7 @@ from rapport.core.db import transaction
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import importing, runner
+from tests.live import Server
 
 REALDATA = Path(__file__).parent / "realdata"
 TRUTH: list[dict[str, Any]] = json.loads((REALDATA / "truth.json").read_text())
@@ -270,3 +275,51 @@ def _csv(ws: uuid.UUID, job_id: uuid.UUID, which: str) -> list[str]:
             ctx, job_id
         )
     return list(chunks)
+
+
+def test_a_real_server_imports_lenient_through_the_api(live_server: Server) -> None:
+    name = f"Lenient {uuid.uuid4().hex[:8]}"
+    email = f"owner-{name.split()[1]}@example.com"
+    live_server.cli("init", "--workspace", name, "--email", email, "--password", "x" * 20)
+    token = live_server.token(email, name.lower().replace(" ", "-"))
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live_server.url, headers=headers, timeout=30) as api:
+        strict = _served_import(api, NATIONAL)
+        assert (strict["created"], strict["rejected"], strict["warned"]) == (2, 1, 1)
+        assert strict["lenient"] is False
+        lenient = _served_import(api, NATIONAL, lenient="true")
+        assert lenient["lenient"] is True
+        assert (lenient["created"], lenient["unchanged"], lenient["rejected"]) == (1, 2, 0)
+        assert lenient["warned"] == 2
+        rows = list(csv.DictReader(io.StringIO(
+            api.get(f"/api/v1/imports/{lenient['id']}/warnings.csv").text
+        )))  # fmt: skip
+        # (a cell starting with + is written '+… so no spreadsheet reads it as a formula)
+        assert [(r["line"], r["column"], r["value"].removeprefix("'")) for r in rows] == [
+            ("2", "Mobile Phone", "030 1234567"), ("4", "Mobile Phone", "+1 555 010 0000"),
+        ]  # fmt: skip
+        assert rows[0]["reason"].startswith("no country to read 030 1234567")
+        rejects = api.get(f"/api/v1/imports/{lenient['id']}/rejects.csv").text
+        assert rejects.strip().count("\n") == 0  # the header alone
+        karl = api.get("/api/v1/people", params={"email": "karl@example.de"}).json()["items"][0]
+        assert karl["phone"] is None
+        # With a default country the workspace reads the national number itself.
+        assert api.patch("/api/v1/workspace/settings", json={"country": "DE"}).status_code == 200
+        again = _served_import(api, NATIONAL)
+        assert (again["rejected"], again["updated"]) == (0, 1)
+        karl = api.get("/api/v1/people", params={"email": "karl@example.de"}).json()["items"][0]
+        assert karl["phone"] == "+49301234567"
+
+
+def _served_import(api: httpx.Client, text: str, **form: str) -> dict[str, Any]:
+    files = {"file": ("people.csv", text.encode(), "text/csv")}
+    response = api.post("/api/v1/imports", files=files, data=form)
+    assert response.status_code == 202, response.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = api.get(f"/api/v1/imports/{response.json()['id']}").json()
+        if job["status"] not in ("queued", "running"):
+            assert job["status"] == "done", job
+            return dict(job)
+        time.sleep(0.2)
+    raise AssertionError(f"the import did not finish: {job}")
