@@ -18,9 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Connection, select
+from typer.testing import CliRunner
 
 from rapport.accounts import service as accounts
 from rapport.accounts.public import workspace
+from rapport.cli import app
 from rapport.core.context import system_context
 from rapport.core.db import transaction
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
@@ -323,3 +325,22 @@ def _served_import(api: httpx.Client, text: str, **form: str) -> dict[str, Any]:
             return dict(job)
         time.sleep(0.2)
     raise AssertionError(f"the import did not finish: {job}")
+
+
+def test_the_cli_previews_and_imports_lenient(fresh: uuid.UUID, tmp_path: Path) -> None:
+    path = _write(tmp_path, NATIONAL)
+    args = ["import", str(path), "-w", str(fresh), "--json"]
+    preview = CliRunner().invoke(app, [*args, "--lenient"])
+    assert preview.exit_code == 0, preview.output
+    found = json.loads(preview.stdout)
+    assert (found["valid"], found["problems"]) == (3, [])
+    assert [(w["line"], w["column"]) for w in found["warnings"]] == [
+        (2, "Mobile Phone"), (4, "Mobile Phone"),
+    ]  # fmt: skip
+    strict = CliRunner().invoke(app, [*args, "--apply"])
+    assert strict.exit_code == 3, strict.output  # a row was rejected
+    assert (json.loads(strict.stdout)["rejected"], json.loads(strict.stdout)["warned"]) == (1, 1)
+    lenient = CliRunner().invoke(app, [*args, "--apply", "--lenient"])
+    assert lenient.exit_code == 0, lenient.output
+    done = json.loads(lenient.stdout)
+    assert (done["created"], done["unchanged"], done["rejected"], done["warned"]) == (1, 2, 0, 2)
