@@ -118,6 +118,7 @@ def test_workspace_settings(api: TestClient, api_as) -> None:  # type: ignore[no
         "name": "Acme",
         "currency": "EUR",
         "time_zone": "UTC",
+        "country": None,
     }
     bad = api.patch("/api/v1/workspace/settings", json={"currency": "ABC", "time_zone": "Nowhere"})
     assert bad.status_code == 422
@@ -125,7 +126,14 @@ def test_workspace_settings(api: TestClient, api_as) -> None:  # type: ignore[no
     ok = api.patch(
         "/api/v1/workspace/settings", json={"currency": "gbp", "time_zone": "Europe/London"}
     )
-    assert ok.json() == {"name": "Acme", "currency": "GBP", "time_zone": "Europe/London"}
+    assert ok.json() == {
+        "name": "Acme", "currency": "GBP", "time_zone": "Europe/London", "country": None
+    }  # fmt: skip
+    wrong = api.patch("/api/v1/workspace/settings", json={"country": "XX"})
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["loc"] == ["country"]
+    assert api.patch("/api/v1/workspace/settings", json={"country": "de"}).json()["country"] == "DE"
+    assert api.get("/api/v1/workspace/settings").json()["currency"] == "GBP"  # the rest kept
+    assert api.patch("/api/v1/workspace/settings", json={"country": ""}).json()["country"] is None
     assert api_as("ben").patch("/api/v1/workspace/settings", json={"name": "X"}).status_code == 403
     assert api_as("ben").get("/api/v1/workspace/settings").json()["currency"] == "GBP"
     assert "workspace.updated" in _actions()

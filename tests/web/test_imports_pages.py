@@ -97,6 +97,32 @@ class TestImportFlow:
         assert "kunden.csv" in history and "status-badge is-done" in history
         assert "German CRM" in signed_in.get(_upload(signed_in, "k.csv", PEOPLE)).text
 
+    def test_the_lenient_box_keeps_rows_and_offers_their_warnings(
+        self, signed_in: TestClient
+    ) -> None:
+        preview_url = _upload(signed_in, "kunden.csv", PEOPLE)
+        html = signed_in.get(preview_url).text
+        assert 'name="lenient"' in html
+        columns = ["Vorname", "Nachname", "Mail", "Notiz"]
+        form = {f"col_{i}": _select(html, c) for i, c in enumerate(columns)}
+        start = signed_in.post(
+            preview_url.replace("/preview/", "/start/"),
+            data={"csrf_token": csrf_from(html), "lenient": "1", **form},
+        )
+        assert start.status_code == 303, start.text
+        job_url = start.headers["location"]
+        drain_jobs()
+        progress = signed_in.get(f"{job_url}/progress", headers=HTMX).text
+        assert 'data-count="created">3<' in progress and 'data-count="rejected">0<' in progress
+        assert 'data-count="warned">1<' in progress and f"{job_url}/warnings.csv" in progress
+        rows = list(csv.DictReader(io.StringIO(signed_in.get(f"{job_url}/warnings.csv").text)))
+        assert [(r["line"], r["column"], r["value"]) for r in rows] == [
+            ("3", "Mail", "not-an-email")
+        ]
+        assert rows[0]["original row"] == "Greta;Schmidt;not-an-email;"
+        rejects = signed_in.get(f"{job_url}/rejects.csv").text
+        assert list(csv.DictReader(io.StringIO(rejects))) == []
+
     def test_companies_upload_maps_custom_fields_and_applies_a_saved_mapping(
         self, api: TestClient, signed_in: TestClient
     ) -> None:

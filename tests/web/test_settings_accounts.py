@@ -337,6 +337,23 @@ class TestWorkspace:
         assert entry.changes["currency"] == {"old": "EUR", "new": "USD"}
         assert entry.actor_id == cast.ada.user_id
 
+    def test_the_default_country_is_chosen_on_the_page(
+        self, signed_in: TestClient, cast: Cast
+    ) -> None:
+        page = signed_in.get("/settings/workspace").text
+        assert '<select id="country" name="country"' in page and '<option value="DE">' in page
+        bad = {"name": "Acme", "currency": "EUR", "time_zone": "UTC", "country": "ZZ"}
+        html = _post(signed_in, "/settings/workspace", "/settings/workspace", bad).text
+        assert "ISO 3166" in html
+        good = bad | {"country": "DE"}
+        assert (
+            _post(signed_in, "/settings/workspace", "/settings/workspace", good).status_code == 303
+        )
+        with get_database().session(unscoped=True) as session:
+            ws = session.get(Workspace, cast.acme)
+            assert ws is not None and ws.settings["general"]["country"] == "DE"
+        assert '<option value="DE" selected>' in signed_in.get("/settings/workspace").text
+
 
 def test_the_api_refuses_a_deactivated_members_cookie(
     signed_in: TestClient, signed_in_as: Callable[[str], TestClient], cast: Cast

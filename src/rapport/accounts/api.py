@@ -181,7 +181,7 @@ def change_password(body: PasswordChangeIn, ctx: Ctx) -> Response:
     dependencies=[signed_in()],
 )
 def workspace_settings(ctx: Ctx) -> workspace.WorkspaceSettings:
-    """The workspace's name, default currency and time zone."""
+    """The workspace's name, default currency, time zone and default country."""
     return workspace.get(ctx)
 
 
@@ -194,5 +194,6 @@ def workspace_settings(ctx: Ctx) -> workspace.WorkspaceSettings:
 def update_workspace_settings(
     body: WorkspaceSettingsPatch, ctx: Ctx
 ) -> workspace.WorkspaceSettings:
-    """Change the workspace's name, default currency (ISO 4217) or time zone (IANA)."""
+    """Change the workspace's name, default currency (ISO 4217), time zone (IANA) or default
+    country (ISO 3166-1 alpha-2, ``""`` for none)."""
     return workspace.update(ctx, **body.model_dump(exclude_unset=True, exclude_none=True))

@@ -95,6 +95,11 @@ class WorkspaceSettingsOut(BaseModel):
     name: str
     currency: str = Field(description="ISO 4217 code, the default for new deals")
     time_zone: str = Field(description="IANA time zone, e.g. Europe/Paris")
+    country: str | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 default country: phone numbers written without a "
+        "+country code are read in it when an imported record has no country",
+    )
 
 
 class WorkspaceSettingsPatch(BaseModel):
@@ -102,3 +107,4 @@ class WorkspaceSettingsPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     currency: str | None = Field(default=None, max_length=3)
     time_zone: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=2, description='"" for none')

@@ -40,12 +40,15 @@ Reject = tuple[int, list[Problem]]  # a line and its problems
 @dataclass
 class Written:
     """What a target did with one batch: ids it created or changed (announced in the batch's
-    ``import.batch`` event), the records left as they were, and the refused ones."""
+    ``import.batch`` event), the records left as they were, the refused ones, and the
+    problems of records that went in all the same (a lenient import's emptied fields, values
+    kept with a doubt)."""
 
     created: list[Any] = field(default_factory=list)
     updated: list[Any] = field(default_factory=list)
     unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
 
 
 @dataclass
@@ -85,9 +88,14 @@ class Target(Protocol):
         """The file read this target's own way, or None for the pipeline's reader."""
         ...
 
-    def clean(self, records: list[Any], mapping: dict[str, str], region: str) -> Any:
+    def clean(
+        self, records: list[Any], mapping: dict[str, str], region: str, *, lenient: bool = False
+    ) -> Any:
         """Pure work on a batch (no database): may run in a worker process while the
-        previous batch is written. What it returns is handed to :meth:`write`."""
+        previous batch is written. What it returns is handed to :meth:`write`. ``region``:
+        the country national phone numbers are read in when a record has none ("" for none);
+        ``lenient``: a value that fails its check is left out with a warning rather than
+        refusing its record (for targets that support it)."""
         ...
 
     def write(self, ctx: Context, mapping: dict[str, str], cleaned: Any) -> Written:
@@ -110,7 +118,9 @@ class BaseTarget:
     def open(self, stream: IO[bytes], fmt: str) -> Opened | None:
         return None
 
-    def clean(self, records: list[Record], mapping: dict[str, str], region: str) -> Any:
+    def clean(
+        self, records: list[Record], mapping: dict[str, str], region: str, *, lenient: bool = False
+    ) -> Any:
         return records
 
     def finish(self, ctx: Context, job: Any) -> None:

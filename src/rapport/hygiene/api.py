@@ -89,6 +89,13 @@ def create_import(
             "deal or activity (CSV), or another registered import target"
         ),
     ] = "person",
+    lenient: Annotated[
+        bool,
+        Form(
+            description="keep a record whose value fails its check, with that field left "
+            "empty and the problem listed at warnings.csv (people; default: refuse the record)"
+        ),
+    ] = False,
 ) -> ImportJob:
     """Queue an import of people (or ``object=company``, ``deal``, ``activity``) from a file
     (202); follow it at ``GET /imports/{id}``. The mapping is automatic by header name, then
@@ -103,6 +110,7 @@ def create_import(
         mapping_name=mapping,
         save_as=save_mapping,
         object=object,
+        lenient=lenient,
     )
     jobs.enqueue(ctx.session, hygiene_jobs.run_import, job_id=str(job.id))  # after commit
     return job
@@ -151,6 +159,18 @@ def get_import(import_id: uuid.UUID, ctx: Ctx) -> ImportJob:
 def get_rejects(import_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
     """The rows an import refused: line, column, value and reason, as CSV."""
     return StreamingResponse(importing.rejects_csv(ctx, import_id), media_type="text/csv")
+
+
+@imports.get(
+    "/{import_id}/warnings.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **problems(401, 403, 404)},
+    dependencies=[requires("hygiene:read")],
+)
+def get_warnings(import_id: uuid.UUID, ctx: Ctx) -> StreamingResponse:
+    """The rows an import let in with a problem (a value left out in a lenient import, or
+    kept with a doubt): line, column, value and reason, as CSV."""
+    return StreamingResponse(importing.warnings_csv(ctx, import_id), media_type="text/csv")
 
 
 def _export_route(kind: RecordType[Any], fmt: str, media_type: str) -> None:

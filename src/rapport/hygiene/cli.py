@@ -31,14 +31,13 @@ from rapport.core.cli_output import (
     progress,
     rejects_from_csv,
 )
-from rapport.core.config import get_settings
 from rapport.core.context import system_context
 from rapport.core.db import transaction
 from rapport.core.records import record_types
 from rapport.hub.public import people
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import dedupe as dedupe_service
 from rapport.hygiene.service import (
+    cleaning,
     exporting,
     import_companies,
     importing,
@@ -48,6 +47,7 @@ from rapport.hygiene.service import (
     sources,
     staleness,
 )
+from rapport.hygiene.service import dedupe as dedupe_service
 from rapport.hygiene.service.cleaning import Problem
 from rapport.web.models import SavedView
 
@@ -61,14 +61,17 @@ def _print_preview(
     problems: list[tuple[int, Problem]],
     *,
     as_json: bool,
+    warnings: list[tuple[int, Problem]] | None = None,
 ) -> None:
     """What a preview found: the mapping and the count of valid rows (stdout), the first
-    problems (stderr); or all of it as one JSON document."""
+    problems and warnings (stderr); or all of it as one JSON document."""
     if as_json:
         emit_json({
             "file": file.name, "applied": False, "mapping": mapping, "valid": good,
             "problems": [{"line": line, "column": p.column, "value": p.value, "reason": p.reason}
                          for line, p in problems],
+            "warnings": [{"line": line, "column": p.column, "value": p.value, "reason": p.reason}
+                         for line, p in warnings or []],
         })  # fmt: skip
         return
     table = Table(title=f"{file.name}: column → field")
@@ -80,13 +83,15 @@ def _print_preview(
     out.print(f"[green]{good}[/green] rows are valid")
     for line, problem in problems:
         err.print(f"  line {line}, {escape(problem.column)}: {escape(problem.reason)}")
+    for line, problem in warnings or []:
+        err.print(f"  warning: line {line}, {escape(problem.column)}: {escape(problem.reason)}")
     note("preview only: nothing written; add --apply to import")
 
 
 def _finish_import(job: ImportJob, rejects: Path | None, *, as_json: bool, what: str) -> None:
     """The counts of a finished import (stdout), then its rejected rows (stderr, and all of
     them in ``rejects``); exits 3 when any row was rejected."""
-    counts = {k: getattr(job, k) for k in ("created", "updated", "unchanged", "rejected")}
+    counts = {k: getattr(job, k) for k in ("created", "updated", "unchanged", "rejected", "warned")}
     if as_json:
         emit_json({"import_id": job.id, "object": what, "applied": True, "status": job.status,
                    **counts})  # fmt: skip
@@ -132,6 +137,11 @@ def import_(
     ),
     rejects: Path | None = REJECTS_OPTION,
     as_json: bool = JSON_OPTION,
+    lenient: bool = typer.Option(
+        False,
+        "--lenient",
+        help="Keep a person whose value fails its check, that field left empty (a warning)",
+    ),
 ) -> None:
     """Import people (or --companies FILE, or --object deals|activities) from a file;
     previews by default, writes with --apply (rerun-safe). Exits 3 when rows were rejected
@@ -159,10 +169,12 @@ def import_(
             kind = fmt or sources.guess_format(file.name)
             overrides = sources.parse_overrides(mapping)
             if not apply:
-                _preview(ws, file, kind, overrides, runner.saved_fields(ws, saved), as_json)
+                _preview(
+                    ws, file, kind, overrides, runner.saved_fields(ws, saved), as_json, lenient
+                )
                 return
             job_id = runner.start_file(
-                ws, file, kind, overrides, mapping_name=saved, save_as=save_as
+                ws, file, kind, overrides, mapping_name=saved, save_as=save_as, lenient=lenient
             )
             note(f"import [bold]{job_id}[/bold] (resume with --resume {job_id})")
         job = _run(ws, job_id, batch_size)
@@ -178,16 +190,18 @@ def _preview(
     overrides: dict[str, str],
     saved: dict[str, str],
     as_json: bool,
+    lenient: bool = False,
 ) -> None:
-    region = get_settings().default_region
+    warnings: list[tuple[int, Problem]] = []
     with file.open("rb") as handle, transaction(ws) as session:
         ctx = system_context(session, ws)
         mapping, good, problems = runner.preview(
-            handle, fmt, overrides, region=region, saved=saved,
+            handle, fmt, overrides, region=cleaning.phone_region(ctx), saved=saved,
             custom=people_custom.labels(ctx),
             check=lambda row: people_custom.check_row(ctx, row),
+            lenient=lenient, warnings=warnings,
         )  # fmt: skip
-    _print_preview(file, mapping, good, problems, as_json=as_json)
+    _print_preview(file, mapping, good, problems, as_json=as_json, warnings=warnings)
 
 
 def _run(ws: uuid.UUID, job_id: uuid.UUID, batch_size: int) -> ImportJob:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -32,6 +32,9 @@ class ImportJob(WorkspaceScoped, Timestamped, Base):
     updated: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
+    # Lenient: a row whose value fails a check goes in with that field empty (a warning).
+    lenient: Mapped[bool] = mapped_column(default=False, server_default=false())
+    warned: Mapped[int] = mapped_column(default=0, server_default="0")  # rows with warnings
     error: Mapped[str | None] = mapped_column(Text, default=None)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -41,7 +44,7 @@ class ImportJob(WorkspaceScoped, Timestamped, Base):
 
 
 class ImportReject(WorkspaceScoped, Base):
-    """A source row that did not go in: where it is and why."""
+    """A problem with a source row: where it is and why (refused, or let in with a warning)."""
 
     __tablename__ = "import_rejects"
     import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
@@ -49,6 +52,8 @@ class ImportReject(WorkspaceScoped, Base):
     column: Mapped[str] = mapped_column(String(200))
     value: Mapped[str | None] = mapped_column(Text, default=None)
     reason: Mapped[str] = mapped_column(Text)
+    # "error": the row was refused; "warning": it went in, this value left out or doubted.
+    level: Mapped[str] = mapped_column(String(10), default="error", server_default="error")
     __table_args__ = (Index("ix_import_rejects_import_line", "import_id", "line"),)
 
 

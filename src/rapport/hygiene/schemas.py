@@ -26,6 +26,11 @@ class ImportOut(BaseModel):
     updated: int
     unchanged: int
     rejected: int
+    warned: int = Field(
+        description="records that went in with a warning (a value left out in a lenient "
+        "import, or kept with a doubt); listed at warnings.csv"
+    )
+    lenient: bool = Field(description="values that fail their check are left out, not refused")
     error: str | None
     created_at: datetime
     finished_at: datetime | None

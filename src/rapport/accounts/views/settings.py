@@ -190,16 +190,22 @@ def _workspace(
         "accounts/settings_workspace.html",
         title="Workspace",
         values=values
-        or {"name": current.name, "currency": current.currency, "time_zone": current.time_zone},
+        or {
+            "name": current.name,
+            "currency": current.currency,
+            "time_zone": current.time_zone,
+            "country": current.country or "",
+        },
         errors=errors or {},
         currencies=workspace.currencies(),
+        countries=workspace.countries(),
         time_zones=workspace.time_zones(),
     )
 
 
 @router.get("/settings/workspace")
 def workspace_page(request: Request, page: Page) -> Response:
-    """The workspace's name, default currency and time zone."""
+    """The workspace's name, default currency, time zone and default country."""
     page.ctx.require("workspace:manage")
     return _workspace(request, page)
 
@@ -211,12 +217,15 @@ def update_workspace(
     name: Annotated[str, Form(max_length=300)] = "",
     currency: Annotated[str, Form(max_length=10)] = "",
     time_zone: Annotated[str, Form(max_length=100)] = "",
+    country: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Save the workspace's settings; each wrong field says why."""
     page.ctx.require("workspace:manage")
-    values = {"name": name, "currency": currency, "time_zone": time_zone}
+    values = {"name": name, "currency": currency, "time_zone": time_zone, "country": country}
     try:
-        workspace.update(page.ctx, name=name, currency=currency, time_zone=time_zone)
+        workspace.update(
+            page.ctx, name=name, currency=currency, time_zone=time_zone, country=country
+        )
     except (Invalid, NotFound) as exc:
         return _workspace(request, page, values=values, errors=form_errors(exc))
     toast(request, "The workspace settings were saved.")

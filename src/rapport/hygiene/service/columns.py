@@ -33,6 +33,28 @@ def is_target(field: str, known: Iterable[str], custom_keys: Iterable[str]) -> b
     )
 
 
+# Headers of the address books people export from, reduced by :func:`key` → a person field.
+# Outlook ("Business Country/Region", "E-mail 2 Address") and Google Contacts ("E-mail 1 -
+# Value", "Organization 1 - Title"). A file's first column for a field wins, in the file's
+# order (Outlook's business address and phone come before the home ones). Outlook's "Title"
+# is Mr/Ms: a "Job Title" column takes the job title first (:func:`auto_mapping`).
+PERSON_EXPORT_HEADERS = {
+    "emailaddress": "email", "email1address": "email", "email2address": "email",
+    "email3address": "email", "email1value": "email", "businessemail": "email",
+    "businessphone": "phone", "homephone": "phone", "mobilephone": "phone",
+    "primaryphone": "phone", "phone1value": "phone", "businessphone2": "phone",
+    "companyname": "company", "organization1name": "company", "organizationname": "company",
+    "organization1title": "job_title", "organizationtitle": "job_title",
+    "businessstreet": "street", "homestreet": "street", "address1street": "street",
+    "businesscity": "city", "homecity": "city", "address1city": "city",
+    "businessstate": "region", "homestate": "region", "address1region": "region",
+    "businesspostalcode": "postal_code", "homepostalcode": "postal_code",
+    "address1postalcode": "postal_code",
+    "countryregion": "country", "businesscountryregion": "country",
+    "homecountryregion": "country", "address1country": "country", "businesscountry": "country",
+}  # fmt: skip
+
+
 def auto_mapping(
     columns: Iterable[str],
     overrides: dict[str, str] | None,
@@ -43,23 +65,30 @@ def auto_mapping(
 ) -> dict[str, str]:
     """``{column: field}`` for the columns recognised: a ``known`` field by name, a synonym
     (``by_key``: reduced header → field) or a custom field (``custom`` is ``{key: label}``);
-    overrides win (``""``/``ignore`` drops a column). Raises Invalid for an unknown field or
-    an unknown column."""
+    overrides win (``""``/``ignore`` drops a column). A column named after a field takes it
+    before a synonym does ("Job Title" before Outlook's "Title", which is Mr or Ms). Raises
+    Invalid for an unknown field or an unknown column."""
     columns = list(columns)
     custom = custom or {}
     by_custom = {key(k): f"{CUSTOM}{k}" for k in custom}
     by_custom |= {key(label): f"{CUSTOM}{k}" for k, label in custom.items() if label}
+    by_name = {key(f): f for f in known}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
-    for column in columns:
-        field: str | None
-        if column in known or (column.startswith(CUSTOM) and is_target(column, (), custom)):
-            field = column
-        else:
-            field = by_key.get(key(column)) or by_custom.get(key(column))
-        if field and field not in taken:
-            mapping[column] = field
-            taken.add(field)
+    for named_only in (True, False):
+        for column in columns:
+            field: str | None
+            if column in mapping:
+                continue
+            if column in known or (column.startswith(CUSTOM) and is_target(column, (), custom)):
+                field = column
+            elif named_only:
+                field = by_name.get(key(column))
+            else:
+                field = by_key.get(key(column)) or by_custom.get(key(column))
+            if field and field not in taken:
+                mapping[column] = field
+                taken.add(field)
     for column, field in (overrides or {}).items():
         if column not in columns:
             raise invalid(("map", column), f"the file has no column {column!r}")

@@ -40,7 +40,7 @@ _SYNONYMS = {
     "city": ("city", "town", "locality"),
     "region": ("region", "state", "province", "county"),
     "postal_code": ("postalcode", "postcode", "zip", "zipcode"),
-    "country": ("country", "countrycode", "nation"),
+    "country": ("country", "countrycode", "nation", "countryregion", "businesscountryregion"),
     "owner_email": ("owneremail", "owner", "accountowner", "ownedby", "assignedto"),
     "tags": ("tags", "tag", "labels", "categories"),
 }  # fmt: skip

@@ -32,7 +32,6 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import selectinload
 
 from rapport.accounts.models import Membership, User
-from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import table_of
 from rapport.core.errors import BadRequest, RapportError
@@ -45,7 +44,7 @@ from rapport.hub.schemas import CompanyIn, CompanyPatch
 from rapport.hygiene.events import COMPANY_EXTERNAL_ID_ADDED
 from rapport.hygiene.models import CompanyExternalId
 from rapport.hygiene.service import columns, company_columns, company_vcards
-from rapport.hygiene.service.cleaning import Problem
+from rapport.hygiene.service.cleaning import Problem, phone_region
 from rapport.hygiene.service.import_people import in_bin
 from rapport.hygiene.service.sources import (
     SNIFF_BYTES,
@@ -140,7 +139,7 @@ class Cleaner:
     def __init__(self, ctx: Context, mapping: dict[str, str], *, region: str | None = None):
         self.ctx = ctx
         self.mapping = mapping
-        self.region = region or str(ctx.extra.get("region") or get_settings().default_region)
+        self.region = region or phone_region(ctx)
         self._owners: dict[str, uuid.UUID | None] = {}
 
     def owner(self, email: str) -> uuid.UUID | None:
@@ -542,7 +541,9 @@ class CompaniesTarget:
         return Opened(source.columns, source.records)
 
     @staticmethod
-    def clean(records: list[Record], mapping: dict[str, str], region: str) -> list[Record]:
+    def clean(
+        records: list[Record], mapping: dict[str, str], region: str, *, lenient: bool = False
+    ) -> list[Record]:
         return records  # cleaning a company needs the workspace (owners, custom fields)
 
     def write(self, ctx: Context, mapping: dict[str, str], cleaned: list[Record]) -> Written:

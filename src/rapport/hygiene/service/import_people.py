@@ -46,13 +46,15 @@ class _Batch:
 Outcome = CleanRow | tuple[int, list[Problem]]  # a clean row, or a line and its problems
 
 
-def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> list[Outcome]:
+def clean_batch(
+    records: list[Record], mapping: dict[str, str], region: str, *, lenient: bool = False
+) -> list[Outcome]:
     """Validate and normalise records, and prepare what the writer inserts for each clean
     row (pure: runs in a worker process for big files)."""
     out: list[Outcome] = []
     clean: list[CleanRow] = []
     for line, raw in records:
-        outcome = clean_record(line, raw, mapping, region=region)
+        outcome = clean_record(line, raw, mapping, region=region, lenient=lenient)
         if isinstance(outcome, CleanRow):
             clean.append(outcome)
             out.append(outcome)
@@ -80,6 +82,12 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
     people_custom.after_insert(ctx, creates)
     written = Written(created=created, rejects=batch.rejects)
     _apply_updates(ctx, written, updates, company_ids, keys)
+    refused = {line for line, _ in written.rejects}
+    written.warnings = [
+        (row.line, row.warnings)
+        for row in (o for o in outcomes if isinstance(o, CleanRow))
+        if row.warnings and row.line not in refused
+    ]
     return written
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import and_, or_, select
 
 from rapport.accounts.models import User
 from rapport.core import csv_cells
-from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database
 from rapport.core.errors import BadRequest, NotFound, RapportError
@@ -36,7 +35,7 @@ from rapport.hygiene.service import (
     sources,
 )
 from rapport.hygiene.service import import_companies as importing_companies
-from rapport.hygiene.service.cleaning import CleanRow, clean_record
+from rapport.hygiene.service.cleaning import CleanRow, clean_record, phone_region
 
 OBJECTS = {"person": "People", "company": "Companies"}
 PREVIEW_ROWS = 5
@@ -183,7 +182,7 @@ def preview(
         view.error = "; ".join(e.message for e in exc.errors) or exc.detail
         mapping = _partial(ctx, staged, columns, saved, explicit)
     view.mapping = {c: mapping.get(c, IGNORE) for c in columns}
-    region = str(ctx.extra.get("region") or get_settings().default_region)
+    region = phone_region(ctx)
     cleaner = importing_companies.Cleaner(ctx, mapping) if staged.object == "company" else None
     with staged.path.open("rb") as handle:
         for line, raw in islice(_records(staged, handle), PREVIEW_ROWS):
@@ -290,14 +289,19 @@ def _shown(outcome: Any, target: str) -> str | None:
 
 
 def start(
-    ctx: Context, staged: Staged, *, explicit: dict[str, str], save_as: str | None = None
+    ctx: Context,
+    staged: Staged,
+    *,
+    explicit: dict[str, str],
+    save_as: str | None = None,
+    lenient: bool = False,
 ) -> ImportJob:
     """Queue the import of a staged file with the form's mapping (the caller enqueues the
     job after commit); the staged copy stays, under the job's id, for the rejects."""
     with staged.path.open("rb") as handle:
         job = runner.start_upload(
             ctx, filename=staged.filename, stream=handle, fmt=staged.format, pairs=[],
-            fields=explicit, save_as=save_as or None, object=staged.object,
+            fields=explicit, save_as=save_as or None, object=staged.object, lenient=lenient,
         )  # fmt: skip
     staged.path.rename(staged.path.parent / f"{job.id}.{staged.format}")
     (staged.path.parent / f"{staged.token}.json").unlink(missing_ok=True)
@@ -340,21 +344,24 @@ def jobs_page(
     return rows, next_cursor
 
 
-def rejects_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
-    """The rejects of an import: line, column, message and the original line of the file
+def rejects_csv(ctx: Context, job_id: uuid.UUID, *, level: str = "error") -> Iterator[str]:
+    """The rejects of an import (``level="warning"``: its warnings, rows that went in with a
+    value left out or doubted): line, column, message and the original line of the file
     (when the upload is still kept), as CSV; checked now, streamed through its own session."""
     job = importing.get_job(ctx, job_id)
     kept = next(_staging().glob(f"{job.id}.*"), None)
-    return _rejects(ctx.workspace_id, job.id, kept)
+    return _rejects(ctx.workspace_id, job.id, kept, level)
 
 
-def _rejects(workspace_id: uuid.UUID, job_id: uuid.UUID, kept: Path | None) -> Iterator[str]:
+def _rejects(
+    workspace_id: uuid.UUID, job_id: uuid.UUID, kept: Path | None, level: str = "error"
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv_cells.writer(buffer)
     writer.writerow(["line", "column", "message", "value", "original row"])
     stmt = (
         select(ImportReject.line, ImportReject.column, ImportReject.reason, ImportReject.value)
-        .where(ImportReject.import_id == job_id)
+        .where(ImportReject.import_id == job_id, ImportReject.level == level)
         .order_by(ImportReject.line, ImportReject.id)
     )
     with get_database().session(workspace_id) as session:

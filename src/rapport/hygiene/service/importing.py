@@ -18,7 +18,6 @@ from sqlalchemy import insert, select
 
 from rapport.core import csv_cells, imports
 from rapport.core.clock import utcnow
-from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database, get_scoped, table_of
 from rapport.core.errors import NotFound
@@ -27,6 +26,7 @@ from rapport.core.ids import new_id
 from rapport.core.imports import Problem, Target, Written
 from rapport.hygiene.events import IMPORT_BATCH, IMPORT_DONE, IMPORT_FAILED, IMPORT_STARTED
 from rapport.hygiene.models import ImportJob, ImportReject
+from rapport.hygiene.service.cleaning import phone_region
 from rapport.hygiene.service.import_companies import COMPANIES
 from rapport.hygiene.service.import_people import PEOPLE
 
@@ -49,9 +49,11 @@ def create_job(
     path: str | None = None,
     status: str = "running",
     object: str = "person",
+    lenient: bool = False,
 ) -> ImportJob:
     """A new import job (``running``, or ``queued`` for the background) of ``object`` records
-    for a file whose columns map as ``mapping``."""
+    for a file whose columns map as ``mapping`` (``lenient``: values that fail their check
+    are left out with a warning instead of refusing their record)."""
     target = target_for(object)
     ctx.require("hygiene:import")
     ctx.require(target.permission)
@@ -64,10 +66,11 @@ def create_job(
         status=status,
         mapping=mapping,
         actor_id=ctx.user_id,
+        lenient=lenient,
     )
     ctx.session.add(job)
     ctx.session.flush()
-    payload = {"filename": filename, "format": fmt}
+    payload: dict[str, Any] = {"filename": filename, "format": fmt}
     if target.object != "person":
         payload["object"] = target.object
     record(ctx, IMPORT_STARTED, job.id, payload=payload)
@@ -104,8 +107,8 @@ def load_batch(ctx: Context, job: ImportJob, records: list[imports.Record]) -> N
     if not records:
         return
     target = target_for(job.object)
-    region = str(ctx.extra.get("region") or get_settings().default_region)
-    written = target.write(ctx, job.mapping, target.clean(records, job.mapping, region))
+    cleaned = target.clean(records, job.mapping, phone_region(ctx), lenient=job.lenient)
+    written = target.write(ctx, job.mapping, cleaned)
     save_batch(ctx, job, written, last_line=records[-1][0], count=len(records))
 
 
@@ -117,6 +120,8 @@ def save_batch(
     audit entry and ``import.batch`` event naming those records (per-row entries would cost
     more than the rows; the services audit updates field by field)."""
     save_rejects(ctx, job, written.rejects)
+    save_rejects(ctx, job, written.warnings, level="warning")
+    job.warned += len(written.warnings)
     job.created += len(written.created)
     job.updated += len(written.updated)
     job.unchanged += written.unchanged
@@ -137,11 +142,14 @@ def save_batch(
         )
 
 
-def save_rejects(ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]]) -> None:
-    """The refused records of a batch, one row per problem, in line order."""
+def save_rejects(
+    ctx: Context, job: ImportJob, rejects: list[tuple[int, list[Problem]]], *, level: str = "error"
+) -> None:
+    """The refused records of a batch (or, ``level="warning"``, the problems of records that
+    went in all the same), one row per problem, in line order."""
     rows = [
         {"id": new_id(), "workspace_id": ctx.workspace_id, "import_id": job.id, "line": line,
-         "column": p.column[:200], "value": p.value, "reason": p.reason}
+         "column": p.column[:200], "value": p.value, "reason": p.reason, "level": level}
         for line, problems in sorted(rejects, key=lambda r: r[0])
         for p in problems
     ]  # fmt: skip
@@ -155,14 +163,22 @@ def rejects_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
     return _reject_lines(ctx.workspace_id, get_job(ctx, job_id).id)
 
 
-def _reject_lines(workspace_id: uuid.UUID, job_id: uuid.UUID) -> Iterator[str]:
+def warnings_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
+    """The warnings of an import — records that went in with a value left out or doubted —
+    as CSV text in the rejects' columns (line, column, value, reason)."""
+    return _reject_lines(ctx.workspace_id, get_job(ctx, job_id).id, level="warning")
+
+
+def _reject_lines(
+    workspace_id: uuid.UUID, job_id: uuid.UUID, level: str = "error"
+) -> Iterator[str]:
     out = io.StringIO()
     writer = csv_cells.writer(out)
     writer.writerow(["line", "column", "value", "reason"])
     yield _drain(out)
     stmt = (
         select(ImportReject.line, ImportReject.column, ImportReject.value, ImportReject.reason)
-        .where(ImportReject.import_id == job_id)
+        .where(ImportReject.import_id == job_id, ImportReject.level == level)
         .order_by(ImportReject.line, ImportReject.id)
     )
     with get_database().session(workspace_id) as session:

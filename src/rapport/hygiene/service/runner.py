@@ -80,18 +80,23 @@ def preview(
     limit: int = 20,
     custom: dict[str, str] | None = None,
     check: Callable[[CleanRow], CleanRow | list[Problem]] | None = None,
+    lenient: bool = False,
+    warnings: list[tuple[int, Problem]] | None = None,
 ) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
     """Validate a file without writing: its mapping, the count of good rows, the problems
-    (``custom``: the person custom fields, ``check``: their values' check)."""
+    (``custom``: the person custom fields, ``check``: their values' check). The first
+    warnings of rows that would go in all the same are added to ``warnings`` if given."""
     source = open_source(stream, fmt)
     mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides, custom)
     good, problems = 0, list[tuple[int, Problem]]()
     for line, raw in source.records:
-        outcome = clean_record(line, raw, mapping, region=region)
+        outcome = clean_record(line, raw, mapping, region=region, lenient=lenient)
         if check is not None and isinstance(outcome, CleanRow):
             outcome = check(outcome)
         if isinstance(outcome, CleanRow):
             good += 1
+            if outcome.warnings and warnings is not None and len(warnings) < limit:
+                warnings += [(line, p) for p in outcome.warnings]
         elif len(problems) < limit:
             problems += [(line, p) for p in outcome]
     return mapping, good, problems
@@ -114,7 +119,7 @@ def dry_run(
         ctx = system_context(session, workspace_id)
         opened = open_file(target, handle, fmt)
         mapping = target.resolve_mapping(ctx, opened.columns, fmt, saved, explicit)
-        region = str(ctx.extra.get("region") or get_settings().default_region)
+        region = importing.phone_region(ctx)
         for batch in _batches(opened, target.batch):
             savepoint = session.begin_nested()
             written = target.write(ctx, mapping, target.clean(batch, mapping, region))
@@ -161,9 +166,10 @@ def start_file(
     mapping_name: str | None = None,
     save_as: str | None = None,
     object: str = "person",
+    lenient: bool = False,
 ) -> uuid.UUID:
     """Create the import job of a local file of ``object`` records (its own transaction) and
-    return its id."""
+    return its id (``lenient``: see :func:`importing.create_job`)."""
     target = importing.target_for(object)
     with path.open("rb") as handle:
         columns = open_file(target, handle, fmt).columns
@@ -172,7 +178,7 @@ def start_file(
         mapping = _plan(ctx, target, columns, fmt, overrides, mapping_name, save_as)
         job = importing.create_job(
             ctx, filename=path.name, fmt=fmt, mapping=mapping, path=str(path.resolve()),
-            object=target.object,
+            object=target.object, lenient=lenient,
         )  # fmt: skip
         job.total_rows = count_records(path, fmt)
         return job.id
@@ -202,6 +208,7 @@ def start_upload(
     mapping_name: str | None = None,
     save_as: str | None = None,
     object: str = "person",
+    lenient: bool = False,
 ) -> ImportJob:
     """Keep an uploaded file of ``object`` records and queue its import (in the caller's unit
     of work); the job itself runs in the background (:func:`run_import_job`). Bad files and
@@ -220,7 +227,7 @@ def start_upload(
         mapping = _plan(ctx, target, columns, fmt, explicit, mapping_name, save_as)
         job = importing.create_job(
             ctx, filename=filename, fmt=fmt, mapping=mapping, path=str(path), status="queued",
-            object=target.object,
+            object=target.object, lenient=lenient,
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)
@@ -286,13 +293,13 @@ def run_file(
         job.status, job.error = "running", None
         path, fmt, after, mapping = Path(job.path), job.format, job.last_line, dict(job.mapping)
         target = importing.target_for(job.object)
+        region, lenient = importing.phone_region(system_context(session, workspace_id)), job.lenient
     people = target.object == "person"
     if people and get_database().dialect == "sqlite":
         analyze_people()  # cheap there, and the batches' lookups by id need it
-    region = get_settings().default_region
     size = batch_size or target.batch
     # Only people's cleaning is pure and heavy enough to pay for a worker process.
-    work = _Work(target.object, path, fmt, mapping, region, size, after)
+    work = _Work(target.object, path, fmt, mapping, region, size, after, lenient)
     batches = _cleaned(work, start if people else "inline")
     try:
         with _young_collections_only():
@@ -384,6 +391,7 @@ class _Work:
     region: str
     size: int
     after: int
+    lenient: bool = False
 
 
 def _cleaned(work: _Work, start: str) -> Generator[Cleaned, None, None]:
@@ -424,7 +432,8 @@ def _clean_file(work: _Work) -> Iterator[Cleaned]:
     target = importing.target_for(work.object)
     with work.path.open("rb") as handle:
         for batch in _batches(open_file(target, handle, work.fmt), work.size, work.after):
-            yield batch[-1][0], len(batch), target.clean(batch, work.mapping, work.region)
+            cleaned = target.clean(batch, work.mapping, work.region, lenient=work.lenient)
+            yield batch[-1][0], len(batch), cleaned
 
 
 def _produce(reader: Connection, writer: Connection, work: _Work) -> None:

@@ -64,6 +64,7 @@ _SYNONYMS = {
     "tags": ("tags", "tag", "labels", "categories"),
 }
 _BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
+_BY_KEY |= columns.PERSON_EXPORT_HEADERS
 SNIFF_BYTES = 256 * 1024
 # A custom field on a vCard: ``X-RAPPORT-FIELD;X-KEY=<key>:<value as text>``.
 CUSTOM_PROPERTY, CUSTOM_KEY = "x-rapport-field", "X-KEY"

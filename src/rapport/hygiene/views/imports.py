@@ -107,9 +107,12 @@ async def start(request: Request, page: Page, token: str) -> Response:
     columns = import_uploads.preview(page.ctx, staged).columns
     explicit = _choices(form, columns)
     save_as = str(form.get("save_as") or "").strip() or None
+    lenient = form.get("lenient") in ("1", "on", "true")
     try:
         with page.ctx.session.begin_nested():
-            job = import_uploads.start(page.ctx, staged, explicit=explicit, save_as=save_as)
+            job = import_uploads.start(
+                page.ctx, staged, explicit=explicit, save_as=save_as, lenient=lenient
+            )
     except RapportError as exc:
         if exc.status == 403:
             raise
@@ -156,4 +159,12 @@ def import_rejects(page: Page, import_id: uuid.UUID) -> StreamingResponse:
     """The refused rows: line, column, message, value and the original line of the file."""
     body = import_uploads.rejects_csv(page.ctx, import_id)
     headers = {"Content-Disposition": f'attachment; filename="rejects-{import_id}.csv"'}
+    return StreamingResponse(body, media_type="text/csv", headers=headers)
+
+
+@router.get("/imports/{import_id}/warnings.csv")
+def import_warnings(page: Page, import_id: uuid.UUID) -> StreamingResponse:
+    """The rows that went in with a value left out or doubted, in the rejects' columns."""
+    body = import_uploads.rejects_csv(page.ctx, import_id, level="warning")
+    headers = {"Content-Disposition": f'attachment; filename="warnings-{import_id}.csv"'}
     return StreamingResponse(body, media_type="text/csv", headers=headers)
