@@ -73,6 +73,7 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
         else:
             batch.rejects.append(outcome)
     batch.rows = people_custom.check(ctx, batch.rows, batch.rejects)
+    batch.rows = latest_rows(batch.rows, batch.rejects)
     creates, updates, keys = _match(ctx, batch)
     creates = people_custom.require(ctx, creates, batch.rejects, mapping)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
@@ -81,6 +82,42 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
     written = Written(created=created, rejects=batch.rejects)
     _apply_updates(ctx, written, updates, company_ids, keys)
     return written
+
+
+def row_keys(row: CleanRow) -> list[tuple[str, str]]:
+    """What identifies a row's person: ``(what, key)`` for its email, external id and id."""
+    keys = [("email", row.email)] if row.email else []
+    if external := row.values.get("external_id"):
+        keys.append(("external id", str(external)))
+    if row.person_id:
+        keys.append(("id", str(row.person_id)))
+    return keys
+
+
+def superseded(later: int, what: str) -> Problem:
+    """The note on an earlier row of a file whose person a later row describes again."""
+    reason = f"replaced by line {later}, which has the same {what} (the later line wins)"
+    return Problem("(record)", None, reason)
+
+
+def latest_rows(rows: list[CleanRow], rejects: list[tuple[int, list[Problem]]]) -> list[CleanRow]:
+    """The rows of a batch, each person once: when rows share an email, external id or id,
+    the last one wins (it is the newer data) and each earlier one is reported as replaced by
+    it, rather than the later one refused as a repeat."""
+    later: dict[tuple[str, str], int] = {}
+    kept: list[CleanRow] = []
+    replaced: list[tuple[int, list[Problem]]] = []
+    for row in reversed(rows):
+        keys = row_keys(row)
+        found = next((key for key in keys if key in later), None)
+        if found is not None:
+            replaced.append((row.line, [superseded(later[found], found[0])]))
+            continue
+        later.update(dict.fromkeys(keys, row.line))
+        kept.append(row)
+    kept.reverse()
+    rejects.extend(reversed(replaced))
+    return kept
 
 
 @dataclass

@@ -31,7 +31,7 @@ from rapport.core.imports import Opened, Record, Target
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import importing, mappings
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
-from rapport.hygiene.service.import_people import resolve_mapping
+from rapport.hygiene.service.import_people import resolve_mapping, row_keys, superseded
 from rapport.hygiene.service.sources import open_source, parse_overrides, upload_format
 
 Progress = Callable[[int], None]  # called with the last line done
@@ -82,18 +82,31 @@ def preview(
     check: Callable[[CleanRow], CleanRow | list[Problem]] | None = None,
 ) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
     """Validate a file without writing: its mapping, the count of good rows, the problems
-    (``custom``: the person custom fields, ``check``: their values' check)."""
+    (``custom``: the person custom fields, ``check``: their values' check). A good row that a
+    later one replaces (same email, external id or id: the import keeps the later) is not
+    counted, and is listed as replaced, as the import reports it."""
     source = open_source(stream, fmt)
     mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides, custom)
     good, problems = 0, list[tuple[int, Problem]]()
+    owner: dict[tuple[str, str], int] = {}  # a key → the line of the good row holding it
+    replaced: set[int] = set()
     for line, raw in source.records:
         outcome = clean_record(line, raw, mapping, region=region)
         if check is not None and isinstance(outcome, CleanRow):
             outcome = check(outcome)
         if isinstance(outcome, CleanRow):
+            keys = row_keys(outcome)
+            earlier = {owner[k]: k[0] for k in keys if k in owner and owner[k] not in replaced}
+            for old, what in earlier.items():
+                good -= 1
+                replaced.add(old)
+                if len(problems) < limit:
+                    problems.append((old, superseded(line, what)))
+            owner.update(dict.fromkeys(keys, line))
             good += 1
         elif len(problems) < limit:
             problems += [(line, p) for p in outcome]
+    problems.sort(key=lambda found: found[0])
     return mapping, good, problems
 
 

@@ -167,16 +167,41 @@ DELIMITERS = ",;\t|"
 
 
 def csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """The dialect of a CSV file from its first bytes: from a fully quoted header when it has
-    one, else as the sniffer guesses from the first lines (Excel's when it cannot tell).
-    Quoted cells full of tabs or semicolons would fool the sniffer, not the header."""
+    """The dialect of a CSV file from its first bytes: always Excel's (``"`` quotes, doubled
+    inside a cell) with the delimiter that reads the sample as a table — every record with as
+    many cells as the header. A fully quoted header (our export) names it for certain; else
+    the sniffer's guess is kept only if it reads that way, and each delimiter is tried in
+    turn otherwise. The sniffer alone misreads quoted multi-line cells and doubled quotes,
+    which shifts cells into the wrong fields."""
     header = _QUOTED_HEADER.fullmatch(sample.split("\n", 1)[0].removesuffix("\r"))
     if header is not None:
         return _Delimited(header.group(1) or ",")
     try:
-        return csv.Sniffer().sniff("\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS)
+        sniffed = csv.Sniffer().sniff("\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS)
+        guesses = [sniffed.delimiter]
     except csv.Error:
-        return csv.excel
+        guesses = []
+    best, best_score = ",", -1.0
+    for delimiter in dict.fromkeys([*guesses, *DELIMITERS]):
+        score = _table_score(sample, delimiter)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return csv.excel if best == "," else _Delimited(best)
+
+
+def _table_score(sample: str, delimiter: str) -> float:
+    """How well ``delimiter`` reads the sample as a table: the share of its complete records
+    with the header's cell count, zero when the header is a single cell (the sample's last
+    record may be cut short and is left out)."""
+    rows = [r for r in csv.reader(io.StringIO(sample), _Delimited(delimiter)) if r]
+    if len(rows) > 2:
+        rows = rows[:-1]
+    if not rows or len(rows[0]) < 2:
+        return 0.0
+    width = len(rows[0])
+    if len(rows) == 1:
+        return 0.5
+    return sum(len(r) == width for r in rows[1:]) / (len(rows) - 1)
 
 
 class _Delimited(csv.excel):
@@ -187,23 +212,42 @@ class _Delimited(csv.excel):
         super().__init__()
 
 
+_SEPARATOR_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab", "|": "a '|'"}
+
+
+def width_error(cells: int, header: int, delimiter: str) -> str:
+    """Why a CSV record with ``cells`` cells under a header of ``header`` is refused: read as
+    it is, every cell after the stray (or missing) separator would land in the wrong field."""
+    separator = _SEPARATOR_NAMES.get(delimiter, repr(delimiter))
+    if cells > header:
+        hint = f"probably {separator} outside quotes"
+    else:
+        hint = f"a cell is missing ({separator} too few) or a quote was never closed"
+    return (
+        f"this line has {cells} cells where the header has {header} — {hint}; "
+        "nothing of it was imported"
+    )
+
+
 def _csv(text: io.TextIOWrapper, sample: str) -> Source:
     dialect = csv_dialect(sample)
-    # Quotes inside a quoted cell are doubled (RFC 4180, as Excel and our export write them);
-    # the sniffer's guess of this depends on the cells' text (a '"' after an odd character).
-    reader = csv.reader(text, dialect, doublequote=True)
+    reader = csv.reader(text, dialect)
     try:
         header = [h.strip() for h in csv_cells.restore_row(next(reader))]
     except StopIteration:
         raise BadRequest("the file is empty") from None
     if not any(header):
         raise BadRequest("the first line must name the columns")
+    width, delimiter = len(header), str(dialect.delimiter)
 
     def records() -> Iterator[tuple[int, dict[str, str]]]:
         line = reader.line_num + 1
         for row in reader:
             if any(cell.strip() for cell in row):
-                yield line, dict(zip(header, csv_cells.restore_row(row), strict=False))
+                if len(row) != width:
+                    yield line, {"__error__": width_error(len(row), width, delimiter)}
+                else:
+                    yield line, dict(zip(header, csv_cells.restore_row(row), strict=True))
             line = reader.line_num + 1
 
     return Source("csv", header, records())
