@@ -22,13 +22,13 @@ from typing import IO, Any
 from sqlalchemy import JSON, Uuid, func, select
 
 from rapport.core.context import Context
-from rapport.core.errors import BadRequest, RapportError
+from rapport.core.errors import BadRequest, RapportError, invalid
 from rapport.core.imports import Opened, Written, labelled, overrides
 from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
 from rapport.hub.public import companies, people, people_bulk
 from rapport.hub.schemas import CompanyIn, PersonPatch
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import dedupe, people_custom, sources
+from rapport.hygiene.service import columns, dedupe, people_custom, sources
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
 BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster
@@ -52,7 +52,7 @@ def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> 
     out: list[Outcome] = []
     clean: list[CleanRow] = []
     for line, raw in records:
-        outcome = clean_record(line, raw, mapping, region=region)
+        outcome = clean_one(line, raw, mapping, region)
         if isinstance(outcome, CleanRow):
             clean.append(outcome)
             out.append(outcome)
@@ -60,6 +60,62 @@ def clean_batch(records: list[Record], mapping: dict[str, str], region: str) -> 
             out.append((line, outcome))
     people_bulk.prepare(clean)
     return out
+
+
+def clean_one(
+    line: int, raw: dict[str, Any], mapping: dict[str, str], region: str
+) -> CleanRow | list[Problem]:
+    """One record cleaned: a JSON lines record's values checked for their types first (a
+    CSV or vCard record holds text only)."""
+    if not all(type(value) is str for value in raw.values()):
+        raw, problems = json_cells(raw, mapping)
+        if problems:
+            return problems
+    return clean_record(line, raw, mapping, region=region)
+
+
+_WHAT = {"first_name": "a name", "last_name": "a name", "full_name": "a name"}
+_WHAT |= {"email": "an email", "phone": "a phone number", "tags": "tags"}
+
+
+def json_cells(
+    raw: dict[str, Any], mapping: dict[str, str]
+) -> tuple[dict[str, str], list[Problem]]:
+    """A JSON record's mapped values as text, and the problems of those of a wrong type: an
+    object, a list or true/false where text belongs, a number as a phone (its leading + or
+    0 is gone: the number left is another one). A whole number for any other text field
+    (a postcode) is taken as its decimal text; custom fields take any JSON value."""
+    cells: dict[str, str] = {}
+    problems: list[Problem] = []
+    for column, value in raw.items():
+        field = mapping.get(column)
+        if field is None or value is None or isinstance(value, str):
+            cells[column] = "" if value is None else value
+            continue
+        what = _WHAT.get(field, f"the {field.replace('_', ' ')}")
+        shown = json.dumps(value, ensure_ascii=False)[:200]
+        if field.startswith(columns.CUSTOM):
+            cells[column] = columns.as_text(value)
+        elif field == "tags" and isinstance(value, list):
+            if all(isinstance(tag, str | int | float) and tag is not True and tag is not False
+                   for tag in value):  # fmt: skip
+                cells[column] = columns.join_list(str(tag) for tag in value)
+            else:
+                problems.append(Problem(column, shown, "tags must be a list of texts"))
+        elif isinstance(value, dict):
+            problems.append(Problem(column, shown, f"{what} must be text, not an object"))
+        elif isinstance(value, list):
+            problems.append(Problem(column, shown, f"{what} must be text, not a list"))
+        elif isinstance(value, bool):
+            problems.append(Problem(column, shown, f"{what} must be text, not {shown}"))
+        elif field == "phone":
+            reason = "a phone number must be a string: as a number it has lost its leading + or 0"
+            problems.append(Problem(column, shown, reason))
+        elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            cells[column] = str(int(value))
+        else:
+            cells[column] = str(value)
+    return cells, problems
 
 
 def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Written:
@@ -381,12 +437,40 @@ def resolve_mapping(
 ) -> dict[str, str]:
     """The file's ``{column: field}``: automatic by header name, then a saved mapping's
     columns that the file has, then explicit overrides (``custom``: ``{key: label}`` of the
-    person custom fields). Refused if nothing names a person."""
+    person custom fields). Refused if nothing names a person. A vCard's or JSON object's
+    columns are Rapport's own fields; overrides apply to them too (``mail=email`` takes a
+    JSON key ``mail`` as the email, ``job_title=ignore`` drops one)."""
     if fmt != "csv":
-        return {f: f for f in columns} | {f"custom.{k}": f"custom.{k}" for k in custom or {}}
+        return keyed_mapping(columns, fmt, overrides(columns, saved, explicit), custom or {})
     mapping = sources.auto_mapping(columns, overrides(columns, saved, explicit), custom)
     if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
         raise BadRequest("no column maps to a name or an email; map one (column=field)")
+    return mapping
+
+
+def keyed_mapping(
+    names: list[str], fmt: str, chosen: dict[str, str], custom: dict[str, str]
+) -> dict[str, str]:
+    """The mapping of a file whose records name their fields (vCard, JSON lines): each field
+    as itself, then the member's ``column=field`` choices. A JSON object may have any key;
+    a vCard's columns are only Rapport's fields, so another name there is refused."""
+    mapping = {f: f for f in names} | {
+        f"{columns.CUSTOM}{k}": f"{columns.CUSTOM}{k}" for k in custom
+    }
+    for column, field in chosen.items():
+        if fmt == "vcf" and column not in mapping:
+            known = ", ".join(mapping)
+            raise invalid(("map", column), f"a vCard has no column {column!r}; one of {known}")
+        if field in ("", "ignore"):
+            mapping.pop(column, None)
+            continue
+        if not columns.is_target(field, sources.FIELDS, custom):
+            raise invalid(
+                ("map", column), f"unknown field {field!r}; one of {', '.join(sources.FIELDS)}"
+            )
+        for other in [c for c, f in mapping.items() if f == field and c != column]:
+            del mapping[other]
+        mapping[column] = field
     return mapping
 
 
@@ -415,7 +499,10 @@ class PeopleTarget:
         return resolve_mapping(columns, fmt, saved, explicit, people_custom.labels(ctx))
 
     def open(self, stream: IO[bytes], fmt: str) -> Opened | None:
-        return None  # the pipeline's reader speaks people's vCards
+        """The pipeline's reader (it speaks people's vCards), with JSON values as they are:
+        :func:`clean_one` checks their types."""
+        source = sources.open_source(stream, fmt, typed=True)
+        return Opened(source.columns, source.records)
 
     clean = staticmethod(clean_batch)  # module-level: a worker process can unpickle it
 

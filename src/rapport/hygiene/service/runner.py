@@ -30,8 +30,13 @@ from rapport.core.errors import BadRequest, as_unavailable
 from rapport.core.imports import Opened, Record, Target
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import importing, mappings
-from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
-from rapport.hygiene.service.import_people import resolve_mapping, row_keys, superseded
+from rapport.hygiene.service.cleaning import CleanRow, Problem
+from rapport.hygiene.service.import_people import (
+    clean_one,
+    resolve_mapping,
+    row_keys,
+    superseded,
+)
 from rapport.hygiene.service.sources import open_source, parse_overrides, upload_format
 
 Progress = Callable[[int], None]  # called with the last line done
@@ -85,13 +90,13 @@ def preview(
     (``custom``: the person custom fields, ``check``: their values' check). A good row that a
     later one replaces (same email, external id or id: the import keeps the later) is not
     counted, and is listed as replaced, as the import reports it."""
-    source = open_source(stream, fmt)
+    source = open_source(stream, fmt, typed=True)
     mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides, custom)
     good, problems = 0, list[tuple[int, Problem]]()
     owner: dict[tuple[str, str], int] = {}  # a key → the line of the good row holding it
     replaced: set[int] = set()
     for line, raw in source.records:
-        outcome = clean_record(line, raw, mapping, region=region)
+        outcome = clean_one(line, raw, mapping, region)
         if check is not None and isinstance(outcome, CleanRow):
             outcome = check(outcome)
         if isinstance(outcome, CleanRow):

@@ -143,8 +143,10 @@ class Source:
     records: Iterator[tuple[int, dict[str, str]]]
 
 
-def open_source(stream: IO[bytes], fmt: str) -> Source:
-    """Open a binary stream for reading as ``fmt`` (csv, vcf or jsonl)."""
+def open_source(stream: IO[bytes], fmt: str, *, typed: bool = False) -> Source:
+    """Open a binary stream for reading as ``fmt`` (csv, vcf or jsonl). JSON lines values
+    come as text, or as they are with ``typed`` (for a reader that checks their types:
+    an integer phone has lost its leading + or 0, an object is no name)."""
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(stream, "peek") else b""
@@ -156,7 +158,8 @@ def open_source(stream: IO[bytes], fmt: str) -> Source:
     if fmt == "csv":
         return _csv(text, head.decode(encoding, errors="ignore"))
     if fmt == "jsonl":
-        return Source("jsonl", list(FIELDS), json_lines(text, columns.as_text))
+        convert = (lambda value: value) if typed else columns.as_text
+        return Source("jsonl", list(FIELDS), json_lines(text, convert))
     return Source("vcf", list(FIELDS), _vcards(text))
 
 
@@ -167,34 +170,42 @@ DELIMITERS = ",;\t|"
 
 
 def csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """The dialect of a CSV file from its first bytes: always Excel's (``"`` quotes, doubled
-    inside a cell) with the delimiter that reads the sample as a table — every record with as
-    many cells as the header. A fully quoted header (our export) names it for certain; else
-    the sniffer's guess is kept only if it reads that way, and each delimiter is tried in
-    turn otherwise. The sniffer alone misreads quoted multi-line cells and doubled quotes,
-    which shifts cells into the wrong fields."""
+    """The dialect of a CSV file from its first bytes: Excel's (``"`` quotes, doubled inside
+    a cell) with the delimiter that reads the sample as a table — every record with as many
+    cells as the header. A fully quoted header (our export) names it for certain. The
+    sniffer's guess alone misreads quoted multi-line cells and doubled quotes, which shifts
+    cells into the wrong fields: its delimiter is only tried first, and its own quoting
+    (``'``) kept only when it reads the table strictly better than Excel's."""
     header = _QUOTED_HEADER.fullmatch(sample.split("\n", 1)[0].removesuffix("\r"))
     if header is not None:
         return _Delimited(header.group(1) or ",")
     try:
-        sniffed = csv.Sniffer().sniff("\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS)
-        guesses = [sniffed.delimiter]
+        sniffed: type[csv.Dialect] | None = csv.Sniffer().sniff(
+            "\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS
+        )
     except csv.Error:
-        guesses = []
-    best, best_score = ",", -1.0
+        sniffed = None
+    guesses = [sniffed.delimiter] if sniffed is not None else []
+    best: csv.Dialect = _Delimited(",")
+    best_score = -1.0
     for delimiter in dict.fromkeys([*guesses, *DELIMITERS]):
-        score = _table_score(sample, delimiter)
+        dialect = _Delimited(delimiter)
+        score = _table_score(sample, dialect)
         if score > best_score:
-            best, best_score = delimiter, score
-    return csv.excel if best == "," else _Delimited(best)
+            best, best_score = dialect, score
+    if sniffed is not None and sniffed.quotechar != '"':
+        sniffed.doublequote = True
+        if _table_score(sample, sniffed) > best_score:
+            return sniffed
+    return csv.excel if best.delimiter == "," else best
 
 
-def _table_score(sample: str, delimiter: str) -> float:
-    """How well ``delimiter`` reads the sample as a table: the share of its complete records
-    with the header's cell count, zero when the header is a single cell (the sample's last
-    record may be cut short and is left out)."""
-    rows = [r for r in csv.reader(io.StringIO(sample), _Delimited(delimiter)) if r]
-    if len(rows) > 2:
+def _table_score(sample: str, dialect: csv.Dialect | type[csv.Dialect]) -> float:
+    """How well ``dialect`` reads the sample as a table: the share of its complete records
+    with the header's cell count, zero when the header is a single cell (a sample cut short
+    of the file's end leaves its last record out: it may be cut in half)."""
+    rows = [r for r in csv.reader(io.StringIO(sample), dialect) if r]
+    if len(rows) > 2 and not sample.endswith(("\n", "\r")):
         rows = rows[:-1]
     if not rows or len(rows[0]) < 2:
         return 0.0
@@ -309,7 +320,7 @@ def _vcard_fields(card: Any) -> dict[str, str]:
     simple = {"email": "email", "tel": "phone", "title": "job_title", "uid": "external_id"}
     for key, field in simple.items():
         if key in contents:
-            out[field] = str(contents[key][0].value)
+            out[field] = str(preferred(contents[key])[0].value)
     if "org" in contents:
         org = contents["org"][0].value
         out["company"] = str(org[0] if isinstance(org, list) and org else org)
@@ -323,6 +334,20 @@ def _vcard_fields(card: Any) -> dict[str, str]:
     if "categories" in contents:
         out["tags"] = columns.join_list(parts(contents["categories"][0].value))
     return out | custom_fields(contents)
+
+
+def preferred(props: list[Any]) -> list[Any]:
+    """A card's values of one property, the preferred first (vCard 3 ``TYPE=pref``, vCard 4
+    ``PREF=1``, the lowest PREF first), the others in the card's order."""
+
+    def rank(prop: Any) -> int:
+        params = prop.params
+        if any(t.strip().lower() == "pref" for t in ",".join(params.get("TYPE", [])).split(",")):
+            return 0
+        pref = (params.get("PREF") or [""])[0]
+        return int(pref) if pref.isdigit() else 101
+
+    return sorted(props, key=rank)
 
 
 def add_custom_fields(card: Any, custom: dict[str, Any], kinds: dict[str, str]) -> None:
