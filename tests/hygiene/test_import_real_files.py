@@ -106,9 +106,9 @@ class TestCellCount:
     ) -> None:
         path = tmp_path / "people.csv"
         path.write_text(
-            HEADER
-            + "Ada,Lovelace,ada@example.com,note,+442079460018,London\n"
-            + "Eve,Shift,eve@example.com,a, b,+442079460019,Paris\n"
+            "first_name,last_name,email,job_title,city\n"
+            "Ada,Lovelace,ada@example.com,Countess,London\n"
+            "Eve,Shift,eve@example.com,Head of Sales, EMEA,Paris\n"  # read whole: city EMEA
         )
         workspace = fresh_workspace("Shift")
         job = runner.run_file(workspace, runner.start_file(workspace, path, "csv", {}))

@@ -202,13 +202,14 @@ def csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
 
 def _table_score(sample: str, dialect: csv.Dialect | type[csv.Dialect]) -> float:
     """How well ``dialect`` reads the sample as a table: the share of its complete records
-    with the header's cell count, zero when the header is a single cell (a sample cut short
-    of the file's end leaves its last record out: it may be cut in half)."""
+    with the header's cell count; below any such share when the header is a single cell
+    (a sample cut short of the file's end leaves its last record out: it may be cut in
+    half)."""
     rows = [r for r in csv.reader(io.StringIO(sample), dialect) if r]
     if len(rows) > 2 and not sample.endswith(("\n", "\r")):
         rows = rows[:-1]
     if not rows or len(rows[0]) < 2:
-        return 0.0
+        return -0.5
     width = len(rows[0])
     if len(rows) == 1:
         return 0.5
