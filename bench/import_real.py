@@ -37,7 +37,7 @@ from rapport.accounts import service as accounts
 from rapport.core import migrations
 from rapport.core.context import system_context
 from rapport.core.db import Database, set_database, transaction
-from rapport.hub.models import Person, PersonEmail, PersonPhone
+from rapport.hub.models import Activity, ActivityKind, Person, PersonEmail, PersonPhone
 from rapport.hygiene.models import ImportReject
 from rapport.hygiene.service import exporting, runner
 
@@ -107,10 +107,18 @@ def stored(workspace_id: uuid.UUID) -> dict[str, dict[str, Any]]:
         ):
             phones.setdefault(pid, []).append(number)
         versions = {row[0]: row[1] for row in session.execute(select(Person.id, Person.version))}
+        notes: dict[uuid.UUID, list[str]] = {}
+        for pid, body in session.execute(
+            select(Activity.person_id, Activity.body)
+            .where(Activity.kind == ActivityKind.NOTE)
+            .order_by(Activity.occurred_at, Activity.body)
+        ):
+            notes.setdefault(pid, []).append(body)
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
         pid = uuid.UUID(row["id"])
         row |= {"emails": emails.get(pid, []), "phones": phones.get(pid, [])}
+        row["notes"] = notes.get(pid, [])
         row["version"] = versions[pid]
         for email in row["emails"] or [f"(no email) {pid}"]:
             out[email] = row
@@ -163,11 +171,11 @@ def score_file(name: str, expected: dict[str, Any], folder: Path = DATA) -> Scor
         for s in expected["stored"]
         if s["email"] not in people or stored_value(people[s["email"]], s["field"]) != s["value"]
     ]  # fmt: skip
-    score.check("stored", not wrong, f"(email, field, wanted, stored): {wrong[:3]}")
+    score.check("stored", not wrong, f"(email, field, wanted, stored): {wrong[:3]}"[:600])
     again, again_rejects = import_file(workspace, path, fmt)
     after = stored(workspace)
-    same = {k: v["version"] for k, v in after.items()} == {
-        k: v["version"] for k, v in people.items()
+    same = {k: (v["version"], v["notes"]) for k, v in after.items()} == {
+        k: (v["version"], v["notes"]) for k, v in people.items()
     }
     score.check(
         "rerun",

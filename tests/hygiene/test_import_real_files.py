@@ -224,3 +224,27 @@ def test_the_lead_import_refuses_a_shifted_row(ada_ctx: Context) -> None:
     assert (report.created, report.rejected) == (1, 1)
     [error] = report.errors
     assert error["line"] == 3 and "4 cells where the header has 3" in error["reason"]
+
+
+def test_a_note_of_any_length_keeps_its_row_and_lands_on_the_timeline_once(
+    connection: Connection, tmp_path: Path
+) -> None:
+    """A note used to be a custom text cell of at most 10,000 characters, and a longer one
+    cost its row; now it is a note on the person's timeline, kept whole up to an activity's
+    100,000 characters (the beginning of a longer one), and a rerun adds no second note."""
+    long, huge = "x" * 12_000, "y" * 150_000
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "email,first_name,note\n"
+        f"ada@example.com,Ada,{long}\n"
+        f'bob@example.com,Bob,"{huge}"\n'
+        "cy@example.com,Cy,\n"
+    )
+    workspace = fresh_workspace("Notes")
+    job = runner.run_file(workspace, runner.start_file(workspace, path, "csv", {}))
+    assert (job.created, job.rejected) == (3, 0)
+    runner.run_file(workspace, runner.start_file(workspace, path, "csv", {}))
+    found = stored(workspace)
+    assert found["ada@example.com"]["notes"] == [long]
+    assert found["bob@example.com"]["notes"] == [huge[: import_people.NOTE_LIMIT]]
+    assert found["cy@example.com"]["notes"] == []

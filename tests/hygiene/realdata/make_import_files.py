@@ -315,12 +315,32 @@ def vcards(version: str) -> tuple[bytes, Truth]:
             f"TEL;TYPE=CELL:+49 151 2000000{number}\r\n"
             f"TEL;TYPE=WORK:+49 30 9000000{number}\r\n"
             f"ORG:Cardhouse {number}\r\n"
-            "END:VCARD\r\n"
+            + (f"NOTE:{_folded(note)}\r\n" if (note := _card_note(number)) else "")
+            + "END:VCARD\r\n"
         )
+        if note:
+            truth.store(best, "notes", [note])
         truth.accepted += 1
         truth.store(best, "email", best)
         truth.store(best, "company", f"Cardhouse {number}")
     return "".join(cards).encode("utf-8"), truth
+
+
+def _card_note(number: int) -> str:
+    """A card's note: none, a short one with a comma and a line break, or one of 12,000
+    characters (past the 10,000 a custom text field holds: it must not cost the card)."""
+    if number == 0:
+        return ""
+    if number == 1:
+        return "Met at the fair, liked the demo\nCall back in May"
+    return ("Long history of this account. " * 400).strip()
+
+
+def _folded(text: str) -> str:
+    """A vCard value escaped (``\\n``, ``\\,``) and folded at 70 characters."""
+    escaped = text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    escaped = escaped.replace("\n", "\\n")
+    return "\r\n ".join(escaped[i : i + 70] for i in range(0, len(escaped), 70))
 
 
 def build() -> dict[str, tuple[bytes, Truth]]:

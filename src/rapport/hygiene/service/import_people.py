@@ -14,6 +14,7 @@ people are matched by Rapport id, external id or email, rerunning a file changes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from sqlalchemy import JSON, Uuid, func, select
 from rapport.core.context import Context
 from rapport.core.errors import BadRequest, RapportError, invalid
 from rapport.core.imports import Opened, Written, labelled, overrides
-from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
-from rapport.hub.public import companies, people, people_bulk
-from rapport.hub.schemas import CompanyIn, PersonPatch
+from rapport.hub.models import ActivityKind, Company, Person, PersonEmail, PersonPhone
+from rapport.hub.public import companies, people, people_bulk, timeline
+from rapport.hub.schemas import ActivityIn, CompanyIn, PersonPatch
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import columns, dedupe, people_custom, sources
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
@@ -71,7 +72,12 @@ def clean_one(
         raw, problems = json_cells(raw, mapping)
         if problems:
             return problems
-    return clean_record(line, raw, mapping, region=region)
+    outcome = clean_record(line, raw, mapping, region=region)
+    if isinstance(outcome, CleanRow):
+        for column, field in mapping.items():
+            if field == "note" and (note := str(raw.get(column) or "").strip()):
+                outcome.extras = (outcome.extras or {}) | {"note": (column, note)}
+    return outcome
 
 
 _WHAT = {"first_name": "a name", "last_name": "a name", "full_name": "a name"}
@@ -137,7 +143,33 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
     people_custom.after_insert(ctx, creates)
     written = Written(created=created, rejects=batch.rejects)
     _apply_updates(ctx, written, updates, company_ids, keys)
+    refused = {line for line, _ in written.rejects}
+    owners = list(zip(creates, created, strict=True)) + [
+        (row, str(pid)) for row, pid in updates if row.line not in refused
+    ]
+    _add_notes(ctx, owners)
     return written
+
+
+NOTE_LIMIT = 100_000  # the longest activity body; a longer note keeps its beginning
+
+
+def _add_notes(ctx: Context, owners: list[tuple[CleanRow, str]]) -> None:
+    """Each row's note on its person's timeline, once: keyed by the person and the text, a
+    rerun of the file finds it there. A note longer than an activity holds keeps its first
+    :data:`NOTE_LIMIT` characters rather than costing the row."""
+    items = []
+    for row, person_id in owners:
+        if row.extras and "note" in row.extras:
+            text = row.extras["note"][1]
+            digest = hashlib.sha256(f"{person_id}\n{text}".encode()).hexdigest()
+            note = ActivityIn(
+                kind=ActivityKind.NOTE, subject="Imported note", body=text[:NOTE_LIMIT],
+                person_id=uuid.UUID(person_id), source="import", external_id=f"note:{digest}",
+            )  # fmt: skip
+            items.append(note)
+    if items:
+        timeline.ingest_many(ctx, items)
 
 
 def row_keys(row: CleanRow) -> list[tuple[str, str]]:

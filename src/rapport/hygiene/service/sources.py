@@ -44,6 +44,7 @@ FIELDS = (
     "postal_code",
     "country",
     "tags",
+    "note",  # a note on the person's timeline (vCard NOTE, a JSON "note", a mapped column)
 )
 _SYNONYMS = {
     "external_id": ("externalid", "extid", "crmid", "customerid", "contactid", "uid"),
@@ -65,6 +66,10 @@ _SYNONYMS = {
 }
 _BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
 SNIFF_BYTES = 256 * 1024
+# Python's csv refuses a cell over 128 KiB and the whole file with it; a note holding an
+# account's history can be longer. Cells up to 16 MiB are read (the limit is process-wide).
+CELL_BYTES = 16 << 20
+csv.field_size_limit(max(csv.field_size_limit(), CELL_BYTES))
 # A custom field on a vCard: ``X-RAPPORT-FIELD;X-KEY=<key>:<value as text>``.
 CUSTOM_PROPERTY, CUSTOM_KEY = "x-rapport-field", "X-KEY"
 
@@ -334,6 +339,8 @@ def _vcard_fields(card: Any) -> dict[str, str]:
         out["country"] = " ".join(parts(adr.country))
     if "categories" in contents:
         out["tags"] = columns.join_list(parts(contents["categories"][0].value))
+    if "note" in contents:
+        out["note"] = "\n\n".join(str(n.value) for n in contents["note"] if n.value)
     return out | custom_fields(contents)
 
 
