@@ -67,13 +67,13 @@ def clean_one(
     line: int, raw: dict[str, Any], mapping: dict[str, str], region: str
 ) -> CleanRow | list[Problem]:
     """One record cleaned: a JSON lines record's values checked for their types first (a
-    CSV or vCard record holds text only)."""
-    if not all(type(value) is str for value in raw.values()):
+    CSV or vCard record holds text only); a note mapped from a column kept for the writer."""
+    if type(raw) is sources.JsonRecord:
         raw, problems = json_cells(raw, mapping)
         if problems:
             return problems
     outcome = clean_record(line, raw, mapping, region=region)
-    if isinstance(outcome, CleanRow):
+    if "note" in mapping.values() and isinstance(outcome, CleanRow):
         for column, field in mapping.items():
             if field == "note" and (note := str(raw.get(column) or "").strip()):
                 outcome.extras = (outcome.extras or {}) | {"note": (column, note)}

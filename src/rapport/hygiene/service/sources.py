@@ -139,6 +139,11 @@ def detect_encoding(sample: bytes) -> str:
     return next((e for e in ("cp1252", "latin_1") if e in plausible), best.encoding)
 
 
+class JsonRecord(dict[str, Any]):
+    """A JSON lines record whose values are as the file had them (numbers, objects, …): its
+    type tells the cleaning to check them, without looking at every cell of a CSV row."""
+
+
 @dataclass
 class Source:
     """An opened import file: its format, columns and a record iterator."""
@@ -163,8 +168,10 @@ def open_source(stream: IO[bytes], fmt: str, *, typed: bool = False) -> Source:
     if fmt == "csv":
         return _csv(text, head.decode(encoding, errors="ignore"))
     if fmt == "jsonl":
-        convert = (lambda value: value) if typed else columns.as_text
-        return Source("jsonl", list(FIELDS), json_lines(text, convert))
+        if not typed:
+            return Source("jsonl", list(FIELDS), json_lines(text, columns.as_text))
+        typed_records = ((n, JsonRecord(r)) for n, r in json_lines(text, lambda value: value))
+        return Source("jsonl", list(FIELDS), typed_records)
     return Source("vcf", list(FIELDS), _vcards(text))
 
 
