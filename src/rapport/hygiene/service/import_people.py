@@ -192,16 +192,30 @@ def latest_rows(rows: list[CleanRow], rejects: list[tuple[int, list[Problem]]]) 
     """The rows of a batch, each person once: when rows share an email, external id or id,
     the last one wins (it is the newer data) and each earlier one is reported as replaced by
     it, rather than the later one refused as a repeat."""
-    later: dict[tuple[str, str], int] = {}
+    later: dict[tuple[str, str], int] = {}  # keys of the rows kept, from the last row back
+    by_email: dict[str, int] = {}  # the same for emails: the common case, without tuples
     kept: list[CleanRow] = []
     replaced: list[tuple[int, list[Problem]]] = []
     for row in reversed(rows):
+        email = row.email
+        if row.person_id is None and "external_id" not in row.values:
+            if email is not None:
+                if email in by_email:
+                    replaced.append((row.line, [superseded(by_email[email], "email")]))
+                    continue
+                by_email[email] = row.line
+            kept.append(row)
+            continue
         keys = row_keys(row)
-        found = next((key for key in keys if key in later), None)
+        found = next(((k[0], later[k]) for k in keys if k in later), None)
+        if found is None and email is not None and email in by_email:
+            found = ("email", by_email[email])
         if found is not None:
-            replaced.append((row.line, [superseded(later[found], found[0])]))
+            replaced.append((row.line, [superseded(found[1], found[0])]))
             continue
         later.update(dict.fromkeys(keys, row.line))
+        if email is not None:
+            by_email[email] = row.line
         kept.append(row)
     kept.reverse()
     rejects.extend(reversed(replaced))
