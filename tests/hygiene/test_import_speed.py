@@ -197,7 +197,10 @@ def test_a_rerun_changes_nothing_and_a_second_file_adds_alongside(ada_ctx: Conte
             else again.id.hex
         },
     ).all()
-    assert [tuple(r) for r in reasons] == [(4, "repeats line 3")]
+    # the later of two rows for one person wins: the earlier is reported as replaced
+    assert [tuple(r) for r in reasons] == [
+        (3, "replaced by line 4, which has the same email (the later line wins)")
+    ]
 
 
 def test_a_clean_row_reaches_the_writer_whole() -> None:

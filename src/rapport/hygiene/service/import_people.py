@@ -14,6 +14,7 @@ people are matched by Rapport id, external id or email, rerunning a file changes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -22,13 +23,13 @@ from typing import IO, Any
 from sqlalchemy import JSON, Uuid, func, select
 
 from rapport.core.context import Context
-from rapport.core.errors import BadRequest, RapportError
+from rapport.core.errors import BadRequest, RapportError, invalid
 from rapport.core.imports import Opened, Written, labelled, overrides
-from rapport.hub.models import Company, Person, PersonEmail, PersonPhone
-from rapport.hub.public import companies, people, people_bulk
-from rapport.hub.schemas import CompanyIn, PersonPatch
+from rapport.hub.models import ActivityKind, Company, Person, PersonEmail, PersonPhone
+from rapport.hub.public import companies, people, people_bulk, timeline
+from rapport.hub.schemas import ActivityIn, CompanyIn, PersonPatch
 from rapport.hygiene.models import ImportJob
-from rapport.hygiene.service import dedupe, people_custom, sources
+from rapport.hygiene.service import columns, dedupe, people_custom, sources
 from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
 
 BATCH = 20_000  # rows per committed unit: fewer, bigger commits load faster
@@ -54,7 +55,7 @@ def clean_batch(
     out: list[Outcome] = []
     clean: list[CleanRow] = []
     for line, raw in records:
-        outcome = clean_record(line, raw, mapping, region=region, lenient=lenient)
+        outcome = clean_one(line, raw, mapping, region, lenient=lenient)
         if isinstance(outcome, CleanRow):
             clean.append(outcome)
             out.append(outcome)
@@ -62,6 +63,72 @@ def clean_batch(
             out.append((line, outcome))
     people_bulk.prepare(clean)
     return out
+
+
+def clean_one(
+    line: int,
+    raw: dict[str, Any],
+    mapping: dict[str, str],
+    region: str,
+    *,
+    lenient: bool = False,
+) -> CleanRow | list[Problem]:
+    """One record cleaned: a JSON lines record's values checked for their types first (a
+    CSV or vCard record holds text only); a note mapped from a column kept for the writer."""
+    if type(raw) is sources.JsonRecord:
+        raw, problems = json_cells(raw, mapping)
+        if problems:
+            return problems
+    outcome = clean_record(line, raw, mapping, region=region, lenient=lenient)
+    if "note" in mapping.values() and isinstance(outcome, CleanRow):
+        for column, field in mapping.items():
+            if field == "note" and (note := str(raw.get(column) or "").strip()):
+                outcome.extras = (outcome.extras or {}) | {"note": (column, note)}
+    return outcome
+
+
+_WHAT = {"first_name": "a name", "last_name": "a name", "full_name": "a name"}
+_WHAT |= {"email": "an email", "phone": "a phone number", "tags": "tags"}
+
+
+def json_cells(
+    raw: dict[str, Any], mapping: dict[str, str]
+) -> tuple[dict[str, str], list[Problem]]:
+    """A JSON record's mapped values as text, and the problems of those of a wrong type: an
+    object, a list or true/false where text belongs, a number as a phone (its leading + or
+    0 is gone: the number left is another one). A whole number for any other text field
+    (a postcode) is taken as its decimal text; custom fields take any JSON value."""
+    cells: dict[str, str] = {}
+    problems: list[Problem] = []
+    for column, value in raw.items():
+        field = mapping.get(column)
+        if field is None or value is None or isinstance(value, str):
+            cells[column] = "" if value is None else value
+            continue
+        what = _WHAT.get(field, f"the {field.replace('_', ' ')}")
+        shown = json.dumps(value, ensure_ascii=False)[:200]
+        if field.startswith(columns.CUSTOM):
+            cells[column] = columns.as_text(value)
+        elif field == "tags" and isinstance(value, list):
+            if all(isinstance(tag, str | int | float) and tag is not True and tag is not False
+                   for tag in value):  # fmt: skip
+                cells[column] = columns.join_list(str(tag) for tag in value)
+            else:
+                problems.append(Problem(column, shown, "tags must be a list of texts"))
+        elif isinstance(value, dict):
+            problems.append(Problem(column, shown, f"{what} must be text, not an object"))
+        elif isinstance(value, list):
+            problems.append(Problem(column, shown, f"{what} must be text, not a list"))
+        elif isinstance(value, bool):
+            problems.append(Problem(column, shown, f"{what} must be text, not {shown}"))
+        elif field == "phone":
+            reason = "a phone number must be a string: as a number it has lost its leading + or 0"
+            problems.append(Problem(column, shown, reason))
+        elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            cells[column] = str(int(value))
+        else:
+            cells[column] = str(value)
+    return cells, problems
 
 
 def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Written:
@@ -75,6 +142,7 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
         else:
             batch.rejects.append(outcome)
     batch.rows = people_custom.check(ctx, batch.rows, batch.rejects)
+    batch.rows = latest_rows(batch.rows, batch.rejects)
     creates, updates, keys = _match(ctx, batch)
     creates = people_custom.require(ctx, creates, batch.rejects, mapping)
     company_ids = _companies(ctx, [r.company for r in creates + [u for u, _ in updates]])
@@ -88,7 +156,82 @@ def write(ctx: Context, mapping: dict[str, str], outcomes: list[Outcome]) -> Wri
         for row in (o for o in outcomes if isinstance(o, CleanRow))
         if row.warnings and row.line not in refused
     ]
+    owners = list(zip(creates, created, strict=True)) + [
+        (row, str(pid)) for row, pid in updates if row.line not in refused
+    ]
+    _add_notes(ctx, owners)
     return written
+
+
+NOTE_LIMIT = 100_000  # the longest activity body; a longer note keeps its beginning
+
+
+def _add_notes(ctx: Context, owners: list[tuple[CleanRow, str]]) -> None:
+    """Each row's note on its person's timeline, once: keyed by the person and the text, a
+    rerun of the file finds it there. A note longer than an activity holds keeps its first
+    :data:`NOTE_LIMIT` characters rather than costing the row."""
+    items = []
+    for row, person_id in owners:
+        if row.extras and "note" in row.extras:
+            text = row.extras["note"][1]
+            digest = hashlib.sha256(f"{person_id}\n{text}".encode()).hexdigest()
+            note = ActivityIn(
+                kind=ActivityKind.NOTE, subject="Imported note", body=text[:NOTE_LIMIT],
+                person_id=uuid.UUID(person_id), source="import", external_id=f"note:{digest}",
+            )  # fmt: skip
+            items.append(note)
+    if items:
+        timeline.ingest_many(ctx, items)
+
+
+def row_keys(row: CleanRow) -> list[tuple[str, str]]:
+    """What identifies a row's person: ``(what, key)`` for its email, external id and id."""
+    keys = [("email", row.email)] if row.email else []
+    if external := row.values.get("external_id"):
+        keys.append(("external id", str(external)))
+    if row.person_id:
+        keys.append(("id", str(row.person_id)))
+    return keys
+
+
+def superseded(later: int, what: str) -> Problem:
+    """The note on an earlier row of a file whose person a later row describes again."""
+    reason = f"replaced by line {later}, which has the same {what} (the later line wins)"
+    return Problem("(record)", None, reason)
+
+
+def latest_rows(rows: list[CleanRow], rejects: list[tuple[int, list[Problem]]]) -> list[CleanRow]:
+    """The rows of a batch, each person once: when rows share an email, external id or id,
+    the last one wins (it is the newer data) and each earlier one is reported as replaced by
+    it, rather than the later one refused as a repeat."""
+    later: dict[tuple[str, str], int] = {}  # keys of the rows kept, from the last row back
+    by_email: dict[str, int] = {}  # the same for emails: the common case, without tuples
+    kept: list[CleanRow] = []
+    replaced: list[tuple[int, list[Problem]]] = []
+    for row in reversed(rows):
+        email = row.email
+        if row.person_id is None and "external_id" not in row.values:
+            if email is not None:
+                if email in by_email:
+                    replaced.append((row.line, [superseded(by_email[email], "email")]))
+                    continue
+                by_email[email] = row.line
+            kept.append(row)
+            continue
+        keys = row_keys(row)
+        found = next(((k[0], later[k]) for k in keys if k in later), None)
+        if found is None and email is not None and email in by_email:
+            found = ("email", by_email[email])
+        if found is not None:
+            replaced.append((row.line, [superseded(found[1], found[0])]))
+            continue
+        later.update(dict.fromkeys(keys, row.line))
+        if email is not None:
+            by_email[email] = row.line
+        kept.append(row)
+    kept.reverse()
+    rejects.extend(reversed(replaced))
+    return kept
 
 
 @dataclass
@@ -352,12 +495,40 @@ def resolve_mapping(
 ) -> dict[str, str]:
     """The file's ``{column: field}``: automatic by header name, then a saved mapping's
     columns that the file has, then explicit overrides (``custom``: ``{key: label}`` of the
-    person custom fields). Refused if nothing names a person."""
+    person custom fields). Refused if nothing names a person. A vCard's or JSON object's
+    columns are Rapport's own fields; overrides apply to them too (``mail=email`` takes a
+    JSON key ``mail`` as the email, ``job_title=ignore`` drops one)."""
     if fmt != "csv":
-        return {f: f for f in columns} | {f"custom.{k}": f"custom.{k}" for k in custom or {}}
+        return keyed_mapping(columns, fmt, overrides(columns, saved, explicit), custom or {})
     mapping = sources.auto_mapping(columns, overrides(columns, saved, explicit), custom)
     if not set(mapping.values()) & {"email", "first_name", "last_name", "full_name"}:
         raise BadRequest("no column maps to a name or an email; map one (column=field)")
+    return mapping
+
+
+def keyed_mapping(
+    names: list[str], fmt: str, chosen: dict[str, str], custom: dict[str, str]
+) -> dict[str, str]:
+    """The mapping of a file whose records name their fields (vCard, JSON lines): each field
+    as itself, then the member's ``column=field`` choices. A JSON object may have any key;
+    a vCard's columns are only Rapport's fields, so another name there is refused."""
+    mapping = {f: f for f in names} | {
+        f"{columns.CUSTOM}{k}": f"{columns.CUSTOM}{k}" for k in custom
+    }
+    for column, field in chosen.items():
+        if fmt == "vcf" and column not in mapping:
+            known = ", ".join(mapping)
+            raise invalid(("map", column), f"a vCard has no column {column!r}; one of {known}")
+        if field in ("", "ignore"):
+            mapping.pop(column, None)
+            continue
+        if not columns.is_target(field, sources.FIELDS, custom):
+            raise invalid(
+                ("map", column), f"unknown field {field!r}; one of {', '.join(sources.FIELDS)}"
+            )
+        for other in [c for c, f in mapping.items() if f == field and c != column]:
+            del mapping[other]
+        mapping[column] = field
     return mapping
 
 
@@ -386,7 +557,10 @@ class PeopleTarget:
         return resolve_mapping(columns, fmt, saved, explicit, people_custom.labels(ctx))
 
     def open(self, stream: IO[bytes], fmt: str) -> Opened | None:
-        return None  # the pipeline's reader speaks people's vCards
+        """The pipeline's reader (it speaks people's vCards), with JSON values as they are:
+        :func:`clean_one` checks their types."""
+        source = sources.open_source(stream, fmt, typed=True)
+        return Opened(source.columns, source.records)
 
     clean = staticmethod(clean_batch)  # module-level: a worker process can unpickle it
 

@@ -28,6 +28,7 @@ from rapport.core.imports import overrides
 from rapport.hygiene.models import ImportJob, ImportReject
 from rapport.hygiene.service import (
     company_columns,
+    import_people,
     importing,
     mappings,
     people_custom,
@@ -35,7 +36,7 @@ from rapport.hygiene.service import (
     sources,
 )
 from rapport.hygiene.service import import_companies as importing_companies
-from rapport.hygiene.service.cleaning import CleanRow, clean_record, phone_region
+from rapport.hygiene.service.cleaning import CleanRow, phone_region
 
 OBJECTS = {"person": "People", "company": "Companies"}
 PREVIEW_ROWS = 5
@@ -190,7 +191,7 @@ def preview(
             if cleaner is not None:
                 outcome = cleaner.clean(line, raw)
             else:
-                outcome = clean_record(line, raw, mapping, region=region)
+                outcome = import_people.clean_one(line, raw, mapping, region)
                 if isinstance(outcome, CleanRow):
                     outcome = people_custom.check_row(ctx, outcome)
             problems: dict[str, str] = {}

@@ -45,7 +45,7 @@ def check_row(ctx: Context, row: CleanRow) -> CleanRow | list[Problem]:
     if not row.extras:
         return row
     problems: list[Problem] = []
-    cells = {t: text for t, (_, text) in row.extras.items() if t != "tags"}
+    cells = {t: text for t, (_, text) in row.extras.items() if t.startswith(columns.CUSTOM)}
     if "tags" in row.extras:
         column, text = row.extras["tags"]
         try:

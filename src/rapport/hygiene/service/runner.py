@@ -30,8 +30,13 @@ from rapport.core.errors import BadRequest, as_unavailable
 from rapport.core.imports import Opened, Record, Target
 from rapport.hygiene.models import ImportJob
 from rapport.hygiene.service import importing, mappings
-from rapport.hygiene.service.cleaning import CleanRow, Problem, clean_record
-from rapport.hygiene.service.import_people import resolve_mapping
+from rapport.hygiene.service.cleaning import CleanRow, Problem
+from rapport.hygiene.service.import_people import (
+    clean_one,
+    resolve_mapping,
+    row_keys,
+    superseded,
+)
 from rapport.hygiene.service.sources import open_source, parse_overrides, upload_format
 
 Progress = Callable[[int], None]  # called with the last line done
@@ -84,21 +89,34 @@ def preview(
     warnings: list[tuple[int, Problem]] | None = None,
 ) -> tuple[dict[str, str], int, list[tuple[int, Problem]]]:
     """Validate a file without writing: its mapping, the count of good rows, the problems
-    (``custom``: the person custom fields, ``check``: their values' check). The first
-    warnings of rows that would go in all the same are added to ``warnings`` if given."""
-    source = open_source(stream, fmt)
+    (``custom``: the person custom fields, ``check``: their values' check). A good row that a
+    later one replaces (same email, external id or id: the import keeps the later) is not
+    counted, and is listed as replaced, as the import reports it. The first warnings of rows
+    that would go in all the same are added to ``warnings`` if given."""
+    source = open_source(stream, fmt, typed=True)
     mapping = resolve_mapping(source.columns, fmt, saved or {}, overrides, custom)
     good, problems = 0, list[tuple[int, Problem]]()
+    owner: dict[tuple[str, str], int] = {}  # a key → the line of the good row holding it
+    replaced: set[int] = set()
     for line, raw in source.records:
-        outcome = clean_record(line, raw, mapping, region=region, lenient=lenient)
+        outcome = clean_one(line, raw, mapping, region, lenient=lenient)
         if check is not None and isinstance(outcome, CleanRow):
             outcome = check(outcome)
         if isinstance(outcome, CleanRow):
+            keys = row_keys(outcome)
+            earlier = {owner[k]: k[0] for k in keys if k in owner and owner[k] not in replaced}
+            for old, what in earlier.items():
+                good -= 1
+                replaced.add(old)
+                if len(problems) < limit:
+                    problems.append((old, superseded(line, what)))
+            owner.update(dict.fromkeys(keys, line))
             good += 1
             if outcome.warnings and warnings is not None and len(warnings) < limit:
                 warnings += [(line, p) for p in outcome.warnings]
         elif len(problems) < limit:
             problems += [(line, p) for p in outcome]
+    problems.sort(key=lambda found: found[0])
     return mapping, good, problems
 
 

@@ -44,6 +44,7 @@ FIELDS = (
     "postal_code",
     "country",
     "tags",
+    "note",  # a note on the person's timeline (vCard NOTE, a JSON "note", a mapped column)
 )
 _SYNONYMS = {
     "external_id": ("externalid", "extid", "crmid", "customerid", "contactid", "uid"),
@@ -66,6 +67,10 @@ _SYNONYMS = {
 _BY_KEY = {key: name for name, keys in _SYNONYMS.items() for key in keys} | {"id": "id"}
 _BY_KEY |= columns.PERSON_EXPORT_HEADERS
 SNIFF_BYTES = 256 * 1024
+# Python's csv refuses a cell over 128 KiB and the whole file with it; a note holding an
+# account's history can be longer. Cells up to 16 MiB are read (the limit is process-wide).
+CELL_BYTES = 16 << 20
+csv.field_size_limit(max(csv.field_size_limit(), CELL_BYTES))
 # A custom field on a vCard: ``X-RAPPORT-FIELD;X-KEY=<key>:<value as text>``.
 CUSTOM_PROPERTY, CUSTOM_KEY = "x-rapport-field", "X-KEY"
 
@@ -135,6 +140,11 @@ def detect_encoding(sample: bytes) -> str:
     return next((e for e in ("cp1252", "latin_1") if e in plausible), best.encoding)
 
 
+class JsonRecord(dict[str, Any]):
+    """A JSON lines record whose values are as the file had them (numbers, objects, …): its
+    type tells the cleaning to check them, without looking at every cell of a CSV row."""
+
+
 @dataclass
 class Source:
     """An opened import file: its format, columns and a record iterator."""
@@ -144,8 +154,10 @@ class Source:
     records: Iterator[tuple[int, dict[str, str]]]
 
 
-def open_source(stream: IO[bytes], fmt: str) -> Source:
-    """Open a binary stream for reading as ``fmt`` (csv, vcf or jsonl)."""
+def open_source(stream: IO[bytes], fmt: str, *, typed: bool = False) -> Source:
+    """Open a binary stream for reading as ``fmt`` (csv, vcf or jsonl). JSON lines values
+    come as text, or as they are with ``typed`` (for a reader that checks their types:
+    an integer phone has lost its leading + or 0, an object is no name)."""
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(stream, "peek") else b""
@@ -157,7 +169,10 @@ def open_source(stream: IO[bytes], fmt: str) -> Source:
     if fmt == "csv":
         return _csv(text, head.decode(encoding, errors="ignore"))
     if fmt == "jsonl":
-        return Source("jsonl", list(FIELDS), json_lines(text, columns.as_text))
+        if not typed:
+            return Source("jsonl", list(FIELDS), json_lines(text, columns.as_text))
+        typed_records = ((n, JsonRecord(r)) for n, r in json_lines(text, lambda value: value))
+        return Source("jsonl", list(FIELDS), typed_records)
     return Source("vcf", list(FIELDS), _vcards(text))
 
 
@@ -168,16 +183,50 @@ DELIMITERS = ",;\t|"
 
 
 def csv_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """The dialect of a CSV file from its first bytes: from a fully quoted header when it has
-    one, else as the sniffer guesses from the first lines (Excel's when it cannot tell).
-    Quoted cells full of tabs or semicolons would fool the sniffer, not the header."""
+    """The dialect of a CSV file from its first bytes: Excel's (``"`` quotes, doubled inside
+    a cell) with the delimiter that reads the sample as a table — every record with as many
+    cells as the header. A fully quoted header (our export) names it for certain. The
+    sniffer's guess alone misreads quoted multi-line cells and doubled quotes, which shifts
+    cells into the wrong fields: its delimiter is only tried first, and its own quoting
+    (``'``) kept only when it reads the table strictly better than Excel's."""
     header = _QUOTED_HEADER.fullmatch(sample.split("\n", 1)[0].removesuffix("\r"))
     if header is not None:
         return _Delimited(header.group(1) or ",")
     try:
-        return csv.Sniffer().sniff("\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS)
+        sniffed: type[csv.Dialect] | None = csv.Sniffer().sniff(
+            "\n".join(sample.splitlines()[:20]), delimiters=DELIMITERS
+        )
     except csv.Error:
-        return csv.excel
+        sniffed = None
+    guesses = [sniffed.delimiter] if sniffed is not None else []
+    best: csv.Dialect = _Delimited(",")
+    best_score = -1.0
+    for delimiter in dict.fromkeys([*guesses, *DELIMITERS]):
+        dialect = _Delimited(delimiter)
+        score = _table_score(sample, dialect)
+        if score > best_score:
+            best, best_score = dialect, score
+    if sniffed is not None and sniffed.quotechar != '"':
+        sniffed.doublequote = True
+        if _table_score(sample, sniffed) > best_score:
+            return sniffed
+    return csv.excel if best.delimiter == "," else best
+
+
+def _table_score(sample: str, dialect: csv.Dialect | type[csv.Dialect]) -> float:
+    """How well ``dialect`` reads the sample as a table: the share of its complete records
+    with the header's cell count; below any such share when the header is a single cell
+    (a sample cut short of the file's end leaves its last record out: it may be cut in
+    half)."""
+    rows = [r for r in csv.reader(io.StringIO(sample), dialect) if r]
+    if len(rows) > 2 and not sample.endswith(("\n", "\r")):
+        rows = rows[:-1]
+    if not rows or len(rows[0]) < 2:
+        return -0.5
+    width = len(rows[0])
+    if len(rows) == 1:
+        return 0.5
+    return sum(len(r) == width for r in rows[1:]) / (len(rows) - 1)
 
 
 class _Delimited(csv.excel):
@@ -188,23 +237,42 @@ class _Delimited(csv.excel):
         super().__init__()
 
 
+_SEPARATOR_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab", "|": "a '|'"}
+
+
+def width_error(cells: int, header: int, delimiter: str) -> str:
+    """Why a CSV record with ``cells`` cells under a header of ``header`` is refused: read as
+    it is, every cell after the stray (or missing) separator would land in the wrong field."""
+    separator = _SEPARATOR_NAMES.get(delimiter, repr(delimiter))
+    if cells > header:
+        hint = f"probably {separator} outside quotes"
+    else:
+        hint = f"a cell is missing ({separator} too few) or a quote was never closed"
+    return (
+        f"this line has {cells} cells where the header has {header} — {hint}; "
+        "nothing of it was imported"
+    )
+
+
 def _csv(text: io.TextIOWrapper, sample: str) -> Source:
     dialect = csv_dialect(sample)
-    # Quotes inside a quoted cell are doubled (RFC 4180, as Excel and our export write them);
-    # the sniffer's guess of this depends on the cells' text (a '"' after an odd character).
-    reader = csv.reader(text, dialect, doublequote=True)
+    reader = csv.reader(text, dialect)
     try:
         header = [h.strip() for h in csv_cells.restore_row(next(reader))]
     except StopIteration:
         raise BadRequest("the file is empty") from None
     if not any(header):
         raise BadRequest("the first line must name the columns")
+    width, delimiter = len(header), str(dialect.delimiter)
 
     def records() -> Iterator[tuple[int, dict[str, str]]]:
         line = reader.line_num + 1
         for row in reader:
             if any(cell.strip() for cell in row):
-                yield line, dict(zip(header, csv_cells.restore_row(row), strict=False))
+                if len(row) != width:
+                    yield line, {"__error__": width_error(len(row), width, delimiter)}
+                else:
+                    yield line, dict(zip(header, csv_cells.restore_row(row), strict=True))
             line = reader.line_num + 1
 
     return Source("csv", header, records())
@@ -266,7 +334,7 @@ def _vcard_fields(card: Any) -> dict[str, str]:
     simple = {"email": "email", "tel": "phone", "title": "job_title", "uid": "external_id"}
     for key, field in simple.items():
         if key in contents:
-            out[field] = str(contents[key][0].value)
+            out[field] = str(preferred(contents[key])[0].value)
     if "org" in contents:
         org = contents["org"][0].value
         out["company"] = str(org[0] if isinstance(org, list) and org else org)
@@ -279,7 +347,23 @@ def _vcard_fields(card: Any) -> dict[str, str]:
         out["country"] = " ".join(parts(adr.country))
     if "categories" in contents:
         out["tags"] = columns.join_list(parts(contents["categories"][0].value))
+    if "note" in contents:
+        out["note"] = "\n\n".join(str(n.value) for n in contents["note"] if n.value)
     return out | custom_fields(contents)
+
+
+def preferred(props: list[Any]) -> list[Any]:
+    """A card's values of one property, the preferred first (vCard 3 ``TYPE=pref``, vCard 4
+    ``PREF=1``, the lowest PREF first), the others in the card's order."""
+
+    def rank(prop: Any) -> int:
+        params = prop.params
+        if any(t.strip().lower() == "pref" for t in ",".join(params.get("TYPE", [])).split(",")):
+            return 0
+        pref = (params.get("PREF") or [""])[0]
+        return int(pref) if pref.isdigit() else 101
+
+    return sorted(props, key=rank)
 
 
 def add_custom_fields(card: Any, custom: dict[str, Any], kinds: dict[str, str]) -> None:

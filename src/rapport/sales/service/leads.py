@@ -424,6 +424,9 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
 def _import_row(
     ctx: Context, line: int, raw: dict[str, Any], mapping: dict[str, str], written: Written
 ) -> None:
+    if "__error__" in raw:  # a record the reader could not take (e.g. cells out of line)
+        written.rejects.append((line, [Problem("(record)", None, str(raw["__error__"]))]))
+        return
     column_of = {f: c for c, f in mapping.items()}
     values = {f: str(raw.get(c) or "").strip() for c, f in mapping.items()}
     values = {f: v for f, v in values.items() if v}
