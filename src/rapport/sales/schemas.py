@@ -100,6 +100,10 @@ class DealIn(Strict):
     custom: dict[str, Any] = Field(
         default_factory=dict, description="Values of the workspace's deal custom fields"
     )
+    created_at: datetime | None = Field(
+        default=None,
+        description="When the deal was really created, for history being loaded; past only",
+    )
 
 
 class DealPatch(Patch):
@@ -127,6 +131,11 @@ class MoveIn(Strict):
 
 class CloseIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
+    closed_at: datetime | None = Field(
+        default=None,
+        description="When it really closed, for history being loaded: past only, not before "
+        "the deal entered its current stage; defaults to now",
+    )
 
 
 class ReopenIn(Strict):
@@ -239,6 +248,14 @@ class LeadIn(UTM):
     job_title: str | None = Field(default=None, max_length=200)
     message: str | None = Field(default=None, max_length=10_000)
     source: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(
+        default=None, max_length=60, description="Name or ISO code; kept on a new person"
+    )
+    created_at: datetime | None = Field(
+        default=None,
+        description="When the lead really arrived, for history being loaded (past only, with "
+        "a time zone); it dates a new person and the capture on the timeline",
+    )
     website: str | None = Field(default=None, max_length=500, description="Honeypot: leave empty")
 
 
