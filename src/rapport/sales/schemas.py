@@ -358,16 +358,32 @@ class PersonScoreOut(ScoreOut):
     factors: list[Factor] = Field(description="What moved this person's probability most")
     model_auc: float | None
     model_trained_at: datetime | None
+    model_warnings: list[str] = Field(
+        default_factory=list, description="The leakage guard's warnings about the model"
+    )
 
 
 class ScoringModelOut(Out):
-    """The workspace's predictive model and how well it ranks on held-out history."""
+    """The workspace's predictive model and how well it ranks on later leads than it learnt
+    from (a split by time), with the leakage guard's warnings."""
 
     status: Literal["untrained", "trained", "fallback"]
     reason: str | None = None
     algorithm: str | None = None
-    auc: float | None = Field(default=None, description="Model AUC on the held-out quarter")
-    rules_auc: float | None = Field(default=None, description="Rule score AUC, same people")
+    auc: float | None = Field(
+        default=None, description="Model AUC on the later period (the latest quarter of leads)"
+    )
+    rules_auc: float | None = Field(default=None, description="Rule score AUC, same leads")
+    in_period_auc: float | None = Field(
+        default=None, description="AUC on a random part of the earlier leads (a leak check)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Why the quality looks implausible (too high, or falling on later leads)",
+    )
+    as_of: datetime | None = Field(default=None, description="What was known by then was used")
+    observation_days: float | None = None
+    horizon_days: float | None = None
     closed_deals: int = 0
     won: int = 0
     lost: int = 0

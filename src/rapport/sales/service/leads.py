@@ -538,8 +538,11 @@ def likelihood(probability: float | None) -> str | None:
 def best_sort(model: ScoringModel | None) -> str:
     """The order the worklist opens in: the trained model's probability when it ranks
     held-out buyers better than the rule score does (higher AUC on the same people), the rule
-    score otherwise (no model, too little history, or a model that does no better)."""
+    score otherwise (no model, too little history, a model that does no better, or one the
+    leakage guard warned about)."""
     if model is None or model.status != "trained" or model.auc is None:
+        return "score"
+    if (model.params or {}).get("warnings"):
         return "score"
     if model.rules_auc is not None and model.rules_auc >= model.auc:
         return "score"
