@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from rapport.core.context import Context
-from rapport.sales.service import predictive
+from rapport.sales.service import predictive, scoring_live
 from tests.sales.realdata.make_leads import (
     CUTOFF,
     later_aucs,
@@ -58,12 +58,15 @@ def test_a_leaky_load_trips_the_guard(ada_ctx: Context) -> None:
     """The same history with each buyer's source overwritten to "Existing customer" (as a
     careless export does): the later-period AUC is implausible and the model says so."""
     leads = make_leads(n=1200)
-    load(ada_ctx, leads, leaky=True)
+    ids = load(ada_ctx, leads, leaky=True)
     model = predictive.train(ada_ctx, as_of=CUTOFF)
     assert model.status == "trained", model.reason
     assert model.auc is not None and model.auc > predictive.IMPLAUSIBLE_AUC, model.auc
     found = predictive.warnings(model)
     assert found and "implausibly high" in found[0], found
+    # Each person's score carries the warning too (the API's model_warnings).
+    shown = scoring_live.person_score(ada_ctx, ids[leads[0].key])
+    assert shown.model_warnings == found
 
 
 @pytest.mark.parametrize(

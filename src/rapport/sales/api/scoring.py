@@ -4,7 +4,7 @@ its reasons and win probability."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -19,8 +19,13 @@ from rapport.sales.service import predictive, scoring, scoring_live
 router = domain_router(tags=["lead scoring"])
 AsOf = Annotated[
     datetime | None,
-    Query(description="Use only what was known by this instant (with a time zone); default now"),
+    Query(description="Use only what was known by this instant (UTC when no zone); default now"),
 ]
+
+
+def _utc(as_of: datetime | None) -> datetime | None:
+    """A date or instant without a zone is read as UTC."""
+    return as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
 
 
 @router.get(
@@ -78,7 +83,7 @@ def get_score(person_id: uuid.UUID, ctx: Ctx, as_of: AsOf = None) -> scoring_liv
     """The person's latest rule score with its reasons, and the predictive win probability
     (or, without a trained model, why there is none); ``as_of`` scores from what was known
     then (engagement counted before it and decayed from it)."""
-    return scoring_live.person_score(ctx, person_id, as_of=as_of)
+    return scoring_live.person_score(ctx, person_id, as_of=_utc(as_of))
 
 
 @router.post(
@@ -117,7 +122,7 @@ def train_model(ctx: Ctx, as_of: AsOf = None) -> ScoringModelOut:
     """Train on the workspace's leads and what became of them by ``as_of`` (default now),
     time-correctly (or record the fallback to rules when there is too little), then rescore
     every lead. The answer carries the leakage guard's warnings."""
-    return _model_out(scoring_live.train(ctx, as_of=as_of))
+    return _model_out(scoring_live.train(ctx, as_of=_utc(as_of)))
 
 
 def _model_out(model: ScoringModel) -> ScoringModelOut:
@@ -134,4 +139,4 @@ def _model_out(model: ScoringModel) -> ScoringModelOut:
 def suggested_rules(ctx: Ctx, as_of: AsOf = None) -> list[RuleIn]:
     """Rules derived from the workspace's own history (each engagement kind, industry and
     size band worth points by its lift on conversion); post the ones you want to /scoring/rules."""
-    return predictive.suggested_rules(ctx, as_of)
+    return predictive.suggested_rules(ctx, _utc(as_of))
