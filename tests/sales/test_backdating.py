@@ -160,3 +160,8 @@ def test_backdating_through_a_real_server(live_server: Server) -> None:
     assert won.status_code == 200, won.text
     again = call("GET", f"/api/v1/deals/{deal.json()['id']}").json()
     assert again["status"] == "won" and _instant(again["closed_at"]) == _instant(CLOSED)
+    # Training as of a past date is stored with the model that the next request reads.
+    trained = call("POST", "/api/v1/sales/scoring/model/train?as_of=2025-12-31T00:00:00Z")
+    assert trained.status_code == 200, trained.text
+    model = call("GET", "/api/v1/sales/scoring/model").json()
+    assert model["as_of"].startswith("2025-12-31T00:00:00") and model["warnings"] == []
