@@ -153,3 +153,21 @@ def test_cli_trains_as_of_a_date(ada_ctx: Context, api: TestClient) -> None:
     assert '"status": "fallback"' in result.output and '"warnings": []' in result.output
     model = api.get("/api/v1/sales/scoring/model").json()
     assert model["as_of"].startswith("2025-12-31T00:00:00")
+
+
+def test_history_loaded_without_its_dates_is_refused_not_believed(ada_ctx: Context) -> None:
+    """Issue 15's load: people created now, deals won or lost now, activities at their past
+    dates. As of the close, features saw the outcome (a held-out AUC of 0.988); examples
+    taken as of each lead's creation have no outcome yet, so no model is published."""
+    for i in range(40):
+        person = people.create(ada_ctx, PersonIn(first_name=f"N{i}"))
+        timeline.log(
+            ada_ctx,
+            ActivityIn(kind="page_visited", person_id=person.id, subject="Pricing",  # type: ignore[arg-type]
+                       occurred_at=utcnow() - timedelta(days=40)),
+        )  # fmt: skip
+        deal = deals.create(ada_ctx, DealIn(title="D", currency="EUR", person_id=person.id))
+        (deals.mark_won if i % 2 else deals.mark_lost)(ada_ctx, deal.id, reason=None)
+    model = predictive.train(ada_ctx)
+    assert model.status == "fallback" and model.auc is None
+    assert model.reason is not None and "Only 0 leads with a known outcome" in model.reason
