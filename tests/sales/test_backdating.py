@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from rapport.cli import app as cli_app
+from rapport.core.context import Context
 from tests.hygiene.jobs_helper import drain_jobs
 from tests.live import Server
 from tests.sales.factories import make_deal, make_pipeline
@@ -165,3 +168,15 @@ def test_backdating_through_a_real_server(live_server: Server) -> None:
     assert trained.status_code == 200, trained.text
     model = call("GET", "/api/v1/sales/scoring/model").json()
     assert model["as_of"].startswith("2025-12-31T00:00:00") and model["warnings"] == []
+
+
+def test_cli_closes_a_deal_in_the_past(api: TestClient, ada_ctx: Context) -> None:
+    deal = make_deal(api, make_pipeline(api), created_at=PAST)
+    ada_ctx.session.commit()
+    args = ["deals", "close", deal["id"], "-w", "acme", "--outcome", "won"]
+    refused = CliRunner().invoke(cli_app, [*args, "--closed-at", "2999-01-01"])
+    assert refused.exit_code != 0 and "future" in refused.output, refused.output
+    done = CliRunner().invoke(cli_app, [*args, "--closed-at", "2025-04-15T17:30:00", "--json"])
+    assert done.exit_code == 0, done.output
+    again = api.get(f"/api/v1/deals/{deal['id']}").json()
+    assert again["status"] == "won" and _instant(again["closed_at"]) == _instant(CLOSED)
