@@ -1,111 +1,28 @@
 """Lead capture and predictive scoring at workspace scale: a CSV lead import (first run and
-the idempotent rerun), training on a won/lost history, and rescoring the leads.
+the idempotent rerun); then the realistic generated history (``tests/sales/realdata``:
+18 months of B2B leads, engagement and back-dated deals) loaded through the services,
+rules derived from its first 15 months, a time-correct training as of month 15, the AUC of
+the model and of the rules on the leads of the last three months, and a rescore.
 
-    uv run python -m bench.lead_scoring --database sqlite --history 2000 --import-rows 5000
+    uv run python -m bench.lead_scoring --database sqlite --history 2400 --import-rows 5000
 
-Prints wall-clock figures; nothing here is asserted (see tests/sales for correctness).
+Prints wall-clock figures and AUCs; the quality floors are asserted in
+tests/sales/test_scoring_realistic.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import time
-from datetime import timedelta
 
-from sqlalchemy import insert
+from tests.sales.realdata import make_leads as realdata
 
 from bench.common import database_url
 from rapport.accounts import service as accounts
 from rapport.core import migrations
-from rapport.core.clock import utcnow
 from rapport.core.context import system_context
-from rapport.core.db import Database, set_database, table_of, transaction
-from rapport.core.ids import new_id
-from rapport.hub.models import Activity, Company, Person
-from rapport.sales.models import Deal, DealStatus
-from rapport.sales.service import leads, pipelines, scoring_live
-
-SIZES = (5, 30, 120, 150, 180, 800, 3000)
-
-
-def _history(ws_id, n: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
-    """``n`` people with companies, visits and one closed deal each, inserted in bulk."""
-    now = utcnow()
-    with transaction(ws_id) as session:
-        ctx = system_context(session, ws_id)
-        pipeline = pipelines.ensure_default(ctx)
-        stage = pipelines.stages_of(ctx, pipeline.id)[0]
-        companies, people, activities, deals = [], [], [], []
-        for i in range(n):
-            cid, pid = new_id(), new_id()
-            size = rng.choice(SIZES)
-            companies.append(
-                {
-                    "id": cid,
-                    "workspace_id": ws_id,
-                    "name": f"Co {i}",
-                    "size": size,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                    "custom": {},
-                }
-            )
-            people.append(
-                {
-                    "id": pid,
-                    "workspace_id": ws_id,
-                    "first_name": f"P{i}",
-                    "full_name": f"P{i}",
-                    "company_id": cid,
-                    "job_title": "Manager",
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
-            pricing = rng.randint(0, 4)
-            for k in range(pricing + rng.randint(0, 4)):
-                activities.append(
-                    {
-                        "id": new_id(),
-                        "workspace_id": ws_id,
-                        "kind": "visit",
-                        "channel": "web",
-                        "subject": "Pricing" if k < pricing else "Blog",
-                        "person_id": pid,
-                        "occurred_at": now - timedelta(days=rng.randint(1, 60)),
-                        "created_at": now,
-                        "updated_at": now,
-                        "version": 1,
-                        "meta": {},
-                    }
-                )
-            won = (pricing >= 2 and 51 <= size <= 200) != (rng.random() < 0.1)
-            deals.append(
-                {
-                    "id": new_id(),
-                    "workspace_id": ws_id,
-                    "title": "D",
-                    "currency": "EUR",
-                    "pipeline_id": pipeline.id,
-                    "stage_id": stage.id,
-                    "person_id": pid,
-                    "status": DealStatus.WON if won else DealStatus.LOST,
-                    "closed_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
-        for model, rows in (
-            (Company, companies),
-            (Person, people),
-            (Activity, activities),
-            (Deal, deals),
-        ):
-            session.execute(insert(table_of(model)), rows)
+from rapport.core.db import Database, set_database, transaction
+from rapport.sales.service import leads, predictive, scoring_live
 
 
 def main() -> None:
@@ -113,7 +30,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--history", type=int, default=2000, help="people with a closed deal")
+    parser.add_argument("--history", type=int, default=2400, help="generated leads (18 months)")
     parser.add_argument("--import-rows", type=int, default=5000)
     args = parser.parse_args()
 
@@ -123,7 +40,6 @@ def main() -> None:
     migrations.upgrade(db.engine)
     with transaction(unscoped=True) as session:
         ws_id = accounts.create_workspace(session, "Bench scoring").id
-    rng = random.Random(1)
 
     csv_rows = ["email,first_name,job_title,utm_source,utm_campaign"]
     csv_rows += [f"lead{i}@bench.example.com,L{i},Director,google,c{i % 7}"
@@ -137,14 +53,33 @@ def main() -> None:
         print(f"{label}: {report.rows} rows in {took:.1f} s = {report.rows / took:.0f} rows/s "
               f"(created {report.created}, unchanged {report.unchanged})")  # fmt: skip
 
-    _history(ws_id, args.history, rng)
+    generated = realdata.make_leads(n=args.history)
     start = time.perf_counter()
     with transaction(ws_id) as session:
-        model = scoring_live.train(system_context(session, ws_id))
+        realdata.load(system_context(session, ws_id), generated)
+    took = time.perf_counter() - start
+    events = sum(len(lead.events) for lead in generated)
+    print(f"load {len(generated)} leads and {events} events through the services: {took:.1f} s")
+    with transaction(ws_id) as session:
+        rules = realdata.rules_from_the_data(system_context(session, ws_id))
+    print(f"rules derived from the first 15 months: {len(rules)}")
+    start = time.perf_counter()
+    with transaction(ws_id) as session:
+        model = predictive.train(system_context(session, ws_id), as_of=realdata.CUTOFF)
+        warnings = predictive.warnings(model)
     took = time.perf_counter() - start
     print(
-        f"train on {model.closed_deals} closed deals, then rescore every lead: {took:.1f} s "
-        f"(AUC {model.auc} vs rules {model.rules_auc} on {model.test_size} held out)"
+        f"train as of month 15 ({model.train_size} earlier leads, {model.test_size} later): "
+        f"{took:.1f} s; its own later-period AUC {model.auc} vs rules {model.rules_auc}; "
+        f"warnings: {warnings or 'none'}"
+    )
+    with transaction(ws_id) as session:
+        ctx = system_context(session, ws_id)
+        later = realdata.later_period(ctx)
+        predictive_auc, rules_auc = realdata.later_aucs(ctx, later)
+    print(
+        f"last 3 months ({len(later.labels)} leads, {sum(later.labels)} converted): "
+        f"predictive AUC {predictive_auc:.3f}, rules AUC {rules_auc:.3f}"
     )
     start = time.perf_counter()
     with transaction(ws_id) as session:

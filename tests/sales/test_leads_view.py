@@ -106,7 +106,7 @@ def test_train_from_the_page_reports_the_fallback(
     token = csrf_from(ada_web.get("/leads").text)
     response = ada_web.post("/leads/train", data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["location"] == "/leads"
-    assert "Only 0 closed deals" in ada_web.get("/leads").text
+    assert "Only 0 leads with a known outcome" in ada_web.get("/leads").text
 
 
 def test_another_workspace_cannot_see_the_panel(
@@ -117,12 +117,19 @@ def test_another_workspace_cannot_see_the_panel(
     assert "Hot Hana" not in dev.get("/leads").text
 
 
-def _trained(ctx: Context, leads: dict[str, str], *, auc: float, rules_auc: float) -> None:
+def _trained(
+    ctx: Context,
+    leads: dict[str, str],
+    *,
+    auc: float,
+    rules_auc: float,
+    warnings: list[str] | None = None,
+) -> None:
     """A trained model row whose probabilities reverse the rule score's order."""
     ctx.session.add(ScoringModel(
         workspace_id=ctx.workspace_id, status="trained", algorithm="logistic regression",
         auc=auc, rules_auc=rules_auc, closed_deals=400, won=180, lost=220, train_size=300,
-        test_size=100,
+        test_size=100, params={"warnings": warnings} if warnings else {},
     ))  # fmt: skip
     for name, p in (("Cold Carl", 0.82), ("Warm Wes", 0.41), ("Hot Hana", 0.07)):
         ctx.session.execute(
@@ -171,6 +178,20 @@ def test_the_rules_order_stands_when_the_model_does_no_better(
         "Warm Wes",
         "Hot Hana",
     ]
+
+
+def test_a_model_the_leakage_guard_warned_about_is_flagged_and_not_followed(
+    ada_web: TestClient, ada_ctx: Context, leads: dict[str, str], api: TestClient
+) -> None:
+    warning = "Later-period AUC 0.991 is implausibly high (above 0.95): check before trusting"
+    _trained(ada_ctx, leads, auc=0.99, rules_auc=0.62, warnings=[warning])
+    html = ada_web.get("/leads").text
+    assert "data-model-warnings" in html and "implausibly high" in html
+    assert "These likelihoods may not be trustworthy" in html
+    assert 'data-order="score"' in html  # the rules' order, though the model claims better
+    assert _names(html) == ["Hot Hana", "Warm Wes", "Cold Carl"]
+    model = api.get("/api/v1/sales/scoring/model").json()
+    assert model["warnings"] == [warning]
 
 
 @pytest.mark.parametrize(("p", "words"), [(0.95, "Very likely"), (0.6, "Very likely"),

@@ -1,6 +1,10 @@
 """Predictive lead scoring: it beats generic rules on a history with a known signal, falls
 back to the rules on too little history, stores JSON (not pickles), ignores what happened
-after a deal closed, and its API is for admins to train and everyone to read."""
+after each lead's as-of instant, and its API is for admins to train and everyone to read.
+
+The history is loaded as it happened (issue 15): each lead created in the past, its
+engagement in its first two weeks, its deal won or lost weeks later - not everything stamped
+now, which let features "as of the close" see the outcome."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ SIZES = (5, 30, 120, 150, 180, 800, 3000)
 class Lead:
     person_id: uuid.UUID
     won: bool
+    created_at: datetime
 
 
 def _activity(kind: str, subject: str, person_id: uuid.UUID, when: datetime) -> ActivityIn:
@@ -54,11 +59,24 @@ def _generic_rules(ctx: Context) -> None:
         scoring.create_rule(ctx, RuleIn(name=name, kind=kind, points=points, params=params))  # type: ignore[arg-type]
 
 
-def _generate(ctx: Context, rng: random.Random, n: int, tag: str) -> list[Lead]:
+def _spread(n: int, days: tuple[int, int] = (700, 110)) -> Callable[[int], datetime]:
+    """Creation instants spread evenly from ``days[0]`` to ``days[1]`` days ago."""
+    now, (first, last) = utcnow(), days
+    return lambda i: now - timedelta(days=first - (first - last) * i / max(1, n - 1))
+
+
+def _generate(
+    ctx: Context,
+    rng: random.Random,
+    n: int,
+    tag: str,
+    created: Callable[[int], datetime] | None = None,
+) -> list[Lead]:
     """People with a known signal: they win iff they looked at pricing at least twice AND
     work at a 51-200 company; one outcome in ten is flipped (noise). Titles, industries,
-    blog visits and emails are random and carry no signal."""
-    now = utcnow()
+    blog visits and emails are random and carry no signal. Each person is created at
+    ``created(i)`` and engages within their first 13 days."""
+    created = created or _spread(n)
     made: list[Lead] = []
     activities: list[ActivityIn] = []
     for i in range(n):
@@ -75,19 +93,21 @@ def _generate(ctx: Context, rng: random.Random, n: int, tag: str) -> list[Lead]:
                 company_id=company.id,
             ),
         )
+        start = created(i)
+        people.backdate_creation(ctx, person.id, start)
         pricing = rng.randint(0, 4)
         visits = [("Pricing page", pricing), ("Blog post", rng.randint(0, 5))]
         for subject, count in visits:
             for _ in range(count):
-                when = now - timedelta(days=rng.randint(1, 40))
+                when = start + timedelta(days=rng.uniform(0, 13))
                 activities.append(_activity("visit", subject, person.id, when))
         for _ in range(rng.randint(0, 4)):
-            when = now - timedelta(days=rng.randint(1, 40))
+            when = start + timedelta(days=rng.uniform(0, 13))
             activities.append(_activity("email", "Newsletter opened", person.id, when))
         won = pricing >= 2 and 51 <= size <= 200
         if rng.random() < 0.1:
             won = not won
-        made.append(Lead(person.id, won))
+        made.append(Lead(person.id, won, start))
     outcome = timeline.ingest_many(ctx, activities)
     assert all(r.status == "created" for r in outcome.results)
     return made
@@ -105,13 +125,16 @@ def _close_deals(ctx: Context, leads: list[Lead]) -> None:
             ],
         ),
     )
-    for lead in leads:
+    for lead in leads:  # a deal opened after the first two weeks, closed a month later
         deal = deals.create(
             ctx,
-            DealIn(title="Deal", currency="EUR", pipeline_id=pipeline.id, person_id=lead.person_id),
-        )
+            DealIn(
+                title="Deal", currency="EUR", pipeline_id=pipeline.id, person_id=lead.person_id,
+                created_at=lead.created_at + timedelta(days=20),
+            ),
+        )  # fmt: skip
         close = deals.mark_won if lead.won else deals.mark_lost
-        close(ctx, deal.id, reason=None)
+        close(ctx, deal.id, reason=None, closed_at=lead.created_at + timedelta(days=50))
 
 
 class TestKnownSignal:
@@ -127,9 +150,11 @@ class TestKnownSignal:
 
         assert model.status == "trained", model.reason
         assert (model.closed_deals, model.won + model.lost) == (160, 160)
-        assert model.test_size == 40 and model.train_size == 120
+        # The later quarter is held out; the model learnt only from leads settled before it.
+        assert model.test_size == 40 and 80 <= model.train_size < 120, model.train_size
         assert model.auc is not None and model.rules_auc is not None
-        # On the held-out quarter of the history, the model ranks far better than the rules.
+        assert predictive.warnings(model) == []  # an honest load: the guard stays silent
+        # On the later quarter of the history, the model ranks far better than the rules.
         assert model.auc >= 0.7, model.auc
         assert model.auc > model.rules_auc + 0.15, (model.auc, model.rules_auc)
         # It found the real signal: pricing visits and the 51-200 band weigh most.
@@ -137,13 +162,15 @@ class TestKnownSignal:
         assert top & {"visits.hot_pages", "recent.hot_pages"}, model.importances[:4]
         assert "size_band=51-200" in {f["feature"] for f in model.importances[:6]}
 
-        # And on fresh open leads from the same world, scored now, measured here.
-        fresh = _generate(ada_ctx, rng, 80, "f")
-        probs = predictive.probabilities(ada_ctx, [lead.person_id for lead in fresh])
+        # And on fresh leads from the same world, each scored as of its first two weeks.
+        fresh = _generate(ada_ctx, rng, 80, "f", _spread(80, (60, 20)))
+        as_of = {lead.person_id: lead.created_at + timedelta(days=14) for lead in fresh}
+        probs = predictive.probabilities(ada_ctx, list(as_of), as_of=as_of)
         labels = [int(lead.won) for lead in fresh]
         predictive_auc = roc_auc_score(labels, [probs[lead.person_id][0] for lead in fresh])
         rules_auc = roc_auc_score(
-            labels, [scoring.score(ada_ctx, lead.person_id).score for lead in fresh]
+            labels,
+            [scoring.score(ada_ctx, p.person_id, as_of=as_of[p.person_id]).score for p in fresh],
         )
         assert predictive_auc > rules_auc + 0.15, (predictive_auc, rules_auc)
 
@@ -167,8 +194,9 @@ class TestFallback:
         history = _generate(ada_ctx, random.Random(1), 10, "s")
         _close_deals(ada_ctx, history)
         model = scoring_live.train(ada_ctx)
-        assert model.status == "fallback" and model.auc is None and model.params == {}
-        assert model.reason is not None and "Only 10 closed deals" in model.reason
+        assert model.status == "fallback" and model.auc is None and "coef" not in model.params
+        assert model.params["horizon_days"] == predictive.HORIZON_DAYS  # the window it used
+        assert model.reason is not None and "Only 10 leads with a known outcome" in model.reason
         result = scoring_live.person_score(ada_ctx, history[0].person_id)
         assert result.probability is None and result.fallback_reason == model.reason
 
@@ -179,7 +207,7 @@ class TestFallback:
         _close_deals(ada_ctx, history)
         model = predictive.train(ada_ctx)
         assert model.status == "fallback"
-        assert model.reason is not None and "31 people won and 3 lost" in model.reason
+        assert model.reason is not None and "31 leads converted and 3 did not" in model.reason
 
     def test_never_trained_says_rules_alone(self, ada_ctx: Context) -> None:
         person = people.create(ada_ctx, PersonIn(first_name="New"))
@@ -232,6 +260,7 @@ class TestApi:
         assert trained.status_code == 200, trained.text
         body = trained.json()
         assert body["status"] == "fallback" and body["closed_deals"] == 0
+        assert body["as_of"] is not None and body["horizon_days"] == predictive.HORIZON_DAYS
         assert api.get("/api/v1/sales/scoring/model").json()["reason"] == body["reason"]
 
     def test_person_score_has_rules_and_the_fallback_reason(self, api: TestClient) -> None:
@@ -251,7 +280,7 @@ class TestApi:
     def test_a_model_belongs_to_its_workspace(
         self, ada_ctx: Context, api_as: Api, dev_ctx: Context
     ) -> None:
-        _close_deals(ada_ctx, _generate(ada_ctx, random.Random(4), 40, "w"))
+        _close_deals(ada_ctx, _generate(ada_ctx, random.Random(4), 80, "w"))
         predictive.train(ada_ctx)
         ada_ctx.session.flush()
         assert api_as("ada").get("/api/v1/sales/scoring/model").json()["status"] == "trained"

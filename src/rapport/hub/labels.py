@@ -34,6 +34,11 @@ LABELS: dict[str, dict[str, str]] = {
         "visit": "Visit",
         "purchase": "Purchase",
         "note": "Note",
+        "email_opened": "Email opened",
+        "email_clicked": "Email link clicked",
+        "form_submitted": "Form submitted",
+        "webinar_attended": "Webinar attended",
+        "page_visited": "Page visited",
     },
     "channel": {
         "email": "Email",

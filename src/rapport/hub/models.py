@@ -230,6 +230,19 @@ class ActivityKind(enum.StrEnum):
     VISIT = "visit"
     PURCHASE = "purchase"
     NOTE = "note"
+    # Engagement: what marketing tools report, counted by lead scoring (its features and
+    # engagement rules) and meant for marketing's segments and journeys.
+    EMAIL_OPENED = "email_opened"
+    EMAIL_CLICKED = "email_clicked"
+    FORM_SUBMITTED = "form_submitted"
+    WEBINAR_ATTENDED = "webinar_attended"
+    PAGE_VISITED = "page_visited"
+
+
+ENGAGEMENT_KINDS = (
+    ActivityKind.EMAIL_OPENED, ActivityKind.EMAIL_CLICKED, ActivityKind.FORM_SUBMITTED,
+    ActivityKind.WEBINAR_ATTENDED, ActivityKind.PAGE_VISITED,
+)  # fmt: skip
 
 
 class Direction(enum.StrEnum):

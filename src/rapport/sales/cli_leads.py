@@ -4,6 +4,7 @@ scoring from a shell, through the same services as the API."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -22,7 +23,7 @@ from rapport.core.cli_output import (
 )
 from rapport.core.context import system_context
 from rapport.core.db import transaction
-from rapport.sales.service import leads, scoring_live
+from rapport.sales.service import leads, predictive, scoring_live
 
 leads_app = typer.Typer(help="Lead capture.", no_args_is_help=True)
 scoring_app = typer.Typer(help="Lead scoring.", no_args_is_help=True)
@@ -57,10 +58,19 @@ def import_leads(
 @scoring_app.command("train")
 def train(
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace slug or id"),
+    as_of: datetime | None = typer.Option(
+        None,
+        "--as-of",
+        help="Use only what was known by this date (UTC), e.g. 2026-03-31; default now",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Train the predictive model on the won/lost history, then rescore every lead."""
+    """Train the predictive model time-correctly on the leads and their outcomes known by
+    ``--as-of``, then rescore every lead; the leakage guard's warnings are printed."""
     ws = workspace_id(workspace)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
     with (
         transaction(ws) as session,
         progress("rescoring", BarColumn(), MofNCompleteColumn()) as bar,
@@ -68,21 +78,25 @@ def train(
         task = bar.add_task("rescore", total=None)
         model = scoring_live.train(
             system_context(session, ws),
+            as_of=as_of,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
         status, reason, auc, rules_auc = model.status, model.reason, model.auc, model.rules_auc
+        warnings = predictive.warnings(model)
         sizes = (model.closed_deals, model.won, model.lost, model.train_size, model.test_size)
     closed, won, lost, n_train, n_test = sizes
     if as_json:
         emit_json({"status": status, "reason": reason, "auc": auc, "rules_auc": rules_auc,
                    "closed_deals": closed, "won": won, "lost": lost, "train_size": n_train,
-                   "test_size": n_test})  # fmt: skip
+                   "test_size": n_test, "warnings": warnings})  # fmt: skip
         return
-    out.print(f"history: {closed} closed deals, {won} people won, {lost} lost")
+    out.print(f"history: {closed} closed deals; leads {won} converted, {lost} did not")
     if status != "trained":
         note(f"[yellow]fallback to rules:[/yellow] {reason}")
         return
     out.print(
         f"[green]✓[/green] trained on {n_train}, held out {n_test}: "
-        f"AUC {auc:.3f} (rules {rules_auc:.3f} on the same people)"
+        f"AUC {auc:.3f} on the later period (rules {rules_auc:.3f} on the same leads)"
     )
+    for warning in warnings:
+        note(f"[red]warning:[/red] {warning}")

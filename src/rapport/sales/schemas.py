@@ -100,6 +100,10 @@ class DealIn(Strict):
     custom: dict[str, Any] = Field(
         default_factory=dict, description="Values of the workspace's deal custom fields"
     )
+    created_at: datetime | None = Field(
+        default=None,
+        description="When the deal was really created, for history being loaded; past only",
+    )
 
 
 class DealPatch(Patch):
@@ -127,6 +131,11 @@ class MoveIn(Strict):
 
 class CloseIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
+    closed_at: datetime | None = Field(
+        default=None,
+        description="When it really closed, for history being loaded: past only, not before "
+        "the deal entered its current stage; defaults to now",
+    )
 
 
 class ReopenIn(Strict):
@@ -239,6 +248,14 @@ class LeadIn(UTM):
     job_title: str | None = Field(default=None, max_length=200)
     message: str | None = Field(default=None, max_length=10_000)
     source: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(
+        default=None, max_length=60, description="Name or ISO code; kept on a new person"
+    )
+    created_at: datetime | None = Field(
+        default=None,
+        description="When the lead really arrived, for history being loaded (past only, with "
+        "a time zone); it dates a new person and the capture on the timeline",
+    )
     website: str | None = Field(default=None, max_length=500, description="Honeypot: leave empty")
 
 
@@ -341,16 +358,32 @@ class PersonScoreOut(ScoreOut):
     factors: list[Factor] = Field(description="What moved this person's probability most")
     model_auc: float | None
     model_trained_at: datetime | None
+    model_warnings: list[str] = Field(
+        default_factory=list, description="The leakage guard's warnings about the model"
+    )
 
 
 class ScoringModelOut(Out):
-    """The workspace's predictive model and how well it ranks on held-out history."""
+    """The workspace's predictive model and how well it ranks on later leads than it learnt
+    from (a split by time), with the leakage guard's warnings."""
 
     status: Literal["untrained", "trained", "fallback"]
     reason: str | None = None
     algorithm: str | None = None
-    auc: float | None = Field(default=None, description="Model AUC on the held-out quarter")
-    rules_auc: float | None = Field(default=None, description="Rule score AUC, same people")
+    auc: float | None = Field(
+        default=None, description="Model AUC on the later period (the latest quarter of leads)"
+    )
+    rules_auc: float | None = Field(default=None, description="Rule score AUC, same leads")
+    in_period_auc: float | None = Field(
+        default=None, description="AUC on a random part of the earlier leads (a leak check)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Why the quality looks implausible (too high, or falling on later leads)",
+    )
+    as_of: datetime | None = Field(default=None, description="What was known by then was used")
+    observation_days: float | None = None
+    horizon_days: float | None = None
     closed_deals: int = 0
     won: int = 0
     lost: int = 0

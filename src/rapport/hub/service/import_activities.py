@@ -49,7 +49,10 @@ SYNONYMS = {
 KINDS = {k.value: k.value for k in ActivityKind} | {
     "notes": "note", "calls": "call", "phone": "call", "phone call": "call", "emails": "email",
     "e-mail": "email", "meetings": "meeting", "purchases": "purchase", "order": "purchase",
-    "orders": "purchase", "sale": "purchase",
+    "orders": "purchase", "sale": "purchase", "email open": "email_opened",
+    "opened": "email_opened", "email click": "email_clicked", "clicked": "email_clicked",
+    "form fill": "form_submitted", "form": "form_submitted", "webinar": "webinar_attended",
+    "page view": "page_visited", "pageview": "page_visited", "web visit": "page_visited",
 }  # fmt: skip
 REQUIRED = {
     "the kind": ("kind",),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -18,7 +19,7 @@ from rapport.core.clock import utcnow
 from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import WORKSPACE_PARAM, ScopedSelect, flush_unique, get_scoped, table_of
-from rapport.core.errors import Conflict, FieldError, Invalid, NotFound
+from rapport.core.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from rapport.core.events import Changes, check_version, record
 from rapport.core.records import move_to_bin, record_type, restore_from_bin
 from rapport.core.search import Document, index_documents
@@ -172,6 +173,22 @@ def delete(ctx: Context, person_id: uuid.UUID, *, expected_version: int | None =
 def restore(ctx: Context, person_id: uuid.UUID) -> Person:
     """Bring a person back from the bin."""
     return restore_from_bin(ctx, record_type("person"), person_id)
+
+
+def backdate_creation(ctx: Context, person_id: uuid.UUID, created_at: datetime) -> Person:
+    """Record that a person just brought in from history was really created at
+    ``created_at`` (a past, time-zoned instant), so the time-correct features of lead
+    scoring and every "created since" filter see them when they really arrived."""
+    ctx.require("people:write")
+    if created_at.tzinfo is None:
+        raise invalid(("created_at",), "give a time zone (e.g. 2026-03-01Z)", "naive-datetime")
+    if created_at > utcnow():
+        raise invalid(("created_at",), "cannot be in the future", "in-the-future")
+    person = get(ctx, person_id)
+    old, person.created_at = person.created_at, created_at
+    ctx.session.flush()
+    record(ctx, PERSON_UPDATED, person.id, {"created_at": (old, created_at)})
+    return person
 
 
 def find_by_email(ctx: Context, email: str) -> Person | None:

@@ -43,6 +43,9 @@ DEFAULT_CHANNEL = {
     ActivityKind.EMAIL: "email", ActivityKind.CALL: "phone", ActivityKind.MEETING: "meeting",
     ActivityKind.CHAT: "chat", ActivityKind.SOCIAL: "social", ActivityKind.VISIT: "in_store",
     ActivityKind.PURCHASE: "commerce", ActivityKind.NOTE: "internal",
+    ActivityKind.EMAIL_OPENED: "email", ActivityKind.EMAIL_CLICKED: "email",
+    ActivityKind.FORM_SUBMITTED: "web", ActivityKind.WEBINAR_ATTENDED: "web",
+    ActivityKind.PAGE_VISITED: "web",
 }  # fmt: skip
 CHUNK = 500
 _LOOKUP_CHUNK = 500

@@ -38,7 +38,7 @@ QUICK_KINDS = [
     ("call", "Call"), ("note", "Note"), ("meeting", "Meeting"), ("email", "Email"),
     ("purchase", "Purchase"),
 ]  # fmt: skip
-KINDS = [(k.value, k.value.capitalize()) for k in ActivityKind]
+KINDS = [(k.value, LABELS["activity_kind"].get(k.value, k.value)) for k in ActivityKind]
 CONSENT = [(c.value, LABELS["consent"][c.value]) for c in ConsentStatus]
 PREFERENCES = [(c.value, LABELS["channel_preference"][c.value]) for c in ChannelPreference]
 CHANNEL_LABELS = {"email": "Email", "phone": "Phone", "sms": "SMS", "post": "Post"}

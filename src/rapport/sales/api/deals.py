@@ -135,7 +135,9 @@ def move(deal_id: uuid.UUID, body: MoveIn, ctx: Ctx, version: IfMatch) -> Deal:
 )
 def won(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Close an open deal as won."""
-    return deals.mark_won(ctx, deal_id, reason=body.reason, expected_version=version)
+    return deals.mark_won(
+        ctx, deal_id, reason=body.reason, expected_version=version, closed_at=body.closed_at
+    )
 
 
 @router.post(
@@ -146,7 +148,9 @@ def won(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
 )
 def lost(deal_id: uuid.UUID, body: CloseIn, ctx: Ctx, version: IfMatch) -> Deal:
     """Close an open deal as lost, with a reason."""
-    return deals.mark_lost(ctx, deal_id, reason=body.reason, expected_version=version)
+    return deals.mark_lost(
+        ctx, deal_id, reason=body.reason, expected_version=version, closed_at=body.closed_at
+    )
 
 
 @router.post(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -78,14 +79,15 @@ def create(ctx: Context, data: DealIn) -> Deal:
         if data.stage_id is not None
         else _first_open_stage(ctx, pipeline)
     )
-    values = data.model_dump(exclude={"pipeline_id", "stage_id"})
+    values = data.model_dump(exclude={"pipeline_id", "stage_id", "created_at"})
     values["owner_id"] = values["owner_id"] or ctx.user_id
     values["currency"] = pipelines.check_currency(values["currency"])
     _validate(ctx, values, pipeline, creating=True)
     _check_external_id(ctx, values, None)
-    now = utcnow()
+    now = _past_or_now(data.created_at, ("created_at",))
     deal = Deal(
         workspace_id=ctx.workspace_id,
+        created_at=now,
         pipeline_id=pipeline.id,
         stage_id=stage.id,
         stage_entered_at=now,
@@ -99,6 +101,8 @@ def create(ctx: Context, data: DealIn) -> Deal:
     ctx.session.flush()
     changes: Changes = {k: (None, v) for k, v in values.items() if v is not None}
     changes["stage_id"] = (None, stage.id)
+    if data.created_at is not None:
+        changes["created_at"] = (None, now)  # back-dated: the audit says so
     record(ctx, DEAL_CREATED, deal.id, changes)
     reindex(ctx, deal)
     return deal
@@ -181,17 +185,35 @@ def move_to_pipeline(
 
 
 def mark_won(
-    ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
+    ctx: Context,
+    deal_id: uuid.UUID,
+    *,
+    reason: str | None,
+    expected_version: int | None = None,
+    closed_at: datetime | None = None,
 ) -> Deal:
-    """Close an open deal as won, in its pipeline's won stage."""
-    return _close(ctx, deal_id, won=True, reason=reason, expected_version=expected_version)
+    """Close an open deal as won, in its pipeline's won stage; ``closed_at`` records a close
+    that happened earlier (history being loaded), else it closes now."""
+    return _close(
+        ctx, deal_id, won=True, reason=reason, expected_version=expected_version,
+        closed_at=closed_at,
+    )  # fmt: skip
 
 
 def mark_lost(
-    ctx: Context, deal_id: uuid.UUID, *, reason: str | None, expected_version: int | None = None
+    ctx: Context,
+    deal_id: uuid.UUID,
+    *,
+    reason: str | None,
+    expected_version: int | None = None,
+    closed_at: datetime | None = None,
 ) -> Deal:
-    """Close an open deal as lost, in its pipeline's lost stage, with the reason."""
-    return _close(ctx, deal_id, won=False, reason=reason, expected_version=expected_version)
+    """Close an open deal as lost, in its pipeline's lost stage, with the reason (and, for
+    history, the past moment it was lost)."""
+    return _close(
+        ctx, deal_id, won=False, reason=reason, expected_version=expected_version,
+        closed_at=closed_at,
+    )  # fmt: skip
 
 
 def reopen(
@@ -259,13 +281,39 @@ def of_record(ctx: Context, limit: int, **link: uuid.UUID) -> list[tuple[Deal, s
 # --- internals ------------------------------------------------------------------------------
 
 
+def _past_or_now(moment: datetime | None, loc: tuple[str, ...]) -> datetime:
+    """``moment`` checked to be a real past instant (history being loaded), or now."""
+    now = utcnow()
+    if moment is None:
+        return now
+    if moment.tzinfo is None:
+        raise invalid(loc, "give a time zone (e.g. 2026-03-01T10:00:00Z)", "naive-datetime")
+    if moment > now:
+        raise invalid(loc, "cannot be in the future", "in-the-future")
+    return moment
+
+
 def _close(
-    ctx: Context, deal_id: uuid.UUID, *, won: bool, reason: str | None, expected_version: int | None
+    ctx: Context,
+    deal_id: uuid.UUID,
+    *,
+    won: bool,
+    reason: str | None,
+    expected_version: int | None,
+    closed_at: datetime | None = None,
 ) -> Deal:
     ctx.require("deals:write")
     deal = get(ctx, deal_id)
     check_version(deal.version, expected_version)
     _require_open(deal)
+    moment = _past_or_now(closed_at, ("closed_at",))
+    if closed_at is not None and moment < _aware(deal.stage_entered_at):
+        raise invalid(
+            ("closed_at",),
+            "cannot be before the deal was created or entered its current stage "
+            f"({_aware(deal.stage_entered_at).isoformat()})",
+            "before-stage",
+        )
     flag = Stage.is_won if won else Stage.is_lost
     stage = ctx.session.scalars(
         select(Stage)
@@ -276,8 +324,14 @@ def _close(
         outcome = "won" if won else "lost"
         raise invalid(("stage_id",), f"this pipeline has no {outcome} stage", "no-closing-stage")
     deal.close_reason = (reason or "").strip() or None
-    _enter_stage(ctx, deal, stage, topic=DEAL_WON if won else DEAL_LOST)
+    extra: Changes = {"closed_at": (None, moment)} if closed_at is not None else {}
+    _enter_stage(ctx, deal, stage, topic=DEAL_WON if won else DEAL_LOST, extra=extra, at=moment)
     return deal
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored instant as UTC-aware (SQLite gives it back naive)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _enter_stage(
@@ -287,8 +341,9 @@ def _enter_stage(
     *,
     topic: Topic[DealStageEntered],
     extra: Changes | None = None,
+    at: datetime | None = None,
 ) -> None:
-    now = utcnow()
+    now = at or utcnow()
     ctx.session.execute(
         sql_update(DealStageHistory)
         .where(DealStageHistory.deal_id == deal.id, DealStageHistory.left_at.is_(None))

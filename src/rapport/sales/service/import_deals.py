@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from rapport.accounts.models import Membership, User
+from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.errors import RapportError
 from rapport.core.imports import (
@@ -40,7 +41,7 @@ from rapport.sales.service import deals, pipelines
 
 FIELDS = (
     "title", "amount", "currency", "pipeline", "stage", "owner_email", "close_date",
-    "person_email", "person_external_id", "company", "external_id",
+    "person_email", "person_external_id", "company", "external_id", "created_date",
 )  # fmt: skip
 SYNONYMS = {
     "title": ("name", "deal", "deal name", "opportunity", "subject"),
@@ -52,6 +53,7 @@ SYNONYMS = {
     "company": ("company name", "organisation", "organization", "account"),
     "stage": ("deal stage", "status"),
     "external_id": ("id", "deal id", "opportunity id", "source id", "record id"),
+    "created_date": ("created", "created at", "create date", "date created", "created on"),
 }
 REQUIRED = {"the deal's title": ("title",)}
 _COMPARED = ("amount", "currency", "expected_close_date", "owner_id")
@@ -135,6 +137,12 @@ def _values(
             values["expected_close_date"] = date.fromisoformat(cells["close_date"][:10])
         except ValueError:
             bad("close_date", "not a date such as 2024-03-31")
+    values["created_at"] = None  # a deal brought in from history keeps the day it was created
+    if "created_date" in cells:
+        try:
+            values["created_at"] = _instant(cells["created_date"])
+        except ValueError:
+            bad("created_date", "not a date such as 2024-03-31")
     pipeline = lookups.pipeline(cells.get("pipeline"))
     if pipeline is None:
         bad("pipeline", "no pipeline with this name")
@@ -189,7 +197,9 @@ def _upsert(
                 deal = deals.create(ctx, DealIn.model_validate(values))
                 if deal.closed_at is not None and values["expected_close_date"] is not None:
                     closed = datetime.combine(values["expected_close_date"], time(), UTC)
-                    deal.closed_at = min(closed, deal.closed_at)  # closed in the past
+                    if closed < utcnow():  # closed in the past, never before its creation
+                        floor = values["created_at"]
+                        deal.closed_at = max(closed, floor) if floor is not None else closed
                 written.created.append(deal.id)
                 return
             compared = _COMPARED + (_NAMING if by_external_id else ("external_id",))
@@ -209,6 +219,15 @@ def _upsert(
     except RapportError as exc:
         found = [_problem(e.loc, e.message, column_of, cells) for e in exc.errors]
         written.rejects.append((line, found or [Problem("(record)", None, exc.detail)]))
+
+
+def _instant(text: str) -> datetime:
+    """A date or date-time cell as a UTC instant (a plain date is its midnight UTC)."""
+    text = text.strip()
+    if len(text) <= 10:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _existing(ctx: Context, values: dict[str, Any]) -> tuple[Deal | None, bool]:

@@ -12,6 +12,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from rapport.core.clock import utcnow
 from rapport.core.context import Context, system_context
 from rapport.core.db import get_scoped
 from rapport.core.errors import (
@@ -43,8 +45,8 @@ from rapport.hub.models import (
     Person,
     PersonEmail,
 )
-from rapport.hub.public import bulk, timeline, validation
-from rapport.hub.schemas import ActivityIn, PersonIn
+from rapport.hub.public import bulk, people, timeline, validation
+from rapport.hub.schemas import ActivityIn, Address, PersonIn, PersonPatch
 from rapport.hygiene.public import sources
 from rapport.sales.events import (
     LEAD_CAPTURED,
@@ -191,12 +193,19 @@ def capture(
     }
     if not _known_source(ctx, data.email):
         fields["source"] = source[:100]  # first touch wins: a later form does not overwrite it
+    if data.created_at is not None:
+        _check_past(data.created_at)
     outcome = bulk.bulk_upsert(ctx, [PersonIn(**fields)]).results[0]
     if outcome.status == "error" or outcome.id is None:
         errors = [FieldError(tuple(e["loc"]), e["message"], e["code"]) for e in outcome.errors]
         raise Invalid(
             "The lead cannot be stored: " + "; ".join(e.message for e in errors), errors=errors
         )
+    if outcome.status == "created":  # what only a new person takes from a lead
+        if data.country:
+            people.update(ctx, outcome.id, PersonPatch(addresses=[Address(country=data.country)]))
+        if data.created_at is not None:
+            people.backdate_creation(ctx, outcome.id, data.created_at)
     utm = {k: getattr(data, k) for k in UTM_FIELDS}
     submission = LeadSubmission(
         workspace_id=ctx.workspace_id,
@@ -205,6 +214,7 @@ def capture(
         source=source[:100],
         message=data.message,
         **utm,
+        **({"submitted_at": data.created_at} if data.created_at is not None else {}),
     )
     ctx.session.add(submission)
     ctx.session.flush()
@@ -219,6 +229,7 @@ def capture(
             subject=subject[:500],
             body=data.message,
             person_id=outcome.id,
+            occurred_at=data.created_at,
             source=activity_source,
             external_id=external_id,
             meta={"submission_id": str(submission.id), "source": source,
@@ -236,6 +247,13 @@ def capture(
         submission_id=submission.id,
         created=outcome.status == "created",
     )
+
+
+def _check_past(moment: datetime) -> None:
+    if moment.tzinfo is None:
+        raise invalid(("created_at",), "give a time zone (e.g. 2026-03-01Z)", "naive-datetime")
+    if moment > utcnow():
+        raise invalid(("created_at",), "cannot be in the future", "in-the-future")
 
 
 def _known_source(ctx: Context, email: str) -> str | None:
@@ -278,8 +296,11 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 LEAD_FIELDS = (
     "email", "first_name", "last_name", "full_name", "phone", "job_title", "source", "message",
+    "country", "created_at",
 )  # fmt: skip
 _LEAD_SYNONYMS = {
+    "country": ("country", "countrycode", "nation"),
+    "created_at": ("createdat", "created", "createdon", "datecreated", "createdate", "leaddate"),
     "message": ("message", "notes", "note", "comment", "comments", "enquiry", "inquiry"),
     **{utm: (utm.replace("_", ""), "utm" + utm.removeprefix("utm_")) for utm in UTM_FIELDS},
 }
@@ -436,6 +457,8 @@ def _import_row(
         values |= {"first_name": first, "last_name": last} if last else {"first_name": first}
         column_of.setdefault("first_name", column_of["full_name"])
         column_of.setdefault("last_name", column_of["full_name"])
+    if len(values.get("created_at", "")) == 10:  # a plain date in a file: its midnight UTC
+        values["created_at"] += "T00:00:00Z"
     try:
         lead = LeadIn.model_validate(values)
     except ValidationError as exc:
@@ -467,7 +490,7 @@ def _problem(column: str | None, raw: dict[str, Any], reason: str) -> Problem:
 
 def _row_key(lead: LeadIn) -> str:
     """The row's identity for idempotency: its values with the email normalised."""
-    values = lead.model_dump(exclude_none=True)
+    values = lead.model_dump(mode="json", exclude_none=True)
     values["email"] = values["email"].lower()
     return "csv:" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
@@ -518,8 +541,11 @@ def likelihood(probability: float | None) -> str | None:
 def best_sort(model: ScoringModel | None) -> str:
     """The order the worklist opens in: the trained model's probability when it ranks
     held-out buyers better than the rule score does (higher AUC on the same people), the rule
-    score otherwise (no model, too little history, or a model that does no better)."""
+    score otherwise (no model, too little history, a model that does no better, or one the
+    leakage guard warned about)."""
     if model is None or model.status != "trained" or model.auc is None:
+        return "score"
+    if (model.params or {}).get("warnings"):
         return "score"
     if model.rules_auc is not None and model.rules_auc >= model.auc:
         return "score"

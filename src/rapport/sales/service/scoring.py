@@ -5,7 +5,7 @@ points * 0.5^(age in days / half-life)). Every score comes with the rules that m
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,19 +98,29 @@ def delete_rule(ctx: Context, rule_id: uuid.UUID) -> None:
     record(ctx, SCORING_RULE_DELETED, rule.id, {"name": (rule.name, None)})
 
 
-def score(ctx: Context, person_id: uuid.UUID) -> Scored:
-    """The person's score under the current rules, with one reason per rule that counted."""
+def score(ctx: Context, person_id: uuid.UUID, *, as_of: datetime | None = None) -> Scored:
+    """The person's score under the current rules, with one reason per rule that counted
+    (from what was known by ``as_of``, default now)."""
     ctx.require("people:read")
     if get_scoped(ctx.session, Person, person_id) is None:
         raise NotFound("No person with this id")
-    return score_many(ctx, [person_id])[person_id]
+    return score_many(ctx, [person_id], as_of=as_of)[person_id]
 
 
-def score_many(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Scored]:
+def score_many(
+    ctx: Context,
+    person_ids: Sequence[uuid.UUID],
+    *,
+    as_of: Mapping[uuid.UUID, datetime] | datetime | None = None,
+) -> dict[uuid.UUID, Scored]:
     """The scores of many people in a few queries (one per engagement rule, not per person):
     a rescore of every lead is bounded by its batches, not by round trips. People who do not
-    exist are left out."""
+    exist are left out. ``as_of`` (one instant, or one per person; default now) is the
+    moment engagement is counted up to (strictly before) and decays from, so a score of
+    loaded history is the score it had then."""
     ctx.require("people:read")
+    now = utcnow()
+    at = _moments(as_of, now)
     wanted = list(dict.fromkeys(person_ids))
     if not wanted:
         return {}
@@ -129,11 +139,10 @@ def score_many(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
         )
     )
     engaged = {
-        rule.id: _engagement_many(ctx, rule, [p.id for p in people])
+        rule.id: _engagement_many(ctx, rule, [p.id for p in people], at)
         for rule in rules
         if rule.kind not in _FIT_KINDS
     }
-    now = utcnow()
     found: dict[uuid.UUID, Scored] = {}
     for person in people:
         company = companies.get(person.company_id) if person.company_id else None
@@ -146,8 +155,18 @@ def score_many(ctx: Context, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
             if points:
                 reasons.append({"rule": rule.name, "rule_id": str(rule.id), "points": points})
         total = round(sum(r["points"] for r in reasons))
-        found[person.id] = Scored(person.id, total, reasons, now)
+        found[person.id] = Scored(person.id, total, reasons, at(person.id))
     return found
+
+
+def _moments(
+    as_of: Mapping[uuid.UUID, datetime] | datetime | None, now: datetime
+) -> Callable[[uuid.UUID], datetime]:
+    if as_of is None:
+        return lambda _: now
+    if isinstance(as_of, datetime):
+        return lambda _: as_of
+    return lambda pid: as_of.get(pid, now)
 
 
 def latest(ctx: Context, person_id: uuid.UUID) -> Scored:
@@ -182,7 +201,10 @@ def _fit_points(rule: ScoringRule, person: Person, company: Company | None) -> f
 
 
 def _engagement_many(
-    ctx: Context, rule: ScoringRule, person_ids: list[uuid.UUID]
+    ctx: Context,
+    rule: ScoringRule,
+    person_ids: list[uuid.UUID],
+    at: Callable[[uuid.UUID], datetime],
 ) -> dict[uuid.UUID, float]:
     """Each person's engagement points under ``rule``: each matching activity (the latest
     ``MAX_ACTIVITIES`` a person has) is worth ``points * 0.5^(age / half-life)``, capped."""
@@ -198,13 +220,14 @@ def _engagement_many(
     for person_id, occurred_at in ctx.session.execute(query):
         if person_id is not None:
             times.setdefault(person_id, []).append(occurred_at)
-    now, half_life = utcnow(), float(p.get("half_life_days") or 30)
+    half_life = float(p.get("half_life_days") or 30)
     cap = p.get("max_points")
     points: dict[uuid.UUID, float] = {}
     for person_id, moments in times.items():
-        total = 0.0
-        for occurred_at in sorted(moments, reverse=True)[:MAX_ACTIVITIES]:
-            age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
+        total, ref = 0.0, at(person_id)
+        known = sorted((m for m in moments if m < ref), reverse=True)
+        for occurred_at in known[:MAX_ACTIVITIES]:
+            age_days = max(0.0, (ref - occurred_at).total_seconds() / 86400)
             total += rule.points * 0.5 ** (age_days / half_life)
         if cap is not None:
             total = max(-abs(cap), min(abs(cap), total))

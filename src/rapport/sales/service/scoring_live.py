@@ -40,6 +40,7 @@ class PersonScore:
     factors: list[dict[str, Any]] = field(default_factory=list)
     model_auc: float | None = None
     model_trained_at: datetime | None = None
+    model_warnings: list[str] = field(default_factory=list)
 
 
 def _why_not(model: ScoringModel | None) -> str | None:
@@ -55,6 +56,7 @@ def _whole(
     result.fallback_reason = _why_not(model)
     if model is not None and model.status == "trained":
         result.model_auc, result.model_trained_at = model.auc, model.trained_at
+        result.model_warnings = predictive.warnings(model)
     if predicted is not None:
         result.probability, result.factors = predicted[0], _labelled(predicted[1])
     return result
@@ -64,13 +66,20 @@ def _labelled(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**f, "label": predictive.label(f["feature"])} for f in found]
 
 
-def person_score(ctx: Context, person_id: uuid.UUID) -> PersonScore:
+def person_score(
+    ctx: Context, person_id: uuid.UUID, *, as_of: datetime | None = None
+) -> PersonScore:
     """The stored score (or one computed now when the person was never scored), with the
-    predictive probability under the current model."""
+    predictive probability under the current model; with ``as_of``, both as they were from
+    what was known then (computed, not stored)."""
     ctx.require("people:read")
-    rule = scoring.latest(ctx, person_id)
+    rule = (
+        scoring.latest(ctx, person_id)
+        if as_of is None
+        else scoring.score(ctx, person_id, as_of=as_of)
+    )
     model = predictive.current(ctx)
-    predicted = predictive.probabilities(ctx, [person_id], model).get(person_id)
+    predicted = predictive.probabilities(ctx, [person_id], model, as_of=as_of).get(person_id)
     return _whole(rule, model, predicted)
 
 
@@ -169,9 +178,15 @@ def rescore_people(
     return done
 
 
-def train(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -> ScoringModel:
-    """Train the workspace's model, then bring every stored score up to date with it."""
-    model = predictive.train(ctx)
+def train(
+    ctx: Context,
+    *,
+    as_of: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoringModel:
+    """Train the workspace's model on what was known by ``as_of`` (default now), then bring
+    every stored (current) score up to date with it."""
+    model = predictive.train(ctx, as_of=as_of)
     rescore_leads(ctx, progress=progress)
     return model
 

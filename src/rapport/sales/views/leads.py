@@ -39,6 +39,7 @@ def leads_page(
         sort=sort,
         best_sort=best,
         model=model,
+        model_warnings=predictive.warnings(model) if model else [],
         no_model=scoring_live.NO_MODEL,
         can_rescore=page.ctx.can("leads:write"),
         can_train=page.ctx.can("scoring:write"),
@@ -60,6 +61,8 @@ def train(request: Request, page: Page) -> Response:
             f"Model trained: it ranks a future buyer above a non-buyer "
             f"{_times(model.auc)} times out of 100 (the rules: {_times(model.rules_auc)}).",
         )
+        for warning in predictive.warnings(model):
+            toast(request, warning, "error")
     else:
         toast(request, model.reason or "Not enough history; the rules stand alone.", "info")
     return redirect(request, "/leads")
