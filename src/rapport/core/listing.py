@@ -31,7 +31,7 @@ from rapport.core import csv_cells
 from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database
-from rapport.core.errors import BadRequest, invalid
+from rapport.core.errors import BadRequest, Invalid, invalid
 from rapport.core.filtering import (
     FieldSet,
     Node,
@@ -50,6 +50,7 @@ EXPORT_CHUNK = 2000
 FLUSH_EVERY = 500  # CSV rows per chunk of the stream
 COUNT_CAP = 10_000  # a list counts exactly up to this, then says "10,000+"
 SEARCH_CAP = 1_000  # a search ranks at most this many matches to count or select them
+MAX_MATCHING = 10_000  # records a bulk action on "all matching" a list's filter may change
 
 
 @dataclass
@@ -186,6 +187,26 @@ def matching_ids(
     stmt, cap = _ids_query(ctx, kind, params, where, COUNT_CAP if cap is None else cap)
     ids = list(ctx.session.scalars(stmt))
     return ids[:cap], Count(n=min(len(ids), cap), capped=len(ids) > cap, cap=cap)
+
+
+def all_matching(
+    ctx: Context,
+    kind: RecordType[Any],
+    params: ListParams,
+    *,
+    noun: str,
+    where: Sequence[ColumnElement[bool]] = (),
+    cap: int | None = None,
+) -> list[uuid.UUID]:
+    """Every record a list keeps (its filter, search and the caller's ``where``), for a bulk
+    action on "all matching"; past ``cap`` (``MAX_MATCHING``) Invalid saying how many
+    ``noun`` it would have changed, so the list's own bulk actions refuse alike."""
+    cap = MAX_MATCHING if cap is None else cap
+    ids, count = matching_ids(ctx, kind, params, where=where, cap=cap)
+    if count.capped:
+        wider = count_records(ctx, kind, params, where=where, cap=10 * cap)
+        raise Invalid(f"This would change {wider.label} {noun}; narrow the filter below {cap:,}")
+    return ids
 
 
 def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:

@@ -6,6 +6,7 @@ reloaded, the back button works, and HTMX only has to push the URL it fetched.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -78,3 +79,18 @@ class ListState:
     def service_filters(self, names: Mapping[str, str]) -> dict[str, str]:
         """The filters given, renamed to the list service's field names."""
         return {names[k]: v for k, v in self.filters.items() if v and k in names}
+
+
+def parse_ids(raw: Sequence[str]) -> list[uuid.UUID] | None:
+    """A bulk form's ticked row ids; None when one is not an id (a tampered form)."""
+    try:
+        return [uuid.UUID(value) for value in raw]
+    except ValueError:
+        return None
+
+
+def back_to(home: str, next_url: str) -> str:
+    """Back to the list a form came from (its filters kept); never to another page or site."""
+    if next_url == home or next_url.startswith(home + "?"):
+        return next_url
+    return home
