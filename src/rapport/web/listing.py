@@ -7,9 +7,11 @@ reloaded, the back button works, and HTMX only has to push the URL it fetched.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
+
+from rapport.core.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,20 @@ def back_to(home: str, next_url: str) -> str:
     if next_url == home or next_url.startswith(home + "?"):
         return next_url
     return home
+
+
+def bulk_selection(
+    ids: Sequence[str],
+    scope: str,
+    scope_query: str,
+    all_matching: Callable[[dict[str, str]], list[uuid.UUID]],
+) -> list[uuid.UUID]:
+    """The records a list's bulk form acts on: the ticked rows, or with ``scope=all`` every
+    record the list's query string keeps, re-run by ``all_matching`` (which refuses past the
+    cap). Invalid with the message to show when there is nothing to act on."""
+    if scope == "all":
+        return all_matching(dict(parse_qsl(scope_query)))
+    chosen = parse_ids(ids)
+    if not chosen:
+        raise Invalid("Select at least one row first")
+    return chosen
