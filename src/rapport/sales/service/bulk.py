@@ -39,7 +39,7 @@ def _titles(ctx: Context, model: Any, ids: list[uuid.UUID], noun: str) -> dict[u
     titles: dict[uuid.UUID, str] = {}
     for start in range(0, len(ids), CHUNK):
         stmt = select(model.id, model.title).where(model.id.in_(ids[start : start + CHUNK]))
-        titles.update(dict(ctx.session.execute(stmt).tuples().all()))
+        titles.update(ctx.session.execute(stmt).all())
     missing = len(ids) - len(titles)
     if missing:
         raise NotFound(f"{missing:,} of the selected {noun} are gone (deleted meanwhile?)")
