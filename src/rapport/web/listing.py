@@ -113,3 +113,10 @@ def bulk_selection(
     if not chosen:
         raise Invalid("Select at least one row first")
     return chosen
+
+
+def export_query(filters: Mapping[str, str], q: str, sort: str) -> str:
+    """The export link's query string for a list as shown: its filters (in the export's
+    field names), its search text and its sort, so the file holds the rows the list shows,
+    in its order."""
+    return urlencode({**filters, **{k: v for k, v in (("q", q), ("sort", sort)) if v}})

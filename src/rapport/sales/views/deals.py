@@ -33,7 +33,7 @@ from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, S
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
 from rapport.sales.service.deal_list import DEFAULT_SORT, FIELDS, PAGE_FILTERS, board, list_deals
-from rapport.web import saved_views
+from rapport.web import listing, saved_views
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
@@ -313,7 +313,7 @@ def export_query(
 ) -> str:
     """The export's query string for the list as shown: its filters, search and sort."""
     state, filters, _ = _read(page, query, choices)
-    return urlencode(filters | {k: v for k, v in (("q", state.q), ("sort", state.sort)) if v})
+    return listing.export_query(filters, state.q, state.current_sort)
 
 
 @router.get("/deals/list", response_class=HTMLResponse)
