@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from tests.conftest import Cast
 from tests.sales.factories import make_deal, make_pipeline, stage_id
 from tests.web.conftest import csrf_from
 from tests.web.test_bulk_pages import flash_text
+from tests.web.test_lists import NOW, task
 
 MANY = 105  # more than a loaded page (50) and than the first 100 of anything
 
@@ -234,15 +235,6 @@ class TestDealBulk:
         assert response.status_code == 303 and response.headers["location"] == "/deals/list"
         assert said in flash_text(signed_in)
         assert api.get(f"/api/v1/deals/{deal['id']}").json()["version"] == deal["version"]
-
-
-NOW = datetime.now(UTC)
-
-
-def task(api: TestClient, **body: Any) -> dict[str, Any]:
-    response = api.post("/api/v1/tasks", json={"title": "Call back", **body})
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 class TestTaskBulk:

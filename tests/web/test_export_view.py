@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,7 +14,7 @@ from urllib.parse import parse_qsl
 import httpx
 from fastapi.testclient import TestClient
 
-from tests.live import OWNER_PASSWORD, Server
+from tests.live import Server, new_workspace, signed_in_browser
 from tests.sales.factories import make_deal, make_pipeline, stage_id
 from tests.web.conftest import csrf_from
 from tests.web.test_bulk_pages import add_company
@@ -107,10 +106,7 @@ def _deal_titles(response: httpx.Response) -> list[str]:
 def test_a_real_server_moves_all_matching_deals_and_exports_the_view(
     live_server: Server,
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    slug, email = f"bulk-{tag}", f"owner-{tag}@example.com"
-    live_server.cli("init", "--workspace", slug, "--email", email, "--password", OWNER_PASSWORD)
-    headers = {"Authorization": f"Bearer {live_server.token(email, slug)}"}
+    email, headers = new_workspace(live_server, "bulk")
     with httpx.Client(base_url=live_server.url, headers=headers, timeout=60) as api:
         pipe = make_pipeline(api)
         amounts = [str(100 + i) for i in range(60)]  # more than the page of 50
@@ -118,12 +114,7 @@ def test_a_real_server_moves_all_matching_deals_and_exports_the_view(
             make_deal(api, pipe, title=f"Nimbus {i:02}", amount=a) for i, a in enumerate(amounts)
         ]
         make_deal(api, pipe, title="Other deal", amount="1")
-        with httpx.Client(base_url=live_server.url, timeout=60) as browser:
-            login = browser.get("/login")
-            signed = browser.post("/login", data={
-                "email": email, "password": OWNER_PASSWORD, "csrf_token": csrf_from(login.text),
-            })  # fmt: skip
-            assert signed.status_code == 303, signed.text
+        with signed_in_browser(live_server, email, csrf_from) as browser:
             page = browser.get("/deals/list", params={"q": "Nimbus", "sort": "-amount"})
             assert "Select all 60 matching" in page.text
             moved = browser.post("/deals/bulk", data={
