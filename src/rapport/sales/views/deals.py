@@ -369,6 +369,7 @@ def deals_list(
         stage_names=all_stages,
         pipeline_names={p.id: p.name for p, _ in choices},
         members=members,
+        member_choices=[(m.user_id, m.name) for m in members],
         owner_names={m.user_id: m.name for m in members},
         companies=lookups.company_names(page.ctx, (d.company_id for d in result.items)),
         sorts=LIST_SORTS,

@@ -282,6 +282,7 @@ def my_tasks(
                 else "Upcoming"
             )  # fmt: skip
             groups[key].append(row)
+    members = lookups.members(page.ctx)
     return render(
         request,
         "sales/tasks.html",
@@ -290,7 +291,8 @@ def my_tasks(
         views=task_list.VIEWS,
         due_choices=task_list.DUE,
         about_choices=task_list.ABOUT,
-        members=lookups.members(page.ctx),
+        members=members,
+        member_choices=[(m.user_id, m.name) for m in members],
         groups=groups,
         rows=rows,
         result=result,
