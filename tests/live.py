@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +168,29 @@ def _wait_ready(server: Server, timeout: float = 90.0) -> bool:
             pass
         time.sleep(0.1)
     return False
+
+
+def new_workspace(server: Server, prefix: str) -> tuple[str, dict[str, str]]:
+    """A workspace of its own on a shared server (tests stay apart): its owner's email and
+    the API headers of a token of theirs."""
+    tag = uuid.uuid4().hex[:8]
+    slug, email = f"{prefix}-{tag}", f"owner-{tag}@example.com"
+    server.cli("init", "--workspace", slug, "--email", email, "--password", OWNER_PASSWORD)
+    return email, {"Authorization": f"Bearer {server.token(email, slug)}"}
+
+
+@contextmanager
+def signed_in_browser(
+    server: Server, email: str, csrf_from: Callable[[str], str]
+) -> Iterator[httpx.Client]:
+    """A client with cookies, signed in through the login form."""
+    with httpx.Client(base_url=server.url, timeout=60) as browser:
+        login = browser.get("/login")
+        signed = browser.post("/login", data={
+            "email": email, "password": OWNER_PASSWORD, "csrf_token": csrf_from(login.text),
+        })  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        yield browser
 
 
 @pytest.fixture(scope="session")

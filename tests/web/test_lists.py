@@ -275,22 +275,26 @@ class TestExportAndImport:
         html = signed_in.get("/people?tag=exp&stage=customer").text
         link = self.export_link(html, "csv")
         assert dict(parse_qsl(link.split("?", 1)[1])) == {
-            "tag": "exp", "lifecycle_stage": "customer",
+            "tag": "exp", "lifecycle_stage": "customer", "sort": "full_name",
         }  # fmt: skip
         for fmt in ("jsonl", "vcf"):
             assert self.export_link(html, fmt).startswith(f"/api/v1/exports/people.{fmt}?")
         body = signed_in.get(link).text  # the browser's session may download it
         assert "P00" in body and "Exported" not in body
 
-    def test_a_searched_view_says_its_export_leaves_the_search_text_out(
+    def test_a_searched_view_exports_only_its_matches(
         self, signed_in: TestClient, api: TestClient
     ) -> None:
         tagged(api, "srch", 2)
+        add(api, "Quentin", "Unique", tags=["srch"])
         plain = signed_in.get("/people?tag=srch").text
-        assert "This view, as" in plain and "without the search text" not in plain
-        searched = signed_in.get("/people?tag=srch&q=P00").text
-        assert "This view's filters, without the search text, as" in searched
-        assert "q=" not in self.export_link(searched, "csv")
+        assert "This view, as" in plain
+        searched = signed_in.get("/people?tag=srch&q=Quentin").text
+        assert "This view, as" in searched and "without the search text" not in searched
+        link = self.export_link(searched, "csv")
+        assert dict(parse_qsl(link.split("?", 1)[1]))["q"] == "Quentin"
+        body = signed_in.get(link).text
+        assert "Quentin" in body and "P00" not in body and "P01" not in body
 
     def test_custom_field_filters_go_to_the_export(
         self, signed_in: TestClient, api: TestClient

@@ -17,7 +17,7 @@ import enum
 import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,13 +25,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import Session, load_only
 
 from rapport.core import csv_cells
 from rapport.core.config import get_settings
 from rapport.core.context import Context
 from rapport.core.db import get_database
-from rapport.core.errors import BadRequest, invalid
+from rapport.core.errors import BadRequest, Invalid, invalid
 from rapport.core.filtering import (
     FieldSet,
     Node,
@@ -50,6 +50,7 @@ EXPORT_CHUNK = 2000
 FLUSH_EVERY = 500  # CSV rows per chunk of the stream
 COUNT_CAP = 10_000  # a list counts exactly up to this, then says "10,000+"
 SEARCH_CAP = 1_000  # a search ranks at most this many matches to count or select them
+MAX_MATCHING = 10_000  # records a bulk action on "all matching" a list's filter may change
 
 
 @dataclass
@@ -188,6 +189,26 @@ def matching_ids(
     return ids[:cap], Count(n=min(len(ids), cap), capped=len(ids) > cap, cap=cap)
 
 
+def all_matching(
+    ctx: Context,
+    kind: RecordType[Any],
+    params: ListParams,
+    *,
+    noun: str,
+    where: Sequence[ColumnElement[bool]] = (),
+    cap: int | None = None,
+) -> list[uuid.UUID]:
+    """Every record a list keeps (its filter, search and the caller's ``where``), for a bulk
+    action on "all matching"; past ``cap`` (``MAX_MATCHING``) Invalid saying how many
+    ``noun`` it would have changed, so the list's own bulk actions refuse alike."""
+    cap = MAX_MATCHING if cap is None else cap
+    ids, count = matching_ids(ctx, kind, params, where=where, cap=cap)
+    if count.capped:
+        wider = count_records(ctx, kind, params, where=where, cap=10 * cap)
+        raise Invalid(f"This would change {wider.label} {noun}; narrow the filter below {cap:,}")
+    return ids
+
+
 def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:
     """The API's list query of a record type filtered by ``fields`` and sorted by one of
     ``sorts``, as an annotated FastAPI dependency that yields :class:`ListParams`."""
@@ -219,42 +240,129 @@ def list_query(fields: FieldSet, sorts: Iterable[str]) -> Any:
 
 # --- export -----------------------------------------------------------------------------------
 
+ORDERED_CHUNK = 900  # ids per IN (...) of an export in a list's order: under SQLite's old limit
+
+
+@dataclass(frozen=True)
+class ExportOrder:
+    """The order an export writes its records in, to match the list it was taken from: the
+    list's ``sort``, or with ``q`` the search's best matches in their rank (as the list shows
+    them, at most ``SEARCH_CAP``). Neither: by id, the cheapest order at any size."""
+
+    sort: str | None = None
+    q: str | None = None
+
+
+def export_order(kind: RecordType[Any], sort: str | None, q: str | None) -> ExportOrder:
+    """The export's order, checked now (a sort the list does not offer is a 422 before the
+    stream starts, not a broken file)."""
+    if q is not None and q.strip():
+        _searchable(kind)
+        return ExportOrder(q=q.strip())
+    if sort:
+        parse_sort(sort, kind.sorts, kind.default_sort)
+        return ExportOrder(sort=sort)
+    return ExportOrder()
+
+
+def export_chunks(
+    session: Session,
+    workspace_id: uuid.UUID,
+    kind: RecordType[Any],
+    stmt: Select[Any],
+    order: ExportOrder,
+    *,
+    chunk: int = EXPORT_CHUNK,
+    id_of: Callable[[Any], uuid.UUID] = lambda row: row[0],
+) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt`` (its filter included) in chunks, in the export's order: keyset by
+    id; or the ids in the list's sort (keyset on the sort, then id) or search rank, a chunk
+    at a time, each chunk's rows read with ``stmt`` and put in that order (``id_of``: a row's
+    id). Memory stays flat whatever the size, but for a search's capped matches."""
+    model: Any = kind.model
+    if not order.sort and not order.q:
+        last: uuid.UUID | None = None
+        while True:
+            page = stmt.order_by(model.id).limit(chunk)
+            if last is not None:
+                page = page.where(model.id > last)
+            rows = session.execute(page).all()
+            yield rows
+            if len(rows) < chunk:
+                return
+            last = id_of(rows[-1])
+            session.expunge_all()  # what the chunk loaded is written; memory stays flat
+    for ids in _ordered_ids(session, workspace_id, kind, stmt, order):
+        rows = session.execute(stmt.where(model.id.in_(ids))).all()
+        place = {record_id: n for n, record_id in enumerate(ids)}
+        yield sorted(rows, key=lambda row: place[id_of(row)])
+        session.expunge_all()
+
+
+def _ordered_ids(
+    session: Session,
+    workspace_id: uuid.UUID,
+    kind: RecordType[Any],
+    stmt: Select[Any],
+    order: ExportOrder,
+) -> Iterator[list[uuid.UUID]]:
+    model: Any = kind.model
+    if order.q:
+        hits = search(session, workspace_id, order.q, types=[kind.name], limit=SEARCH_CAP)
+        ranked = [hit.record_id for hit in hits]
+        for start in range(0, len(ranked), ORDERED_CHUNK):
+            yield ranked[start : start + ORDERED_CHUNK]
+        return
+    keys = parse_sort(order.sort, kind.sorts, kind.default_sort)
+    columns = [model.id, *(key.column for key in keys)]
+    ids_stmt = stmt.with_only_columns(model).options(load_only(*columns))
+    cursor: str | None = None
+    while True:
+        page = keyset_page(session, ids_stmt, sort=keys, id_column=model.id,
+                           limit=ORDERED_CHUNK, cursor=cursor)  # fmt: skip
+        yield [row.id for row in page.items]
+        session.expunge_all()  # the next read loads whole rows, not these few columns
+        if not page.has_more:
+            return
+        cursor = page.next_cursor
+
 
 def export_records(
-    ctx: Context, kind: RecordType[Any], fmt: str, node: Node | None = None
+    ctx: Context,
+    kind: RecordType[Any],
+    fmt: str,
+    node: Node | None = None,
+    order: ExportOrder | None = None,
 ) -> Iterator[str]:
     """Check the request now (so a mistake is a 4xx, not a broken stream) and return the
-    export of the live records ``node`` keeps, as text chunks in ``fmt``."""
+    export of the live records ``node`` keeps, in ``order`` (a list's sort or search), as
+    text chunks in ``fmt``."""
     ctx.require(kind.read)
     if not kind.export_columns:
         raise BadRequest(f"{kind.plural} have no generic export")
     if fmt not in EXPORT_FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
     condition = filter_condition(ctx, kind, node) if node is not None else None
-    rows = _rows(ctx.workspace_id, kind, condition)
+    rows = _rows(ctx.workspace_id, kind, condition, order or ExportOrder())
     names = [column.key for column in kind.export_columns]
     return _csv(names, rows) if fmt == "csv" else _json_lines(names, rows)
 
 
 def _rows(
-    workspace_id: uuid.UUID, kind: RecordType[Any], condition: ColumnElement[bool] | None
+    workspace_id: uuid.UUID,
+    kind: RecordType[Any],
+    condition: ColumnElement[bool] | None,
+    order: ExportOrder,
 ) -> Iterator[Sequence[Any]]:
     model: Any = kind.model
+    stmt = select(model.id, *kind.export_columns)
+    if condition is not None:
+        stmt = stmt.where(condition)
     # Its own session: a streamed response outlives the request's unit of work.
     with get_database().session(workspace_id) as session:
-        last: uuid.UUID | None = None
-        while True:
-            stmt = select(model.id, *kind.export_columns).order_by(model.id).limit(EXPORT_CHUNK)
-            if condition is not None:
-                stmt = stmt.where(condition)
-            if last is not None:
-                stmt = stmt.where(model.id > last)
-            rows = session.execute(stmt).all()
+        for rows in export_chunks(session, workspace_id, kind, stmt, order):
             for row in rows:
                 yield row[1:]
-            if len(rows) < EXPORT_CHUNK:
-                return
-            last = rows[-1][0]
 
 
 def _plain(value: Any) -> Any:

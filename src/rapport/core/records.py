@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import SQLColumnExpression
+from sqlalchemy import SQLColumnExpression, select
 
 from rapport.core import registry
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.db import WorkspaceScoped, get_scoped
 from rapport.core.errors import NotFound
-from rapport.core.events import check_version, record
+from rapport.core.events import check_version, record, record_many
 from rapport.core.filtering import FieldSet
 from rapport.core.search import remove_documents
 from rapport.core.topics import Topic
@@ -108,14 +108,61 @@ def move_to_bin(
     if row.deleted_at is not None:
         raise NotFound(f"No {kind.name} with this id")
     check_version(row.version, expected_version)
-    row.deleted_at = utcnow()
-    if kind.on_delete is not None:
-        kind.on_delete(ctx, found)
-    ctx.session.flush()
-    record(ctx, kind.binned, found.id, {"deleted_at": (None, row.deleted_at)})
-    if kind.searchable:
-        remove_documents(ctx.session, ctx.workspace_id, [(kind.name, found.id)])
+    bin_rows(ctx, kind, [found])
     return found
+
+
+BIN_CHUNK = 500  # ids per IN (...) when many go to the bin at once
+
+
+def move_many_to_bin(ctx: Context, kind: RecordType[M], ids: Sequence[uuid.UUID]) -> list[M]:
+    """Soft delete of many records (a bulk action): the checks of :func:`move_to_bin` for
+    each (permission, guard, not in the bin already) and then :func:`bin_rows`; one record
+    that fails refuses them all, before anything is written."""
+    ctx.require(kind.delete)
+    ctx.require(kind.read)
+    model: Any = kind.model
+    unique = list(dict.fromkeys(ids))
+    found: dict[uuid.UUID, M] = {}
+    for start in range(0, len(unique), BIN_CHUNK):
+        chunk = unique[start : start + BIN_CHUNK]
+        stmt = select(model).where(model.id.in_(chunk)).execution_options(include_deleted=True)
+        for options in kind.fetch_options:
+            stmt = stmt.options(options)
+        found.update({row.id: row for row in ctx.session.scalars(stmt)})
+    rows = [found[i] for i in unique if i in found]
+    for row in rows:
+        if kind.guard is not None:
+            kind.guard(ctx, row)
+    live = [row for row in rows if getattr(row, "deleted_at", None) is None]
+    if len(live) < len(unique):
+        raise NotFound(f"{len(unique) - len(live)} of them name no {kind.name} here")
+    bin_rows(ctx, kind, live)
+    return live
+
+
+def bin_rows(
+    ctx: Context,
+    kind: RecordType[M],
+    rows: Sequence[M],
+    *,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """What every move to the bin does, once the caller has checked who may: set
+    ``deleted_at``, run the type's ``on_delete``, record its ``binned`` event (with
+    ``payload``: a merge says where the record went) and drop the search documents."""
+    if not rows:
+        return
+    now = utcnow()
+    for found in rows:
+        row: Any = found
+        row.deleted_at = now
+        if kind.on_delete is not None:
+            kind.on_delete(ctx, found)
+    ctx.session.flush()
+    record_many(ctx, kind.binned, [(r.id, {"deleted_at": (None, now)}, payload) for r in rows])
+    if kind.searchable:
+        remove_documents(ctx.session, ctx.workspace_id, [(kind.name, r.id) for r in rows])
 
 
 def restore_from_bin(ctx: Context, kind: RecordType[M], record_id: uuid.UUID) -> M:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
-from rapport.core import jobs
+from rapport.core import jobs, listing
 from rapport.core.access import requires
 from rapport.core.api import domain_router, problems
 from rapport.core.deps import Ctx
@@ -188,13 +188,22 @@ def _export_route(kind: RecordType[Any], fmt: str, media_type: str) -> None:
         view: Annotated[
             uuid.UUID | None, Query(description="Export what this saved view of the list lists")
         ] = None,
+        q: Annotated[
+            str | None,
+            Query(max_length=200, description="Only the best search matches, best first"),
+        ] = None,
+        sort: Annotated[
+            str | None, Query(max_length=100, description="In the list's order, e.g. -amount")
+        ] = None,
     ) -> StreamingResponse:
         """Stream the live records in this format, filtered like their list (``?field=value``,
-        ``?filter=``) and/or by a saved view (``?view=``); memory stays flat at any size.
-        People and companies come with the columns their import reads (``object=company``
-        for companies), so the file imports back unchanged."""
+        ``?filter=``) and/or by a saved view (``?view=``), searched (``?q=``) and in the list's
+        order (``?sort=``), as a list shows them; memory stays flat at any size. People and
+        companies come with the columns their import reads, so the file imports back
+        unchanged."""
         node = exporting.build_filter(ctx, request.query_params, filter, view, kind.name)
-        body = exporting.export(ctx, kind.name, fmt, node)
+        order = listing.export_order(kind, sort, q)
+        body = exporting.export(ctx, kind.name, fmt, node, order)
         headers = {"Content-Disposition": f'attachment; filename="{kind.plural}.{fmt}"'}
         return StreamingResponse(body, media_type=media_type, headers=headers)
 

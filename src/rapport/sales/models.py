@@ -123,6 +123,8 @@ class LeadForm(WorkspaceScoped, Timestamped, Versioned, Base):
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str | None] = mapped_column(String(100), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Where a browser goes after posting the form as plain HTML (on an allowed site).
+    redirect_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     # The optional fields its embed snippet asks for (the email always).
     fields: Mapped[list[Any]] = mapped_column(
         default=lambda: ["first_name", "last_name"],

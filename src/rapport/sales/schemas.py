@@ -281,6 +281,12 @@ class LeadFormIn(Strict):
         default_factory=_default_form_fields,
         description="The optional fields its embed snippet asks for (the email always)",
     )
+    redirect_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Where a browser goes after posting the form as plain HTML: an http(s) "
+        "address on one of the allowed origins",
+    )
 
 
 class LeadFormOut(Out):
@@ -290,6 +296,7 @@ class LeadFormOut(Out):
     allowed_origins: list[str]
     source: str | None
     fields: list[str]
+    redirect_url: str | None = None
     is_active: bool
     version: int
 

@@ -6,9 +6,12 @@ reloaded, the back button works, and HTMX only has to push the URL it fetched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
+
+from rapport.core.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,42 @@ class ListState:
     def service_filters(self, names: Mapping[str, str]) -> dict[str, str]:
         """The filters given, renamed to the list service's field names."""
         return {names[k]: v for k, v in self.filters.items() if v and k in names}
+
+
+def parse_ids(raw: Sequence[str]) -> list[uuid.UUID] | None:
+    """A bulk form's ticked row ids; None when one is not an id (a tampered form)."""
+    try:
+        return [uuid.UUID(value) for value in raw]
+    except ValueError:
+        return None
+
+
+def back_to(home: str, next_url: str) -> str:
+    """Back to the list a form came from (its filters kept); never to another page or site."""
+    if next_url == home or next_url.startswith(home + "?"):
+        return next_url
+    return home
+
+
+def bulk_selection(
+    ids: Sequence[str],
+    scope: str,
+    scope_query: str,
+    all_matching: Callable[[dict[str, str]], list[uuid.UUID]],
+) -> list[uuid.UUID]:
+    """The records a list's bulk form acts on: the ticked rows, or with ``scope=all`` every
+    record the list's query string keeps, re-run by ``all_matching`` (which refuses past the
+    cap). Invalid with the message to show when there is nothing to act on."""
+    if scope == "all":
+        return all_matching(dict(parse_qsl(scope_query)))
+    chosen = parse_ids(ids)
+    if not chosen:
+        raise Invalid("Select at least one row first")
+    return chosen
+
+
+def export_query(filters: Mapping[str, str], q: str, sort: str) -> str:
+    """The export link's query string for a list as shown: its filters (in the export's
+    field names), its search text and its sort, so the file holds the rows the list shows,
+    in its order."""
+    return urlencode({**filters, **{k: v for k, v in (("q", q), ("sort", sort)) if v}})

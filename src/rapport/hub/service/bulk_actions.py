@@ -19,12 +19,14 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from rapport.core import listing
 from rapport.core.clock import utcnow
 from rapport.core.context import Context
 from rapport.core.errors import FieldError, NotFound, invalid
 from rapport.core.events import AuditEntry, Changes, record_many
-from rapport.core.search import remove_documents
-from rapport.hub.events import DELETED, PERSON_RESTORED, UPDATED
+from rapport.core.records import move_many_to_bin
+from rapport.core.records import record_type as kind_of
+from rapport.hub.events import PERSON_RESTORED, UPDATED
 from rapport.hub.models import Company, Person
 from rapport.hub.service import companies, people, tags
 from rapport.hub.service.common import check_owner
@@ -33,7 +35,7 @@ RecordType = Literal["person", "company"]
 Action = Literal["tag", "untag", "assign", "delete", "restore"]
 ACTIONS: tuple[str, ...] = ("tag", "untag", "assign", "delete", "restore")
 MAX_RECORDS = 1000  # ids a caller lists
-MAX_MATCHING = 10_000  # records "all matching" a list's filter may change at once
+MAX_MATCHING = listing.MAX_MATCHING  # records "all matching" a list's filter may change
 UNDO_WINDOW = timedelta(days=1)
 
 _MODELS: dict[str, type[Person] | type[Company]] = {"person": Person, "company": Company}
@@ -148,16 +150,9 @@ def _assign(
 
 
 def _delete(ctx: Context, record_type: str, ids: list[uuid.UUID]) -> BulkResult:
-    model = _MODELS[record_type]
-    now = utcnow()
-    ctx.session.execute(
-        sa.update(model)
-        .where(model.id.in_(ids))
-        .values(deleted_at=now, version=model.version + 1, updated_at=now)
-    )
-    record_many(ctx, DELETED[record_type], [(i, {"deleted_at": (None, now)}, None) for i in ids])
-    remove_documents(ctx.session, ctx.workspace_id, [(record_type, i) for i in ids])
-    return BulkResult("delete", changed=list(ids))
+    """To the bin through the one soft delete (``core.records``), as a single delete goes."""
+    binned = move_many_to_bin(ctx, kind_of(record_type), ids)
+    return BulkResult("delete", changed=[row.id for row in binned])
 
 
 def _restore(ctx: Context, record_type: str, ids: list[uuid.UUID]) -> BulkResult:

@@ -17,12 +17,13 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
 from rapport.core.errors import Conflict, Invalid, NotFound
-from rapport.core.listing import count_records, matching_ids
+from rapport.core.listing import all_matching
 from rapport.core.records import record_type as kind_of
 from rapport.hub import lookups
 from rapport.hub.service import bulk_actions
 from rapport.hub.views import companies as companies_views
 from rapport.hub.views import people as people_views
+from rapport.web.listing import back_to, parse_ids
 from rapport.web.render import redirect, toast
 from rapport.web.session import Page
 
@@ -30,7 +31,6 @@ router = APIRouter()
 RecordType = Literal["person", "company"]
 _LISTS: dict[str, str] = {"person": "/people", "company": "/companies"}
 _MATCHING = {"person": people_views.matching, "company": companies_views.matching}
-WIDER_COUNT = 10 * bulk_actions.MAX_MATCHING  # how far a refusal counts, to say how many
 
 
 def count_of(record_type: str, n: int) -> str:
@@ -40,35 +40,12 @@ def count_of(record_type: str, n: int) -> str:
     return f"{n:,} {'company' if n == 1 else 'companies'}"
 
 
-def _back(record_type: str, next_url: str) -> str:
-    """Back to the list the form came from (its filters kept); never to another site."""
-    home = _LISTS[record_type]
-    if next_url == home or next_url.startswith(home + "?"):
-        return next_url
-    return home
-
-
-def _ids(raw: list[str]) -> list[uuid.UUID] | None:
-    try:
-        return [uuid.UUID(value) for value in raw]
-    except ValueError:
-        return None
-
-
 def _all_matching(page: Page, record_type: RecordType, scope_query: str) -> list[uuid.UUID]:
     """Every record the list's filter keeps, or Invalid saying how many past the cap."""
-    query = dict(parse_qsl(scope_query))
-    _state, params, _error = _MATCHING[record_type](page, query)
+    _state, params, _error = _MATCHING[record_type](page, dict(parse_qsl(scope_query)))
+    noun = "people" if record_type == "person" else "companies"
     kind = kind_of(record_type)
-    ids, count = matching_ids(page.ctx, kind, params, cap=bulk_actions.MAX_MATCHING)
-    if count.capped:
-        wider = count_records(page.ctx, kind, params, cap=WIDER_COUNT)
-        noun = "people" if record_type == "person" else "companies"
-        raise Invalid(
-            f"This would change {wider.label} {noun}; narrow the filter below "
-            f"{bulk_actions.MAX_MATCHING:,}"
-        )
-    return ids
+    return all_matching(page.ctx, kind, params, noun=noun, cap=bulk_actions.MAX_MATCHING)
 
 
 def _act(
@@ -84,8 +61,8 @@ def _act(
     scope: str = "",
     scope_query: str = "",
 ) -> Response:
-    back = _back(record_type, next_url)
-    chosen = _ids(ids)
+    back = back_to(_LISTS[record_type], next_url)
+    chosen = parse_ids(ids)
     if scope == "all":
         try:
             chosen = _all_matching(page, record_type, scope_query)
@@ -99,7 +76,7 @@ def _act(
         toast(request, "Choose what to do with the selected rows.", "error")
         return redirect(request, back)
     names = [t.strip() for t in tags.split(",") if t.strip()]
-    owner = _ids([owner_id]) if owner_id else None
+    owner = parse_ids([owner_id]) if owner_id else None
     if owner_id and not owner:
         toast(request, "Choose an owner from the list.", "error")
         return redirect(request, back)

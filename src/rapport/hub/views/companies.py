@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,7 +22,7 @@ from rapport.hub.schemas import COMPANY_LIST_FILTERS, ActivityIn, CompanyIn, Com
 from rapport.hub.service import companies, fields, tags, timeline, timeline_read
 from rapport.hub.service.companies_list import DEFAULT_SORT, FIELDS, list_companies, people_of
 from rapport.hub.views import custom_fields, custom_filter
-from rapport.web import saved_views
+from rapport.web import listing, saved_views
 from rapport.web.forms import form_errors, raw_form
 from rapport.web.listing import Column, ListState
 from rapport.web.render import redirect, render, toast
@@ -156,9 +155,10 @@ def matching(page: Page, query: Mapping[str, str]) -> tuple[ListState, ListParam
 
 
 def export_query(page: Page, query: Mapping[str, str]) -> str:
-    """The export's query string for the list as it is: its filters and saved view."""
-    _, filters, _ = _read(page, query)
-    return urlencode(filters)  # a saved view's filters are in the URL too
+    """The export's query string for the list as shown: its filters (a saved view's are in
+    the URL too), search text and sort."""
+    state, filters, _ = _read(page, query)
+    return listing.export_query(filters, state.q, state.sort or DEFAULT_SORT)
 
 
 @router.get("/companies", response_class=HTMLResponse)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,7 +22,7 @@ from rapport.hub.schemas import PERSON_LIST_FILTERS, PersonIn
 from rapport.hub.service import fields, people, tags
 from rapport.hub.service.people_list import DEFAULT_SORT, FIELDS, list_people
 from rapport.hub.views import custom_filter
-from rapport.web import saved_views
+from rapport.web import listing, saved_views
 from rapport.web.forms import PersonForm, form_errors, person_values
 from rapport.web.listing import Column, ListState
 from rapport.web.render import redirect, render, toast
@@ -85,9 +84,10 @@ def matching(page: Page, query: Mapping[str, str]) -> tuple[ListState, ListParam
 
 
 def export_query(page: Page, query: Mapping[str, str]) -> str:
-    """The export's query string for the list as it is: its filters and saved view."""
-    _, filters, _ = _read(page, query)
-    return urlencode(filters)  # a saved view's filters are in the URL too
+    """The export's query string for the list as shown: its filters (a saved view's are in
+    the URL too), search text and sort."""
+    state, filters, _ = _read(page, query)
+    return listing.export_query(filters, state.q, state.sort or DEFAULT_SORT)
 
 
 @router.get("/people", response_class=HTMLResponse)

@@ -1,7 +1,8 @@
 """Exporting people and companies as CSV, vCard or JSON lines, filtered by the list filter
 language; any other record type goes through the generic export (:func:`export_records`).
 
-Rows are read in keyset order (by id) in chunks of ``CHUNK`` and written as they come, so
+Rows are read in keyset order (by id, or by the list's sort or search rank when the export is
+of a list as shown: ``core.listing.export_chunks``) in chunks and written as they come, so
 memory stays flat whatever the size. The columns are the import fields (custom fields as
 ``custom.<key>``, tags), so an export imports back unchanged (round trip). CSV cells are
 written by :mod:`csv_cells`, so no spreadsheet runs one as a formula and the import still
@@ -63,10 +64,8 @@ def build_filter(
     object_type: str = "person",
 ) -> Node | None:
     """The export's filter: ``?filter=`` and ``?field=value`` like the record type's list,
-    ANDed with a saved view's filters (``?view=``). Search text cannot be streamed, so it is
-    refused."""
-    if "q" in params:
-        raise invalid(("q",), "exports take filters, not search text; use filter or field=value")
+    ANDed with a saved view's filters (``?view=``). The search text and sort of a list are
+    the export's order (:func:`rapport.core.listing.export_order`), not its filter."""
     kind = record_type(object_type)
     simple = {k: v for k, v in params.items() if k not in IGNORED}
     node = combine(
@@ -112,11 +111,16 @@ def count(ctx: Context, object_type: str, filter_: Node | None = None) -> int:
 
 
 def export_people(
-    ctx: Context, fmt: str, filter_: Node | None = None, *, progress: Progress | None = None
+    ctx: Context,
+    fmt: str,
+    filter_: Node | None = None,
+    *,
+    progress: Progress | None = None,
+    order: listing.ExportOrder | None = None,
 ) -> Iterator[str]:
     """Check the request now (so errors are 4xx, not a broken stream) and return the text
     of the export as a generator that reads through its own session (``progress`` is called
-    with the count of people written so far)."""
+    with the count of people written so far), in ``order`` (a list's sort or search)."""
     ctx.require("export:read")
     ctx.require("people:read")
     if fmt not in FORMATS:
@@ -130,7 +134,7 @@ def export_people(
     condition = _where(ctx, "person", filter_)
     if condition is not None:
         stmt = stmt.where(condition)
-    rows = _rows(ctx.workspace_id, cast(Select[Any], stmt), kinds)
+    rows = _rows(ctx.workspace_id, cast(Select[Any], stmt), kinds, order or listing.ExportOrder())
     return _stream(_counted(rows, progress), fmt, kinds)
 
 
@@ -147,16 +151,13 @@ def _counted(rows: Iterator[dict[str, Any]], progress: Progress | None) -> Itera
 
 
 def _rows(
-    workspace_id: uuid.UUID, stmt: Select[Any], kinds: dict[str, str]
+    workspace_id: uuid.UUID, stmt: Select[Any], kinds: dict[str, str], order: listing.ExportOrder
 ) -> Iterator[dict[str, Any]]:
     # Its own session: a streamed response outlives the request's unit of work.
     with get_database().session(workspace_id) as session:
-        last: uuid.UUID | None = None
-        while True:
-            page = stmt.order_by(Person.id).limit(CHUNK)
-            if last is not None:
-                page = page.where(Person.id > last)
-            rows = session.execute(page).mappings().all()
+        person = record_type("person")
+        for chunk in listing.export_chunks(session, workspace_id, person, stmt, order, chunk=CHUNK):
+            rows = [row._mapping for row in chunk]
             tags = _person_tags(session, [row["id"] for row in rows])
             for row in rows:
                 out = {k: row[k] for k in COLUMNS if k not in ADDRESS}
@@ -167,9 +168,6 @@ def _rows(
                 custom = row["custom"] or {}
                 out["custom"] = {k: custom[k] for k in kinds if k in custom}
                 yield out
-            if len(rows) < CHUNK:
-                return
-            last = rows[-1]["id"]
 
 
 def _person_tags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -248,7 +246,12 @@ COMPANY_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "vcf": "t
 
 
 def export_companies(
-    ctx: Context, fmt: str, filter_: Node | None = None, *, progress: Progress | None = None
+    ctx: Context,
+    fmt: str,
+    filter_: Node | None = None,
+    *,
+    progress: Progress | None = None,
+    order: listing.ExportOrder | None = None,
 ) -> Iterator[str]:
     """Live companies (those the filter keeps) as CSV, JSON lines or organisation vCards,
     with the columns a companies import reads (custom fields as ``custom.<key>``), so an
@@ -260,29 +263,26 @@ def export_companies(
         raise BadRequest(f"unknown format {fmt!r}; one of {', '.join(COMPANY_FORMATS)}")
     kinds = {k: d.field_type for k, d in sorted(fields.definitions(ctx, "company").items())}
     condition = _where(ctx, "company", filter_)
-    rows = _company_rows(ctx.workspace_id, kinds, condition)
+    rows = _company_rows(ctx.workspace_id, kinds, condition, order or listing.ExportOrder())
     return _company_stream(_counted(rows, progress), fmt, kinds)
 
 
 def _company_rows(
-    workspace_id: uuid.UUID, kinds: dict[str, str], condition: Any = None
+    workspace_id: uuid.UUID, kinds: dict[str, str], condition: Any, order: listing.ExportOrder
 ) -> Iterator[dict[str, Any]]:
+    stmt = cast(
+        Select[Any],
+        select(Company, User.email)
+        .outerjoin(User, User.id == Company.owner_id)
+        .options(selectinload(Company.tags)),
+    )
+    if condition is not None:
+        stmt = stmt.where(condition)
     with get_database().session(workspace_id) as session:
         ctx = system_context(session, workspace_id)
-        last: uuid.UUID | None = None
-        while True:
-            stmt = (
-                select(Company, User.email)
-                .outerjoin(User, User.id == Company.owner_id)
-                .options(selectinload(Company.tags))
-                .order_by(Company.id)
-                .limit(CHUNK)
-            )
-            if last is not None:
-                stmt = stmt.where(Company.id > last)
-            if condition is not None:
-                stmt = stmt.where(condition)
-            rows = session.execute(stmt).all()
+        chunks = listing.export_chunks(session, workspace_id, record_type("company"), stmt, order,
+                                       chunk=CHUNK, id_of=lambda row: row[0].id)  # fmt: skip
+        for rows in chunks:
             externals = external_ids(ctx, [c.id for c, _ in rows])
             for company, owner_email in rows:
                 address = company.address or {}
@@ -301,10 +301,6 @@ def _company_rows(
                     "custom": {k: company.custom[k] for k in kinds if k in company.custom},
                 }
                 yield out
-            if len(rows) < CHUNK:
-                return
-            last = rows[-1][0].id
-            session.expunge_all()
 
 
 def _company_stream(
@@ -349,12 +345,19 @@ def formats(kind: RecordType[Any]) -> dict[str, str]:
     return listing.EXPORT_FORMATS if kind.export_columns else {}
 
 
-def export(ctx: Context, object_type: str, fmt: str, filter_: Node | None = None) -> Iterator[str]:
-    """The export of a record type's live records that ``filter_`` keeps, checked now and
-    streamed (see :func:`export_people`, :func:`export_companies` and
+def export(
+    ctx: Context,
+    object_type: str,
+    fmt: str,
+    filter_: Node | None = None,
+    order: listing.ExportOrder | None = None,
+) -> Iterator[str]:
+    """The export of a record type's live records that ``filter_`` keeps, in ``order`` (the
+    list's sort or search: the view as shown), checked now and streamed (see
+    :func:`export_people`, :func:`export_companies` and
     :func:`rapport.core.listing.export_records`)."""
     own = OWN_EXPORTERS.get(object_type)
     if own is not None:
-        return own[0](ctx, fmt, filter_)
+        return own[0](ctx, fmt, filter_, order=order)
     ctx.require("export:read")
-    return listing.export_records(ctx, record_type(object_type), fmt, filter_)
+    return listing.export_records(ctx, record_type(object_type), fmt, filter_, order)

@@ -21,8 +21,10 @@ from rapport.core.context import Context
 from rapport.core.db import get_scoped
 from rapport.core.errors import Conflict, NotFound, invalid
 from rapport.core.events import jsonable, record
-from rapport.core.search import index_documents, remove_documents
-from rapport.hub.events import COMPANY_DELETED, COMPANY_RESTORED, PERSON_DELETED, PERSON_RESTORED
+from rapport.core.ids import new_id
+from rapport.core.records import bin_rows, record_type
+from rapport.core.search import index_documents
+from rapport.hub.events import COMPANY_RESTORED, PERSON_RESTORED
 from rapport.hub.models import (
     Company,
     Person,
@@ -129,7 +131,6 @@ def merge(
     a.email = a.email or (b.email if had_email else None)
     a.phone = a.phone or (b.phone if had_phone else None)
     a.updated_at = utcnow()  # links moved: the survivor changed even if no field did
-    b.deleted_at = utcnow()
     row = Merge(workspace_id=ws, survivor_id=a.id, merged_id=b.id, snapshot=snapshot)
     row.actor_id = ctx.user_id
     session.add(row)
@@ -140,12 +141,11 @@ def merge(
         .where(DuplicateCandidate.person_a == pair[0], DuplicateCandidate.person_b == pair[1])
         .values(status="merged", decided_by=ctx.user_id)
     )
-    remove_documents(session, ws, [("person", b.id)])
     _reindex(ctx, [a.id])
     moved = links.moved_counts(snapshot["links"])
     record(ctx, PERSON_MERGED, a.id, changes, payload={"merged_id": b.id, "merge_id": row.id})
-    record(ctx, PERSON_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
-           payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
+    # To the bin as any delete goes (event, search document); the merge checked who may.
+    bin_rows(ctx, record_type("person"), [b], payload={"merged_into": a.id, "merge_id": row.id})
     row.snapshot = {**snapshot, "moved": moved}
     return row
 
@@ -255,8 +255,10 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
         raise invalid(("merged_id",), "a company cannot be merged into itself")
     a, b = companies.get(ctx, survivor_id), companies.get(ctx, merged_id)
     snapshot: dict[str, Any] = {"survivor": {f: jsonable(getattr(a, f)) for f in COMPANY_FIELDS}}
-    b.deleted_at = utcnow()
-    ctx.session.flush()  # b's domain is free for the survivor from here
+    merge_id = new_id()  # the bin's event names the merge, written further down
+    # To the bin as any delete goes (event, search document); the merge checked who may.
+    # First: b's domain is free for the survivor from here.
+    bin_rows(ctx, record_type("company"), [b], payload={"merged_into": a.id, "merge_id": merge_id})
     changes = {}
     for field in COMPANY_FIELDS:
         if _empty(getattr(a, field)) and not _empty(getattr(b, field)):
@@ -264,8 +266,8 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
             setattr(a, field, getattr(b, field))
     snapshot["links"] = links.repoint(ctx, "company", b.id, a.id)
     a.updated_at = utcnow()
-    row = CompanyMerge(workspace_id=ctx.workspace_id, survivor_id=a.id, merged_id=b.id,
-                       snapshot=snapshot, actor_id=ctx.user_id)  # fmt: skip
+    row = CompanyMerge(id=merge_id, workspace_id=ctx.workspace_id, survivor_id=a.id,
+                       merged_id=b.id, snapshot=snapshot, actor_id=ctx.user_id)  # fmt: skip
     ctx.session.add(row)
     ctx.session.flush()
     pair = sorted([a.id, b.id], key=str)
@@ -274,13 +276,10 @@ def merge_companies(ctx: Context, survivor_id: uuid.UUID, merged_id: uuid.UUID) 
         .where(CompanyDuplicate.company_a == pair[0], CompanyDuplicate.company_b == pair[1])
         .values(status="merged", decided_by=ctx.user_id)
     )
-    remove_documents(ctx.session, ctx.workspace_id, [("company", b.id)])
     index_documents(ctx.session, ctx.workspace_id, [companies.search_document(a)])
     moved = links.moved_counts(snapshot["links"])
     record(ctx, COMPANY_MERGED, a.id, changes,
            payload={"merged_id": b.id, "merge_id": row.id, "moved": moved})  # fmt: skip
-    record(ctx, COMPANY_DELETED, b.id, {"deleted_at": (None, b.deleted_at)},
-           payload={"merged_into": a.id, "merge_id": row.id})  # fmt: skip
     return row
 
 

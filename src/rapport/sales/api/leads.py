@@ -73,12 +73,17 @@ LEAD_SCHEMA = {"$ref": "#/components/schemas/LeadIn"}
 )
 def submit(
     form_key: str, body: LeadBody, request: Request, response: Response, session: PublicSession
-) -> LeadOut:
-    """Public: a web form's submission becomes or updates a person. No authentication."""
+) -> LeadOut | Response:
+    """Public: a web form's submission becomes or updates a person. No authentication. A
+    plain HTML post (not JSON) to a form with a redirect address is sent on there (303)."""
     client = request.client.host if request.client else "unknown"
     outcome, headers = leads.submit_form(
         session, form_key, body, origin=request.headers.get("origin"), client=client
     )
+    location = headers.pop("Location", None)
+    is_json = request.headers.get("content-type", "").startswith("application/json")
+    if location and not is_json:
+        return Response(status_code=303, headers={**headers, "Location": location})
     response.headers.update(headers)
     return outcome
 

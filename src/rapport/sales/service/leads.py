@@ -77,6 +77,7 @@ def create_form(ctx: Context, data: LeadFormIn) -> LeadForm:
         allowed_origins=origins,
         source=data.source,
         fields=list(dict.fromkeys(data.fields)),
+        redirect_url=_redirect_url(data.redirect_url, origins),
     )
     ctx.session.add(form)
     ctx.session.flush()
@@ -103,7 +104,8 @@ def update_form(
     check_version(form.version, expected_version)
     origins = [_origin(o, ("allowed_origins", i)) for i, o in enumerate(data.allowed_origins)]
     values = {"name": data.name, "allowed_origins": origins, "source": data.source,
-              "fields": list(dict.fromkeys(data.fields))}  # fmt: skip
+              "fields": list(dict.fromkeys(data.fields)),
+              "redirect_url": _redirect_url(data.redirect_url, origins)}  # fmt: skip
     changes = diff_fields(form, values)
     if changes:
         ctx.session.flush()
@@ -146,7 +148,8 @@ def submit_form(
     session: Session, key: str, data: LeadIn, *, origin: str | None, client: str
 ) -> tuple[LeadOut, dict[str, str]]:
     """A public submission: checks origin, rate and honeypot, then captures the lead as the
-    form's workspace. Returns the outcome and the CORS headers for the response.
+    form's workspace. Returns the outcome and the headers for the response: CORS, and the
+    form's ``redirect_url`` as ``Location`` (for the route to send a plain HTML post on).
 
     1. an unknown or retired key is 404; a browser origin the form does not allow is 403;
     2. more than the bucket allows from one address is 429 with Retry-After;
@@ -163,6 +166,8 @@ def submit_form(
         error = RateLimited(f"Too many submissions; retry in {wait} s")
         error.headers = {"Retry-After": str(wait), **cors}  # type: ignore[attr-defined]
         raise error
+    if form.redirect_url:
+        cors["Location"] = form.redirect_url
     if data.website:
         return LeadOut(status="ignored"), cors
     session.info["workspace_id"] = form.workspace_id
@@ -281,6 +286,21 @@ def _form_by_key(session: Session, key: str) -> LeadForm:
     if form is None:
         raise NotFound("No form with this key")
     return form
+
+
+def _redirect_url(value: str | None, origins: list[str]) -> str | None:
+    """The page a browser goes to after submitting: http(s), and only on a site the form
+    allows (so a form is never an open redirect to anywhere)."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise invalid(("redirect_url",), "give a full http or https address, e.g. "
+                      "https://www.example.com/thanks", "bad-redirect")  # fmt: skip
+    if f"{parts.scheme}://{parts.netloc}".lower() not in origins:
+        raise invalid(("redirect_url",), "the address must be on one of the allowed sites",
+                      "redirect-not-allowed")  # fmt: skip
+    return value.strip()
 
 
 def _origin(value: str, loc: tuple[str | int, ...]) -> str:

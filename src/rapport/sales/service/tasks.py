@@ -34,7 +34,7 @@ from rapport.sales.schemas import TaskIn, TaskPatch
 SORTS = {"due_at": Task.due_at, "created_at": Task.created_at, "done_at": Task.done_at}
 DEFAULT_SORT = "due_at"
 # What the export (and a filter of the generic list) may name; the API's list keeps its own
-# parameters (?assignee=, ?status=, ?overdue=, ?due_before=…), built by _conditions.
+# parameters (?assignee=, ?status=, ?overdue=, ?due_before=…), built by conditions.
 FIELDS = FieldSet(
     [
         FilterField("title", "string", column=Task.title),
@@ -165,7 +165,7 @@ def free_dedupe_key(_ctx: Context, task: Task) -> None:
 def list_tasks(ctx: Context, params: TaskQuery, *, now: datetime | None = None) -> Page[Task]:
     """A page of tasks, by due time (no due time last) unless sorted otherwise."""
     page = ListParams(limit=params.limit, cursor=params.cursor, sort=params.sort)
-    where = _conditions(params, now or utcnow())
+    where = conditions(params, now or utcnow())
     return list_records(ctx, record_type("task"), page, where=where)
 
 
@@ -173,11 +173,11 @@ def count_tasks(
     ctx: Context, params: TaskQuery, *, now: datetime | None = None, cap: int | None = None
 ) -> Count:
     """How many tasks the list keeps, counted to ``cap`` (see ``core.listing.count_records``)."""
-    where = _conditions(params, now or utcnow())
+    where = conditions(params, now or utcnow())
     return count_records(ctx, record_type("task"), ListParams(), where=where, cap=cap)
 
 
-def _conditions(params: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
+def conditions(params: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
     """The task list's own filters: assignee, status, overdue, due window, linked record."""
     where: list[ColumnElement[bool]] = []
     if params.assignee_id is not None:

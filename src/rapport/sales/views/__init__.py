@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rapport.sales.views import (
+    bulk,
     deal_custom,
     deal_edit,
     deals,
@@ -20,6 +21,7 @@ from rapport.sales.views import (
 
 router = APIRouter()
 router.include_router(leads.router)
+router.include_router(bulk.router)  # POST /deals/bulk, /tasks/bulk
 router.include_router(deal_custom.router)  # /deals/{id}/custom
 router.include_router(deals.router)  # /deals/new and /deals/list are declared before /{id}
 router.include_router(deal_edit.router)

@@ -8,6 +8,7 @@ from a stale board is refused (412) and the board is re-rendered as it really is
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,7 +33,7 @@ from rapport.sales.models import Deal, DealStageHistory, DealStatus, Pipeline, S
 from rapport.sales.schemas import DealIn
 from rapport.sales.service import deals, pipelines
 from rapport.sales.service.deal_list import DEFAULT_SORT, FIELDS, PAGE_FILTERS, board, list_deals
-from rapport.web import saved_views
+from rapport.web import listing, saved_views
 from rapport.web.forms import form_errors
 from rapport.web.render import is_htmx, redirect, render, toast
 from rapport.web.session import Page
@@ -210,13 +211,14 @@ def move_deal(
 LIST_SORTS = {"title": "Deal", "created_at": "Created", "amount": "Amount",
               "expected_close_date": "Close date"}  # fmt: skip
 LIST_LIMIT = 50
-VIEW_PARAMS = ("pipeline", "stage", "owner", "status", "sort", "cf", "cfop", "cfv")  # kept
+VIEW_PARAMS = ("q", "pipeline", "stage", "owner", "status", "sort", "cf", "cfop", "cfv")  # kept
 
 
 @dataclass
 class ListState:
-    """The deal list's filters, sort and page, and the links that change one of them."""
+    """The deal list's search, filters, sort and page, and the links that change one."""
 
+    q: str = ""
     pipeline: str = ""
     stage: str = ""
     owner: str = ""
@@ -256,7 +258,7 @@ class ListState:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.stage or self.owner or self.status or self.cf)
+        return bool(self.q or self.stage or self.owner or self.status or self.cf)
 
 
 def _uuid_or_blank(value: str) -> str:
@@ -266,10 +268,59 @@ def _uuid_or_blank(value: str) -> str:
         return ""
 
 
+def _read(
+    page: Page, query: Mapping[str, str], choices: list[tuple[Pipeline, list[Stage]]] | None
+) -> tuple[ListState, dict[str, str], str | None]:
+    """The list's state, its filters in the service's names, and any message about them."""
+    get = query.get
+    choices = pipelines.list_pipelines(page.ctx) if choices is None else choices
+    sort, status = get("sort", ""), get("status", "")
+    state = ListState(
+        q=get("q", "").strip(),
+        pipeline=_uuid_or_blank(get("pipeline", "")),
+        stage=_uuid_or_blank(get("stage", "")),
+        owner=_uuid_or_blank(get("owner", "")),
+        status=status if status in tuple(DealStatus) else "",
+        sort=sort if sort.lstrip("-") in LIST_SORTS else "",
+        cf=get("cf", ""),
+        cfop=get("cfop", ""),
+        cfv=get("cfv", ""),
+    )
+    defs = fields.definitions(page.ctx, "deal")
+    custom, error = custom_filter.condition(defs, state.cf, state.cfop, state.cfv)
+    stage_ids = {str(s.id) for p, stages in choices for s in stages
+                 if not state.pipeline or str(p.id) == state.pipeline}  # fmt: skip
+    if state.stage and state.stage not in stage_ids:
+        state.stage = ""
+    filters = {field: getattr(state, name) for name, field in PAGE_FILTERS.items()}
+    return state, {k: v for k, v in filters.items() if v} | custom, error
+
+
+def matching(
+    page: Page, query: Mapping[str, str], choices: list[tuple[Pipeline, list[Stage]]] | None = None
+) -> tuple[ListState, ListParams, str | None]:
+    """The list's state, what it asks the service for (every page of it) and any message,
+    from its query string: the list page and a bulk action on "all matching" read it the
+    same way. Invalid for a filter a hand-edited URL broke."""
+    state, filters, error = _read(page, query, choices)
+    node = parse_query_params(filters, FIELDS)
+    params = ListParams(limit=LIST_LIMIT, sort=state.sort or None, filter=node, q=state.q or None)
+    return state, params, error
+
+
+def export_query(
+    page: Page, query: Mapping[str, str], choices: list[tuple[Pipeline, list[Stage]]]
+) -> str:
+    """The export's query string for the list as shown: its filters, search and sort."""
+    state, filters, _ = _read(page, query, choices)
+    return listing.export_query(filters, state.q, state.current_sort)
+
+
 @router.get("/deals/list", response_class=HTMLResponse)
 def deals_list(
     request: Request,
     page: Page,
+    q: Annotated[str, Query(max_length=200)] = "",
     pipeline: Annotated[str, Query(max_length=36)] = "",
     stage: Annotated[str, Query(max_length=36)] = "",
     owner: Annotated[str, Query(max_length=36)] = "",
@@ -281,38 +332,25 @@ def deals_list(
     cfop: Annotated[str, Query(max_length=20)] = "",
     cfv: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """Deals as a sortable table: filter by pipeline, stage, owner, status and a custom
-    field; cursor pages; saved views of it as tabs."""
+    """Deals as a sortable table: search, filter by pipeline, stage, owner, status and a
+    custom field; cursor pages; saved views of it as tabs; bulk actions on a selection."""
     choices = pipelines.list_pipelines(page.ctx)
     members = lookups.members(page.ctx)
-    state = ListState(
-        pipeline=_uuid_or_blank(pipeline),
-        stage=_uuid_or_blank(stage),
-        owner=_uuid_or_blank(owner),
-        status=status if status in tuple(DealStatus) else "",
-        sort=sort if sort.lstrip("-") in LIST_SORTS else "",
-        cf=cf,
-        cfop=cfop,
-        cfv=cfv,
-    )
+    query = {"q": q, "pipeline": pipeline, "stage": stage, "owner": owner, "status": status,
+             "sort": sort, "cf": cf, "cfop": cfop, "cfv": cfv}  # fmt: skip
     defs = fields.definitions(page.ctx, "deal")
-    custom, error = custom_filter.condition(defs, cf, cfop, cfv)
-    stage_rows = [s for p, stages in choices for s in stages
-                  if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
-    if state.stage and state.stage not in {str(s.id) for s in stage_rows}:
-        state.stage = ""
-    filters = {field: getattr(state, name) for name, field in PAGE_FILTERS.items()}
-    filters = {k: v for k, v in filters.items() if v} | custom
     count = None
+    state = ListState()
     try:
-        node = parse_query_params(filters, FIELDS)
-        query = ListParams(limit=LIST_LIMIT, cursor=cursor, sort=state.sort or None, filter=node)
-        result = list_deals(page.ctx, query)
+        state, params, error = matching(page, query, choices)
+        params.cursor = cursor
+        result = list_deals(page.ctx, params)
         # The first page counts (capped); the rows that scrolling loads keep that count.
-        count = None if cursor else count_records(page.ctx, record_type("deal"), query)
+        count = None if cursor else count_records(page.ctx, record_type("deal"), params)
     except Invalid as exc:  # a hand-edited URL: say so instead of a problem document
         error, result = exc.detail, PageOf[Deal](items=[], next_cursor=None, has_more=False)
-    export = dict(filters)  # a saved view's filters are in the URL
+    stage_rows = [s for p, stages in choices for s in stages
+                  if not state.pipeline or str(p.id) == state.pipeline]  # fmt: skip
     all_stages = {s.id: s.name for _p, stages in choices for s in stages}
     return render(
         request,
@@ -323,7 +361,7 @@ def deals_list(
         count=count,
         export_base="/api/v1/exports/deals",
         export_formats=(("csv", "CSV"), ("jsonl", "JSON lines")),
-        export_query=urlencode(export),
+        export_query=export_query(page, query, choices),
         can_export=page.ctx.can("export:read"),
         state=state,
         pipelines=[p for p, _ in choices],
@@ -331,6 +369,7 @@ def deals_list(
         stage_names=all_stages,
         pipeline_names={p.id: p.name for p, _ in choices},
         members=members,
+        member_choices=[(m.user_id, m.name) for m in members],
         owner_names={m.user_id: m.name for m in members},
         companies=lookups.company_names(page.ctx, (d.company_id for d in result.items)),
         sorts=LIST_SORTS,
@@ -338,6 +377,8 @@ def deals_list(
         money=money,
         overdue=is_overdue,
         can_write=page.ctx.can("deals:write"),
+        can_delete=page.ctx.can("deals:delete"),
+        bulk_stages=[(p, [s for s in stages if s.archived_at is None]) for p, stages in choices],
         views=saved_views.list_views(page.ctx, "deal"),
         active_view=view,
         user_id=page.user.id,

@@ -234,7 +234,7 @@ def task_rows(page: Page, items: list[Task], now: datetime) -> list[TaskRow]:
     return rows
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -252,7 +252,7 @@ def my_tasks(
     what I did lately), the team's open tasks, and the done ones (most recent first); filtered
     by assignee, due time and linked record, counted, and scrolled in keyset pages."""
     now = utcnow()
-    zone = _zone(tz or unquote(request.cookies.get("rapport_tz", "")))
+    zone = zone_named(tz or unquote(request.cookies.get("rapport_tz", "")))
     today_end = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(), zone)
     filters = TaskFilters.read(dict(request.query_params))
     query = task_list.task_query(page, filters, now, zone)
@@ -265,7 +265,8 @@ def my_tasks(
     if cursor and filters.view != "mine":  # the next rows, as scrolling loads them
         template = "sales/_task_rows.html"
         return render(request, template, fragment=template, rows=rows, result=result,
-                      filters=filters, back=back)  # fmt: skip
+                      filters=filters, back=back,
+                      selectable=page.ctx.can("tasks:write"))  # fmt: skip
     done_rows: list[TaskRow] = []
     groups: dict[str, list[TaskRow]] = {"Overdue": [], "Today": [], "Upcoming": [], "No date": []}
     if filters.view == "mine":
@@ -281,6 +282,7 @@ def my_tasks(
                 else "Upcoming"
             )  # fmt: skip
             groups[key].append(row)
+    members = lookups.members(page.ctx)
     return render(
         request,
         "sales/tasks.html",
@@ -289,7 +291,8 @@ def my_tasks(
         views=task_list.VIEWS,
         due_choices=task_list.DUE,
         about_choices=task_list.ABOUT,
-        members=lookups.members(page.ctx),
+        members=members,
+        member_choices=[(m.user_id, m.name) for m in members],
         groups=groups,
         rows=rows,
         result=result,
@@ -306,7 +309,7 @@ def my_tasks(
     )
 
 
-def _due(due_date: str, due_time: str, tz: str) -> datetime | None:
+def due_instant(due_date: str, due_time: str, tz: str) -> datetime | None:
     """A due instant from the form's date and time in the reader's zone (end of day without
     a time); ValueError when unreadable."""
     if not due_date:
@@ -315,7 +318,7 @@ def _due(due_date: str, due_time: str, tz: str) -> datetime | None:
         return None
     day = date.fromisoformat(due_date)
     moment = time.fromisoformat(due_time) if due_time else time(17, 0)
-    return datetime.combine(day, moment, _zone(tz)).astimezone(UTC)
+    return datetime.combine(day, moment, zone_named(tz)).astimezone(UTC)
 
 
 @router.post("/tasks/new")
@@ -337,7 +340,7 @@ def create_task(
     problem comes back as a toast."""
     back = back if back.startswith("/") and not back.startswith("//") else "/tasks"
     try:
-        due = _due(due_date, due_time, tz)
+        due = due_instant(due_date, due_time, tz)
     except ValueError:
         toast(request, "The task was not added: the due date or time is not a date.", "error")
         return redirect(request, back)
@@ -383,8 +386,9 @@ def toggle_task(
         (row,) = task_rows(page, [task], now)
         count = None
         if back == "/tasks" or back.startswith("/tasks?"):  # the list's count follows the tick
-            zone = _zone(unquote(request.cookies.get("rapport_tz", "")))
+            zone = zone_named(unquote(request.cookies.get("rapport_tz", "")))
             count = task_list.count(page, TaskFilters.from_url(back), now, zone)
         template = "sales/_task_toggled.html"
-        return render(request, template, fragment=template, row=row, back=back, count=count)
+        return render(request, template, fragment=template, row=row, back=back, count=count,
+                      selectable=count is not None)  # fmt: skip
     return redirect(request, back)

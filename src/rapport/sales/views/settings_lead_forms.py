@@ -91,9 +91,11 @@ def lead_forms_page(request: Request, page: Page) -> HTMLResponse:
     return _list(request, page)
 
 
-def _data(name: str, origins: str, source: str, fields: list[str]) -> dict[str, Any]:
+def _data(name: str, origins: str, source: str, fields: list[str],
+          redirect_url: str = "") -> dict[str, Any]:  # fmt: skip
     return {"name": name.strip(), "allowed_origins": _origins(origins),
-            "source": source.strip() or None, "fields": fields}  # fmt: skip
+            "source": source.strip() or None, "fields": fields,
+            "redirect_url": redirect_url.strip() or None}  # fmt: skip
 
 
 @router.post(BASE)
@@ -104,15 +106,15 @@ def create_lead_form(
     allowed_origins: Annotated[str, Form(max_length=5000)] = "",
     source: Annotated[str, Form(max_length=200)] = "",
     fields: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    redirect_url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Add a form; its page then shows the snippet to paste."""
     page.ctx.require("workspace:manage")
     values = {"name": name, "allowed_origins": allowed_origins, "source": source,
-              "fields": fields}  # fmt: skip
+              "fields": fields, "redirect_url": redirect_url}  # fmt: skip
     try:
-        form = leads.create_form(
-            page.ctx, LeadFormIn.model_validate(_data(name, allowed_origins, source, fields))
-        )
+        data = _data(name, allowed_origins, source, fields, redirect_url)
+        form = leads.create_form(page.ctx, LeadFormIn.model_validate(data))
     except (Invalid, ValidationError) as exc:
         return _list(request, page, values, _errors(exc), status=422)
     toast(request, f"“{form.name}” was added: paste its snippet into your site.")
@@ -134,6 +136,7 @@ def _edit(request: Request, page: Page, form: LeadForm, values: dict[str, Any] |
             "allowed_origins": "\n".join(form.allowed_origins),
             "source": form.source or "",
             "fields": form.fields,
+            "redirect_url": form.redirect_url or "",
         },
         errors=errors or {},
     )
@@ -157,13 +160,14 @@ def update_lead_form(
     source: Annotated[str, Form(max_length=200)] = "",
     fields: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     version: Annotated[int | None, Form()] = None,
+    redirect_url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Save the form's settings; its key, and so the snippets already pasted, stay."""
     form = leads.get_form(page.ctx, form_id)
     values = {"name": name, "allowed_origins": allowed_origins, "source": source,
-              "fields": fields}  # fmt: skip
+              "fields": fields, "redirect_url": redirect_url}  # fmt: skip
     try:
-        data = LeadFormIn.model_validate(_data(name, allowed_origins, source, fields))
+        data = LeadFormIn.model_validate(_data(name, allowed_origins, source, fields, redirect_url))
         leads.update_form(page.ctx, form_id, data, expected_version=version)
     except (Invalid, ValidationError) as exc:
         return _edit(request, page, form, values, _errors(exc), status=422)

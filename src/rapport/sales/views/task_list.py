@@ -24,6 +24,7 @@ from rapport.core.records import record_type
 from rapport.core.search import search
 from rapport.sales.service import tasks
 from rapport.sales.service.tasks import TaskQuery
+from rapport.web.listing import export_query as export_query_of
 from rapport.web.render import render
 from rapport.web.session import Page
 
@@ -113,7 +114,8 @@ def count(page: Page, f: TaskFilters, now: datetime, zone: ZoneInfo) -> Count:
 
 
 def export_query(page: Page, q: TaskQuery) -> str:
-    """The export's filter for the view: the list's own conditions in the filter language."""
+    """The export's query for the view: the list's own conditions in the filter language,
+    and its order."""
     pairs: dict[str, str] = {}
     if q.assignee_id is not None:
         pairs["assignee_id"] = str(q.assignee_id)
@@ -132,7 +134,7 @@ def export_query(page: Page, q: TaskQuery) -> str:
         pairs[f"{q.about}_id[is_null]"] = "false"
     elif q.about == "none":
         pairs |= {f"{kind}_id[is_null]": "true" for kind in LINK_KINDS}
-    return urlencode(pairs)
+    return export_query_of(pairs, "", q.sort or tasks.DEFAULT_SORT)  # in the list's order
 
 
 @router.get("/tasks/link-options", response_class=HTMLResponse)
