@@ -47,8 +47,10 @@ class TestLevels:
         assert matching.name_level("katherine", "bob") == 1
         assert matching.name_level("", "bob") == 0
         assert matching.code_level("19560409", "19560904") == 2  # day and month swapped
-        assert matching.email_level("kj@nasa.gov", "kj1@nasa.gov") == 2  # a typo
-        # The same mailbox at another provider is a namesake's as often as the person's own.
+        assert matching.email_level("katherine.johnson@nasa.gov", "katherine.jonhson@nasa.gov") == 2
+        # Mailboxes are made of names: the same name written another way, or at another
+        # provider, is a namesake's as often as the person's own.
+        assert matching.email_level("kj@nasa.gov", "k.j1@nasa.gov") == 1
         assert matching.email_level("kj@nasa.gov", "kj@gmail.com") == 1
         assert matching.given_level("bob", "robert") == 3  # a nickname is not a disagreement
         assert matching.given_level("liz", "elizabeth") == 3

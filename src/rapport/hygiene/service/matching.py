@@ -171,9 +171,19 @@ def email_level(a: str, b: str) -> int:
         return 0
     if a == b:
         return 3
-    if a.split("@")[-1] == b.split("@")[-1] and JaroWinkler.similarity(a, b) >= 0.93:
+    if (
+        a.split("@")[-1] == b.split("@")[-1]
+        and _letters(a) != _letters(b)
+        and JaroWinkler.similarity(a, b) >= 0.93
+    ):
         return 2
     return 1
+
+
+def _letters(email: str) -> str:
+    """A mailbox's letters: "john.smith" and "johnsmith2" are one name written two ways (no
+    evidence beyond the name), "john.smtih" is a typo."""
+    return "".join(ch for ch in email.split("@")[0] if ch.isalpha())
 
 
 @dataclass(frozen=True)
@@ -182,9 +192,8 @@ class Field:
     rare agreement is between different people in the starting guess (``rarity``: each level
     up is that many times less likely; identifiers such as phone or email are rare).
     ``shared_at``: see PEOPLE_FIELDS; ``scored``: False for a field compared only to explain;
-    ``shared_by_related``: whether related people (a household, colleagues) agree on it in
-    the starting guess of the related class; ``start``: that guess spelt out, P(level) for
-    the same person, related people and strangers (see PEOPLE_FIELDS)."""
+    ``start``: the starting guess of the model spelt out: P(level) for the same person, each
+    kind of related people (RELATED) and strangers (see PEOPLE_FIELDS)."""
 
     name: str
     compare: Comparator
@@ -192,8 +201,7 @@ class Field:
     rarity: float = 2.0
     shared_at: int = 0
     scored: bool = True
-    shared_by_related: bool = False
-    start: tuple[tuple[float, ...], ...] = ()  # the starting guess (m, r, u) per level
+    start: tuple[tuple[float, ...], ...] = ()  # the starting guess per class and level
 
 
 def address_level(a: str, b: str) -> int:
@@ -211,32 +219,35 @@ def address_level(a: str, b: str) -> int:
 # names); the address, like the names, weighs by how it agrees.
 #
 # The starting guesses (P of each level, from "different" up to "exact", for the same person,
-# related people and strangers among blocked pairs) are the prior EM starts from and is pulled
-# towards, and the whole model when a handful of pairs gives nothing to fit. They say: one
-# person's records almost always agree on the first name (a nickname or a typo is close) and
-# mostly on the last name (marriage), but rarely on the email (a workspace holds each email
-# once: a second record has another); related people share a surname half the time, the
-# address, phone and company domain often, the first name almost never; strangers paired by
-# blocking share a last name fairly often (blocks are made of names), the rest rarely.
+# a household, colleagues and strangers among blocked pairs) are the prior EM starts from and
+# is pulled towards, and the whole model when a handful of pairs gives nothing to fit. They
+# say: one person's records almost always agree on the first name (a nickname or a typo is
+# close) and mostly on the last name (marriage), but rarely on the email (a workspace holds
+# each email once: a second record has another), and keep the phone or the address more
+# often than not; a household shares the surname, the address and often the home phone, the
+# first name almost never; colleagues share the company domain, often the office address and
+# the switchboard, no name; strangers paired by blocking share a last name fairly often
+# (blocks are made of names), the rest rarely.
 PEOPLE_FIELDS = (
-    Field("given_name", given_level, 4,
-          start=((.02, .03, .15, .80), (.85, .08, .04, .03), (.75, .10, .05, .10))),
-    Field("surname", name_level, 4, shared_by_related=True,
-          start=((.05, .03, .12, .80), (.45, .03, .02, .50), (.60, .05, .05, .30))),
-    Field("email", email_level, 3, rarity=8.0,
-          start=((.85, .05, .10), (.99, .009, .001), (.995, .004, .001))),
-    Field("phone", code_level, 4, rarity=8.0, shared_at=3, shared_by_related=True,
-          start=((.30, .02, .08, .60), (.50, .01, .29, .20), (.995, .003, .0015, .0005))),
+    Field("given_name", given_level, 4, start=(
+        (.02, .03, .15, .80), (.90, .05, .03, .02), (.85, .08, .04, .03), (.75, .10, .05, .10))),
+    Field("surname", name_level, 4, start=(
+        (.05, .03, .12, .80), (.10, .03, .02, .85), (.85, .05, .05, .05), (.60, .05, .05, .30))),
+    Field("email", email_level, 3, rarity=8.0, start=(
+        (.85, .05, .10), (.99, .009, .001), (.99, .009, .001), (.995, .004, .001))),
+    Field("phone", code_level, 4, rarity=8.0, shared_at=3, start=(
+        (.30, .02, .08, .60), (.40, .01, .09, .50), (.50, .01, .39, .10),
+        (.995, .003, .0015, .0005))),
     Field("street", text_level, 4, scored=False),
     Field("city", name_level, 4, scored=False),
     Field("postcode", code_level, 3, scored=False),
     Field("state", exact_level, 2, scored=False),
-    Field("address", address_level, 5, rarity=4.0, shared_at=3, shared_by_related=True,
-          start=((.25, .10, .10, .10, .45), (.20, .10, .05, .35, .30),
-                 (.90, .08, .01, .008, .002))),
+    Field("address", address_level, 5, rarity=4.0, shared_at=3, start=(
+        (.25, .10, .10, .10, .45), (.10, .05, .05, .30, .50), (.25, .10, .05, .45, .15),
+        (.90, .08, .01, .008, .002))),
     Field("date_of_birth", code_level, 3, rarity=8.0),
-    Field("domain", exact_level, 3, shared_at=3, shared_by_related=True,
-          start=((.30, .35, .35), (.20, .60, .20), (.90, .08, .02))),
+    Field("domain", exact_level, 3, shared_at=3, start=(
+        (.30, .35, .35), (.85, .10, .05), (.05, .80, .15), (.90, .08, .02))),
 )  # fmt: skip
 # The record fields the engine reads (the address is made from its parts).
 FIELDS = tuple(f.name for f in PEOPLE_FIELDS if f.compare is not address_level)
@@ -469,8 +480,9 @@ def _exact_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> An
 
 def _email_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
     domain = codes([v.split("@")[-1] for v in col.by_code])[col.code]
+    letters = codes([_letters(v) for v in col.by_code])[col.code]
     close = _similarity(col, i, j, JaroWinkler.similarity, 0.93) >= 0.93
-    return np.where(close & (domain[i] == domain[j]), 2, 1)
+    return np.where(close & (domain[i] == domain[j]) & (letters[i] != letters[j]), 2, 1)
 
 
 VECTORISED: dict[Comparator, Callable[[Column, Any, Any], Any]] = {
@@ -600,18 +612,23 @@ def held_back(vector: Sequence[int], fields: Sequence[Field] = PEOPLE_FIELDS) ->
 
 # -- the Fellegi-Sunter model ----------------------------------------------------------------
 #
-# Pairs come from three populations, not two: the same person (m), people who are related
-# without being one another: a household, colleagues (r: they share the address, the phone,
-# the company domain, often the surname, not the first name), and strangers (u). A two-class
-# model fitted by EM on blocked pairs learns households as half-matches (a shared surname,
-# address and phone outweigh two first names) and its probabilities pile up at 0 and 1; a
-# third class that explains shared contact data without a shared identity keeps them apart.
+# Pairs come from more than two populations: the same person (m); people related without
+# being one another, a household (same surname, address and home phone, another first name)
+# and colleagues (same company domain, office and switchboard, other names); and strangers
+# (u). A two-class model fitted by EM on blocked pairs learns households and colleagues as
+# half-matches (a shared surname, address and phone outweighed two first names) and its
+# probabilities pile up at 0 and 1; a class for each kind of related people explains shared
+# contact data without a shared identity, and the match probability is the posterior of the
+# first class against all the others.
+
+RELATED = ("household", "colleagues")
 
 
 @dataclass
 class Model:
-    """Fitted level probabilities per field for each class (m: match, r: related, u: not
-    related) and the class shares; ``related`` is 0 when the fields have no related class."""
+    """Fitted level probabilities per field for each class (m: match, u: strangers,
+    ``related``: one per kind of related people) and the class shares (``prior``: of
+    matches; ``related_shares``)."""
 
     fields: tuple[str, ...]
     m: list[NDArray[np.float64]]
@@ -620,16 +637,22 @@ class Model:
     iterations: int = 0
     history: list[float] = field(default_factory=list)
     used: tuple[int, ...] = ()  # the columns of a comparison vector it scores (all if empty)
-    r: list[NDArray[np.float64]] = field(default_factory=list)
-    related: float = 0.0
+    related: list[list[NDArray[np.float64]]] = field(default_factory=list)
+    related_shares: list[float] = field(default_factory=list)
+
+    def classes(self) -> tuple[list[list[NDArray[np.float64]]], list[float]]:
+        """Each class's level probabilities and share: match first, strangers last."""
+        shares = [self.prior, *self.related_shares]
+        return [self.m, *self.related, self.u], [*shares, max(1.0 - sum(shares), 1e-9)]
 
     def non_match(self) -> list[NDArray[np.float64]]:
-        """P(level | not a match) per field: related and strangers mixed by their shares."""
-        if not self.r or self.related <= 0:
-            return self.u
-        rest = 1.0 - self.prior
-        share = self.related / rest
-        return [share * r + (1 - share) * u for r, u in zip(self.r, self.u, strict=True)]
+        """P(level | not a match) per field: related people and strangers by their shares."""
+        thetas, shares = self.classes()
+        mix = np.asarray(shares[1:]) / sum(shares[1:])
+        return [
+            np.einsum("c,cl->l", mix, np.stack([theta[k] for theta in thetas[1:]]))
+            for k in range(len(self.m))
+        ]
 
     def weights(self) -> list[NDArray[np.float64]]:
         """log2 P(level | match) / P(level | not a match) per level; missing weighs nothing."""
@@ -658,43 +681,51 @@ def _ramp(levels: int, rarity: float, up: bool) -> NDArray[np.float64]:
     return np.concatenate([[1.0], weights / weights.sum()])
 
 
-def _init(
-    fields: Sequence[Field],
-) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]], list[NDArray[np.float64]]]:
-    """Start with matches mostly agreeing, strangers mostly disagreeing, and related people
-    agreeing on what they share (``Field.shared_by_related``) and disagreeing on the rest."""
-    m = [_start(f, 0) if f.start else _ramp(f.levels, f.rarity, up=True) for f in fields]
-    u = [_start(f, 2) if f.start else _ramp(f.levels, f.rarity, up=False) for f in fields]
-    r = [
-        _start(f, 1) if f.start else _ramp(f.levels, f.rarity, up=f.shared_by_related)
-        for f in fields
-    ]
-    return m, u, r
-
-
 def _start(spec: Field, which: int) -> NDArray[np.float64]:
     guess = np.asarray(spec.start[which], dtype=np.float64)
     return np.concatenate([[1.0], guess / guess.sum()])
 
 
-def _has_related(fields: Sequence[Field]) -> bool:
-    return any(f.shared_by_related for f in fields)
+def _init(fields: Sequence[Field]) -> list[list[NDArray[np.float64]]]:
+    """The starting guess of each class, match first and strangers last: a field's ``start``
+    if it has one, else matches mostly agreeing and everyone else mostly disagreeing. The
+    related classes are there only when some field spells out how related people compare."""
+    classes = 2 + (len(RELATED) if any(f.start for f in fields) else 0)
+    thetas = []
+    for c in range(classes):
+        up = c == 0
+        thetas.append([
+            _start(f, c) if f.start else _ramp(f.levels, f.rarity, up=up) for f in fields
+        ])  # fmt: skip
+    return thetas
+
+
+def _start_shares(classes: int, prior: float) -> list[float]:
+    """Matches ``prior``, each kind of related people half as many, strangers the rest."""
+    related = [prior / 2] * (classes - 2)
+    return [prior, *related, 1.0 - prior - sum(related)]
+
+
+def _model(
+    fields: list[Field], used: tuple[int, ...], thetas: list[Any], shares: Sequence[float]
+) -> Model:
+    return Model(tuple(f.name for f in fields), thetas[0], thetas[-1], float(shares[0]),
+                 used=used, related=list(thetas[1:-1]),
+                 related_shares=[float(x) for x in shares[1:-1]])  # fmt: skip
 
 
 def prior_model(fields: Sequence[Field] = PEOPLE_FIELDS, prior: float = 0.1) -> Model:
     """The starting guess as a model: for scoring a handful of pairs with nothing to fit."""
-    used, fields = _scored(fields)
-    m, u, r = _init(fields)
-    related = prior if _has_related(fields) else 0.0
-    return Model(tuple(f.name for f in fields), m, u, prior, used=used,
-                 r=r if related else [], related=related)  # fmt: skip
+    used, scored = _scored(fields)
+    thetas = _init(scored)
+    return _model(scored, used, thetas, _start_shares(len(thetas), prior))
 
 
 def _log_likelihoods(
-    patterns: NDArray[np.int8], *classes: list[NDArray[np.float64]]
+    patterns: NDArray[np.int8], thetas: Sequence[list[NDArray[np.float64]]]
 ) -> list[NDArray[np.float64]]:
     out = []
-    for theta in classes:
+    for theta in thetas:
         total = np.zeros(len(patterns))
         for k in range(patterns.shape[1]):
             total += np.log(theta[k][patterns[:, k]])
@@ -723,49 +754,41 @@ def fit(
     patterns, weighted by their counts, so a million pairs cost no more than a few thousand).
 
     ``strength`` pseudo-pairs drawn from the starting guess are added to each estimate (a
-    Dirichlet prior, and a Beta prior on the class shares): a small workspace with a handful
-    of pairs keeps sensible weights instead of over-fitting them, while on thousands of pairs
-    the data wins."""
-    used, fields = _scored(fields)
-    levels = [f.levels for f in fields]
-    m, u, r = _init(fields)
-    three = _has_related(fields)
-    start = [prior, prior, 1 - 2 * prior] if three else [prior, 1 - prior]
-    thetas = [m, r, u] if three else [m, u]
+    Dirichlet prior, and one on the class shares): a small workspace with a handful of pairs
+    keeps sensible weights instead of over-fitting them, while on thousands of pairs the data
+    wins."""
+    used, scored = _scored(fields)
+    levels = [f.levels for f in scored]
+    thetas = _init(scored)
+    start = _start_shares(len(thetas), prior)
     pseudo = [[x[1:] * strength for x in theta] for theta in thetas]
-    model = Model(tuple(f.name for f in fields), m, u, prior, used=used)
+    model = _model(scored, used, thetas, start)
     if len(vectors) == 0:
-        return _finish(model, thetas, start)
+        return model
     patterns, counts = _patterns(model.scored(vectors), levels)
-    counts = counts.astype(np.float64)
-    total = counts.sum()
-    shares = list(start)
+    weights = counts.astype(np.float64)
+    total = weights.sum()
+    shares = np.asarray(start)
     for it in range(1, max_iter + 1):
-        post = _posteriors(_log_likelihoods(patterns, *thetas), shares)
-        weighted = post * counts[:, None]
+        post = _posteriors(_log_likelihoods(patterns, thetas), list(shares))
+        weighted = post * weights[:, None]
         new = (weighted.sum(axis=0) + strength * np.asarray(start)) / (total + strength)
         new = np.clip(new, 1e-6, None)
         new /= new.sum()
         for c, theta in enumerate(thetas):
             for k, n in enumerate(levels):
-                col = patterns[:, k]
-                seen = np.bincount(col, weights=weighted[:, c], minlength=n + 1)[1:]
+                seen = np.bincount(patterns[:, k], weights=weighted[:, c], minlength=n + 1)[1:]
                 sums = seen + pseudo[c][k] + 1e-9
                 theta[k] = np.concatenate([[1.0], sums / sums.sum()])
-        delta = float(np.abs(new - np.asarray(shares)).max())
-        shares = [float(x) for x in new]
-        model.history.append(shares[0])
+        delta = float(np.abs(new - shares).max())
+        shares = new
+        model.history.append(float(shares[0]))
         model.iterations = it
         if delta < tol:
             break
-    return _finish(model, thetas, shares)
-
-
-def _finish(model: Model, thetas: list[Any], shares: Sequence[float]) -> Model:
-    model.m, model.u, model.prior = thetas[0], thetas[-1], float(shares[0])
-    if len(thetas) == 3:
-        model.r, model.related = thetas[1], float(shares[1])
-    return model
+    fitted = _model(scored, used, thetas, list(shares))
+    fitted.iterations, fitted.history = model.iterations, model.history
+    return fitted
 
 
 def _encode(vectors: NDArray[np.int8], levels: Sequence[int]) -> NDArray[np.int64]:
@@ -797,12 +820,8 @@ def score(model: Model, vectors: NDArray[np.int8]) -> NDArray[np.float64]:
     _unique, first, inverse = np.unique(
         _encode(vectors, levels), return_index=True, return_inverse=True
     )
-    if model.r and model.related > 0:
-        thetas = [model.m, model.r, model.u]
-        shares = [model.prior, model.related, 1 - model.prior - model.related]
-    else:
-        thetas, shares = [model.m, model.u], [model.prior, 1 - model.prior]
-    post = _posteriors(_log_likelihoods(vectors[first], *thetas), shares)
+    thetas, shares = model.classes()
+    post = _posteriors(_log_likelihoods(vectors[first], thetas), shares)
     return post[:, 0][inverse.reshape(-1)]
 
 
