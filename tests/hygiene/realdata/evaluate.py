@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import csv
 import itertools
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phonenumbers
+
+from sqlalchemy import select
+
+from rapport.core.context import Context
+from rapport.hub.models import Person
+from rapport.hub.schemas import CompanyIn
+from rapport.hub.service import bulk, companies
 from rapport.hygiene.service import matching
 
 HERE = Path(__file__).parent
@@ -122,9 +131,8 @@ def quality(
 
 
 def engine_records(records: list[dict[str, str]]) -> list[matching.Record]:
-    """The records as the scan reads them after the write path (phones in E.164)."""
-    import phonenumbers
-
+    """The records as the scan reads them after the write path (phones in E.164), for
+    trying the engine alone without a database."""
     out = []
     for r in records:
         phone = ""
@@ -138,3 +146,31 @@ def engine_records(records: list[dict[str, str]]) -> list[matching.Record]:
             "domain": r["company_domain"],
         }))  # fmt: skip
     return out
+
+
+def load(ctx: Context, records: list[dict[str, str]]) -> dict[str, str]:
+    """The extract into the workspace through the normal write path (companies by the hub's
+    service, people by the bulk upsert integrations use: emails and phones validated and
+    normalised there); returns record id by person id."""
+    company_ids: dict[str, uuid.UUID] = {}
+    for r in records:
+        if r["company"] and r["company"] not in company_ids:
+            data = CompanyIn(name=r["company"], domain=r["company_domain"] or None)
+            company_ids[r["company"]] = companies.create(ctx, data).id
+    items = [
+        {
+            "first_name": r["given_name"], "last_name": r["family_name"],
+            "email": r["email"] or None, "phone": r["phone"] or None,
+            "job_title": r["job_title"] or None, "company_id": company_ids.get(r["company"]),
+            "addresses": [{"street": r["street"] or None, "city": r["city"] or None,
+                           "postal_code": r["postcode"] or None, "country": r["country"]}],
+            "external_id": r["record_id"],
+        }
+        for r in records
+    ]  # fmt: skip
+    for start in range(0, len(items), 500):
+        outcome = bulk.bulk_upsert(ctx, items[start : start + 500])
+        errors = [res.errors for res in outcome.results if res.status == "error"]
+        assert not errors, errors[:3]
+    rows = ctx.session.execute(select(Person.id, Person.external_id)).all()
+    return {str(pid): str(ext) for pid, ext in rows}
