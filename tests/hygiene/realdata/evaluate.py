@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import phonenumbers
-
 from sqlalchemy import select
 
 from rapport.core.context import Context

@@ -29,6 +29,7 @@ import phonenumbers
 from faker import Faker
 
 HERE = Path(__file__).parent
+SEED = 15
 COLUMNS = ("record_id", "given_name", "family_name", "email", "phone", "company",
            "company_domain", "job_title", "street", "city", "postcode", "country")  # fmt: skip
 COUNTRIES = {"US": ("en_US", 0.4), "GB": ("en_GB", 0.25), "DE": ("de_DE", 0.2),
@@ -382,7 +383,7 @@ def write(folder: Path, rows: int, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=4000)
-    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
     write(args.out, args.rows, args.seed)
