@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -146,7 +147,7 @@ class Maker:
         """A free mailbox at ``domain`` in one of the usual shapes."""
         g, f = _ascii(given), _ascii(family)
         shapes = [f"{g}.{f}", f"{g}{f}", f"{g[:1]}{f}", f"{g}_{f}", f"{f}.{g}", f"{g}.{f}"]
-        base = self.rng.choice(shapes)
+        base = re.sub(r"[._-]{2,}", ".", self.rng.choice(shapes)).strip("._-") or "contact"
         for n in range(100):
             email = f"{base}{'' if n == 0 else self.rng.randrange(2, 99)}@{domain}"
             if email not in self.used_emails:
