@@ -6,8 +6,9 @@ namesakes, families at one address, colleagues at one company.
 
 The extract goes in through the normal write path and the real scan runs on it, unsupervised:
 the truth file is read only to score what the scan found. The floors are what the model
-reaches minus a small margin (precision 0.991, recall 0.951, F1 0.971, calibration error
-0.008 when written); the goal of issue 15 is 0.95 / 0.95 / 0.97.
+reaches minus a small margin (precision 0.989, recall 0.954, F1 0.971, calibration error
+0.008 when written; before the model had a class for related people: 0.323, 0.773, 0.455
+and 0.291); the goal of issue 15 is 0.95 / 0.95 / 0.97.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class TestRealisticExtract:
         quality, _ = _scan(ada_ctx)
         print("\n".join(quality.lines()))
         assert quality.true_pairs > 1000 and sum(quality.lookalikes.values()) > 3000
-        assert quality.precision >= 0.97
-        assert quality.recall >= 0.94
-        assert quality.f1 >= 0.96
-        assert quality.ece <= 0.03  # pairs scored p are duplicates about p of the time
+        assert quality.precision >= 0.975
+        assert quality.recall >= 0.945
+        assert quality.f1 >= 0.962
+        assert quality.ece <= 0.02  # pairs scored p are duplicates about p of the time
         sure = [b for b in quality.buckets if b[2] >= 0.9]
         assert sure and all(share >= 0.85 for _, _, _, share in sure)
         assert quality.lookalikes_auto["family"] == 0
