@@ -218,14 +218,14 @@ def shown_percent(probability: float, *, identical: bool) -> int:
 
 
 def _reasons(
-    vector: list[int], fields: tuple[matching.Field, ...], model: matching.Model | None = None
+    vector: list[int], fields: tuple[matching.Field, ...], weights: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Per field, how the two people compare (missing, different, similar, close, shared,
-    exact); with the ``model``, also each scored field's agreement weight (log2 m/u: + for,
-    - against), and why a pair may never be merged without review (``held_back``)."""
+    exact); with the model's ``weights`` by field, also each scored field's agreement weight
+    (log2 m/u: + for, - against); and why a pair may never be merged without review
+    (``held_back``)."""
     out: dict[str, Any] = {}
-    if model is not None:
-        weights = model.weights_by_field()
+    if weights is not None:
         out["weights"] = {
             spec.name: round(float(weights[spec.name][level]), 2)
             for level, spec in zip(vector, fields, strict=True)
@@ -295,7 +295,7 @@ def _store(
                    DuplicateCandidate.person_b, DuplicateCandidate.status)
         )
     }  # fmt: skip
-    fields, now, model = matching.PEOPLE_FIELDS, utcnow(), linked.model
+    fields, now, weights = matching.PEOPLE_FIELDS, utcnow(), linked.model.weights_by_field()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
 
@@ -324,7 +324,7 @@ def _store(
         if seen is None:
             inserts.append({
                 "id": new_id(), "workspace_id": ctx.workspace_id, "person_a": a, "person_b": b,
-                "probability": p, "reasons": _reasons(vector, fields, model), "status": "pending",
+                "probability": p, "reasons": _reasons(vector, fields, weights), "status": "pending",
                 "created_at": now, "updated_at": now,
             })  # fmt: skip
             existing[(a, b)] = (inserts[-1]["id"], "pending")
@@ -332,7 +332,7 @@ def _store(
         elif seen[1] in FINAL:
             result.remembered += 1
         else:
-            updates.append({"cid": seen[0], "p": p, "r": _reasons(vector, fields, model)})
+            updates.append({"cid": seen[0], "p": p, "r": _reasons(vector, fields, weights)})
             result.updated += 1
         if len(inserts) + len(updates) >= 5000:
             flush()
@@ -511,7 +511,7 @@ def find_company_duplicates(
     existing = {
         (r.company_a, r.company_b): r for r in ctx.session.scalars(select(CompanyDuplicate))
     }
-    fields, model = matching.COMPANY_FIELDS, linked.model
+    fields, weights = matching.COMPANY_FIELDS, linked.model.weights_by_field()
     chosen = linked.above(threshold)
     for (i, j), vector, p in zip(
         linked.pairs[chosen].tolist(), linked.vectors[chosen].tolist(),
@@ -520,7 +520,7 @@ def find_company_duplicates(
         a, b = sorted((ids[i], ids[j]), key=str)
         result.found += 1
         result.auto_merge += p >= auto_merge
-        reasons = _reasons(vector, fields, model)
+        reasons = _reasons(vector, fields, weights)
         row = existing.get((a, b))
         if row is None:
             pair = CompanyDuplicate(workspace_id=ctx.workspace_id, company_a=a, company_b=b,
