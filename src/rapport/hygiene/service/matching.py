@@ -634,6 +634,11 @@ def held_back(vector: Sequence[int], fields: Sequence[Field] = PEOPLE_FIELDS) ->
 # first class against all the others.
 
 RELATED = ("household", "colleagues")
+# What defines each kind of related people, kept at its starting guess instead of fitted: a
+# household lives at one address, colleagues work at one company. Left free, EM lets the
+# biggest crowd of blocked non-matches (strangers sharing a common surname) take the class
+# over, and families are left unexplained.
+DEFINED_BY = {"household": "address", "colleagues": "domain"}
 
 
 @dataclass
@@ -774,6 +779,12 @@ def fit(
     thetas = _init(scored)
     start = _start_shares(len(thetas), prior)
     pseudo = [[x[1:] * strength for x in theta] for theta in thetas]
+    names = [f.name for f in scored]
+    fixed = {
+        (1 + n, names.index(DEFINED_BY[kind]))
+        for n, kind in enumerate(RELATED)
+        if len(thetas) > 2 and DEFINED_BY[kind] in names
+    }
     model = _model(scored, used, thetas, start)
     if len(vectors) == 0:
         return model
@@ -789,6 +800,8 @@ def fit(
         new /= new.sum()
         for c, theta in enumerate(thetas):
             for k, n in enumerate(levels):
+                if (c, k) in fixed:
+                    continue
                 seen = np.bincount(patterns[:, k], weights=weighted[:, c], minlength=n + 1)[1:]
                 sums = seen + pseudo[c][k] + 1e-9
                 theta[k] = np.concatenate([[1.0], sums / sums.sum()])
