@@ -87,7 +87,11 @@ class TestLink:
         rng = np.random.default_rng(7)
         n = 4000
         match = rng.random(n) < 0.2
-        fields = matching.PEOPLE_FIELDS[:4]
+        # Plain fields (no starting guess, so two classes and nothing held fixed): the people
+        # fields keep the names' match probabilities at what defines a match (MATCH_DEFINED_BY).
+        fields = tuple(
+            matching.Field(f.name, f.compare, f.levels) for f in matching.PEOPLE_FIELDS[:4]
+        )
         vectors = np.zeros((n, len(fields)), dtype=np.int8)
         for k, spec in enumerate(fields):
             top = spec.levels
