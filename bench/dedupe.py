@@ -53,7 +53,14 @@ from rapport.hub.models import Person
 from rapport.hygiene.models import DuplicateCandidate
 from rapport.hygiene.service import dedupe, matching
 
-FEBRL_FIELDS = (*matching.PEOPLE_FIELDS, matching.Field("address_2", matching.text_level, 4))
+# Febrl is not a CRM: no households, no companies, no phones or emails; its people are scored
+# with the two-class model (the people fields without their starting guesses for the classes
+# of related people, nothing held fixed).
+FEBRL_FIELDS = (
+    *(matching.Field(f.name, f.compare, f.levels, f.rarity, f.shared_at, f.scored)
+      for f in matching.PEOPLE_FIELDS),
+    matching.Field("address_2", matching.text_level, 4),
+)  # fmt: skip
 Pairs = set[tuple[str, str]]
 
 
