@@ -21,7 +21,9 @@ LABELS: dict[str, dict[str, str]] = {
     # How a field of two records compares (a duplicate pair's reasons).
     "agreement": {
         "exact": "the same",
+        "shared": "the same, but shared with other people",
         "close": "nearly the same",
+        "same_area": "same city or postcode",
         "similar": "similar",
         "different": "different",
         "missing": "missing on one side",
@@ -31,6 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "surname": "Last name",
         "email": "Email",
         "phone": "Phone",
+        "address": "Address",
         "street": "Street",
         "city": "City",
         "postcode": "Postcode",

@@ -41,7 +41,6 @@ from rapport.hygiene.service import matching, merge
 
 Decision = Literal["merge", "not_duplicate", "skip"]
 FINAL = ("merged", "not_duplicate")  # a scan never touches these again
-LEVEL_NAMES = {0: "missing", 1: "different"}
 Progress = Callable[[str, int], None]
 # A block of people sharing a key is paired all-to-all up to SCAN_BLOCK, by a sliding window of
 # SCAN_WINDOW neighbours (by name) beyond: on a million people this halves the pairs compared
@@ -219,24 +218,24 @@ def shown_percent(probability: float, *, identical: bool) -> int:
 
 
 def _reasons(
-    vector: list[int], fields: tuple[matching.Field, ...], weights: list[Any] | None = None
+    vector: list[int], fields: tuple[matching.Field, ...], weights: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Per field, how the two people compare: missing, different, similar, close or exact;
-    with ``weights``, also each field's agreement weight (log2 m/u: + for, - against)."""
+    """Per field, how the two people compare (missing, different, similar, close, shared,
+    exact); with the model's ``weights`` by field, also each scored field's agreement weight
+    (log2 m/u: + for, - against); and why a pair may never be merged without review
+    (``held_back``)."""
     out: dict[str, Any] = {}
     if weights is not None:
         out["weights"] = {
-            spec.name: round(float(w[level]), 2)
-            for level, spec, w in zip(vector, fields, weights, strict=True)
-            if level
+            spec.name: round(float(weights[spec.name][level]), 2)
+            for level, spec in zip(vector, fields, strict=True)
+            if level and spec.name in weights
         }
     for level, spec in zip(vector, fields, strict=True):
-        if level == spec.levels:
-            out[spec.name] = "exact"
-        elif level >= 2:
-            out[spec.name] = "close" if level == spec.levels - 1 else "similar"
-        else:
-            out[spec.name] = LEVEL_NAMES[level]
+        out[spec.name] = matching.level_name(spec, level)
+    held = matching.held_back(vector, fields)
+    if held:
+        out["held_back"] = held
     return out
 
 
@@ -296,7 +295,7 @@ def _store(
                    DuplicateCandidate.person_b, DuplicateCandidate.status)
         )
     }  # fmt: skip
-    fields, now, weights = matching.PEOPLE_FIELDS, utcnow(), linked.model.weights()
+    fields, now, weights = matching.PEOPLE_FIELDS, utcnow(), linked.model.weights_by_field()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
 
@@ -320,7 +319,7 @@ def _store(
     ):  # fmt: skip
         a, b = sorted((_uuid(ids[i]), _uuid(ids[j])), key=str)
         result.found += 1
-        result.auto_merge += p >= auto_merge
+        result.auto_merge += p >= auto_merge and not matching.held_back(vector, fields)
         seen = existing.get((a, b))
         if seen is None:
             inserts.append({
@@ -476,8 +475,8 @@ def apply_auto_merges(
         for row in page.items:
             if row.probability < threshold:
                 return merges
-            if row.person_a in gone or row.person_b in gone:
-                continue
+            if row.person_a in gone or row.person_b in gone or row.reasons.get("held_back"):
+                continue  # held back: a family member, a colleague or a namesake may look so
             merges.append(decide(ctx, row.id, "merge"))
             gone.add(row.person_b)
             if progress:
@@ -512,7 +511,7 @@ def find_company_duplicates(
     existing = {
         (r.company_a, r.company_b): r for r in ctx.session.scalars(select(CompanyDuplicate))
     }
-    fields, weights = matching.COMPANY_FIELDS, linked.model.weights()
+    fields, weights = matching.COMPANY_FIELDS, linked.model.weights_by_field()
     chosen = linked.above(threshold)
     for (i, j), vector, p in zip(
         linked.pairs[chosen].tolist(), linked.vectors[chosen].tolist(),

@@ -7,9 +7,15 @@ by EM. It knows nothing of the database, so the Febrl benchmark and the people s
    email, phone, date of birth…); a giant block is not paired all-to-all but by a sorted
    neighbourhood window, so the pair count stays near-linear.
 3. :func:`compare` gives each pair one agreement level per field (0 = a value is missing,
-   1 = disagree … top = exact), using Jaro-Winkler and Levenshtein from rapidfuzz.
-4. :func:`fit` estimates the match prior and the m/u probability of every level by EM;
-   :func:`score` turns a pair's levels into a calibrated match probability.
+   1 = disagree … top = exact), using Jaro-Winkler and Levenshtein from rapidfuzz; given
+   names know nicknames (:mod:`nicknames`), swapped given and family names are compared
+   crosswise, street, city and postcode make one address level, and a phone, address or
+   company domain that several records hold agrees at a "shared" level of its own.
+4. :func:`fit` estimates by EM the share and the level probabilities of four classes of
+   pairs: the same person, a household, colleagues, strangers; :func:`score` turns a pair's
+   levels into the posterior probability of the first, calibrated (a pair scored 0.9 is a
+   duplicate about nine times in ten on the realistic extract of tests/hygiene/realdata).
+5. :func:`held_back` says why a pair must never be merged without someone looking.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
+
+from rapport.hygiene.service.nicknames import nickname_class, same_person_names
 
 AUTO_MERGE = 0.95
 REVIEW = 0.5
@@ -126,6 +134,13 @@ def name_level(a: str, b: str) -> int:
     return 3 if sim >= 0.92 else 2 if sim >= 0.8 else 1
 
 
+def given_level(a: str, b: str) -> int:
+    """Given names: like :func:`name_level`, but a nickname (Bob, Robert) is close, not
+    different: one person's forms of a name are not evidence against them being one."""
+    level = name_level(a, b)
+    return 3 if level < 3 and same_person_names(a, b) else level
+
+
 def text_level(a: str, b: str) -> int:
     """Free text (street): 1 disagree, 2 similar, 3 close, 4 exact (normalised Levenshtein)."""
     if not a or not b:
@@ -155,41 +170,114 @@ def exact_level(a: str, b: str) -> int:
 
 
 def email_level(a: str, b: str) -> int:
-    """Emails: 1 disagree, 2 same mailbox name or a typo, 3 exact."""
+    """Emails: 1 disagree, 2 a typo (same domain, nearly the same mailbox), 3 exact. The same
+    mailbox at another provider is no closer than any other: mailboxes are made of the name
+    ("john.smith@..."), so a namesake has it as often as the person's second record."""
     if not a or not b:
         return 0
     if a == b:
         return 3
-    if a.split("@")[0] == b.split("@")[0] or JaroWinkler.similarity(a, b) >= 0.93:
+    if (
+        a.split("@")[-1] == b.split("@")[-1]
+        and _letters(a) != _letters(b)
+        and JaroWinkler.similarity(a, b) >= 0.93
+    ):
         return 2
     return 1
+
+
+def _letters(email: str) -> str:
+    """A mailbox's letters: "john.smith" and "johnsmith2" are one name written two ways (no
+    evidence beyond the name), "john.smtih" is a typo."""
+    return "".join(ch for ch in email.split("@")[0] if ch.isalpha())
 
 
 @dataclass(frozen=True)
 class Field:
     """One compared field: its name, comparator, number of levels (missing excluded) and how
     rare agreement is between different people in the starting guess (``rarity``: each level
-    up is that many times less likely; identifiers such as phone or email are rare)."""
+    up is that many times less likely; identifiers such as phone or email are rare).
+    ``shared_at``: see PEOPLE_FIELDS; ``scored``: False for a field compared only to explain;
+    ``start``: the starting guess of the model spelt out: P(level) for the same person, each
+    kind of related people (RELATED) and strangers (see PEOPLE_FIELDS)."""
 
     name: str
     compare: Comparator
     levels: int
     rarity: float = 2.0
+    shared_at: int = 0
+    scored: bool = True
+    start: tuple[tuple[float, ...], ...] = ()  # the starting guess per class and level
 
 
+def address_level(a: str, b: str) -> int:
+    """A marker: the address level is derived from the street, city and postcode levels
+    (see :func:`_address_levels`), never compared on its own."""
+    raise TypeError("the address is compared from its parts")
+
+
+# ``shared_at``: an exact agreement on a value that this many records or more hold (a company
+# switchboard, a family's home phone, a company domain, an office address) gets a level of its
+# own, one below exact, so the fit weighs it apart: a value many people share says little
+# about whether two of them are one person. Street, city, postcode and state are compared for
+# the review's explanation but scored together as one ``address`` (they are not independent
+# pieces of evidence: counted one by one, a shared address alone outweighed two different
+# names); the address, like the names, weighs by how it agrees.
+#
+# The starting guesses (P of each level, from "different" up to "exact", for the same person,
+# a household, colleagues and strangers among blocked pairs) are the prior EM starts from and
+# is pulled towards, and the whole model when a handful of pairs gives nothing to fit. They
+# say: one person's records almost always agree on the first name (a nickname or a typo is
+# close) and mostly on the last name (marriage), but rarely on the email (a workspace holds
+# each email once: a second record has another), and keep the phone or the address more
+# often than not; a household shares the surname, the address and often the home phone, the
+# first name almost never; colleagues share the company domain, often the office address and
+# the switchboard, no name; strangers paired by blocking share a last name fairly often
+# (blocks are made of names), the rest rarely.
 PEOPLE_FIELDS = (
-    Field("given_name", name_level, 4),
-    Field("surname", name_level, 4),
-    Field("email", email_level, 3, rarity=8.0),
-    Field("phone", code_level, 3, rarity=8.0),
-    Field("street", text_level, 4),
-    Field("city", name_level, 4),
-    Field("postcode", code_level, 3),
-    Field("state", exact_level, 2),
+    Field("given_name", given_level, 4, start=(
+        (.02, .03, .15, .80), (.90, .05, .03, .02), (.85, .08, .04, .03), (.75, .10, .05, .10))),
+    Field("surname", name_level, 4, start=(
+        (.05, .03, .12, .80), (.10, .03, .02, .85), (.85, .05, .05, .05), (.60, .05, .05, .30))),
+    Field("email", email_level, 3, rarity=8.0, start=(
+        (.85, .05, .10), (.99, .009, .001), (.99, .009, .001), (.995, .004, .001))),
+    Field("phone", code_level, 4, rarity=8.0, shared_at=3, start=(
+        (.30, .02, .08, .60), (.40, .01, .09, .50), (.50, .01, .39, .10),
+        (.995, .003, .0015, .0005))),
+    Field("street", text_level, 4, scored=False),
+    Field("city", name_level, 4, scored=False),
+    Field("postcode", code_level, 3, scored=False),
+    Field("state", exact_level, 2, scored=False),
+    Field("address", address_level, 5, rarity=4.0, shared_at=3, start=(
+        (.25, .10, .10, .10, .45), (.10, .05, .05, .30, .50), (.25, .10, .05, .45, .15),
+        (.90, .08, .01, .008, .002))),
     Field("date_of_birth", code_level, 3, rarity=8.0),
-    Field("domain", exact_level, 2),
-)
-FIELDS = tuple(f.name for f in PEOPLE_FIELDS)
+    Field("domain", exact_level, 3, shared_at=3, start=(
+        (.30, .35, .35), (.85, .10, .05), (.05, .80, .15), (.90, .08, .02))),
+)  # fmt: skip
+# The record fields the engine reads (the address is made from its parts).
+FIELDS = tuple(f.name for f in PEOPLE_FIELDS if f.compare is not address_level)
+# The names of each field's levels, above 0 (missing): what the review shows.
+LEVEL_NAMES: dict[Comparator, tuple[str, ...]] = {
+    address_level: ("different", "same_area", "close", "shared", "exact"),
+}
+
+
+def level_name(spec: Field, level: int) -> str:
+    """A level in words: missing, different, similar, close, shared or exact."""
+    if level == 0:
+        return "missing"
+    named = LEVEL_NAMES.get(spec.compare)
+    if named:
+        return named[level - 1]
+    if level == spec.levels:
+        return "exact"
+    if spec.shared_at and level == spec.levels - 1:
+        return "shared"
+    if level == 1:
+        return "different"
+    top = spec.levels - (2 if spec.shared_at else 1)
+    return "close" if level == top else "similar"
 
 
 # -- columns: the engine works on one array per field, not one dict per record --------------
@@ -367,6 +455,13 @@ def _name_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any
     return np.where(sim >= 0.92, 3, np.where(sim >= 0.8, 2, 1))
 
 
+def _given_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
+    levels = _name_levels(col, i, j)
+    nick = np.fromiter(map(nickname_class, col.by_code), np.int64, len(col.by_code))[col.code]
+    same = (nick[i] >= 0) & (nick[i] == nick[j])
+    return np.where(same, np.maximum(levels, 3), levels)
+
+
 def _text_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
     packed = codes([v.replace(" ", "") for v in col.by_code])[col.code]
     sim = _similarity(col, i, j, Levenshtein.normalized_similarity, 0.6)
@@ -390,13 +485,15 @@ def _exact_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> An
 
 
 def _email_levels(col: Column, i: NDArray[np.int64], j: NDArray[np.int64]) -> Any:
-    mailbox = codes([v.split("@")[0] for v in col.by_code])[col.code]
+    domain = codes([v.split("@")[-1] for v in col.by_code])[col.code]
+    letters = codes([_letters(v) for v in col.by_code])[col.code]
     close = _similarity(col, i, j, JaroWinkler.similarity, 0.93) >= 0.93
-    return np.where(close | (mailbox[i] == mailbox[j]), 2, 1)
+    return np.where(close & (domain[i] == domain[j]) & (letters[i] != letters[j]), 2, 1)
 
 
 VECTORISED: dict[Comparator, Callable[[Column, Any, Any], Any]] = {
     name_level: _name_levels,
+    given_level: _given_levels,
     text_level: _text_levels,
     code_level: _code_levels,
     exact_level: _exact_levels,
@@ -414,12 +511,16 @@ def compare(
     out = np.zeros((len(pairs), len(fields)), dtype=np.int8)
     i, j = pairs[:, 0], pairs[:, 1]
     for k, spec in enumerate(fields):
+        if spec.compare is address_level:
+            continue
         col = Column.of(cols[spec.name])
         blank = col.values == ""
         missing = blank[i] | blank[j]
         exact = (col.code[i] == col.code[j]) & ~missing
         rest = np.flatnonzero(~missing & ~exact)
         out[exact, k] = spec.levels
+        if spec.shared_at:
+            out[exact & (np.bincount(col.code)[col.code[i]] >= spec.shared_at), k] -= 1
         vectorised = VECTORISED.get(spec.compare)
         if vectorised is not None:
             out[rest, k] = vectorised(col, i[rest], j[rest])
@@ -427,15 +528,133 @@ def compare(
             cmp = spec.compare
             a, b = col.values[i[rest]], col.values[j[rest]]
             out[rest, k] = [cmp(x, y) for x, y in zip(a, b, strict=True)]
+    names = [f.name for f in fields]
+    _unswap(cols, i, j, out, names)
+    if "address" in names:
+        out[:, names.index("address")] = _address_levels(cols, i, j, out, fields)
     return out
 
 
+def _unswap(
+    cols: Columns, i: NDArray[np.int64], j: NDArray[np.int64], out: NDArray[np.int8],
+    names: list[str],
+) -> None:  # fmt: skip
+    """Given and family name entered the wrong way round (Smith John / John Smith): when the
+    names agree better crosswise (a typo or a nickname allowed), the crosswise levels count.
+    If only one name agrees crosswise, nothing tells whether it is the first name or the last;
+    it is taken for the first (a married name on top of a swap), which the review and the
+    auto-merge rule still see as last names that differ."""
+    if "given_name" not in names or "surname" not in names or not len(i):
+        return
+    g, s = names.index("given_name"), names.index("surname")
+    maybe = np.flatnonzero((out[:, g] <= 2) & (out[:, s] <= 2) & (out[:, g] > 0) & (out[:, s] > 0))
+    if not len(maybe):
+        return
+    given, surname = cols["given_name"], cols["surname"]
+    a, b = i[maybe], j[maybe]
+    one = _cross_levels(given[a], surname[b])
+    other = _cross_levels(surname[a], given[b])
+    for mine, theirs, x, y in (
+        (one, other, given[a], surname[b]),
+        (other, one, surname[a], given[b]),
+    ):
+        nick = np.flatnonzero((theirs >= 3) & (mine < 3))
+        nick = nick[[same_person_names(p, q) for p, q in zip(x[nick], y[nick], strict=True)]]
+        mine[nick] = 3  # Smith Bob / Robert Smith
+    straight = out[maybe, g].astype(np.int64) + out[maybe, s]
+    swapped = (np.maximum(one, other) >= 3) & (one.astype(np.int64) + other > straight)
+    out[maybe[swapped], g] = np.maximum(one, other)[swapped]
+    out[maybe[swapped], s] = np.minimum(one, other)[swapped]
+
+
+def _cross_levels(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.int8]:
+    """:func:`name_level` of many pairs at once (rapidfuzz in C++ on every core)."""
+    sim = np.asarray(cpdist(a, b, scorer=JaroWinkler.similarity, workers=-1), np.float64)
+    levels = np.where(sim >= 0.92, 3, np.where(sim >= 0.8, 2, 1))
+    return np.where(a == b, 4, levels).astype(np.int8)
+
+
+def _address_levels(
+    cols: Columns, i: NDArray[np.int64], j: NDArray[np.int64], out: NDArray[np.int8],
+    fields: Sequence[Field],
+) -> NDArray[np.int8]:  # fmt: skip
+    """One address level from the street, city and postcode levels: 1 different, 2 same area
+    (city or postcode), 3 close (same area, the street nearly the same), 4 shared (the same
+    street and area, held by ``shared_at`` records or more: an office, a family home),
+    5 exact; 0 if either side has neither street, city nor postcode."""
+    names = [f.name for f in fields]
+    spec = fields[names.index("address")]
+    street, city, postcode = (out[:, names.index(n)] for n in ("street", "city", "postcode"))
+    area = (city == fields[names.index("city")].levels) | (
+        postcode == fields[names.index("postcode")].levels
+    )
+    known = (street > 0) | (city > 0) | (postcode > 0)
+    same_street = street == fields[names.index("street")].levels
+    key = codes(cols["street"] + "|" + cols["postcode"] + "|" + cols["city"])
+    shared = np.bincount(key)[key[i]] >= spec.shared_at
+    levels = np.where(area, 2, 1)
+    levels = np.where(area & (street >= 2), 3, levels)
+    levels = np.where(area & same_street, np.where(shared, 4, 5), levels)
+    return np.where(known, levels, 0).astype(np.int8)
+
+
+# -- the auto-merge rule ----------------------------------------------------------------------
+
+
+def held_back(vector: Sequence[int], fields: Sequence[Field] = PEOPLE_FIELDS) -> str | None:
+    """Why a pair of people must be reviewed by someone whatever its score, or None. A merge
+    without review needs the same first name (a nickname or a typo is the same), the same
+    last name, and one piece of evidence that is the person's own: an email, a phone or an
+    address that nobody else in the workspace holds, or the date of birth. So family members
+    and colleagues (who share a surname, an address, a switchboard or a company domain, but
+    not a first name) and namesakes (who share only the name) are never merged unseen."""
+    levels = {f.name: (int(v), f) for v, f in zip(vector, fields, strict=True)}
+    if "given_name" not in levels:
+        return None  # companies: no such rule
+    given, surname = levels["given_name"][0], levels["surname"][0]
+    if given == 0 or surname == 0:
+        return "a name is missing"
+    if given < 3:
+        return "the first names differ"
+    if surname < 3:
+        return "the last names differ"
+    own = []
+    for name in ("email", "phone", "address", "date_of_birth"):
+        level, spec = levels.get(name, (0, None))
+        if spec is not None and level > 1 and level_name(spec, level) != "shared":
+            own.append(name)
+    if not own:
+        return "only the names agree, or what agrees is shared by several people"
+    return None
+
+
 # -- the Fellegi-Sunter model ----------------------------------------------------------------
+#
+# Pairs come from more than two populations: the same person (m); people related without
+# being one another, a household (same surname, address and home phone, another first name)
+# and colleagues (same company domain, office and switchboard, other names); and strangers
+# (u). A two-class model fitted by EM on blocked pairs learns households and colleagues as
+# half-matches (a shared surname, address and phone outweighed two first names) and its
+# probabilities pile up at 0 and 1; a class for each kind of related people explains shared
+# contact data without a shared identity, and the match probability is the posterior of the
+# first class against all the others.
+
+RELATED = ("household", "colleagues")
+# What defines each class, kept at its starting guess instead of fitted: a household lives at
+# one address and colleagues work at one company, each under another first name; the same
+# person has the same names. Left free, EM lets the biggest crowds of blocked pairs take the
+# classes over: strangers sharing a surname became the household class on 20,000 records, and
+# on 100,000 the household class took the matches while strangers sharing a first name took
+# the match class (nothing right was found).
+DEFINED_BY = {"household": ("address", "given_name"), "colleagues": ("domain", "given_name")}
+MATCH_DEFINED_BY = ("given_name", "surname")
 
 
 @dataclass
 class Model:
-    """Fitted m (P(level | match)) and u (P(level | non-match)) per field, and the prior."""
+    """Fitted level probabilities per field for each class (m: match, u: strangers,
+    ``related``: one per kind of related people) and the class shares (``prior``: of
+    matches; ``related_shares``)."""
 
     fields: tuple[str, ...]
     m: list[NDArray[np.float64]]
@@ -443,43 +662,109 @@ class Model:
     prior: float
     iterations: int = 0
     history: list[float] = field(default_factory=list)
+    used: tuple[int, ...] = ()  # the columns of a comparison vector it scores (all if empty)
+    related: list[list[NDArray[np.float64]]] = field(default_factory=list)
+    related_shares: list[float] = field(default_factory=list)
 
-    def weights(self) -> list[NDArray[np.float64]]:
-        """log2(m/u) per level; level 0 (missing) weighs nothing."""
+    def classes(self) -> tuple[list[list[NDArray[np.float64]]], list[float]]:
+        """Each class's level probabilities and share: match first, strangers last."""
+        shares = [self.prior, *self.related_shares]
+        return [self.m, *self.related, self.u], [*shares, max(1.0 - sum(shares), 1e-9)]
+
+    def non_match(self) -> list[NDArray[np.float64]]:
+        """P(level | not a match) per field: related people and strangers by their shares."""
+        thetas, shares = self.classes()
+        mix = np.asarray(shares[1:]) / sum(shares[1:])
         return [
-            np.concatenate([[0.0], np.log2(m[1:] / u[1:])])
-            for m, u in zip(self.m, self.u, strict=True)
+            np.einsum("c,cl->l", mix, np.stack([theta[k] for theta in thetas[1:]]))
+            for k in range(len(self.m))
         ]
 
+    def weights(self) -> list[NDArray[np.float64]]:
+        """log2 P(level | match) / P(level | not a match) per level; missing weighs nothing."""
+        return [
+            np.concatenate([[0.0], np.log2(m[1:] / u[1:])])
+            for m, u in zip(self.m, self.non_match(), strict=True)
+        ]
 
-def _init(
-    fields: Sequence[Field],
-) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
-    """Start with matches mostly agreeing and non-matches mostly disagreeing."""
-    m, u = [], []
-    for spec in fields:
-        ramp = np.arange(1, spec.levels + 1, dtype=np.float64)
-        m.append(np.concatenate([[1.0], 2.0**ramp / (2.0**ramp).sum()]))
-        rare = spec.rarity**-ramp
-        u.append(np.concatenate([[1.0], rare / rare.sum()]))
-    return m, u
+    def weights_by_field(self) -> dict[str, NDArray[np.float64]]:
+        """:meth:`weights` by field name (fields compared only to explain are left out)."""
+        return dict(zip(self.fields, self.weights(), strict=True))
+
+    def scored(self, vectors: NDArray[np.int8]) -> NDArray[np.int8]:
+        """The columns of ``vectors`` this model scores."""
+        return vectors[:, list(self.used)] if self.used else vectors
+
+
+def _scored(fields: Sequence[Field]) -> tuple[tuple[int, ...], list[Field]]:
+    used = tuple(k for k, f in enumerate(fields) if f.scored)
+    return used, [fields[k] for k in used]
+
+
+def _ramp(levels: int, rarity: float, up: bool) -> NDArray[np.float64]:
+    ramp = np.arange(1, levels + 1, dtype=np.float64)
+    weights = 2.0**ramp if up else rarity**-ramp
+    return np.concatenate([[1.0], weights / weights.sum()])
+
+
+def _start(spec: Field, which: int) -> NDArray[np.float64]:
+    guess = np.asarray(spec.start[which], dtype=np.float64)
+    return np.concatenate([[1.0], guess / guess.sum()])
+
+
+def _init(fields: Sequence[Field]) -> list[list[NDArray[np.float64]]]:
+    """The starting guess of each class, match first and strangers last: a field's ``start``
+    if it has one, else matches mostly agreeing and everyone else mostly disagreeing. The
+    related classes are there only when some field spells out how related people compare."""
+    classes = 2 + (len(RELATED) if any(f.start for f in fields) else 0)
+    thetas = []
+    for c in range(classes):
+        up = c == 0
+        thetas.append([
+            _start(f, c) if f.start else _ramp(f.levels, f.rarity, up=up) for f in fields
+        ])  # fmt: skip
+    return thetas
+
+
+def _start_shares(classes: int, prior: float) -> list[float]:
+    """Matches ``prior``, each kind of related people half as many, strangers the rest."""
+    related = [prior / 2] * (classes - 2)
+    return [prior, *related, 1.0 - prior - sum(related)]
+
+
+def _model(
+    fields: list[Field], used: tuple[int, ...], thetas: list[Any], shares: Sequence[float]
+) -> Model:
+    return Model(tuple(f.name for f in fields), thetas[0], thetas[-1], float(shares[0]),
+                 used=used, related=list(thetas[1:-1]),
+                 related_shares=[float(x) for x in shares[1:-1]])  # fmt: skip
 
 
 def prior_model(fields: Sequence[Field] = PEOPLE_FIELDS, prior: float = 0.1) -> Model:
     """The starting guess as a model: for scoring a handful of pairs with nothing to fit."""
-    m, u = _init(fields)
-    return Model(tuple(f.name for f in fields), m, u, prior)
+    used, scored = _scored(fields)
+    thetas = _init(scored)
+    return _model(scored, used, thetas, _start_shares(len(thetas), prior))
 
 
 def _log_likelihoods(
-    patterns: NDArray[np.int8], m: list[NDArray[np.float64]], u: list[NDArray[np.float64]]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    lm = np.zeros(len(patterns))
-    lu = np.zeros(len(patterns))
-    for k in range(patterns.shape[1]):
-        lm += np.log(m[k][patterns[:, k]])
-        lu += np.log(u[k][patterns[:, k]])
-    return lm, lu
+    patterns: NDArray[np.int8], thetas: Sequence[list[NDArray[np.float64]]]
+) -> list[NDArray[np.float64]]:
+    out = []
+    for theta in thetas:
+        total = np.zeros(len(patterns))
+        for k in range(patterns.shape[1]):
+            total += np.log(theta[k][patterns[:, k]])
+        out.append(total)
+    return out
+
+
+def _posteriors(logs: list[NDArray[np.float64]], shares: Sequence[float]) -> NDArray[np.float64]:
+    """P(class | pattern), one column per class, from log likelihoods and class shares."""
+    joint = np.stack([lg + np.log(max(p, 1e-300)) for lg, p in zip(logs, shares, strict=True)], 1)
+    joint -= joint.max(axis=1, keepdims=True)
+    odds = np.exp(joint)
+    return odds / odds.sum(axis=1, keepdims=True)
 
 
 def fit(
@@ -491,41 +776,56 @@ def fit(
     tol: float = 1e-6,
     strength: float = 20.0,
 ) -> Model:
-    """Fit the Fellegi-Sunter m/u probabilities and match prior by EM (on distinct patterns,
-    weighted by their counts, so a million pairs cost no more than a few thousand).
+    """Fit the level probabilities of each class and the class shares by EM (on distinct
+    patterns, weighted by their counts, so a million pairs cost no more than a few thousand).
 
     ``strength`` pseudo-pairs drawn from the starting guess are added to each estimate (a
-    Dirichlet prior, and a Beta prior on the match rate): a small workspace with a handful of
-    pairs keeps sensible weights instead of over-fitting them, while on thousands of pairs the
-    data wins."""
-    levels = [f.levels for f in fields]
-    m, u = _init(fields)
-    m0, u0 = [x[1:] * strength for x in m], [x[1:] * strength for x in u]
-    p0 = prior
-    model = Model(tuple(f.name for f in fields), m, u, prior)
+    Dirichlet prior, and one on the class shares): a small workspace with a handful of pairs
+    keeps sensible weights instead of over-fitting them, while on thousands of pairs the data
+    wins."""
+    used, scored = _scored(fields)
+    levels = [f.levels for f in scored]
+    thetas = _init(scored)
+    start = _start_shares(len(thetas), prior)
+    pseudo = [[x[1:] * strength for x in theta] for theta in thetas]
+    names = [f.name for f in scored]
+    fixed = {
+        (1 + n, names.index(name))
+        for n, kind in enumerate(RELATED)
+        for name in DEFINED_BY[kind]
+        if len(thetas) > 2 and name in names
+    }
+    if len(thetas) > 2:
+        fixed |= {(0, names.index(name)) for name in MATCH_DEFINED_BY if name in names}
+    model = _model(scored, used, thetas, start)
     if len(vectors) == 0:
         return model
-    patterns, counts = _patterns(vectors, levels)
-    counts = counts.astype(np.float64)
-    total = counts.sum()
+    patterns, counts = _patterns(model.scored(vectors), levels)
+    weights = counts.astype(np.float64)
+    total = weights.sum()
+    shares = np.asarray(start)
     for it in range(1, max_iter + 1):
-        lm, lu = _log_likelihoods(patterns, m, u)
-        w = 1.0 / (1.0 + np.exp(np.clip(lu - lm + np.log((1 - prior) / prior), -700, 700)))
-        wm, wu = w * counts, (1.0 - w) * counts
-        new_prior = float(np.clip((wm.sum() + strength * p0) / (total + strength), 1e-6, 0.5))
-        for k, n in enumerate(levels):
-            col = patterns[:, k]
-            sm = np.bincount(col, weights=wm, minlength=n + 1)[1:] + m0[k] + 1e-9
-            su = np.bincount(col, weights=wu, minlength=n + 1)[1:] + u0[k] + 1e-9
-            m[k] = np.concatenate([[1.0], sm / sm.sum()])
-            u[k] = np.concatenate([[1.0], su / su.sum()])
-        delta, prior = abs(new_prior - prior), new_prior
-        model.history.append(prior)
+        post = _posteriors(_log_likelihoods(patterns, thetas), list(shares))
+        weighted = post * weights[:, None]
+        new = (weighted.sum(axis=0) + strength * np.asarray(start)) / (total + strength)
+        new = np.clip(new, 1e-6, None)
+        new /= new.sum()
+        for c, theta in enumerate(thetas):
+            for k, n in enumerate(levels):
+                if (c, k) in fixed:
+                    continue
+                seen = np.bincount(patterns[:, k], weights=weighted[:, c], minlength=n + 1)[1:]
+                sums = seen + pseudo[c][k] + 1e-9
+                theta[k] = np.concatenate([[1.0], sums / sums.sum()])
+        delta = float(np.abs(new - shares).max())
+        shares = new
+        model.history.append(float(shares[0]))
         model.iterations = it
         if delta < tol:
             break
-    model.m, model.u, model.prior = m, u, prior
-    return model
+    fitted = _model(scored, used, thetas, list(shares))
+    fitted.iterations, fitted.history = model.iterations, model.history
+    return fitted
 
 
 def _encode(vectors: NDArray[np.int8], levels: Sequence[int]) -> NDArray[np.int64]:
@@ -552,13 +852,14 @@ def score(model: Model, vectors: NDArray[np.int8]) -> NDArray[np.float64]:
     pattern: a million pairs share a few thousand)."""
     if len(vectors) == 0:
         return np.zeros(0)
+    vectors = model.scored(vectors)
     levels = [len(m) - 1 for m in model.m]
     _unique, first, inverse = np.unique(
         _encode(vectors, levels), return_index=True, return_inverse=True
     )
-    lm, lu = _log_likelihoods(vectors[first], model.m, model.u)
-    odds = lu - lm + np.log((1 - model.prior) / model.prior)
-    return (1.0 / (1.0 + np.exp(np.clip(odds, -700, 700))))[inverse.reshape(-1)]
+    thetas, shares = model.classes()
+    post = _posteriors(_log_likelihoods(vectors[first], thetas), shares)
+    return post[:, 0][inverse.reshape(-1)]
 
 
 @dataclass

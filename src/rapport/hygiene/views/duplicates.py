@@ -84,12 +84,13 @@ def _pair(ctx: Context, row: DuplicateCandidate) -> dict[str, Any]:
         default = "merged" if not left and right else "survivor"
         rows.append({"label": label, "key": key, "field": field, "a": left, "b": right,
                      "differs": left != right, "default": default})  # fmt: skip
-    reasons = {k: v for k, v in row.reasons.items() if k not in ("weights", "merge_id")}
+    hidden = ("weights", "merge_id", "held_back")
+    reasons = {k: v for k, v in row.reasons.items() if k not in hidden}
     weights = row.reasons.get("weights", {})
     identical = not any(r["differs"] for r in rows)
     percent = dedupe.shown_percent(row.probability, identical=identical)
     return {"row": row, "a": a, "b": b, "rows": rows, "reasons": reasons, "weights": weights,
-            "percent": percent}  # fmt: skip
+            "percent": percent, "held_back": row.reasons.get("held_back")}  # fmt: skip
 
 
 def _company_value(company: Company, key: str) -> str:
