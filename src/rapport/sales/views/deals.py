@@ -378,7 +378,12 @@ def deals_list(
         overdue=is_overdue,
         can_write=page.ctx.can("deals:write"),
         can_delete=page.ctx.can("deals:delete"),
-        bulk_stages=[(p, [s for s in stages if s.archived_at is None]) for p, stages in choices],
+        # a list filtered to one pipeline offers only its stages (a stage belongs to one)
+        bulk_stages=[
+            (p, [s for s in stages if s.archived_at is None])
+            for p, stages in choices
+            if not state.pipeline or str(p.id) == state.pipeline
+        ],
         views=saved_views.list_views(page.ctx, "deal"),
         active_view=view,
         user_id=page.user.id,
