@@ -15,7 +15,7 @@ named in the declaration's ``note``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +49,30 @@ class Access:
         return f"{text} ({self.note})." if self.note else f"{text}."
 
 
-# The checks that requires()/signed_in()/public() made, by their dependency function.
+# The checks that requires()/signed_in()/public() made, by their dependency function (and by
+# the form each takes on a one-hop route).
 _DECLARED: dict[Callable[..., Any], Access] = {}
+_IN_ONE_HOP: dict[Callable[..., Any], Callable[..., Awaitable[None]]] = {}
 
 
-def _declare(check: Callable[..., Awaitable[None]], access: Access) -> params.Depends:
-    _DECLARED[check] = access
+def _declare(
+    check: Callable[..., Awaitable[None]],
+    access: Access,
+    in_one_hop: Callable[..., Awaitable[None]],
+) -> params.Depends:
+    _DECLARED[check] = _DECLARED[in_one_hop] = access
+    _IN_ONE_HOP[check] = in_one_hop
     return Depends(check)
+
+
+def for_one_hop(dependencies: Sequence[params.Depends]) -> list[params.Depends]:
+    """A one-hop route's dependencies (``core.api.OneHopRoute``): each declared check in the
+    form that needs no ``Ctx``, since the route's own thread authenticates the caller and
+    checks the permission; FastAPI then solves no Context dependency for the route at all."""
+    return [
+        Depends(_IN_ONE_HOP[d.dependency]) if d.dependency in _IN_ONE_HOP else d
+        for d in dependencies
+    ]
 
 
 def requires(permission: str, *, note: str | None = None) -> params.Depends:
@@ -70,7 +87,10 @@ def requires(permission: str, *, note: str | None = None) -> params.Depends:
             return
         ctx.require(permission)
 
-    return _declare(check, Access(permission, note))
+    async def check_in_one_hop(request: Request) -> None:
+        request.state.required_permissions = (permission,)
+
+    return _declare(check, Access(permission, note), check_in_one_hop)
 
 
 def signed_in(*, note: str | None = None) -> params.Depends:
@@ -79,7 +99,10 @@ def signed_in(*, note: str | None = None) -> params.Depends:
     async def check(ctx: Ctx) -> None:
         del ctx  # authenticating is the whole check
 
-    return _declare(check, Access(SIGNED_IN, note))
+    async def check_in_one_hop() -> None:
+        return None  # the route's thread authenticates the caller
+
+    return _declare(check, Access(SIGNED_IN, note), check_in_one_hop)
 
 
 def public(*, note: str | None = None) -> params.Depends:
@@ -88,7 +111,7 @@ def public(*, note: str | None = None) -> params.Depends:
     async def check() -> None:
         return None
 
-    return _declare(check, Access(PUBLIC, note))
+    return _declare(check, Access(PUBLIC, note), check)
 
 
 def declared(route: APIRoute) -> Access | None:

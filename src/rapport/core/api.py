@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from rapport.core.access import DeclaredRoute
+from rapport.core.access import DeclaredRoute, for_one_hop
 from rapport.core.deps import ONE_HOP, Ctx, etag, request_context
 from rapport.core.errors import PROBLEM_JSON
 from rapport.core.idempotency import IdempotentRoute
@@ -144,6 +144,7 @@ class OneHopRoute(APIRoute):
         self.one_hop = bool(ctx_names) and not inspect.iscoroutinefunction(endpoint)
         if self.one_hop:
             endpoint = self._in_one_hop(endpoint, ctx_names)
+            kwargs["dependencies"] = for_one_hop(kwargs.get("dependencies") or ())
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -160,8 +161,9 @@ class OneHopRoute(APIRoute):
     def _in_one_hop(self, endpoint: Callable[..., Any], ctx_names: list[str]) -> Callable[..., Any]:
         signature = inspect.signature(endpoint)
         hints = get_type_hints(endpoint, include_extras=True)
+        # The Context is the hop's to open: FastAPI is not asked for it.
         parameters = [p.replace(annotation=hints.get(n, p.annotation)) for n, p in
-                      signature.parameters.items()]  # fmt: skip
+                      signature.parameters.items() if n not in ctx_names]  # fmt: skip
         # The request, as FastAPI hands it over: under the endpoint's own name if it takes one
         # (FastAPI injects only one), else as an extra keyword the endpoint never sees.
         own = [p.name for p in parameters if p.annotation is Request]
